@@ -1,0 +1,131 @@
+"""The one registry of diagnostic codes (as mypy and ruff keep theirs).
+
+Ranges: MMO0xx files and syntax, MMO1xx names and structure, MMO2xx the dependency graph,
+MMO3xx keys and templates, MMO4xx models and providers, MMO5xx policies, MMO6xx conditions and
+transforms, MMO7xx compiling. A code, once published, keeps its meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    slug: str
+    severity: Literal["error", "warning", "info"]
+    summary: str
+    explanation: str
+
+
+def _codes(*items: Code) -> dict[str, Code]:
+    return {c.code: c for c in items}
+
+
+CODES: dict[str, Code] = _codes(
+    # ---- files and syntax
+    Code("MMO001", "unreadable-file", "error", "the file cannot be read",
+         "The file does not exist, is not readable, or is not valid UTF-8."),
+    Code("MMO002", "syntax-error", "error", "the source does not parse",
+         "The text is not valid .mmo (or YAML) syntax at the position shown."),
+    Code("MMO003", "not-a-mapping", "error", "a YAML document or node is not a mapping",
+         "A pipeline YAML document must be a mapping with `name` and `steps`; "
+         "each step must be a mapping too."),
+    Code("MMO004", "unknown-field", "error", "a field the schema does not know",
+         "Unknown keys are not ignored: a misspelt `depends_on` would silently drop an edge."),
+    Code("MMO005", "missing-field", "error", "a required field is missing",
+         "Pipelines need a name; steps need a name; llm steps need a model and a prompt; "
+         "transforms need a function."),
+    Code("MMO006", "wrong-type", "error", "a field has the wrong type",
+         "The value given does not have the type the field takes (a number, a string, a list)."),
+    Code("MMO007", "unknown-step-type", "error", "unknown step type",
+         "A step's type must be one of llm, transform, parallel_group, conditional."),
+    Code("MMO008", "bad-duration", "error", "a duration is not valid",
+         "Durations are a number with a unit: 500ms, 2s, 1m, 1h (or plain seconds in YAML)."),
+    Code("MMO009", "bad-string", "error", "a string literal is not valid",
+         "An escape sequence in a string is unknown, or a string is not terminated."),
+    # ---- names and structure
+    Code("MMO101", "duplicate-step", "error", "two steps have the same name",
+         "Step names must be unique in a pipeline, group members included."),
+    Code("MMO102", "duplicate-output", "error", "two steps produce the same output key",
+         "Each key is produced by one step; otherwise which value a reader sees depends on timing."),
+    Code("MMO103", "output-shadows-input", "error", "an output key has an input's name",
+         "A step may not produce a key the pipeline takes as an input."),
+    Code("MMO104", "not-an-identifier", "error", "a name is not a Python identifier",
+         "Step names, keys, inputs, outputs and policy names become Python names in the generated "
+         "module; they must be identifiers and not keywords."),
+    Code("MMO105", "undeclared-output", "error", "a declared output is produced by no step",
+         "Every name in `output` must be the output key of some step (or an input)."),
+    Code("MMO106", "unused-output", "warning", "a step's output is never used",
+         "Nothing reads this key and it is not a pipeline output: the step's work is lost."),
+    Code("MMO107", "duplicate-definition", "error", "a name is defined twice",
+         "Inputs, aliases, policies and endpoints must each have unique names."),
+    Code("MMO108", "empty-pipeline", "error", "the pipeline has no steps",
+         "A pipeline needs at least one step."),
+    Code("MMO109", "empty-group", "error", "a parallel group has no members",
+         "A parallel group needs at least one member step."),
+    Code("MMO110", "bad-input", "error", "an input declaration is not valid",
+         "Input types are str, int, float, bool and json; a default must have the input's type."),
+    # ---- the dependency graph
+    Code("MMO201", "dependency-cycle", "error", "the dependencies form a cycle",
+         "A step depends, directly or through others, on itself: no order can run it."),
+    Code("MMO202", "unknown-dependency", "error", "a dependency names no step",
+         "`after` / `depends_on` must name a step of the pipeline."),
+    Code("MMO203", "conditional-dependency", "warning",
+         "an unconditional step needs the output of a conditional step",
+         "When the condition is false the producer is skipped, and so is this step."),
+    # ---- keys and templates
+    Code("MMO301", "missing-key", "error", "a placeholder names no input and no output",
+         "Every `{key}` must be a pipeline input or the output key of some step."),
+    Code("MMO302", "invalid-placeholder", "error", "a placeholder is not `{name}`",
+         "Only `{name}` is a placeholder; `{{` and `}}` are literal braces. Attribute and index "
+         "access, conversions and format specs are not allowed."),
+    Code("MMO303", "possible-typo", "error", "a free variable is a near miss of a produced key",
+         "With no declared inputs, free variables become inputs; one that nearly matches a "
+         "produced key is almost certainly a typo."),
+    Code("MMO304", "unused-input", "warning", "a declared input is never read",
+         "Nothing reads this input."),
+    # ---- models and providers
+    Code("MMO401", "unknown-model", "warning", "a model id is not in the catalog",
+         "The model is not in mmoc's catalog; it may still exist at the provider."),
+    Code("MMO402", "unknown-provider", "error", "a model's provider is unknown",
+         "Providers are openai, anthropic, gemini, ollama, mock, or a declared endpoint."),
+    Code("MMO403", "bad-model-id", "error", "a model id is malformed",
+         "Model ids are `provider/model`, optionally with `?option=value` for the mock provider."),
+    Code("MMO404", "bad-endpoint", "error", "a provider endpoint is not valid",
+         "Endpoints need a name, kind openai-compatible, and an http(s) base URL."),
+    # ---- policies
+    Code("MMO501", "bad-policy-value", "error", "a policy number is out of range",
+         "Retry counts and delays must be non-negative and sensible; a breaker threshold is at "
+         "least 1; max delay must not be below the base delay."),
+    Code("MMO502", "unknown-policy", "error", "a step names a policy that is not defined",
+         "Named retry and breaker policies must be declared before use."),
+    Code("MMO503", "empty-fallback", "error", "a fallback list is empty", "Omit it instead."),
+    Code("MMO504", "fallback-is-primary", "error", "a fallback model is the primary model",
+         "Falling back to the same model adds nothing; retry covers that."),
+    Code("MMO505", "unknown-retry-kind", "error", "`retry_on` names an unknown error kind",
+         "Kinds: rate_limit, overloaded, server_error, timeout, connection, bad_response, "
+         "invalid_output."),
+    Code("MMO506", "bad-backoff", "error", "backoff or jitter is not a known name",
+         "Backoff is constant or exponential; jitter is none or full."),
+    Code("MMO507", "bad-step-value", "error", "a step parameter is out of range",
+         "Timeouts must be positive; temperature between 0 and 2; max tokens at least 1; a "
+         "group's concurrency at least 1."),
+    Code("MMO508", "bad-schema", "error", "an output schema is not valid",
+         "Output schemas use the JSON-schema subset: type, properties, required, items, enum."),
+    # ---- conditions and transforms
+    Code("MMO601", "bad-condition", "error", "a condition is not valid",
+         "Conditions use comparisons, and/or/not, contains, len(), exists(), literals and keys."),
+    Code("MMO602", "bad-transform", "error", "a transform is not an import path or built-in",
+         "Transforms name `package.module:function` or a built-in: upper, lower, strip, json, ..."),
+    Code("MMO603", "unknown-function", "error", "a condition calls an unknown function",
+         "Conditions may call len() and exists() only."),
+    # ---- compiling
+    Code("MMO701", "inline-callable", "error", "a transform is a Python callable, not a path",
+         "A pipeline built in Python with a lambda runs in-process but cannot be written to a "
+         "file: give the transform as `package.module:function`."),
+    Code("MMO702", "internal-error", "error", "the compiler failed",
+         "This is a bug in mmoc; please report it with the source that caused it."),
+)

@@ -1,0 +1,1 @@
+"""The .mmo grammar, shipped as package data of mmoc."""

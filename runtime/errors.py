@@ -1,0 +1,108 @@
+"""Error kinds and exceptions shared by the executor, retry, breaker and providers.
+
+Every failure the runtime acts on carries a *kind*: a short string the retry policy, the
+fallback chain, the breaker and the trace all understand. Providers map their wire errors onto
+these kinds; anything else is classified by `error_kind`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+# Kinds retried by default: transient failures that a later attempt may survive.
+RETRYABLE_KINDS: frozenset[str] = frozenset(
+    {"rate_limit", "overloaded", "server_error", "timeout", "connection", "bad_response"}
+)
+# Kinds never retried, whatever `retry_on` says: another attempt cannot succeed.
+CLIENT_KINDS: frozenset[str] = frozenset({"bad_request", "auth", "not_found", "quota", "blocked"})
+# Every kind the runtime knows; `invalid_output` is retried only when `retry_on` names it.
+ALL_KINDS: frozenset[str] = RETRYABLE_KINDS | CLIENT_KINDS | {"invalid_output", "circuit_open"}
+
+
+class MmocRuntimeError(Exception):
+    """Base class of every error the runtime raises on purpose."""
+
+    kind: str = "error"
+
+
+class LlmError(MmocRuntimeError):
+    """A model call failed. `kind` drives retry, fallback and the breaker."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.provider = provider
+        self.model = model
+        self.status = status
+        self.retry_after = retry_after
+        # Filled by the retry loop on exhaustion: one dict per attempt.
+        self.attempts: list[dict[str, Any]] = []
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CircuitOpenError(LlmError):
+    """The model's breaker is open: rejected without a call."""
+
+    def __init__(self, model: str, message: str | None = None) -> None:
+        super().__init__("circuit_open", message or f"circuit open for {model}", model=model)
+
+
+class InputError(MmocRuntimeError):
+    """Run inputs are missing or of the wrong type; raised before any model call."""
+
+    kind = "input"
+
+    def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+class TemplateError(MmocRuntimeError):
+    """A prompt template cannot be rendered; names every missing key at once."""
+
+    kind = "template"
+
+    def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+class ConfigError(MmocRuntimeError):
+    """The environment cannot serve a model: no API key, unknown provider, bad model id."""
+
+    kind = "config"
+
+
+class AbiMismatchError(ImportError):
+    """A generated module was made for another runtime ABI than the one installed."""
+
+
+def error_kind(exc: BaseException) -> str:
+    """The kind of any exception, for retry decisions and the trace."""
+    kind = getattr(exc, "kind", None)
+    if isinstance(kind, str) and kind != "error":
+        return kind
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return "timeout"
+    if isinstance(exc, ConnectionError):
+        return "connection"
+    return "error"
+
+
+def retry_after_of(exc: BaseException) -> float | None:
+    """The server's requested wait carried by an error, if any."""
+    value = getattr(exc, "retry_after", None)
+    return float(value) if isinstance(value, (int, float)) else None

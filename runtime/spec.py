@@ -1,0 +1,141 @@
+"""The pipeline spec: plain frozen data that a generated module builds and the executor runs.
+
+Generated code constructs these objects at import time; nothing here does any work. Data
+dependencies are derived, not declared: an llm step reads the keys its prompt and system
+prompt name, a transform reads the keys it declares, and `after` adds ordering on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .retry import RetryStrategy
+from .template import parse_template
+
+# A condition is compiled to a small function of the values produced so far.
+Condition = Callable[[Mapping[str, Any]], bool]
+
+
+class _Required:
+    """Sentinel default: the input must be given."""
+
+    _instance: _Required | None = None
+
+    def __new__(cls) -> _Required:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    type: str = "str"  # str, int, float, bool, json (any JSON value)
+    default: Any = REQUIRED
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    failure_threshold: int = 5
+    recovery_timeout_seconds: float = 60.0
+    half_open_max_calls: int = 1
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """An llm step's structured output: the reply is parsed as JSON, checked against `schema`."""
+
+    kind: str = "json"
+    schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class LlmStep:
+    name: str
+    model: str
+    prompt: str
+    output_key: str
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()  # step names this step runs after, besides data dependencies
+    when: Condition | None = None
+    when_text: str | None = None  # the condition as written, for the trace
+    timeout: float | None = None  # seconds, per attempt
+    retry: RetryStrategy | None = None
+    fallback: tuple[str, ...] = ()  # model ids tried in order after the primary is exhausted
+    breaker: BreakerPolicy | None = None
+    output_format: OutputFormat | None = None
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        names = parse_template(self.prompt).names
+        if self.system:
+            names += tuple(n for n in parse_template(self.system).names if n not in names)
+        return names
+
+
+@dataclass(frozen=True)
+class TransformStep:
+    name: str
+    function: Callable[..., Any]  # sync or async; called with the keys in `reads` as keywords
+    output_key: str
+    reads: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    when: Condition | None = None
+    when_text: str | None = None
+    timeout: float | None = None
+    # Seed-style `fn(ctx)`: called with a read-only mapping of inputs and every output so far.
+    pass_context: bool = False
+
+
+@dataclass(frozen=True)
+class ParallelGroup:
+    """Members run concurrently (at most `concurrency` at once); dependants wait for all."""
+
+    name: str
+    steps: tuple[LlmStep | TransformStep, ...]
+    output_key: str | None = None  # if set: {member output_key: value} of the members
+    concurrency: int | None = None
+    after: tuple[str, ...] = ()
+    when: Condition | None = None
+    when_text: str | None = None
+    timeout: float | None = None
+
+
+Step = Union[LlmStep, TransformStep, ParallelGroup]
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """A named OpenAI-compatible endpoint declared in a pipeline's `providers` block."""
+
+    name: str
+    base_url: str
+    kind: str = "openai-compatible"
+    api_key_env: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    name: str
+    version: str | None = None
+    description: str | None = None
+    inputs: tuple[InputSpec, ...] = ()
+    outputs: tuple[str, ...] = ()  # empty: every produced key is an output
+    steps: tuple[Step, ...] = ()
+    endpoints: tuple[EndpointSpec, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
