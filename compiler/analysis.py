@@ -1,0 +1,221 @@
+"""Facts about a pipeline that checks, lowering and codegen all derive the same way.
+
+Nothing here reports or raises on a user mistake: an unknown name is simply skipped, and the
+checks in `mmoc.checks` are what say so. Every function is linear in the size of the pipeline.
+
+Dependency model (the exact rules the executor's order comes from):
+
+* A step *reads* the keys its templates name (llm: prompt, then system) or the keys it
+  declares (transform: `reads`). A group reads the union of its members' reads and nothing
+  of its own.
+* A step also *needs* the keys its `when` condition names (a condition can only be evaluated
+  once those keys are known). `needs_of` = reads + condition keys.
+* `dependencies(p)` is the top-level scheduling graph: one entry per top-level step (groups
+  included, members not), valued with the names of the top-level steps it must run after:
+  the producer of every key it needs, plus every step named in `after`. A key or an `after`
+  that refers to a group member counts as a dependency on that member's group. For a group,
+  its members' needs, members' `after`s, and its own `after`/`when` are lifted onto the group;
+  edges from a group to itself (a member reading a sibling) are dropped here and reported by
+  the group check instead. Keys that are inputs, or that no step produces, add no edge.
+* `member_dependencies(p)` gives, for each group member, the siblings it would depend on.
+  A parallel group's members run concurrently, so any such edge is a mistake (reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from mmoc_runtime.template import parse_template
+
+from . import ir
+
+AnyStep = ir.LlmStep | ir.TransformStep | ir.GroupStep
+_P = TypeVar("_P", ir.RetryPolicy, ir.BreakerPolicy)
+
+
+def produced_keys(p: ir.Pipeline) -> dict[str, AnyStep]:
+    """Output key -> the step producing it (group keys and member keys included).
+
+    With duplicate producers the first in source order wins (duplicates are reported).
+    """
+    out: dict[str, AnyStep] = {}
+    for step in p.all_steps():
+        if step.output_key is not None and step.output_key not in out:
+            out[step.output_key] = step
+    return out
+
+
+def template_names(text: ir.Text | None) -> tuple[str, ...]:
+    if text is None:
+        return ()
+    return parse_template(text.value).names
+
+
+def reads_of(step: AnyStep) -> tuple[str, ...]:
+    """Keys a step reads, each once, in order of first use."""
+    if isinstance(step, ir.LlmStep):
+        return _unique((*template_names(step.prompt), *template_names(step.system)))
+    if isinstance(step, ir.TransformStep):
+        return _unique(r.name for r in step.reads)
+    return _unique(name for member in step.steps for name in reads_of(member))
+
+
+def expr_keys(expr: ir.Expr | None) -> tuple[str, ...]:
+    """Keys a condition names, each once, in order (arguments of calls included)."""
+    if expr is None:
+        return ()
+    return _unique(node.name for node in walk_expr(expr) if isinstance(node, ir.KeyExpr))
+
+
+def walk_expr(expr: ir.Expr) -> Iterator[ir.Expr]:
+    """Every node of a condition expression, pre-order, without recursion limits."""
+    stack: list[ir.Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ir.CallExpr):
+            stack.extend(reversed(node.args))
+        elif isinstance(node, ir.NotExpr):
+            stack.append(node.operand)
+        elif isinstance(node, ir.BoolExpr):
+            stack.extend(reversed(node.operands))
+        elif isinstance(node, ir.CompareExpr):
+            stack.extend((node.right, node.left))
+
+
+def condition_keys(step: AnyStep) -> tuple[str, ...]:
+    """Keys named by the step's own `when`, and for a group its members' `when`s too."""
+    keys = list(expr_keys(step.when))
+    if isinstance(step, ir.GroupStep):
+        for member in step.steps:
+            keys.extend(expr_keys(member.when))
+    return _unique(keys)
+
+
+def needs_of(step: AnyStep) -> tuple[str, ...]:
+    """Keys that must be known before the step runs: its reads, then its condition keys."""
+    return _unique((*reads_of(step), *condition_keys(step)))
+
+
+def effective_inputs(p: ir.Pipeline) -> tuple[str, ...]:
+    """The pipeline's input names.
+
+    Declared inputs when `inputs_declared`; otherwise every key some step needs (template
+    reads and condition keys) that no step produces, in order of first use in source order.
+    """
+    if p.inputs_declared:
+        return _unique(i.name for i in p.inputs)
+    produced = produced_keys(p)
+    free: list[str] = []
+    for step in p.steps:
+        free.extend(k for k in needs_of(step) if k not in produced)
+    return _unique(free)
+
+
+def top_level_owner(p: ir.Pipeline) -> dict[str, str]:
+    """Step name (members included) -> the name of the top-level step that schedules it."""
+    owner: dict[str, str] = {}
+    for step in p.steps:
+        owner.setdefault(step.name, step.name)
+        if isinstance(step, ir.GroupStep):
+            for member in step.steps:
+                owner.setdefault(member.name, step.name)
+    return owner
+
+
+def dependencies(p: ir.Pipeline) -> dict[str, tuple[str, ...]]:
+    """Top-level step name -> top-level steps it runs after (see the module docstring)."""
+    produced = produced_keys(p)
+    owner = top_level_owner(p)
+    graph: dict[str, tuple[str, ...]] = {}
+    for step in p.steps:
+        if step.name in graph:  # a duplicate name: the first definition wins (reported)
+            continue
+        names: list[str] = []
+        for key in needs_of(step):
+            producer = produced.get(key)
+            if producer is not None:
+                names.append(owner.get(producer.name, producer.name))
+        for ref in _afters(step):
+            if ref.name in owner:
+                names.append(owner[ref.name])
+        graph[step.name] = _unique(n for n in names if n != step.name or _self_edge(step))
+    return graph
+
+
+def _self_edge(step: AnyStep) -> bool:
+    """A top-level step that needs itself is a cycle; a group 'needing itself' is a member
+    reading a sibling, which the group check reports instead."""
+    return not isinstance(step, ir.GroupStep)
+
+
+def _afters(step: AnyStep) -> tuple[ir.Ident, ...]:
+    if isinstance(step, ir.GroupStep):
+        return (*step.after, *(a for m in step.steps for a in m.after))
+    return step.after
+
+
+def member_dependencies(p: ir.Pipeline) -> dict[str, tuple[str, ...]]:
+    """Group member name -> sibling members it reads from or names in `after` (a mistake)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for group in p.steps:
+        if not isinstance(group, ir.GroupStep):
+            continue
+        by_key = {m.output_key: m.name for m in group.steps if m.output_key is not None}
+        siblings = {m.name for m in group.steps}
+        for member in group.steps:
+            names = [by_key[k] for k in needs_of(member) if k in by_key]
+            names.extend(a.name for a in member.after if a.name in siblings)
+            out.setdefault(member.name, _unique(names))
+    return out
+
+
+def resolve_model(p: ir.Pipeline, ref_id: str) -> str:
+    """An alias's model id (following alias chains); any other id unchanged."""
+    aliases = {a.name: a.model.id for a in reversed(p.models)}  # first definition wins
+    seen: set[str] = set()
+    current = ref_id
+    while current in aliases and current not in seen:
+        seen.add(current)
+        current = aliases[current]
+    return current
+
+
+def resolve_retry(p: ir.Pipeline, step: AnyStep) -> ir.RetryPolicy | None:
+    """The llm step's retry policy, else the pipeline default, with named refs resolved.
+
+    Transforms and groups have no retry: None. An unknown ref resolves to None (reported).
+    """
+    if not isinstance(step, ir.LlmStep):
+        return None
+    setting = step.retry if step.retry is not None else p.defaults.retry
+    if isinstance(setting, ir.PolicyRef):
+        return _named(p.retry_policies, setting.name)
+    return setting
+
+
+def resolve_breaker(p: ir.Pipeline, step: AnyStep) -> ir.BreakerPolicy | None:
+    """The llm step's breaker policy, else the pipeline default, with named refs resolved."""
+    if not isinstance(step, ir.LlmStep):
+        return None
+    setting = step.breaker if step.breaker is not None else p.defaults.breaker
+    if isinstance(setting, ir.PolicyRef):
+        return _named(p.breaker_policies, setting.name)
+    return setting
+
+
+def step_timeout(p: ir.Pipeline, step: AnyStep) -> object:
+    """The step's timeout in seconds, else the pipeline default (None: no timeout)."""
+    return step.timeout if step.timeout is not None else p.defaults.timeout
+
+
+def _named(policies: Iterable[_P], name: str) -> _P | None:
+    for policy in policies:
+        if policy.name == name:
+            return policy
+    return None
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
