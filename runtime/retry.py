@@ -1,10 +1,33 @@
-"""Retry policy (seed names `RetryStrategy`, `BackoffStrategy`). Placeholder: owned by issue 2."""
+"""Retry policy (seed names `RetryStrategy`, `BackoffStrategy`) and the standalone retry loop.
+
+The policy is plain frozen data that generated modules build at import time. It answers three
+questions for whoever runs the attempts (the executor, or `run`/`arun` here):
+
+- `should_retry(exc)`: is this failure worth another attempt? Client errors never are.
+- `delay(n)` / `wait_before(n, exc)`: how long to sleep before retry number `n` (0-based),
+  with optional AWS "full jitter" and the server's Retry-After as a floor.
+- `get_delay(n)`: the seed's name for the delay before jitter.
+
+Unlike the earlier library, whose backoff computed delays but never slept, `run`/`arun` really
+sleep; tests inject `sleep` (and `rng` for jitter) so no test waits on the wall clock.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
+
+from .errors import ALL_KINDS, CLIENT_KINDS, RETRYABLE_KINDS, error_kind, retry_after_of
+
+T = TypeVar("T")
+
+JITTER_MODES: tuple[str, ...] = ("none", "full")
 
 
 class BackoffStrategy(str, Enum):
@@ -13,11 +36,206 @@ class BackoffStrategy(str, Enum):
 
 
 @dataclass(frozen=True)
+class AttemptRecord:
+    """One attempt of a retried call, as passed to `on_attempt` and kept in the history."""
+
+    attempt: int  # 1-based: attempt 1 is the first call, attempt 2 the first retry
+    error_kind: str | None  # None: the attempt succeeded
+    error: str | None
+    wait_before: float  # seconds slept before this attempt (0.0 for the first)
+    latency_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class RetryStrategy:
-    max_retries: int = 3
-    backoff: BackoffStrategy = BackoffStrategy.EXPONENTIAL
+    max_retries: int = 3  # additional attempts after the first
+    backoff: BackoffStrategy | str = BackoffStrategy.EXPONENTIAL  # a str is normalised
     base_delay_seconds: float = 1.0
     max_delay_seconds: float = 60.0
     retry_on: tuple[Any, ...] = ()  # error kinds (str) or exception classes; empty: defaults
     multiplier: float = 2.0
     jitter: str = "none"  # "none" or "full"
+
+    def __post_init__(self) -> None:
+        # Frozen: normalise through object.__setattr__ so `backoff` is always the enum and
+        # `retry_on` always a hashable tuple, whatever the caller passed.
+        try:
+            backoff = BackoffStrategy(self.backoff)
+        except ValueError:
+            choices = ", ".join(b.value for b in BackoffStrategy)
+            raise ValueError(f"unknown backoff {self.backoff!r} (choose {choices})") from None
+        object.__setattr__(self, "backoff", backoff)
+        object.__setattr__(self, "retry_on", tuple(self.retry_on))
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if not (self.base_delay_seconds >= 0 and math.isfinite(self.base_delay_seconds)):
+            raise ValueError(f"base_delay_seconds must be >= 0, got {self.base_delay_seconds}")
+        if not self.max_delay_seconds >= 0:
+            raise ValueError(f"max_delay_seconds must be >= 0, got {self.max_delay_seconds}")
+        if not self.multiplier >= 1:
+            raise ValueError(f"multiplier must be >= 1, got {self.multiplier}")
+        if self.jitter not in JITTER_MODES:
+            raise ValueError(f"unknown jitter {self.jitter!r} (choose none, full)")
+        for item in self.retry_on:
+            if isinstance(item, str):
+                # "error" is the kind of any unclassified exception; naming it retries those.
+                if item not in ALL_KINDS and item != "error":
+                    known = ", ".join(sorted(ALL_KINDS))
+                    raise ValueError(f"unknown error kind {item!r} in retry_on (known: {known})")
+            elif not (isinstance(item, type) and issubclass(item, BaseException)):
+                raise TypeError(f"retry_on takes error kinds or exception classes, got {item!r}")
+
+    # -- delays ---------------------------------------------------------------------------
+
+    def get_delay(self, attempt: int) -> float:
+        """Delay before retry number `attempt` (0-based), before jitter, capped."""
+        if attempt < 0:
+            raise ValueError(f"retry number must be >= 0, got {attempt}")
+        if self.backoff is BackoffStrategy.CONSTANT:
+            raw = self.base_delay_seconds
+        else:
+            try:
+                raw = self.base_delay_seconds * self.multiplier**attempt
+            except OverflowError:  # multiplier**attempt beyond float range: the cap wins
+                raw = math.inf
+        return min(raw, self.max_delay_seconds)
+
+    def delay(self, retry_number: int, rng: random.Random | None = None) -> float:
+        """Delay before retry `retry_number` with jitter applied (full: uniform(0, capped))."""
+        capped = self.get_delay(retry_number)
+        if self.jitter == "full":
+            return (rng or _RNG).uniform(0.0, capped)
+        return capped
+
+    def wait_before(
+        self, retry_number: int, exc: BaseException | None, rng: random.Random | None = None
+    ) -> float:
+        """The wait before retry `retry_number` after failure `exc`.
+
+        The server's Retry-After floors the jittered delay (we never call back sooner than
+        asked), but the result is clamped to `max_delay_seconds` so a hostile or buggy header
+        cannot park a run for an hour.
+        """
+        wait = self.delay(retry_number, rng)
+        requested = retry_after_of(exc) if exc is not None else None
+        if requested is not None and math.isfinite(requested) and requested > wait:
+            wait = min(requested, self.max_delay_seconds)
+        return wait
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def should_retry(self, exc: BaseException) -> bool:
+        """Whether `exc` deserves another attempt (ignores how many attempts are left)."""
+        kind = error_kind(exc)
+        if kind in CLIENT_KINDS:
+            return False  # bad request, auth, not found, quota: the next try fails the same
+        if not self.retry_on:
+            return kind in RETRYABLE_KINDS
+        for item in self.retry_on:
+            if isinstance(item, str):
+                if item == kind:
+                    return True
+            elif isinstance(exc, item):
+                return True
+        return False
+
+    # -- standalone loops -----------------------------------------------------------------
+
+    async def arun(
+        self,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        on_attempt: Callable[[AttemptRecord], None] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> T:
+        """Call `fn` until it succeeds or the policy gives up; then raise the last error.
+
+        Only `Exception`s are retried: cancellation and KeyboardInterrupt pass straight
+        through. The raised error carries `.attempts`, one dict per attempt.
+        """
+        history: list[AttemptRecord] = []
+        wait = 0.0
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                await sleep(wait)
+            started = clock()
+            try:
+                result = await fn()
+            except Exception as exc:
+                record = _failed(attempt, exc, wait, clock() - started)
+                _note(history, record, on_attempt)
+                if attempt >= self.max_retries or not self.should_retry(exc):
+                    _attach_history(exc, history)
+                    raise
+                wait = self.wait_before(attempt, exc, rng)
+                continue
+            _note(history, _succeeded(attempt, wait, clock() - started), on_attempt)
+            return result
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def run(
+        self,
+        fn: Callable[[], T],
+        *,
+        sleep: Callable[[float], Any] = time.sleep,
+        rng: random.Random | None = None,
+        on_attempt: Callable[[AttemptRecord], None] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> T:
+        """The synchronous twin of `arun`."""
+        history: list[AttemptRecord] = []
+        wait = 0.0
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                sleep(wait)
+            started = clock()
+            try:
+                result = fn()
+            except Exception as exc:
+                record = _failed(attempt, exc, wait, clock() - started)
+                _note(history, record, on_attempt)
+                if attempt >= self.max_retries or not self.should_retry(exc):
+                    _attach_history(exc, history)
+                    raise
+                wait = self.wait_before(attempt, exc, rng)
+                continue
+            _note(history, _succeeded(attempt, wait, clock() - started), on_attempt)
+            return result
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+
+# Shared default source of jitter; tests pass their own seeded `random.Random`.
+_RNG = random.Random()
+
+
+def _failed(attempt: int, exc: BaseException, wait: float, latency: float) -> AttemptRecord:
+    return AttemptRecord(attempt + 1, error_kind(exc), str(exc) or type(exc).__name__, wait, latency)
+
+
+def _succeeded(attempt: int, wait: float, latency: float) -> AttemptRecord:
+    return AttemptRecord(attempt + 1, None, None, wait, latency)
+
+
+def _note(
+    history: list[AttemptRecord],
+    record: AttemptRecord,
+    on_attempt: Callable[[AttemptRecord], None] | None,
+) -> None:
+    history.append(record)
+    if on_attempt is not None:
+        on_attempt(record)
+
+
+def _attach_history(exc: Exception, history: list[AttemptRecord]) -> None:
+    """Attach the attempt history to `exc` (any exception type) before it is re-raised."""
+    try:
+        exc.attempts = [r.as_dict() for r in history]  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):  # an exception type that refuses new attributes
+        pass
+    if len(history) > 1:
+        exc.add_note(f"gave up after {len(history)} attempts")
