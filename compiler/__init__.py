@@ -1,1 +1,45 @@
+"""mmoc: a compiler for declarative multi-LLM pipelines (.mmo or YAML in, typed Python out).
+
+The seed-compatible Python API is importable from here. Names are resolved lazily (PEP 562),
+so `import mmoc` stays light: the CLI and the compiler passes load only what they use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 __version__ = "0.1.0"
+
+# Public name -> module that defines it (runtime classes are re-exported from mmoc_runtime).
+_EXPORTS: dict[str, str] = {
+    "Pipeline": "mmoc.builder",
+    "PipelineExecutor": "mmoc.builder",
+    "PipelineResult": "mmoc.builder",
+    "PipelineValidationError": "mmoc.builder",
+    "StepResult": "mmoc.builder",
+    "create_llm_step": "mmoc.builder_steps",
+    "create_transform_step": "mmoc.builder_steps",
+    "create_parallel_group": "mmoc.builder_steps",
+    "create_conditional_step": "mmoc.builder_steps",
+    "PipelineObserver": "mmoc_runtime",
+    "RetryStrategy": "mmoc_runtime",
+    "BackoffStrategy": "mmoc_runtime",
+    "FallbackChain": "mmoc_runtime",
+    "CircuitBreaker": "mmoc_runtime",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mmoc' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # cache: later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

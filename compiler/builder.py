@@ -1,0 +1,341 @@
+"""The Python builder API (seed-compatible): `Pipeline`, `PipelineExecutor`, `PipelineResult`.
+
+A `Pipeline` collects IR steps (see `builder_steps`) and produces the same `ir.Pipeline` the
+front ends produce. `PipelineExecutor` runs it through the same path as `mmoc compile` and
+`mmoc run`: the IR is compiled to a module (`compile_pipeline(..., inline=True)`, so Python
+callables given as transforms are allowed), the module is loaded with those callables injected,
+and its `run_result` executes on `mmoc_runtime`. There is no second interpreter of the IR.
+
+Declaration order: everywhere else it never matters, but a seed-style transform (a callable
+with no declared `reads`, called as `fn(ctx)`) cannot say what it reads, so `add_step` makes it
+run after every step added before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import ir
+from .builder_steps import StepNode
+from .diagnostics import Diagnostic
+
+
+class PipelineValidationError(ValueError):
+    """A pipeline has errors; `diagnostics` carries every one of them (not only the first)."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], name: str = "pipeline") -> None:
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        lines = [f"{name} is not valid ({len(self.errors)} error(s)):"]
+        lines.extend(f"  {_one_line(d)}" for d in self.diagnostics)
+        super().__init__("\n".join(lines))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+
+def _one_line(d: Diagnostic) -> str:
+    where = f"{d.span.file}:{d.span.line}:{d.span.column}: " if d.span is not None else ""
+    text = f"{where}{d.level}[{d.code}]: {d.message}"
+    return f"{text} (help: {d.help})" if d.help else text
+
+
+def _input_node(item: str | ir.Input | tuple[str, str]) -> ir.Input:
+    if isinstance(item, ir.Input):
+        return item
+    if isinstance(item, tuple):
+        return ir.Input(name=item[0], type=item[1])
+    return ir.Input(name=item)
+
+
+class Pipeline:
+    """A pipeline built in Python. `add_step` is chainable; `to_ir()` gives the IR."""
+
+    def __init__(
+        self,
+        name: str,
+        description: str | None = None,
+        version: str | None = None,
+        *,
+        inputs: Iterable[str | ir.Input | tuple[str, str]] | Mapping[str, str] | None = None,
+        outputs: Iterable[str] | None = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.version = version
+        self.steps: list[StepNode] = []
+        declared: list[ir.Input] = []
+        if isinstance(inputs, Mapping):
+            declared = [ir.Input(name=k, type=v) for k, v in inputs.items()]
+        elif inputs is not None:
+            declared = [_input_node(i) for i in inputs]
+        # Everything the builder does not set itself (policies, aliases, endpoints) lives
+        # here, so a pipeline loaded from YAML keeps it through `to_ir()`.
+        self._base = ir.Pipeline(
+            name=name,
+            inputs_declared=inputs is not None,
+            inputs=tuple(declared),
+            outputs=tuple(ir.Ident(name=o) for o in outputs or ()),
+        )
+
+    # ---- building -------------------------------------------------------------------
+
+    def add_step(self, step: StepNode) -> Pipeline:
+        if not isinstance(step, (ir.LlmStep, ir.TransformStep, ir.GroupStep)):
+            raise TypeError(
+                f"add_step() takes a step from create_llm_step / create_transform_step / "
+                f"create_parallel_group / create_conditional_step, not {type(step).__name__}"
+            )
+        if isinstance(step, ir.TransformStep) and step.pass_context:
+            # The one place declaration order counts (see the module docstring).
+            earlier = [ir.Ident(name=s.name) for s in self.steps]
+            known = {a.name for a in step.after}
+            step = step.model_copy(
+                update={"after": (*step.after, *(e for e in earlier if e.name not in known))}
+            )
+        self.steps.append(step)
+        return self
+
+    def get_step(self, name: str) -> StepNode | None:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        return None
+
+    # ---- IR and checks --------------------------------------------------------------
+
+    def to_ir(self) -> ir.Pipeline:
+        return self._base.model_copy(
+            update={
+                "name": self.name,
+                "description": self.description,
+                "version": self.version,
+                "steps": tuple(self.steps),
+            }
+        )
+
+    @classmethod
+    def from_ir(cls, p: ir.Pipeline) -> Pipeline:
+        pipeline = cls(p.name, p.description, p.version)
+        pipeline._base = p.model_copy(update={"steps": ()})
+        pipeline.steps = list(p.steps)
+        return pipeline
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every diagnostic the checks report (warnings included); never raises."""
+        from .checks import run_checks
+
+        return list(run_checks(self.to_ir()))
+
+    def validate(self) -> list[Diagnostic]:
+        """Run every check; raise one `PipelineValidationError` carrying all diagnostics when
+        any is an error, else return the warnings."""
+        found = self.diagnostics()
+        if any(d.is_error for d in found):
+            raise PipelineValidationError(found, f"pipeline {self.name!r}")
+        return found
+
+    # ---- YAML -----------------------------------------------------------------------
+
+    @classmethod
+    def from_yaml(cls, text: str, file: str = "<yaml>") -> Pipeline:
+        from .frontend_yaml import parse_yaml
+
+        p, diagnostics = parse_yaml(text, file)
+        if p is None or any(d.is_error for d in diagnostics):
+            raise PipelineValidationError(diagnostics, file)
+        return cls.from_ir(p)
+
+    @classmethod
+    def from_yaml_file(cls, path: str | Path) -> Pipeline:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FileNotFoundError(f"cannot read pipeline {str(path)!r}: {exc}") from exc
+        return cls.from_yaml(text, str(path))
+
+    def to_yaml(self) -> str:
+        inline = [s.name for s in _all_steps(self.steps) if _is_inline(s)]
+        if inline:
+            raise ValueError(
+                f"cannot write pipeline {self.name!r} as YAML: transform(s) "
+                f"{', '.join(inline)} are Python callables; give them as 'package.module:function'"
+            )
+        from .yaml_printer import print_yaml
+
+        return print_yaml(self.to_ir())
+
+    def __repr__(self) -> str:
+        return f"Pipeline(name={self.name!r}, steps={[s.name for s in self.steps]!r})"
+
+
+def _all_steps(steps: Iterable[StepNode]) -> list[StepNode]:
+    out: list[StepNode] = []
+    for step in steps:
+        out.append(step)
+        if isinstance(step, ir.GroupStep):
+            out.extend(step.steps)
+    return out
+
+
+def _is_inline(step: StepNode) -> bool:
+    return isinstance(step, ir.TransformStep) and step.callable is not None
+
+
+# ---- results ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One step of a run, as the seed's `steps_results` reported it."""
+
+    step_name: str
+    status: str  # success, failed, skipped, not_run
+    output: Any = None
+    error: str | None = None
+    model: str | None = None
+    model_used: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        return self.status == "success"
+
+    @property
+    def tokens_used(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
+class PipelineResult:
+    """Seed fields (`success`, `final_output`, `steps_results`, `total_tokens`, `total_cost`,
+    `error`) plus the runtime's `outputs`, `values`, `failed_step` and `trace`."""
+
+    pipeline_name: str
+    success: bool
+    final_output: Any = None
+    steps_results: dict[str, StepResult] = field(default_factory=dict)
+    total_tokens: int = 0
+    total_cost: float = 0.0
+    error: str | None = None
+    failed_step: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    trace: Any = None
+    latency_ms: float = 0.0
+
+
+def _result_from_run(p: ir.Pipeline, run: Any) -> PipelineResult:
+    data = run.trace.to_dict() if run.trace is not None else {}
+    keys = {s.name: s.output_key for s in p.all_steps()}
+    values = dict(run.values)
+    steps: dict[str, StepResult] = {}
+    for entry in data.get("steps", []):
+        name = entry.get("name")
+        key = keys.get(name)
+        steps[name] = StepResult(
+            step_name=name,
+            status=entry.get("status", "not_run"),
+            output=values.get(key) if key and entry.get("status") == "success" else None,
+            error=entry.get("error"),
+            model=entry.get("model"),
+            model_used=entry.get("model_used"),
+            input_tokens=entry.get("input_tokens") or 0,
+            output_tokens=entry.get("output_tokens") or 0,
+            cost_usd=entry.get("cost_usd") or 0.0,
+            latency_ms=entry.get("latency_ms") or 0.0,
+        )
+    last = p.steps[-1] if p.steps else None
+    final = values.get(last.output_key) if last is not None and last.output_key else None
+    total_tokens = data.get("total_tokens")
+    if total_tokens is None:
+        total_tokens = sum(s.tokens_used for s in steps.values())
+    total_cost = data.get("total_cost_usd")
+    if total_cost is None:
+        total_cost = sum(s.cost_usd for s in steps.values())
+    return PipelineResult(
+        pipeline_name=p.name,
+        success=bool(run.success),
+        final_output=final,
+        steps_results=steps,
+        total_tokens=int(total_tokens),
+        total_cost=float(total_cost),
+        error=run.error,
+        failed_step=run.failed_step,
+        outputs=dict(run.outputs),
+        values=values,
+        trace=run.trace,
+        latency_ms=float(data.get("latency_ms") or 0.0),
+    )
+
+
+# ---- the executor -----------------------------------------------------------------------
+
+_module_numbers = itertools.count(1)
+
+
+def compile_to_module(p: ir.Pipeline) -> Any:
+    """Compile the IR in memory (inline callables allowed) and load it as a module.
+
+    Raises `PipelineValidationError` with every diagnostic when the pipeline has errors.
+    """
+    from .compile import compile_pipeline, load_module
+
+    source_path = f"<builder:{p.name}>"
+    compiled = compile_pipeline(p, source_path=source_path, source_text="", inline=True)
+    if not compiled.ok or compiled.code is None:
+        raise PipelineValidationError(compiled.diagnostics, f"pipeline {p.name!r}")
+    inline = {s.name: s.callable for s in p.all_steps() if _is_inline(s)}
+    name = f"mmoc_builder_{next(_module_numbers)}_{p.name}"
+    return load_module(compiled.code, name, inline_transforms=inline)
+
+
+class PipelineExecutor:
+    """Runs builder pipelines. `mock=True` by default, as the seed's executor: every model is
+    answered by the mock provider, so no API keys are needed; `mock=False` uses real
+    providers (optionally a `providers` registry of your own).
+
+    Other keyword options (`observer`, `concurrency`, `model_concurrency`, `breakers`,
+    `capture_content`, `sleep`, `clock`, ...) are passed to the runtime's `execute`.
+    """
+
+    def __init__(self, mock: bool = True, providers: Any = None, **options: Any) -> None:
+        self.mock = mock
+        self.providers = providers
+        self.options = options
+
+    def execute(
+        self, pipeline: Pipeline | ir.Pipeline, inputs: Mapping[str, Any] | None = None
+    ) -> PipelineResult:
+        """Run synchronously (not from inside a running event loop: use `aexecute` there)."""
+        return asyncio.run(self.aexecute(pipeline, inputs))
+
+    async def aexecute(
+        self, pipeline: Pipeline | ir.Pipeline, inputs: Mapping[str, Any] | None = None
+    ) -> PipelineResult:
+        """Compile and run. Pipeline errors raise `PipelineValidationError`; a run that fails
+        (bad inputs included, before any model call) returns `success=False` with `error`."""
+        from mmoc_runtime import InputError
+
+        p = pipeline.to_ir() if isinstance(pipeline, Pipeline) else pipeline
+        module = compile_to_module(p)
+        options = dict(self.options)
+        options["mock"] = self.mock
+        if self.providers is not None:
+            options["providers"] = self.providers
+        try:
+            run = module.run_result(dict(inputs or {}), **options)
+            if inspect.isawaitable(run):
+                run = await run
+        except InputError as exc:
+            return PipelineResult(pipeline_name=p.name, success=False, error=str(exc))
+        return _result_from_run(p, run)
