@@ -76,6 +76,10 @@ CODES: dict[str, Code] = _codes(
     Code("MMO203", "conditional-dependency", "warning",
          "an unconditional step needs the output of a conditional step",
          "When the condition is false the producer is skipped, and so is this step."),
+    Code("MMO204", "sibling-dependency", "error",
+         "a parallel group member depends on a sibling member",
+         "Members of a parallel group run at the same time, so none may read another's output "
+         "or run after another. Move the dependent step out of the group, after it."),
     # ---- keys and templates
     Code("MMO301", "missing-key", "error", "a placeholder names no input and no output",
          "Every `{key}` must be a pipeline input or the output key of some step."),
