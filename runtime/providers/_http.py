@@ -1,0 +1,334 @@
+"""What every HTTP provider shares: the connection pools, timeouts, error mapping and redaction.
+
+Adapters build a wire request, call `post_json`, and turn the decoded body into an
+`LlmResponse`. Everything that can go wrong on the way (a status code, a timeout, a dropped
+connection, a body that is not JSON) comes back as an `LlmError` whose kind the runtime's
+retry, fallback and breaker understand. Nothing here retries: only the runtime does.
+
+Secrets: the key is read from the environment at call time, sent only in a header, and
+scrubbed (with every `Authorization`, `x-api-key`, `x-goog-api-key` and `key=` value) from
+any text that ends up in an error, since providers echo keys back in their error messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import re
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, LlmError
+
+if TYPE_CHECKING:  # httpx is imported lazily: `import mmoc_runtime` must not load it
+    import httpx
+
+# refine(status, decoded body, message, error type, error code) -> a sharper kind, or None.
+Refine = Callable[[int, Any, str, str, str], "str | None"]
+
+# Seconds. Overridable per provider object (constructor) or per process (environment).
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 120.0
+DEFAULT_MAX_CONNECTIONS = 100
+CONNECT_TIMEOUT_ENV = "MMOC_HTTP_CONNECT_TIMEOUT"
+READ_TIMEOUT_ENV = "MMOC_HTTP_READ_TIMEOUT"
+MAX_CONNECTIONS_ENV = "MMOC_HTTP_MAX_CONNECTIONS"
+
+# The longest provider message quoted in an error; bodies can be whole HTML pages.
+_MAX_MESSAGE = 500
+REDACTED = "[REDACTED]"
+
+# --------------------------------------------------------------------------- redaction
+
+_SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # Header-shaped text: `Authorization: Bearer sk-...`, `'x-api-key': '...'`, `x-goog-api-key=...`
+    re.compile(
+        r"(?i)((?:authorization|x-api-key|x-goog-api-key|api[-_]?key)[\"']?\s*[:=]\s*[\"']?)"
+        r"(?:bearer\s+)?[^\s\"',;&}]+"
+    ),
+    # Query strings: `?key=AIza...`
+    re.compile(r"(?i)(\bkey=)[^\s\"'&,;]+"),
+    # A bare bearer token anywhere.
+    re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+"),
+)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with every known secret value and every key-shaped field replaced."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:  # a 1-3 character "key" would shred ordinary text
+            text = text.replace(secret, REDACTED)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    return text
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy of `headers` safe to log or store."""
+    hidden = {"authorization", "x-api-key", "x-goog-api-key", "api-key"}
+    return {k: (REDACTED if k.lower() in hidden else v) for k, v in headers.items()}
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def env_value(name: str) -> str | None:
+    """An environment variable, or None when unset or blank."""
+    value = os.environ.get(name)
+    return value if value and value.strip() else None
+
+
+def require_key(env_names: tuple[str, ...], provider: str) -> str:
+    """The first of `env_names` that is set, or a `ConfigError` naming the variable to set."""
+    for name in env_names:
+        value = env_value(name)
+        if value is not None:
+            return value.strip()
+    raise ConfigError(f"{provider}: no API key: set {' or '.join(env_names)} in the environment")
+
+
+def _float_env(name: str, default: float) -> float:
+    raw = env_value(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be greater than zero")
+    return value
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float
+    read: float
+
+
+def resolve_timeouts(
+    connect: float | None, read: float | None, step_budget: float | None
+) -> Timeouts:
+    """Constructor values win over the environment; a step's budget caps the read timeout."""
+    connect_s = (
+        connect if connect is not None else _float_env(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT)
+    )
+    read_s = read if read is not None else _float_env(READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT)
+    if step_budget is not None and step_budget > 0:
+        read_s = min(read_s, step_budget)
+    return Timeouts(connect_s, read_s)
+
+
+# --------------------------------------------------------------------------- pools
+
+# One client (one connection pool) per (provider, base URL) per event loop: an httpx client is
+# bound to the loop it first ran on, and generated modules may be run by several `asyncio.run`s.
+# Weak keys: a finished loop takes its pools with it.
+_POOLS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str], httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+def client_for(provider: str, base_url: str) -> httpx.AsyncClient:
+    """The shared client of this (provider, base URL) in the running event loop."""
+    import httpx
+
+    loop = asyncio.get_running_loop()
+    pools = _POOLS.get(loop)
+    if pools is None:
+        pools = _POOLS[loop] = {}
+    client = pools.get((provider, base_url))
+    if client is None or client.is_closed:
+        limit = int(_float_env(MAX_CONNECTIONS_ENV, DEFAULT_MAX_CONNECTIONS))
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+            # The key travels in headers only; never follow redirects off the configured host.
+            follow_redirects=False,
+            trust_env=False,
+        )
+        pools[(provider, base_url)] = client
+    return client
+
+
+async def close_pools(provider: str | None = None) -> None:
+    """Close the running loop's clients (of one provider, or all of them)."""
+    loop = asyncio.get_running_loop()
+    pools = _POOLS.get(loop)
+    if not pools:
+        return
+    for key in [k for k in pools if provider is None or k[0] == provider]:
+        await pools.pop(key).aclose()
+
+
+def pool_count() -> int:
+    """How many clients the running loop holds (for tests)."""
+    return len(_POOLS.get(asyncio.get_running_loop(), {}))
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from `retry-after-ms`, or `retry-after` (seconds or an HTTP date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(0.0, float(raw_ms) / 1000.0)
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def kind_for_status(status: int) -> str:
+    """The error kind of an HTTP status, before any provider-specific refinement."""
+    if status == 429:
+        return "rate_limit"
+    if status == 529:
+        return "overloaded"
+    if status in (408, 409) or status >= 500:
+        return "server_error"
+    if status in (401, 403):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status == 402:
+        return "quota"
+    return "bad_request"  # 400, 422 and any other client error
+
+
+def error_fields(body: Any) -> tuple[str, str, str]:
+    """(message, type, code) from the common `{"error": {...}}` shapes; empty when absent."""
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, str):
+        return err, "", ""
+    if not isinstance(err, dict):
+        return "", "", ""
+    message = err.get("message")
+    kind = err.get("type") or err.get("status")
+    code = err.get("code")
+    return (
+        str(message) if message is not None else "",
+        str(kind) if kind is not None else "",
+        str(code) if code is not None else "",
+    )
+
+
+class Call:
+    """One request's context: who is calling, and what must never be shown."""
+
+    __slots__ = ("model", "provider", "secret")
+
+    def __init__(self, provider: str, model: str, secret: str | None) -> None:
+        self.provider = provider
+        self.model = model
+        self.secret = secret
+
+    def __repr__(self) -> str:  # never the secret
+        return f"Call(provider={self.provider!r}, model={self.model!r})"
+
+    def error(
+        self,
+        kind: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> LlmError:
+        """An `LlmError` whose message names provider, model and status, scrubbed of secrets."""
+        detail = detail.strip()
+        if len(detail) > _MAX_MESSAGE:
+            detail = detail[:_MAX_MESSAGE] + "..."
+        where = f"{self.provider}/{self.model}"
+        head = f"{where}: HTTP {status} ({kind})" if status is not None else f"{where}: {kind}"
+        message = redact(f"{head}: {detail}" if detail else head, (self.secret,))
+        return LlmError(
+            kind,
+            message,
+            provider=self.provider,
+            model=self.model,
+            status=status,
+            retry_after=retry_after,
+        )
+
+
+def transport_error(call: Call, exc: Exception) -> LlmError:
+    """Map an httpx transport failure onto `timeout` or `connection`."""
+    import httpx
+
+    name = type(exc).__name__
+    text = str(exc) or name
+    if isinstance(exc, httpx.TimeoutException):
+        return call.error("timeout", f"{name}: {text}")
+    return call.error("connection", f"{name}: {text}")
+
+
+async def post_json(
+    call: Call,
+    base_url: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: Mapping[str, Any],
+    timeouts: Timeouts,
+    refine: Refine | None = None,
+    body_retry_after: Callable[[Any], float | None] | None = None,
+) -> Any:
+    """POST `body` as JSON; return the decoded 2xx body or raise a mapped `LlmError`.
+
+    `refine(status, body, message, type, code) -> kind | None` lets an adapter sharpen the
+    kind of an error response (OpenAI's `insufficient_quota` on a 429, say);
+    `body_retry_after(body)` reads a wait the provider puts in the body instead of a header.
+    """
+    import httpx
+
+    client = client_for(call.provider, base_url)
+    url = base_url.rstrip("/") + path
+    timeout = httpx.Timeout(
+        connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect
+    )
+    try:
+        response = await client.post(url, json=dict(body), headers=dict(headers), timeout=timeout)
+    except httpx.TransportError as exc:
+        raise transport_error(call, exc) from None
+    except httpx.InvalidURL as exc:
+        raise ConfigError(redact(f"{call.provider}: bad base URL {base_url!r}: {exc}")) from None
+
+    status = response.status_code
+    text = response.text
+    try:
+        decoded: Any = json.loads(text) if text else None
+    except ValueError:
+        decoded = None
+    if 200 <= status < 300:
+        if decoded is None and text.strip() != "null":
+            raise call.error("bad_response", f"body is not JSON: {text[:200]!r}", status=status)
+        return decoded
+
+    message, err_type, code = error_fields(decoded)
+    if not message:
+        message = text if decoded is None else json.dumps(decoded)[:_MAX_MESSAGE]
+    kind = kind_for_status(status)
+    if refine is not None:
+        kind = refine(status, decoded, message, err_type, code) or kind
+    retry_after = parse_retry_after(response.headers)
+    if retry_after is None and body_retry_after is not None:
+        retry_after = body_retry_after(decoded)
+    raise call.error(kind, message, status=status, retry_after=retry_after)

@@ -1,0 +1,158 @@
+"""Anthropic Messages API: `anthropic/<model>` → `$ANTHROPIC_BASE_URL/v1/messages`.
+
+`x-api-key` from `ANTHROPIC_API_KEY`, `anthropic-version: 2023-06-01`. The API requires
+`max_tokens`: a step that sets none sends `DEFAULT_MAX_TOKENS` (1024). The system prompt is
+the top-level `system` field; the reply's text blocks are joined. JSON output is asked for by
+instruction (the Messages API has no JSON mode) and parsed by the runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._http import Call, env_value, post_json, require_key, resolve_timeouts
+from .base import LlmRequest, LlmResponse, estimate_tokens
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 1024
+
+_QUOTA_WORDS = ("credit balance", "spend limit", "spending limit", "billing")
+
+
+def json_instruction(schema: Any) -> str:
+    text = "Reply with a single JSON value and nothing else: no prose, no code fences."
+    if schema is not None:
+        text += " It must match this JSON schema: " + json.dumps(
+            schema, separators=(",", ":"), sort_keys=True
+        )
+    return text
+
+
+def build_body(request: LlmRequest) -> dict[str, Any]:
+    """The Messages API request body for `request`."""
+    system = request.system
+    if request.json_output:
+        instruction = json_instruction(request.json_schema)
+        system = f"{system}\n\n{instruction}" if system else instruction
+    body: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
+        "messages": [{"role": "user", "content": request.prompt}],
+    }
+    if system:
+        body["system"] = system
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.stop:
+        body["stop_sequences"] = list(request.stop)
+    return body
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
+    """Text, stop reason and usage from a Messages API response."""
+    content = body.get("content") if isinstance(body, dict) else None
+    if not isinstance(content, list):
+        raise call.error("bad_response", "the response has no content list", status=200)
+    texts = [
+        block["text"]
+        for block in content
+        if isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+    ]
+    stop = body.get("stop_reason")
+    if not texts and stop == "refusal":
+        raise call.error("blocked", "the model refused to answer", status=200)
+    usage = body.get("usage")
+    model = body.get("model")
+    text = "".join(texts)
+    if not isinstance(usage, dict) or not isinstance(usage.get("input_tokens"), int):
+        # A proxy that drops usage: estimate, and say so in the trace.
+        return LlmResponse(
+            text=text,
+            input_tokens=estimate_tokens(prompt_text),
+            output_tokens=estimate_tokens(text),
+            tokens_estimated=True,
+            finish_reason=stop if isinstance(stop, str) else None,
+            model=model if isinstance(model, str) else None,
+        )
+    # Anthropic counts cache reads and writes apart from `input_tokens`; the runtime's
+    # convention (OpenAI's) is that input tokens include the cached ones.
+    cached = _int(usage.get("cache_read_input_tokens"))
+    written = _int(usage.get("cache_creation_input_tokens"))
+    return LlmResponse(
+        text=text,
+        input_tokens=usage["input_tokens"] + cached + written,
+        output_tokens=_int(usage.get("output_tokens")),
+        cached_input_tokens=cached,
+        finish_reason=stop if isinstance(stop, str) else None,
+        model=model if isinstance(model, str) else None,
+    )
+
+
+def _refine(status: int, body: Any, message: str, err_type: str, code: str) -> str | None:
+    if err_type == "overloaded_error":
+        return "overloaded"
+    if err_type == "billing_error":
+        return "quota"
+    lowered = message.lower()
+    if status in (400, 403, 429) and any(word in lowered for word in _QUOTA_WORDS):
+        return "quota"
+    return None
+
+
+class AnthropicProvider:
+    name = "anthropic"
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+
+    def __repr__(self) -> str:
+        return f"AnthropicProvider(base_url={self.current_base_url()!r})"
+
+    def current_base_url(self) -> str:
+        return self.base_url or env_value("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+
+    async def complete(self, request: LlmRequest) -> LlmResponse:
+        key = require_key(("ANTHROPIC_API_KEY",), self.name)
+        call = Call(self.name, request.model, key)
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "x-api-key": key,
+            "anthropic-version": API_VERSION,
+        }
+        timeouts = resolve_timeouts(self.connect_timeout, self.read_timeout, request.timeout)
+        body = await post_json(
+            call,
+            self.current_base_url(),
+            "/v1/messages",
+            headers,
+            build_body(request),
+            timeouts,
+            _refine,
+        )
+        return parse_body(call, body, f"{request.system or ''}\n{request.prompt}")
+
+    async def aclose(self) -> None:
+        from ._http import close_pools
+
+        await close_pools(self.name)
+
+
+def create() -> AnthropicProvider:
+    return AnthropicProvider()

@@ -1,0 +1,198 @@
+"""Gemini `generateContent`: `gemini/<model>` → `$GEMINI_BASE_URL/v1beta/models/<model>:generateContent`.
+
+The key (`GEMINI_API_KEY`, else `GOOGLE_API_KEY`) travels in the `x-goog-api-key` header,
+never in the URL. The system prompt is `systemInstruction`; temperature, max tokens, stop
+sequences and JSON output go in `generationConfig` (`responseMimeType`, `responseSchema`).
+A prompt the safety filters block (no candidates, a `promptFeedback.blockReason`) is a
+`blocked` error, which is never retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from ._http import Call, env_value, parse_retry_after, post_json, require_key, resolve_timeouts
+from .base import LlmRequest, LlmResponse, estimate_tokens
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+API_VERSION_PATH = "/v1beta"
+KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+
+_BLOCKING_FINISH = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"})
+
+
+def response_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Our JSON-schema subset in the OpenAPI form `responseSchema` takes.
+
+    Types are upper-case, `["x", "null"]` becomes `nullable`, and what Gemini does not accept
+    (`additionalProperties`, enums of non-strings) is left out: the runtime validates the
+    reply against the full schema anyway.
+    """
+    out: dict[str, Any] = {}
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        non_null = [k for k in kind if k != "null"]
+        if len(non_null) < len(kind):
+            out["nullable"] = True
+        kind = non_null[0] if len(non_null) == 1 else None
+    if isinstance(kind, str):
+        out["type"] = kind.upper()
+    if isinstance(schema.get("description"), str):
+        out["description"] = schema["description"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum and all(isinstance(v, str) for v in enum):
+        out["enum"] = list(enum)
+        out.setdefault("type", "STRING")
+    props = schema.get("properties")
+    if isinstance(props, Mapping):
+        out["properties"] = {
+            str(k): response_schema(v) for k, v in props.items() if isinstance(v, Mapping)
+        }
+        out["propertyOrdering"] = [str(k) for k in props]
+    required = schema.get("required")
+    if isinstance(required, list):
+        out["required"] = [str(r) for r in required]
+    items = schema.get("items")
+    if isinstance(items, Mapping):
+        out["items"] = response_schema(items)
+    return out
+
+
+def build_body(request: LlmRequest) -> dict[str, Any]:
+    """The generateContent request body for `request`."""
+    body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": request.prompt}]}]}
+    if request.system:
+        body["systemInstruction"] = {"parts": [{"text": request.system}]}
+    config: dict[str, Any] = {}
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        config["maxOutputTokens"] = request.max_tokens
+    if request.stop:
+        config["stopSequences"] = list(request.stop)
+    if request.json_output:
+        config["responseMimeType"] = "application/json"
+        if request.json_schema is not None:
+            config["responseSchema"] = response_schema(request.json_schema)
+    if config:
+        body["generationConfig"] = config
+    return body
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
+    """Text, finish reason and usage from a generateContent response."""
+    if not isinstance(body, dict):
+        raise call.error("bad_response", "the response is not a JSON object", status=200)
+    candidates = body.get("candidates")
+    feedback = body.get("promptFeedback")
+    if not candidates:
+        reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
+        if reason:
+            raise call.error("blocked", f"the prompt was blocked ({reason})", status=200)
+        raise call.error("bad_response", "the response has no candidates", status=200)
+    first = candidates[0] if isinstance(candidates, list) else None
+    if not isinstance(first, dict):
+        raise call.error("bad_response", "the first candidate is not an object", status=200)
+    finish = first.get("finishReason")
+    content = first.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    texts = [
+        p["text"]
+        for p in (parts if isinstance(parts, list) else [])
+        if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought")
+    ]
+    if not texts:
+        if finish in _BLOCKING_FINISH:
+            raise call.error("blocked", f"the reply was blocked ({finish})", status=200)
+        raise call.error("bad_response", "the first candidate has no text", status=200)
+    text = "".join(texts)
+    model = body.get("modelVersion")
+    usage = body.get("usageMetadata")
+    if isinstance(usage, dict) and isinstance(usage.get("promptTokenCount"), int):
+        # Thinking tokens are billed as output.
+        output = _int(usage.get("candidatesTokenCount")) + _int(usage.get("thoughtsTokenCount"))
+        return LlmResponse(
+            text=text,
+            input_tokens=usage["promptTokenCount"],
+            output_tokens=output,
+            cached_input_tokens=_int(usage.get("cachedContentTokenCount")),
+            finish_reason=finish if isinstance(finish, str) else None,
+            model=model if isinstance(model, str) else None,
+        )
+    return LlmResponse(
+        text=text,
+        input_tokens=estimate_tokens(prompt_text),
+        output_tokens=estimate_tokens(text),
+        tokens_estimated=True,
+        finish_reason=finish if isinstance(finish, str) else None,
+        model=model if isinstance(model, str) else None,
+    )
+
+
+def retry_delay(body: Any) -> float | None:
+    """The `google.rpc.RetryInfo` delay (`"30s"`) in an error body's details, if any."""
+    err = body.get("error") if isinstance(body, dict) else None
+    details = err.get("details") if isinstance(err, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("RetryInfo"):
+            delay = detail.get("retryDelay")
+            if isinstance(delay, str) and delay.endswith("s"):
+                return parse_retry_after({"retry-after": delay[:-1]})
+    return None
+
+
+class GeminiProvider:
+    name = "gemini"
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+
+    def __repr__(self) -> str:
+        return f"GeminiProvider(base_url={self.current_base_url()!r})"
+
+    def current_base_url(self) -> str:
+        return self.base_url or env_value("GEMINI_BASE_URL") or DEFAULT_BASE_URL
+
+    async def complete(self, request: LlmRequest) -> LlmResponse:
+        key = require_key(KEY_ENVS, self.name)
+        call = Call(self.name, request.model, key)
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "x-goog-api-key": key,
+        }
+        timeouts = resolve_timeouts(self.connect_timeout, self.read_timeout, request.timeout)
+        path = f"{API_VERSION_PATH}/models/{quote(request.model, safe='.-_')}:generateContent"
+        body = await post_json(
+            call,
+            self.current_base_url(),
+            path,
+            headers,
+            build_body(request),
+            timeouts,
+            body_retry_after=retry_delay,
+        )
+        return parse_body(call, body, f"{request.system or ''}\n{request.prompt}")
+
+    async def aclose(self) -> None:
+        from ._http import close_pools
+
+        await close_pools(self.name)
+
+
+def create() -> GeminiProvider:
+    return GeminiProvider()

@@ -1,0 +1,208 @@
+"""Structured output: parse an llm step's reply as JSON and check it against a small schema.
+
+The schema language is a subset of JSON Schema, small enough to check by hand and to
+translate for every provider: `type` (string, number, integer, boolean, array, object, null,
+or a list of them), `properties`, `required`, `items`, `enum`, `additionalProperties`
+(true, false, or a schema) and the annotations `title`, `description`, `default`, `$schema`.
+`schema_is_supported` lists what falls outside it, for the compiler's check; `parse_structured`
+raises `LlmError(kind="invalid_output")` for a reply that is not JSON or does not match, which a
+step's retry policy can retry (`retry_on: invalid_output`) and which triggers fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import LlmError
+
+TYPES: frozenset[str] = frozenset(
+    {"string", "number", "integer", "boolean", "array", "object", "null"}
+)
+_VALIDATED = frozenset({"type", "properties", "required", "items", "enum", "additionalProperties"})
+_ANNOTATIONS = frozenset({"title", "description", "default", "$schema", "examples"})
+KEYWORDS: frozenset[str] = _VALIDATED | _ANNOTATIONS
+
+_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\r?\n(.*?)\r?\n?[ \t]*```", re.DOTALL)
+_MAX_SHOWN = 200
+
+
+def schema_is_supported(schema: Any, path: str = "$") -> list[str]:
+    """Problems that put `schema` outside the subset, each prefixed by where it is."""
+    if not isinstance(schema, Mapping):
+        return [f"{path}: a schema must be an object, not {_type_name(schema)}"]
+    problems: list[str] = []
+    for key in schema:
+        if key not in KEYWORDS:
+            problems.append(
+                f"{path}: unsupported keyword {key!r} (supported: {', '.join(sorted(_VALIDATED))})"
+            )
+    kind = schema.get("type")
+    if kind is not None:
+        kinds = kind if isinstance(kind, list) else [kind]
+        for k in kinds:
+            if not isinstance(k, str) or k not in TYPES:
+                problems.append(
+                    f"{path}.type: unknown type {k!r} (types: {', '.join(sorted(TYPES))})"
+                )
+    props = schema.get("properties")
+    if props is not None:
+        if not isinstance(props, Mapping):
+            problems.append(f"{path}.properties: must be an object of schemas")
+        else:
+            for name, sub in props.items():
+                problems += schema_is_supported(sub, f"{path}.properties.{name}")
+    required = schema.get("required")
+    if required is not None:
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+            problems.append(f"{path}.required: must be a list of property names")
+        elif isinstance(props, Mapping):
+            for name in required:
+                if name not in props:
+                    problems.append(f"{path}.required: {name!r} is not among the properties")
+    items = schema.get("items")
+    if items is not None:
+        problems += schema_is_supported(items, f"{path}.items")
+    enum = schema.get("enum")
+    if enum is not None and (not isinstance(enum, list) or not enum):
+        problems.append(f"{path}.enum: must be a non-empty list of values")
+    extra = schema.get("additionalProperties")
+    if extra is not None and not isinstance(extra, bool):
+        problems += schema_is_supported(extra, f"{path}.additionalProperties")
+    return problems
+
+
+def extract_json_text(text: str) -> str:
+    """The JSON part of a reply: the body of a ```json fence if there is one, else the text."""
+    match = _FENCE.search(text)
+    return match.group(1).strip() if match else text.strip()
+
+
+def parse_json_reply(text: str) -> Any:
+    """Decode a reply, tolerating code fences and prose around one JSON object or array."""
+    body = extract_json_text(text)
+    try:
+        return json.loads(body)
+    except ValueError as first_error:
+        # Models sometimes wrap the value in a sentence: take the first object or array.
+        decoder = json.JSONDecoder()
+        for index, char in enumerate(body):
+            if char in "[{":
+                try:
+                    value, _end = decoder.raw_decode(body, index)
+                except ValueError:
+                    continue
+                return value
+        shown = body if len(body) <= _MAX_SHOWN else body[:_MAX_SHOWN] + "..."
+        raise LlmError(
+            "invalid_output", f"the reply is not valid JSON ({first_error}): {shown!r}"
+        ) from None
+
+
+def parse_structured(text: str, schema: Mapping[str, Any] | None) -> Any:
+    """The reply decoded as JSON and, when `schema` is given, checked against it."""
+    value = parse_json_reply(text)
+    if schema is not None:
+        errors = validate(value, schema)
+        if errors:
+            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+            raise LlmError(
+                "invalid_output",
+                "the reply does not match the schema: " + "; ".join(errors[:3]) + more,
+            )
+    return value
+
+
+def validate(value: Any, schema: Mapping[str, Any], path: str = "$") -> list[str]:
+    """Every way `value` breaks `schema`, each as `path: problem`."""
+    errors: list[str] = []
+    kind = schema.get("type")
+    if kind is not None:
+        kinds = kind if isinstance(kind, list) else [kind]
+        if not any(_is_type(value, k) for k in kinds):
+            expected = " or ".join(str(k) for k in kinds)
+            return [f"{path}: expected {expected}, got {_type_name(value)}"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and not any(_json_equal(value, option) for option in enum):
+        errors.append(f"{path}: {_short(value)} is not one of {_short(enum)}")
+    if isinstance(value, dict):
+        errors += _validate_object(value, schema, path)
+    if isinstance(value, list):
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            for index, item in enumerate(value):
+                errors += validate(item, items, f"{path}[{index}]")
+    return errors
+
+
+def _validate_object(value: dict[str, Any], schema: Mapping[str, Any], path: str) -> list[str]:
+    errors: list[str] = []
+    props = schema.get("properties")
+    props = props if isinstance(props, Mapping) else {}
+    required = schema.get("required")
+    for name in required if isinstance(required, list) else []:
+        if name not in value:
+            errors.append(f"{path}: missing required property {name!r}")
+    extra = schema.get("additionalProperties", True)
+    for name, item in value.items():
+        sub = props.get(name)
+        if isinstance(sub, Mapping):
+            errors += validate(item, sub, f"{path}.{name}")
+        elif extra is False:
+            errors.append(f"{path}: unexpected property {name!r}")
+        elif isinstance(extra, Mapping):
+            errors += validate(item, extra, f"{path}.{name}")
+    return errors
+
+
+def _is_type(value: Any, kind: Any) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        # JSON has one number type: 3.0 is an integer, True is not.
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "null":
+        return value is None
+    return False
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    # `1 == True` in Python but not in JSON.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return bool(a == b)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
