@@ -106,3 +106,29 @@ def retry_after_of(exc: BaseException) -> float | None:
     """The server's requested wait carried by an error, if any."""
     value = getattr(exc, "retry_after", None)
     return float(value) if isinstance(value, (int, float)) else None
+
+
+class FallbackExhaustedError(LlmError):
+    """Every option of a fallback chain failed. `errors` holds (option name, error) in order.
+
+    Its kind is the last option's kind, so an outer retry or breaker judges the chain by the
+    failure it ended on (all options rejected as bad requests stays a client error).
+    """
+
+    def __init__(self, errors: list[tuple[str, BaseException]]) -> None:
+        last = errors[-1][1] if errors else None
+        tried = "; ".join(f"{name}: {_describe(exc)}" for name, exc in errors)
+        super().__init__(
+            error_kind(last) if last is not None else "fallback_exhausted",
+            f"all {len(errors)} fallback options failed: {tried}",
+            retry_after=retry_after_of(last) if last is not None else None,
+        )
+        self.errors = errors
+
+
+def _describe(exc: BaseException) -> str:
+    """`kind: message`, naming the exception type when the error has no known kind."""
+    kind = error_kind(exc)
+    label = type(exc).__name__ if kind == "error" else kind
+    text = str(exc)
+    return f"{label}: {text}" if text else label
