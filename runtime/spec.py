@@ -79,6 +79,8 @@ class LlmStep:
     fallback: tuple[str, ...] = ()  # model ids tried in order after the primary is exhausted
     breaker: BreakerPolicy | None = None
     output_format: OutputFormat | None = None
+    # Keys the `when` condition reads: the step also waits for their producers.
+    when_reads: tuple[str, ...] = ()
 
     @property
     def reads(self) -> tuple[str, ...]:
@@ -100,6 +102,8 @@ class TransformStep:
     timeout: float | None = None
     # Seed-style `fn(ctx)`: called with a read-only mapping of inputs and every output so far.
     pass_context: bool = False
+    # Keys the `when` condition reads: the step also waits for their producers.
+    when_reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ class ParallelGroup:
     when: Condition | None = None
     when_text: str | None = None
     timeout: float | None = None
+    # Keys the `when` condition reads: the step also waits for their producers.
+    when_reads: tuple[str, ...] = ()
 
 
 Step = Union[LlmStep, TransformStep, ParallelGroup]
