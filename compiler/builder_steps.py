@@ -16,48 +16,42 @@ from . import ir
 
 StepNode = ir.LlmStep | ir.TransformStep | ir.GroupStep
 
-# Seed condition forms (YAML `condition:`), split on their first colons only so that the
-# value part may itself contain `:`.
-_SEED_CONDITIONS = ("key_exists", "not_empty", "equals", "contains")
-
-
-def _names(value: str | Iterable[str] | None) -> tuple[ir.Ident, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (ir.Ident(name=value),)
-    return tuple(ir.Ident(name=str(v)) for v in value)
-
-
 def parse_condition_text(text: str) -> ir.Expr:
-    """A seed condition form (`key_exists:k`, `not_empty:k`, `equals:k:v`, `contains:k:sub`)
-    or an expression in the `.mmo` condition language, as an IR expression.
+    """A seed condition form (`key_exists:k`, `not_empty:k`, `equals:k:v`, `contains:k:sub`,
+    the value part may hold `:`) or an expression in the `.mmo` condition language, read
+    exactly as the YAML front end reads a step's `condition:`.
 
     Raises `ValueError` naming the problem when the text is neither.
     """
-    head, sep, rest = text.partition(":")
-    if sep and head.strip() in _SEED_CONDITIONS:
-        form = head.strip()
-        if form in ("key_exists", "not_empty"):
-            key = ir.KeyExpr(name=rest.strip())
-            if form == "key_exists":
-                return ir.CallExpr(func="exists", args=(key,))
-            return key
-        key_name, sep2, value = rest.partition(":")
-        if not sep2:
-            raise ValueError(f"condition {text!r}: `{form}:` needs a key and a value")
-        op = "==" if form == "equals" else "contains"
-        return ir.CompareExpr(
-            op=op, left=ir.KeyExpr(name=key_name.strip()), right=ir.LiteralExpr(value=value)
-        )
-    from .frontend_mmo import parse_condition
+    from .source import Span
+    from .yaml_conditions import parse_condition_text as parse_yaml_condition
 
-    expr, diagnostics = parse_condition(text, "<condition>")
+    where = Span.point("<condition>", 1, 1, max(1, len(text)))
+    expr, diagnostics = parse_yaml_condition(text, "<condition>", where, None)
     errors = [d for d in diagnostics if d.is_error]
     if expr is None or errors:
         reason = "; ".join(d.message for d in errors) or "not a condition"
         raise ValueError(f"condition {text!r} is not valid: {reason}")
-    return expr
+    return _without_spans(expr)
+
+
+def _without_spans(expr: ir.Expr) -> ir.Expr:
+    """The builder has no source text: positions pointing at a made-up file would mislead."""
+    if isinstance(expr, ir.CallExpr):
+        return expr.model_copy(
+            update={"span": None, "args": tuple(_without_spans(a) for a in expr.args)}
+        )
+    if isinstance(expr, ir.NotExpr):
+        return expr.model_copy(update={"span": None, "operand": _without_spans(expr.operand)})
+    if isinstance(expr, ir.BoolExpr):
+        operands = tuple(_without_spans(o) for o in expr.operands)
+        return expr.model_copy(update={"span": None, "operands": operands})
+    if isinstance(expr, ir.CompareExpr):
+        return expr.model_copy(
+            update={"span": None, "left": _without_spans(expr.left),
+                    "right": _without_spans(expr.right)}
+        )
+    return expr.model_copy(update={"span": None})
 
 
 def _condition(value: str | ir.Node | None) -> ir.Expr | None:

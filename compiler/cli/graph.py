@@ -1,0 +1,93 @@
+"""`mmoc graph FILE --format mermaid|dot|svg|png [-o OUT]`: draw a pipeline's DAG.
+
+Mermaid and DOT are text, printed or written to OUT. SVG and PNG are rendered by Graphviz's
+`dot` program when it is installed; without it the command says how to install it and exits 2.
+Exit codes: 0 drawn, 1 the pipeline has errors (reported as `mmoc check` reports them),
+2 usage errors and a missing or failing `dot`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from ..graph import render_graph
+
+_INSTALL_HINT = (
+    "install Graphviz to render {fmt}: `apt install graphviz` (Debian/Ubuntu), "
+    "`brew install graphviz` (macOS), `choco install graphviz` (Windows); "
+    "or use --format dot / mermaid, which need nothing"
+)
+
+
+def _fail(code: int, message: str, err: Console) -> NoReturn:
+    err.print(Text(f"error: {message}", style="bold red"))
+    sys.exit(code)
+
+
+def render_with_dot(dot_text: str, fmt: str, dot_program: str | None = None) -> bytes:
+    """Run Graphviz on DOT text; raise `RuntimeError` with a readable reason on failure."""
+    program = dot_program or shutil.which("dot")
+    if program is None:
+        raise FileNotFoundError(_INSTALL_HINT.format(fmt=fmt))
+    try:
+        done = subprocess.run(
+            [program, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True,
+            timeout=60, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RuntimeError(f"running {program} failed: {exc}") from exc
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+        raise RuntimeError(f"{program} -T{fmt} failed: {reason}")
+    return done.stdout
+
+
+@click.command("graph")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg", "png"]),
+              default="mermaid", show_default=True, help="What to draw.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of stdout (required for png).")
+def graph(file: Path, fmt: str, output: Path | None) -> None:
+    """Draw FILE's steps, groups (as subgraphs), conditional edges (dashed) and models."""
+    err = Console(stderr=True, highlight=False)
+    try:
+        from ..loader import load_path
+        from .common import print_diagnostics
+
+        display = Path(os.path.relpath(file)).as_posix() if file.is_absolute() else file.as_posix()
+        loaded = load_path(file, display=display)
+        if loaded.diagnostics:
+            print_diagnostics(loaded.diagnostics, err)
+        if not loaded.ok or loaded.pipeline is None:
+            sys.exit(1)
+        if fmt in ("mermaid", "dot"):
+            data = render_graph(loaded.pipeline, fmt).encode("utf-8")
+        else:
+            if output is None and fmt == "png":
+                _fail(2, "--format png writes binary data: give -o OUT.png", err)
+            data = render_with_dot(render_graph(loaded.pipeline, "dot"), fmt)
+        if output is not None:
+            output.write_bytes(data)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+    except FileNotFoundError as exc:
+        _fail(2, str(exc), err)
+    except RuntimeError as exc:
+        _fail(2, str(exc), err)
+    except OSError as exc:
+        _fail(2, f"cannot write {output}: {exc.strerror or exc}", err)
+    except Exception as exc:  # a bug, never a traceback for the user
+        if os.environ.get("MMOC_DEBUG"):
+            raise
+        _fail(2, f"internal error: {type(exc).__name__}: {exc} (set MMOC_DEBUG=1 for details)", err)
