@@ -1,0 +1,48 @@
+"""The checks: one tuple of small functions, each `(pipeline) -> Iterable[Diagnostic]`.
+
+As sqlglot's optimizer keeps its rules in one `RULES` tuple, every check family lives in its
+own module and contributes its functions to `CHECKS`. `run_checks` runs them all, so one run
+reports every problem, and never raises: a check that crashes becomes an MMO702 diagnostic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .. import ir
+from ..diagnostics import Diagnostic, sort_key
+from . import conditions, graph, keys, models, names, policies
+
+Check = Callable[[ir.Pipeline], Iterable[Diagnostic]]
+
+CHECKS: tuple[Check, ...] = (
+    *names.CHECKS,
+    *graph.CHECKS,
+    *keys.CHECKS,
+    *models.CHECKS,
+    *policies.CHECKS,
+    *conditions.CHECKS,
+)
+
+
+def run_checks(p: ir.Pipeline, checks: Iterable[Check] = CHECKS) -> list[Diagnostic]:
+    """Every diagnostic of every check, deduplicated and sorted by place then code."""
+    found: list[Diagnostic] = []
+    for check in checks:
+        try:
+            found.extend(check(p))
+        except Exception as exc:  # noqa: BLE001 - a bug in a check must not hide the other checks' findings
+            found.append(
+                Diagnostic(
+                    "MMO702",
+                    f"internal error in check `{check.__name__}`: {type(exc).__name__}: {exc}",
+                    p.span,
+                    help="this is a bug in mmoc; please report it with the source",
+                )
+            )
+    unique = list(dict.fromkeys(found))
+    unique.sort(key=sort_key)
+    return unique
+
+
+__all__ = ["CHECKS", "Check", "run_checks"]

@@ -1,0 +1,111 @@
+"""Conditions and transforms: functions, arity, keys in `when`, transform paths."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+
+from .. import ir
+from ..analysis import effective_inputs, produced_keys, walk_expr
+from ..diagnostics import Diagnostic
+from .support import did_you_mean, first_span, is_identifier, name_span, step_contexts
+
+FUNCTIONS = ("len", "exists")
+# Used until `mmoc_runtime.transforms` exists; the runtime's own table wins when it does.
+FALLBACK_BUILTINS = ("upper", "lower", "strip", "title", "json", "parse_json", "to_json",
+                     "identity", "lines", "join", "length")
+
+
+def builtin_transforms() -> tuple[str, ...]:
+    try:
+        module = importlib.import_module("mmoc_runtime.transforms")
+    except ImportError:
+        return FALLBACK_BUILTINS
+    table = getattr(module, "BUILTINS", None)
+    return tuple(table) if table else FALLBACK_BUILTINS
+
+
+def check_conditions(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    known = set(produced_keys(p)) | set(effective_inputs(p))
+    for ctx in step_contexts(p):
+        step = ctx.step
+        if step.when is None:
+            continue
+        where = f"the condition of step `{step.name}`"
+        for node in walk_expr(step.when):
+            span = first_span(node, step.when, name_span(step))
+            if isinstance(node, ir.CallExpr):
+                if node.func not in FUNCTIONS:
+                    yield Diagnostic(
+                        "MMO603",
+                        f"{where} calls `{node.func}()`; conditions may call only "
+                        + " and ".join(f"{f}()" for f in FUNCTIONS),
+                        span,
+                        label="unknown function",
+                        help=did_you_mean(node.func, FUNCTIONS),
+                    )
+                elif len(node.args) != 1:
+                    yield Diagnostic(
+                        "MMO601",
+                        f"{where}: `{node.func}()` takes one argument, "
+                        f"got {len(node.args)}",
+                        span,
+                    )
+                elif node.func == "exists" and not isinstance(node.args[0], ir.KeyExpr):
+                    yield Diagnostic(
+                        "MMO601", f"{where}: `exists()` takes a key name", span
+                    )
+            elif isinstance(node, ir.KeyExpr) and node.name not in known:
+                yield Diagnostic(
+                    "MMO601",
+                    f"{where} uses `{node.name}`, which is neither an input nor the output "
+                    "of any step",
+                    span,
+                    label="unknown key",
+                    help=did_you_mean(node.name, known),
+                )
+            elif isinstance(node, ir.BoolExpr) and len(node.operands) < 2:
+                yield Diagnostic(
+                    "MMO601", f"{where}: `{node.op}` needs two operands", span
+                )
+
+
+def _is_import_path(function: str) -> bool:
+    module, colon, attr = function.partition(":")
+    if not colon or not module or not attr:
+        return False
+    return all(is_identifier(part) for part in module.split(".")) and is_identifier(attr)
+
+
+def check_transforms(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    builtins: tuple[str, ...] | None = None
+    for step in p.all_steps():
+        if not isinstance(step, ir.TransformStep) or step.callable is not None:
+            continue  # an in-process callable from the builder API is codegen's concern
+        if ":" in step.function:
+            if _is_import_path(step.function):
+                continue
+            yield Diagnostic(
+                "MMO602",
+                f"transform `{step.name}` names `{step.function}`, which is not a "
+                "`package.module:function` path",
+                name_span(step),
+                label="not an import path",
+                help="write the callable as `package.module:function`",
+            )
+            continue
+        builtins = builtins if builtins is not None else builtin_transforms()
+        if step.function in builtins:
+            continue
+        hint = did_you_mean(step.function, builtins)
+        yield Diagnostic(
+            "MMO602",
+            f"transform `{step.name}` uses `{step.function}`, which is neither a built-in "
+            "nor a `package.module:function` path",
+            name_span(step),
+            label="unknown transform",
+            help=hint or "built-ins: " + ", ".join(builtins),
+        )
+
+
+CHECKS = (check_conditions, check_transforms)

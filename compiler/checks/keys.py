@@ -1,0 +1,100 @@
+"""Keys and templates: missing keys, invalid placeholders, near-miss free variables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mmoc_runtime.template import Placeholder, parse_template
+
+from .. import ir
+from ..analysis import effective_inputs, produced_keys
+from ..diagnostics import Diagnostic
+from ..source import Span
+from .support import TYPO_CUTOFF, did_you_mean, first_span, name_span, suggest, text_span
+
+
+def _template_fields(step: ir.LlmStep) -> Iterator[tuple[str, ir.Text]]:
+    yield "prompt", step.prompt
+    if step.system is not None:
+        yield "system prompt", step.system
+
+
+def _uses(p: ir.Pipeline) -> Iterator[tuple[ir.LlmStep | ir.TransformStep, str, Span | None]]:
+    """Every key a step reads, once per step, with the span of its first use in that step."""
+    for step in p.all_steps():
+        if isinstance(step, ir.LlmStep):
+            seen: set[str] = set()
+            for _, text in _template_fields(step):
+                for part in parse_template(text.value).parts:
+                    if isinstance(part, Placeholder) and part.name not in seen:
+                        seen.add(part.name)
+                        yield step, part.name, text_span(text, part.start, part.end, step.span)
+        elif isinstance(step, ir.TransformStep):
+            names: set[str] = set()
+            for ident in step.reads:
+                if ident.name not in names:
+                    names.add(ident.name)
+                    yield step, ident.name, first_span(ident, name_span(step))
+
+
+def check_placeholders(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    for step in p.all_steps():
+        if not isinstance(step, ir.LlmStep):
+            continue
+        for field, text in _template_fields(step):
+            for problem in parse_template(text.value).problems:
+                yield Diagnostic(
+                    "MMO302",
+                    f"invalid placeholder in the {field} of step `{step.name}`: {problem.message}",
+                    text_span(text, problem.start, problem.end, step.span),
+                    label="not a `{name}` placeholder",
+                    help="write `{name}` for a value, `{{` and `}}` for literal braces",
+                )
+
+
+def check_missing_keys(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    if not p.inputs_declared:
+        return  # every free key is an input; near misses are check_possible_typos' job
+    produced = produced_keys(p)
+    inputs = set(effective_inputs(p))
+    for step, key, span in _uses(p):
+        if key in produced or key in inputs:
+            continue
+        hint = did_you_mean(key, [*inputs, *produced])
+        yield Diagnostic(
+            "MMO301",
+            f"step `{step.name}` reads `{key}`, which is neither an input nor the output of any step",
+            span,
+            label="unknown key",
+            help=hint or f"declare `{key}` as an input, or add a step that produces it",
+        )
+
+
+def check_possible_typos(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    """With inputs undeclared, a free variable that nearly matches a produced key is a typo."""
+    if p.inputs_declared:
+        return
+    produced = produced_keys(p)
+    if not produced:
+        return
+    free = set(effective_inputs(p))
+    verdict: dict[str, str | None] = {}  # one difflib search per free name, not per use
+    for step, key, span in _uses(p):
+        if key not in free:
+            continue
+        if key not in verdict:
+            verdict[key] = suggest(key, produced, cutoff=TYPO_CUTOFF)
+        near = verdict[key]
+        if near is None:
+            continue
+        yield Diagnostic(
+            "MMO303",
+            f"step `{step.name}` reads `{key}`, which no step produces; did you mean "
+            f"`{near}` (produced by step `{produced[near].name}`)?",
+            span,
+            label=f"did you mean `{near}`?",
+            help=f"write `{{{near}}}`; if `{key}` really is an input, declare the inputs",
+        )
+
+
+CHECKS = (check_placeholders, check_missing_keys, check_possible_typos)

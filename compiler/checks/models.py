@@ -1,0 +1,158 @@
+"""Models and providers: malformed ids, unknown providers and models, endpoints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+from mmoc_runtime.catalog import BUILTIN_PROVIDERS, CATALOG
+
+from .. import ir
+from ..analysis import resolve_model
+from ..diagnostics import Diagnostic
+from ..source import Span
+from .support import did_you_mean, first_span, is_identifier, suggest
+
+# Providers whose model names the catalog lists; others (mock, ollama, endpoints) take any name.
+CATALOGUED = frozenset(CATALOG.values())
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*(/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*$")
+# A dated or tagged snapshot of a catalogued model: gpt-4o-2024-08-06, claude-3-5-haiku-latest.
+_SNAPSHOT_RE = re.compile(r"^(?P<base>.+?)-(latest|preview|exp|\d{4}-?\d{2}-?\d{2}|\d{3,8})$")
+
+
+def model_refs(p: ir.Pipeline) -> Iterator[tuple[ir.ModelRef, str]]:
+    """Every model reference with a phrase saying where it is used."""
+    for alias in p.models:
+        yield alias.model, f"model alias `{alias.name}`"
+    for step in p.all_steps():
+        if isinstance(step, ir.LlmStep):
+            yield step.model, f"step `{step.name}`"
+            for ref in step.fallback or ():
+                yield ref, f"the fallback list of step `{step.name}`"
+
+
+def check_model_ids(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    providers = [*BUILTIN_PROVIDERS, *(e.name for e in p.providers)]
+    aliases = {a.name for a in p.models}
+    for ref, where in model_refs(p):
+        if ref.id in aliases:
+            continue  # judged where the alias is defined
+        resolved = resolve_model(p, ref.id)
+        yield from _judge(resolved, ref.span, where, providers, set(aliases))
+
+
+def _judge(
+    model_id: str, span: Span | None, where: str, providers: list[str], aliases: set[str]
+) -> Iterator[Diagnostic]:
+    base, _, query = model_id.partition("?")
+    provider, slash, name = base.partition("/")
+    if not slash:
+        if base in CATALOG:
+            return
+        if not base or not _NAME_RE.match(base):
+            yield _malformed(model_id, span, where)
+            return
+        # A bare name no catalog entry resolves: the runtime cannot route it, so an error.
+        near = suggest(base, [*CATALOG, *aliases])
+        yield Diagnostic(
+            "MMO401",
+            f"unknown model `{base}` in {where}: it is not in the catalog and names no provider",
+            span,
+            severity="error",
+            label="unknown model",
+            help=(f"did you mean `{near}`? " if near else "")
+            + "write a model outside the catalog as `provider/model`",
+        )
+        return
+    if not provider or not name or not _NAME_RE.match(name) or not _query_ok(query):
+        yield _malformed(model_id, span, where)
+        return
+    if provider not in providers:
+        yield Diagnostic(
+            "MMO402",
+            f"unknown provider `{provider}` in model `{model_id}` ({where})",
+            span,
+            label="unknown provider",
+            help=did_you_mean(provider, providers)
+            or "providers: " + ", ".join(providers) + ", or declare an endpoint",
+        )
+        return
+    if provider in CATALOGUED and not _in_catalog(provider, name):
+        near = suggest(name, [n for n, prov in CATALOG.items() if prov == provider])
+        elsewhere = CATALOG.get(name)
+        hint = (
+            f"`{name}` is served by {elsewhere}: did you mean `{elsewhere}/{name}`?"
+            if elsewhere
+            else (f"did you mean `{provider}/{near}`?" if near else None)
+        )
+        yield Diagnostic(
+            "MMO401",
+            f"model `{provider}/{name}` in {where} is not in the catalog",
+            span,
+            label="unknown model",
+            help=hint,
+        )
+
+
+def _in_catalog(provider: str, name: str) -> bool:
+    if CATALOG.get(name) == provider:
+        return True
+    snap = _SNAPSHOT_RE.match(name)
+    return snap is not None and CATALOG.get(snap.group("base")) == provider
+
+
+def _query_ok(query: str) -> bool:
+    if not query:
+        return True
+    return all(
+        pair and "=" in pair and pair.partition("=")[0].strip() for pair in query.split("&")
+    )
+
+
+def _malformed(model_id: str, span: Span | None, where: str) -> Diagnostic:
+    return Diagnostic(
+        "MMO403",
+        f"malformed model id `{model_id}` in {where}",
+        span,
+        label="expected `provider/model`",
+        help="write `provider/model` (optionally `?option=value`), a catalog name, or an alias",
+    )
+
+
+def check_endpoints(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    for endpoint in p.providers:
+        span = first_span(endpoint, p)
+        if not is_identifier(endpoint.name.replace("-", "_")):
+            yield Diagnostic(
+                "MMO404",
+                f"endpoint name `{endpoint.name}` is not a valid provider name",
+                span,
+                help="use letters, digits, `_` and `-`",
+            )
+        if endpoint.name in BUILTIN_PROVIDERS:
+            yield Diagnostic(
+                "MMO404",
+                f"endpoint `{endpoint.name}` has the name of a built-in provider",
+                span,
+                help="give the endpoint its own name",
+            )
+        if endpoint.kind != "openai-compatible":
+            yield Diagnostic(
+                "MMO404",
+                f"endpoint `{endpoint.name}` has kind `{endpoint.kind}`; "
+                "only openai-compatible endpoints can be declared",
+                span,
+            )
+        url = urlparse(endpoint.base_url)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            yield Diagnostic(
+                "MMO404",
+                f"endpoint `{endpoint.name}` has base URL `{endpoint.base_url}`, "
+                "which is not an http(s) URL",
+                span,
+                help="for example http://127.0.0.1:11434/v1",
+            )
+
+
+CHECKS = (check_model_ids, check_endpoints)

@@ -1,0 +1,254 @@
+"""Names and structure: duplicates, identifiers, inputs, outputs, empty pipelines and groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from .. import ir
+from ..analysis import effective_inputs, needs_of, produced_keys, template_names
+from ..diagnostics import Diagnostic, Label
+from ..source import Span
+from .support import (
+    did_you_mean,
+    first_span,
+    is_identifier,
+    key_span,
+    name_span,
+    step_contexts,
+    why_not_identifier,
+)
+
+INPUT_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "json": (str, int, float, bool, list, dict, type(None)),
+}
+
+
+def check_structure(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    if not p.steps:
+        yield Diagnostic(
+            "MMO108", f"pipeline `{p.name}` has no steps", p.span, label="no steps here"
+        )
+    for step in p.steps:
+        if isinstance(step, ir.GroupStep) and not step.steps:
+            yield Diagnostic(
+                "MMO109", f"parallel group `{step.name}` has no members", name_span(step)
+            )
+
+
+def check_duplicate_steps(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    first: dict[str, ir.LlmStep | ir.TransformStep | ir.GroupStep] = {}
+    for step in p.all_steps():
+        earlier = first.setdefault(step.name, step)
+        if earlier is step:
+            continue
+        yield Diagnostic(
+            "MMO101",
+            f"duplicate step name `{step.name}`",
+            name_span(step),
+            label="defined again here",
+            labels=_first_label(name_span(earlier), "first defined here"),
+            help="rename one of the steps",
+        )
+
+
+def check_duplicate_outputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    first: dict[str, ir.LlmStep | ir.TransformStep | ir.GroupStep] = {}
+    for step in p.all_steps():
+        if step.output_key is None:
+            continue
+        earlier = first.setdefault(step.output_key, step)
+        if earlier is step:
+            continue
+        yield Diagnostic(
+            "MMO102",
+            f"steps `{earlier.name}` and `{step.name}` both produce `{step.output_key}`",
+            key_span(step),
+            label=f"`{step.name}` produces `{step.output_key}` again",
+            labels=_first_label(key_span(earlier), f"`{earlier.name}` produces it first"),
+            help="give each step its own output key",
+        )
+
+
+def check_output_shadows_input(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    if not p.inputs_declared:
+        return  # undeclared inputs are by definition keys no step produces
+    inputs = {i.name: i for i in p.inputs}
+    for step in p.all_steps():
+        if step.output_key is not None and step.output_key in inputs:
+            yield Diagnostic(
+                "MMO103",
+                f"step `{step.name}` produces `{step.output_key}`, which is a pipeline input",
+                key_span(step),
+                label="shadows the input",
+                labels=_first_label(first_span(inputs[step.output_key]), "input declared here"),
+                help="rename the output key or the input",
+            )
+
+
+def check_identifiers(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    """Every name that may reach generated code must be an identifier and not a keyword."""
+
+    def bad(kind: str, name: str, span: Span | None) -> Diagnostic:
+        return Diagnostic(
+            "MMO104",
+            f"{kind} `{name}` is not a valid name: {why_not_identifier(name)}",
+            span,
+            label="not an identifier",
+            help="use letters, digits and underscores, not starting with a digit",
+        )
+
+    if not is_identifier(p.name):
+        yield bad("pipeline name", p.name, p.span)
+    for ctx in step_contexts(p):
+        step = ctx.step
+        if not is_identifier(step.name):
+            yield bad("step name", step.name, name_span(step))
+        if step.output_key is not None and not is_identifier(step.output_key):
+            yield bad("output key", step.output_key, key_span(step))
+        if isinstance(step, ir.TransformStep):
+            for ident in step.reads:
+                if not is_identifier(ident.name):
+                    yield bad("key", ident.name, first_span(ident, step))
+        if isinstance(step, ir.LlmStep):
+            for text in (step.prompt, step.system):
+                for name in template_names(text):
+                    if not is_identifier(name):  # a keyword: `{class}` parses as a name
+                        yield bad("placeholder", name, first_span(text, step))
+    for inp in p.inputs:
+        if not is_identifier(inp.name):
+            yield bad("input", inp.name, inp.span)
+    for out in p.outputs:
+        if not is_identifier(out.name):
+            yield bad("output", out.name, out.span)
+    for alias in p.models:
+        if not is_identifier(alias.name):
+            yield bad("model alias", alias.name, alias.span)
+    for retry in p.retry_policies:
+        if retry.name is not None and not is_identifier(retry.name):
+            yield bad("retry policy", retry.name, retry.span)
+    for breaker in p.breaker_policies:
+        if breaker.name is not None and not is_identifier(breaker.name):
+            yield bad("breaker policy", breaker.name, breaker.span)
+
+
+def check_duplicate_definitions(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    groups: list[tuple[str, Iterable[tuple[str | None, Span | None]]]] = [
+        ("input", ((i.name, i.span) for i in p.inputs)),
+        ("model alias", ((a.name, a.span) for a in p.models)),
+        ("retry policy", ((r.name, r.span) for r in p.retry_policies)),
+        ("breaker policy", ((b.name, b.span) for b in p.breaker_policies)),
+        ("provider endpoint", ((e.name, e.span) for e in p.providers)),
+    ]
+    for kind, items in groups:
+        seen: dict[str, Span | None] = {}
+        for name, span in items:
+            if name is None:
+                continue
+            if name in seen:
+                yield Diagnostic(
+                    "MMO107",
+                    f"{kind} `{name}` is defined twice",
+                    span,
+                    label="defined again here",
+                    labels=_first_label(seen[name], "first defined here"),
+                )
+            else:
+                seen[name] = span
+    outputs: set[str] = set()
+    for out in p.outputs:
+        if out.name in outputs:
+            yield Diagnostic("MMO107", f"output `{out.name}` is listed twice", out.span)
+        outputs.add(out.name)
+
+
+def check_inputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    for inp in p.inputs:
+        type_name = inp.type or "str"
+        allowed = INPUT_TYPES.get(type_name)
+        if allowed is None:
+            yield Diagnostic(
+                "MMO110",
+                f"input `{inp.name}` has unknown type `{type_name}`",
+                inp.span,
+                help=did_you_mean(type_name, INPUT_TYPES)
+                or "types are " + ", ".join(INPUT_TYPES),
+            )
+            continue
+        if not inp.has_default or inp.default is None and type_name == "json":
+            continue
+        if not isinstance(inp.default, allowed) or (
+            type_name in ("int", "float") and isinstance(inp.default, bool)
+        ):
+            yield Diagnostic(
+                "MMO110",
+                f"input `{inp.name}` has type {type_name} but its default "
+                f"{inp.default!r} is a {type(inp.default).__name__}",
+                inp.span,
+            )
+
+
+def check_outputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    produced = produced_keys(p)
+    inputs = set(effective_inputs(p))
+    for out in p.outputs:
+        if out.name not in produced and out.name not in inputs:
+            yield Diagnostic(
+                "MMO105",
+                f"output `{out.name}` is produced by no step",
+                first_span(out, p),
+                label="nothing produces this",
+                help=did_you_mean(out.name, produced),
+            )
+
+
+def check_unused(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    """Unused step outputs (when outputs are declared) and unused declared inputs."""
+    needed: set[str] = set()
+    for step in p.all_steps():
+        needed.update(needs_of(step))
+    declared_outputs = {o.name for o in p.outputs}
+    if p.outputs:
+        for ctx in step_contexts(p):
+            step = ctx.step
+            if ctx.group is not None and ctx.group.output_key is not None:
+                continue  # collected into the group's own key
+            key = step.output_key
+            if key is None or key in needed or key in declared_outputs:
+                continue
+            yield Diagnostic(
+                "MMO106",
+                f"the output `{key}` of step `{step.name}` is never used",
+                key_span(step),
+                label="nothing reads this and it is not a pipeline output",
+                help=f"read `{{{key}}}` in a later step, list it in `output`, or remove the step",
+            )
+    if p.inputs_declared:
+        for inp in p.inputs:
+            if inp.name not in needed and inp.name not in declared_outputs:
+                yield Diagnostic(
+                    "MMO304",
+                    f"input `{inp.name}` is never read",
+                    inp.span,
+                    label="no step reads this",
+                )
+
+
+def _first_label(span: Span | None, message: str) -> tuple[Label, ...]:
+    return (Label(span, message),) if span is not None else ()
+
+
+CHECKS = (
+    check_structure,
+    check_duplicate_steps,
+    check_duplicate_outputs,
+    check_output_shadows_input,
+    check_identifiers,
+    check_duplicate_definitions,
+    check_inputs,
+    check_outputs,
+    check_unused,
+)

@@ -1,0 +1,255 @@
+"""Policies and step parameters: retry, breaker, fallback, timeouts, temperature, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mmoc_runtime.catalog import CATALOG
+from mmoc_runtime.errors import ALL_KINDS
+
+from .. import ir
+from ..analysis import AnyStep, resolve_model
+from ..diagnostics import Diagnostic
+from ..source import Span
+from .support import did_you_mean, first_span, fmt_value, is_int, is_number, name_span
+
+# Bounds past which a number is a mistake rather than a choice ("absurd").
+MAX_RETRIES = 100
+MAX_DELAY_SECONDS = 86_400.0  # a day
+MAX_MULTIPLIER = 100.0
+MAX_THRESHOLD = 100_000
+BACKOFFS = ("constant", "exponential")
+JITTERS = ("none", "full")
+
+
+def _range(
+    code: str, what: str, value: object, span: Span | None, *, lo: float, hi: float,
+    integer: bool = False, lo_open: bool = False,
+) -> Iterator[Diagnostic]:
+    """One diagnostic if `value` is not a number within [lo, hi] ((lo, hi] when lo_open)."""
+    ok_type = is_int(value) if integer else is_number(value)
+    kind = "a whole number" if integer else "a number"
+    if not ok_type:
+        yield Diagnostic(code, f"{what} must be {kind}, not {fmt_value(value)}", span)
+        return
+    number = float(value)  # type: ignore[arg-type]
+    too_low = number <= lo if lo_open else number < lo
+    if too_low or number > hi:
+        low = f"greater than {lo:g}" if lo_open else f"at least {lo:g}"
+        yield Diagnostic(
+            code, f"{what} is {fmt_value(value)}; it must be {low} and at most {hi:g}", span
+        )
+
+
+def _retry_problems(policy: ir.RetryPolicy, owner: str) -> Iterator[Diagnostic]:
+    span = policy.span
+    what = f"retry policy `{policy.name}`" if policy.name else f"the retry policy of {owner}"
+    yield from _range("MMO501", f"max_retries of {what}", policy.max_retries, span,
+                      lo=0, hi=MAX_RETRIES, integer=True)
+    yield from _range("MMO501", f"the base delay of {what}", policy.base_delay, span,
+                      lo=0, hi=MAX_DELAY_SECONDS)
+    yield from _range("MMO501", f"the multiplier of {what}", policy.multiplier, span,
+                      lo=1, hi=MAX_MULTIPLIER)
+    yield from _range("MMO501", f"the max delay of {what}", policy.max_delay, span,
+                      lo=0, hi=MAX_DELAY_SECONDS)
+    if (
+        is_number(policy.base_delay)
+        and is_number(policy.max_delay)
+        and policy.max_delay < policy.base_delay
+    ):
+        yield Diagnostic(
+            "MMO501",
+            f"the max delay of {what} ({policy.max_delay:g}s) is below its base delay "
+            f"({policy.base_delay:g}s)",
+            span,
+            help="raise max_delay to at least the base delay",
+        )
+    for field, value, allowed in (("backoff", policy.backoff, BACKOFFS),
+                                  ("jitter", policy.jitter, JITTERS)):
+        if value not in allowed:
+            yield Diagnostic(
+                "MMO506",
+                f"{field} of {what} is {fmt_value(value)}; it must be one of "
+                + ", ".join(allowed),
+                span,
+                help=did_you_mean(str(value), allowed),
+            )
+    kinds = sorted(ALL_KINDS)
+    for ident in policy.retry_on:
+        if ident.name not in ALL_KINDS:
+            yield Diagnostic(
+                "MMO505",
+                f"{what} retries on `{ident.name}`, which is not an error kind",
+                first_span(ident, span),
+                label="unknown error kind",
+                help=did_you_mean(ident.name, kinds) or "kinds: " + ", ".join(kinds),
+            )
+
+
+def _breaker_problems(policy: ir.BreakerPolicy, owner: str) -> Iterator[Diagnostic]:
+    span = policy.span
+    what = f"breaker `{policy.name}`" if policy.name else f"the breaker of {owner}"
+    yield from _range("MMO501", f"the failure threshold of {what}", policy.failure_threshold,
+                      span, lo=1, hi=MAX_THRESHOLD, integer=True)
+    yield from _range("MMO501", f"the recovery timeout of {what}", policy.recovery_timeout,
+                      span, lo=0, hi=MAX_DELAY_SECONDS, lo_open=True)
+    yield from _range("MMO501", f"half_open_max_calls of {what}", policy.half_open_max_calls,
+                      span, lo=1, hi=MAX_THRESHOLD, integer=True)
+
+
+def check_policies(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    for named_retry in p.retry_policies:
+        yield from _retry_problems(named_retry, "the pipeline")
+    for named_breaker in p.breaker_policies:
+        yield from _breaker_problems(named_breaker, "the pipeline")
+    settings: list[tuple[object, object, str, Span | None]] = [
+        (p.defaults.retry, p.defaults.breaker, "the pipeline defaults", p.defaults.span)
+    ]
+    for step in p.all_steps():
+        if isinstance(step, ir.LlmStep):
+            settings.append((step.retry, step.breaker, f"step `{step.name}`", name_span(step)))
+    retry_names = [r.name for r in p.retry_policies if r.name]
+    breaker_names = [b.name for b in p.breaker_policies if b.name]
+    for retry, breaker, owner, owner_span in settings:
+        if isinstance(retry, ir.RetryPolicy):
+            yield from _retry_problems(retry, owner)
+        elif isinstance(retry, ir.PolicyRef) and retry.name not in retry_names:
+            yield _unknown_ref("retry policy", retry, owner, owner_span, retry_names)
+        if isinstance(breaker, ir.BreakerPolicy):
+            yield from _breaker_problems(breaker, owner)
+        elif isinstance(breaker, ir.PolicyRef) and breaker.name not in breaker_names:
+            yield _unknown_ref("breaker", breaker, owner, owner_span, breaker_names)
+
+
+def _unknown_ref(
+    kind: str, ref: ir.PolicyRef, owner: str, owner_span: Span | None, names: list[str]
+) -> Diagnostic:
+    return Diagnostic(
+        "MMO502",
+        f"{owner} uses {kind} `{ref.name}`, which is not defined",
+        first_span(ref, owner_span),
+        label=f"no {kind} has this name",
+        help=did_you_mean(ref.name, names)
+        or (f"defined: {', '.join(names)}" if names else f"define the {kind} first"),
+    )
+
+
+def _canonical(p: ir.Pipeline, ref_id: str) -> str:
+    """The model a reference means, so that `gpt-4o` and `openai/gpt-4o` compare equal."""
+    resolved = resolve_model(p, ref_id)
+    base, _, _ = resolved.partition("?")
+    if "/" not in base and base in CATALOG:
+        return f"{CATALOG[base]}/{resolved}"
+    return resolved
+
+
+def check_fallbacks(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    for step in p.all_steps():
+        if not isinstance(step, ir.LlmStep) or step.fallback is None:
+            continue
+        if not step.fallback:
+            yield Diagnostic(
+                "MMO503",
+                f"step `{step.name}` has an empty fallback list",
+                name_span(step),
+                help="remove `fallback`, or list the models to try",
+            )
+            continue
+        primary = _canonical(p, step.model.id)
+        seen: set[str] = set()
+        for ref in step.fallback:
+            model = _canonical(p, ref.id)
+            if model == primary:
+                yield Diagnostic(
+                    "MMO504",
+                    f"step `{step.name}` falls back to `{ref.id}`, its own primary model",
+                    first_span(ref, name_span(step)),
+                    label="same model as the primary",
+                    labels=(),
+                    help="remove it from the fallback list; `retry` covers trying again",
+                )
+            elif model in seen:
+                yield Diagnostic(
+                    "MMO504",
+                    f"step `{step.name}` lists fallback model `{ref.id}` twice",
+                    first_span(ref, name_span(step)),
+                    label="already in the fallback list",
+                )
+            seen.add(model)
+
+
+def _timeout_problems(value: object, what: str, span: Span | None) -> Iterator[Diagnostic]:
+    if value is None:
+        return
+    yield from _range("MMO507", f"the timeout of {what}", value, span,
+                      lo=0, hi=MAX_DELAY_SECONDS, lo_open=True)
+
+
+def check_step_values(p: ir.Pipeline) -> Iterator[Diagnostic]:
+    yield from _timeout_problems(p.defaults.timeout, "the pipeline defaults",
+                                 first_span(p.defaults, p))
+    for step in p.all_steps():
+        span = name_span(step)
+        what = f"step `{step.name}`"
+        yield from _timeout_problems(step.timeout, what, span)
+        if isinstance(step, ir.LlmStep):
+            if step.temperature is not None:
+                yield from _range("MMO507", f"the temperature of {what}", step.temperature,
+                                  span, lo=0, hi=2)
+            if step.max_tokens is not None:
+                yield from _range("MMO507", f"max_tokens of {what}", step.max_tokens, span,
+                                  lo=1, hi=10_000_000, integer=True)
+            yield from _schema_problems(step, span)
+        if isinstance(step, ir.GroupStep) and step.concurrency is not None:
+            yield from _range("MMO507", f"the concurrency of parallel group `{step.name}`",
+                              step.concurrency, span, lo=1, hi=MAX_THRESHOLD, integer=True)
+
+
+SCHEMA_KEYS = frozenset(
+    {"type", "properties", "required", "items", "enum", "description", "title",
+     "additionalProperties"}
+)
+SCHEMA_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
+
+
+def _schema_problems(step: AnyStep, span: Span | None) -> Iterator[Diagnostic]:
+    if not isinstance(step, ir.LlmStep) or step.output is None or step.output.schema_ is None:
+        return
+    where = f"the output schema of step `{step.name}`"
+    stack: list[tuple[object, str]] = [(step.output.schema_, "")]
+    while stack:
+        node, path = stack.pop()
+        at = f"{where}{' at ' + path if path else ''}"
+        if not isinstance(node, dict):
+            yield Diagnostic("MMO508", f"{at} is not a mapping", span)
+            continue
+        for key in node:
+            if key not in SCHEMA_KEYS:
+                yield Diagnostic(
+                    "MMO508", f"{at} uses `{key}`, which the schema subset does not support",
+                    span, help=did_you_mean(str(key), SCHEMA_KEYS),
+                )
+        types = node.get("type")
+        for t in types if isinstance(types, list) else [types] if types is not None else []:
+            if t not in SCHEMA_TYPES:
+                yield Diagnostic("MMO508", f"{at} has unknown type {fmt_value(t)}", span,
+                                 help=did_you_mean(str(t), SCHEMA_TYPES))
+        props = node.get("properties")
+        if props is not None:
+            if isinstance(props, dict):
+                stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in props.items())
+            else:
+                yield Diagnostic("MMO508", f"{at}: `properties` must be a mapping", span)
+        required = node.get("required")
+        if required is not None and not (
+            isinstance(required, list) and all(isinstance(r, str) for r in required)
+        ):
+            yield Diagnostic("MMO508", f"{at}: `required` must be a list of names", span)
+        if "items" in node:
+            stack.append((node["items"], f"{path}[]"))
+        enum = node.get("enum")
+        if enum is not None and not (isinstance(enum, list) and enum):
+            yield Diagnostic("MMO508", f"{at}: `enum` must be a non-empty list", span)
+
+
+CHECKS = (check_policies, check_fallbacks, check_step_values)

@@ -1,0 +1,105 @@
+"""Small helpers shared by the check families: spans, "did you mean", number tests."""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .. import ir
+from ..analysis import AnyStep
+from ..source import Span
+
+# The cutoff difflib uses for suggestions; 0.6 (its default) suggests too eagerly for short names.
+SUGGEST_CUTOFF = 0.7
+TYPO_CUTOFF = 0.8
+
+
+def suggest(word: str, candidates: Iterable[str], cutoff: float = SUGGEST_CUTOFF) -> str | None:
+    """The closest candidate to `word`, or None. Call only on a miss: it is linear per call."""
+    matches = difflib.get_close_matches(word, list(dict.fromkeys(candidates)), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = SUGGEST_CUTOFF) -> str | None:
+    """A `help` line suggesting the closest candidate, or None."""
+    found = suggest(word, candidates, cutoff)
+    return f"did you mean `{found}`?" if found else None
+
+
+def is_identifier(name: object) -> bool:
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def why_not_identifier(name: str) -> str:
+    if keyword.iskeyword(name):
+        return f"`{name}` is a Python keyword"
+    if name == "":
+        return "the name is empty"
+    return f"`{name}` is not a Python identifier"
+
+
+def first_span(*candidates: Span | ir.Node | None) -> Span | None:
+    """The first span found among spans and nodes (a node gives its own span)."""
+    for c in candidates:
+        if c is None:
+            continue
+        span = c if isinstance(c, Span) else c.span
+        if span is not None:
+            return span
+    return None
+
+
+def name_span(step: AnyStep) -> Span | None:
+    return step.name_span or step.span
+
+
+def key_span(step: AnyStep) -> Span | None:
+    return step.output_key_span or step.name_span or step.span
+
+
+def text_span(text: ir.Text, start: int, end: int, fallback: Span | None) -> Span | None:
+    """The span of `text.value[start:end]`, exact when the front end recorded positions."""
+    positions = text.positions
+    known = text.span or fallback
+    file = known.file if known is not None else None
+    if positions and file is not None and 0 <= start < end <= len(positions):
+        line, col = positions[start]
+        end_line, end_col = positions[end - 1]
+        return Span(file=file, line=line, column=col, end_line=end_line, end_column=end_col + 1)
+    return text.span or fallback
+
+
+def is_number(value: object) -> bool:
+    """An int or float, but not a bool (YAML `true` must not pass as 1)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def fmt_value(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """A step and the group it belongs to (None for top-level steps)."""
+
+    step: AnyStep
+    group: ir.GroupStep | None
+
+
+def step_contexts(p: ir.Pipeline) -> list[StepContext]:
+    out: list[StepContext] = []
+    for step in p.steps:
+        out.append(StepContext(step, None))
+        if isinstance(step, ir.GroupStep):
+            out.extend(StepContext(m, step) for m in step.steps)
+    return out
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
