@@ -1,0 +1,179 @@
+"""Step conditions in YAML: the seed's `prefix:key[:value]` forms, and printing them back.
+
+`key_exists:k`, `not_empty:k`, `equals:k:v` and `contains:k:sub` are the seed's forms; the
+value part may itself hold `:` (only the first colons split). Anything else is the `.mmo`
+expression language, parsed by `frontend_mmo.parse_condition`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from . import ir
+from .diagnostics import Diagnostic
+from .source import Span
+
+SEED_PREFIXES = ("key_exists", "not_empty", "equals", "contains")
+
+Positions = Sequence[tuple[int, int]] | None
+
+
+def parse_condition_text(
+    text: str, file: str, whole: Span, positions: Positions
+) -> tuple[ir.Expr | None, list[Diagnostic]]:
+    """A condition string → Expr. `whole` is the scalar's span, `positions` its characters'."""
+    prefix, colon, rest = text.partition(":")
+    if colon and prefix in SEED_PREFIXES:
+        return _seed_form(text, prefix, rest, file, whole, positions)
+    return _expression(text, file, whole, positions)
+
+
+def _seed_form(
+    text: str, prefix: str, rest: str, file: str, whole: Span, positions: Positions
+) -> tuple[ir.Expr | None, list[Diagnostic]]:
+    def span(start: int, end: int) -> Span:
+        return _sub_span(file, whole, positions, start, end)
+
+    key_start = len(prefix) + 1
+    if prefix in ("key_exists", "not_empty"):
+        if not rest:
+            return None, [_bad(f"`{prefix}:` needs a key name after the colon", whole, prefix)]
+        key = ir.KeyExpr(name=rest, span=span(key_start, len(text)))
+        if prefix == "not_empty":
+            return key, []
+        return ir.CallExpr(func="exists", args=(key,), span=whole), []
+    key_name, colon, value = rest.partition(":")
+    if not key_name or not colon:
+        return None, [_bad(f"`{prefix}:` needs a key and a value: `{prefix}:key:value`", whole, prefix)]
+    value_start = key_start + len(key_name) + 1
+    left = ir.KeyExpr(name=key_name, span=span(key_start, value_start - 1))
+    right = ir.LiteralExpr(value=value, span=span(value_start, len(text)))
+    op = "==" if prefix == "equals" else "contains"
+    return ir.CompareExpr(op=op, left=left, right=right, span=whole), []
+
+
+def _bad(message: str, where: Span, prefix: str) -> Diagnostic:
+    return Diagnostic(
+        "MMO601",
+        f"bad condition: {message}",
+        where,
+        help=f"seed forms: {', '.join(p + ':...' for p in SEED_PREFIXES)}; or an expression",
+    )
+
+
+def _expression(
+    text: str, file: str, whole: Span, positions: Positions
+) -> tuple[ir.Expr | None, list[Diagnostic]]:
+    parser = _expression_parser()
+    if parser is None:
+        return None, [
+            Diagnostic(
+                "MMO601",
+                f"bad condition {text!r}: not a seed form and the expression parser is unavailable",
+                whole,
+                help=f"seed forms: {', '.join(p + ':...' for p in SEED_PREFIXES)}",
+            )
+        ]
+    line, column = positions[0] if positions else (whole.line, whole.column)
+    try:
+        return parser(text, file, line, column)
+    except Exception as exc:  # a bug in the other front end must not become a traceback here
+        return None, [Diagnostic("MMO601", f"bad condition {text!r}: {exc}", whole)]
+
+
+def _expression_parser() -> Callable[..., tuple[ir.Expr | None, list[Diagnostic]]] | None:
+    try:
+        from .frontend_mmo import parse_condition
+    except ImportError:
+        return None
+    return parse_condition  # type: ignore[no-any-return]
+
+
+def _sub_span(file: str, whole: Span, positions: Positions, start: int, end: int) -> Span:
+    """The span of text[start:end] when character positions are known, else the whole scalar."""
+    if not positions or start >= len(positions) or end <= start:
+        return whole
+    line, column = positions[start]
+    end_line, end_column = positions[end - 1]
+    return Span(file=file, line=line, column=column, end_line=end_line, end_column=end_column + 1)
+
+
+# ---- printing ------------------------------------------------------------------------------
+
+
+def condition_text(expr: ir.Expr) -> str:
+    """The text `parse_condition_text` reads back as `expr`: a seed form where one fits."""
+    seed = _as_seed_form(expr)
+    return seed if seed is not None else expression_text(expr)
+
+
+def _as_seed_form(expr: ir.Expr) -> str | None:
+    if isinstance(expr, ir.KeyExpr) and _seed_key(expr.name, last=True):
+        return f"not_empty:{expr.name}"
+    if (
+        isinstance(expr, ir.CallExpr)
+        and expr.func == "exists"
+        and len(expr.args) == 1
+        and isinstance(expr.args[0], ir.KeyExpr)
+        and _seed_key(expr.args[0].name, last=True)
+    ):
+        return f"key_exists:{expr.args[0].name}"
+    if (
+        isinstance(expr, ir.CompareExpr)
+        and expr.op in ("==", "contains")
+        and isinstance(expr.left, ir.KeyExpr)
+        and isinstance(expr.right, ir.LiteralExpr)
+        and isinstance(expr.right.value, str)
+        and _seed_key(expr.left.name, last=False)
+    ):
+        prefix = "equals" if expr.op == "==" else "contains"
+        return f"{prefix}:{expr.left.name}:{expr.right.value}"
+    return None
+
+
+def _seed_key(name: str, *, last: bool) -> bool:
+    # A key before a value must not hold the ':' that separates them.
+    return bool(name) and (last or ":" not in name)
+
+
+# Binding strength: or < and < not < comparison < atoms.
+_OR, _AND, _NOT, _CMP, _ATOM = range(5)
+
+
+def expression_text(expr: ir.Expr) -> str:
+    """The expression in the `.mmo` condition language, parenthesised only where needed."""
+    return _text(expr, _OR)
+
+
+def _text(expr: ir.Expr, context: int) -> str:
+    if isinstance(expr, ir.BoolExpr):
+        level = _OR if expr.op == "or" else _AND
+        inner = f" {expr.op} ".join(_text(o, level + 1) for o in expr.operands)
+        return _wrap(inner, level, context)
+    if isinstance(expr, ir.NotExpr):
+        return _wrap(f"not {_text(expr.operand, _NOT)}", _NOT, context)
+    if isinstance(expr, ir.CompareExpr):
+        inner = f"{_text(expr.left, _CMP + 1)} {expr.op} {_text(expr.right, _CMP + 1)}"
+        return _wrap(inner, _CMP, context)
+    if isinstance(expr, ir.CallExpr):
+        return f"{expr.func}({', '.join(_text(a, _OR) for a in expr.args)})"
+    if isinstance(expr, ir.KeyExpr):
+        return expr.name
+    return _literal_text(expr.value)
+
+
+def _wrap(inner: str, level: int, context: int) -> str:
+    return f"({inner})" if level < context else inner
+
+
+def _literal_text(value: object) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
