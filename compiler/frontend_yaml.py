@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from yaml.nodes import MappingNode, Node
-
 from mmoc_runtime.template import Placeholder, parse_template
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from . import ir
 from .diagnostics import Diagnostic
 from .source import Span
 from .yaml_conditions import parse_condition_text
-from .yaml_nodes import compose, is_str, text_positions
+from .yaml_nodes import compose, text_positions
 from .yaml_reader import Fields, Reader
 from .yaml_sections import (
     breaker_setting,
@@ -69,7 +68,7 @@ def parse_yaml(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnosti
         if any(d.is_error for d in reader.diagnostics):
             return None, reader.diagnostics
         return pipeline, reader.diagnostics
-    except Exception as exc:  # a bug here must still be a diagnostic, not a traceback
+    except Exception as exc:  # noqa: BLE001 - a bug here must still be a diagnostic
         message = f"internal error in the YAML front end: {type(exc).__name__}: {exc}"
         return None, [Diagnostic("MMO702", message, Span.point(file, 1, 1))]
 
@@ -211,7 +210,7 @@ class _Builder:
         text = r.scalar_text(node, field, what) if not _is_bool(node) else node.value
         if text is None:
             return None
-        positions = text_positions(node, r.lines) if is_str(node) else None
+        positions = text_positions(node, r.lines) if isinstance(node, ScalarNode) else None
         expr, problems = parse_condition_text(text, r.file, r.span(node), positions)
         r.diagnostics.extend(problems)
         return expr
@@ -275,8 +274,10 @@ class _Builder:
             out["retry"] = retry_setting(r, retry_node, what)
         elif count_node is not None:
             count = r.integer(count_node, "max_retries", what)
-            out["retry"] = None if count is None else ir.RetryPolicy(
-                max_retries=count, span=r.span(count_node)
+            out["retry"] = (
+                None
+                if count is None
+                else ir.RetryPolicy(max_retries=count, span=r.span(count_node))
             )
 
     def output(self, fields: Fields, what: str) -> ir.OutputSpec | None | bool:
@@ -365,9 +366,7 @@ def _is_bool(node: Node) -> bool:
     return not isinstance(node, MappingNode) and getattr(node, "tag", "").endswith(":bool")
 
 
-def _merge_reads(
-    reads: tuple[ir.Ident, ...], extra: tuple[ir.Ident, ...]
-) -> tuple[ir.Ident, ...]:
+def _merge_reads(reads: tuple[ir.Ident, ...], extra: tuple[ir.Ident, ...]) -> tuple[ir.Ident, ...]:
     names = {i.name for i in reads}
     return reads + tuple(i for i in extra if i.name not in names)
 
@@ -393,4 +392,6 @@ def _rename_placeholders(text: ir.Text, mapping: dict[str, str]) -> ir.Text:
     pieces.append(value[done:])
     if positions is not None:
         spots.extend(positions[done:])
-    return ir.Text(value="".join(pieces), span=text.span, positions=tuple(spots) if positions else None)
+    return ir.Text(
+        value="".join(pieces), span=text.span, positions=tuple(spots) if positions else None
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from . import ir
 from .diagnostics import Diagnostic
@@ -45,11 +46,13 @@ def _seed_form(
         return ir.CallExpr(func="exists", args=(key,), span=whole), []
     key_name, colon, value = rest.partition(":")
     if not key_name or not colon:
-        return None, [_bad(f"`{prefix}:` needs a key and a value: `{prefix}:key:value`", whole, prefix)]
+        return None, [
+            _bad(f"`{prefix}:` needs a key and a value: `{prefix}:key:value`", whole, prefix)
+        ]
     value_start = key_start + len(key_name) + 1
     left = ir.KeyExpr(name=key_name, span=span(key_start, value_start - 1))
     right = ir.LiteralExpr(value=value, span=span(value_start, len(text)))
-    op = "==" if prefix == "equals" else "contains"
+    op: Literal["==", "contains"] = "==" if prefix == "equals" else "contains"
     return ir.CompareExpr(op=op, left=left, right=right, span=whole), []
 
 
@@ -78,7 +81,7 @@ def _expression(
     line, column = positions[0] if positions else (whole.line, whole.column)
     try:
         return parser(text, file, line, column)
-    except Exception as exc:  # a bug in the other front end must not become a traceback here
+    except Exception as exc:  # noqa: BLE001 - another front end's bug is no traceback here
         return None, [Diagnostic("MMO601", f"bad condition {text!r}: {exc}", whole)]
 
 

@@ -34,7 +34,9 @@ def compose(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
         return None, [Diagnostic("MMO002", f"YAML syntax error: {message}", span)]
     except yaml.YAMLError as exc:  # reader errors (bad characters) carry a position of their own
         line, column = _reader_position(text, exc)
-        return None, [Diagnostic("MMO002", f"YAML syntax error: {exc}", Span.point(file, line, column))]
+        return None, [
+            Diagnostic("MMO002", f"YAML syntax error: {exc}", Span.point(file, line, column))
+        ]
     except RecursionError:
         return None, [
             Diagnostic("MMO002", "YAML syntax error: nesting is too deep", Span.point(file, 1, 1))
@@ -153,9 +155,7 @@ def parse_duration(text: str) -> float | None:
 _ESCAPE_LENGTH = {"x": 4, "u": 6, "U": 10}
 
 
-def text_positions(
-    node: ScalarNode, lines: list[str]
-) -> tuple[tuple[int, int], ...] | None:
+def text_positions(node: ScalarNode, lines: list[str]) -> tuple[tuple[int, int], ...] | None:
     """(line, column) of each character of the scalar's value, 1-based; None when unsure.
 
     Handled: plain, single- and double-quoted scalars on one line, and block literals (`|`).
@@ -212,9 +212,8 @@ def _literal_positions(node: ScalarNode, lines: list[str]) -> list[tuple[int, in
             source = lines[source_index]
             indent = len(source) - len(source.lstrip(" "))
         column0 = indent or 0
-        if value_line:
-            if lines[source_index][column0 : column0 + len(value_line)] != value_line:
-                return None
+        if value_line and lines[source_index][column0 : column0 + len(value_line)] != value_line:
+            return None
         for j in range(len(value_line)):
             out.append((source_index + 1, column0 + j + 1))
         if k < len(value_lines) - 1:

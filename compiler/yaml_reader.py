@@ -96,7 +96,9 @@ class Reader:
             if not is_str(key):
                 if not key.tag.endswith(":merge"):
                     self.error(
-                        "MMO006", f"field names in {what} must be strings, not {kind_name(key)}", key
+                        "MMO006",
+                        f"field names in {what} must be strings, not {kind_name(key)}",
+                        key,
                     )
                 continue
             assert isinstance(key, ScalarNode)
@@ -154,7 +156,9 @@ class Reader:
         if value is None:
             return None
         assert isinstance(node, ScalarNode)
-        return ir.Text(value=value, span=self.span(node), positions=text_positions(node, self.lines))
+        return ir.Text(
+            value=value, span=self.span(node), positions=text_positions(node, self.lines)
+        )
 
     def ident(self, node: Node, field: str, what: str) -> ir.Ident | None:
         value = self.string(node, field, what)

@@ -111,7 +111,9 @@ def read_named_policies(
     if fields is None:
         return None
     read = retry_policy if section == "retry_policies" else breaker_policy
-    found = [read(r, value, f"{section} `{name}`", name) for name, (_, value) in fields.entries.items()]
+    found = [
+        read(r, value, f"{section} `{name}`", name) for name, (_, value) in fields.entries.items()
+    ]
     if any(p is None for p in found):
         return None
     return tuple(p for p in found if p)  # type: ignore[return-value]
