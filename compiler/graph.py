@@ -73,25 +73,9 @@ def _group_id(name: str) -> str:
 
 def condition_text(expr: ir.Expr) -> str:
     """The condition as it reads in `.mmo`, for labels."""
-    try:
-        from .printer import print_expr
-    except ImportError:  # the .mmo printer is optional for drawing: fall back to ours
-        return _plain_expr(expr)
-    return print_expr(expr)
+    from .yaml_conditions import expression_text
 
-
-def _plain_expr(expr: ir.Expr) -> str:
-    if isinstance(expr, ir.KeyExpr):
-        return expr.name
-    if isinstance(expr, ir.LiteralExpr):
-        return repr(expr.value) if isinstance(expr.value, str) else str(expr.value).lower()
-    if isinstance(expr, ir.CallExpr):
-        return f"{expr.func}({', '.join(_plain_expr(a) for a in expr.args)})"
-    if isinstance(expr, ir.NotExpr):
-        return f"not {_plain_expr(expr.operand)}"
-    if isinstance(expr, ir.BoolExpr):
-        return f" {expr.op} ".join(f"({_plain_expr(o)})" for o in expr.operands)
-    return f"{_plain_expr(expr.left)} {expr.op} {_plain_expr(expr.right)}"
+    return expression_text(expr)
 
 
 def _step_node(p: ir.Pipeline, step: ir.LlmStep | ir.TransformStep, group: str | None) -> Node:
