@@ -116,7 +116,8 @@ def test_dot_escapes_quotes_and_backslashes() -> None:
     )
     text = to_dot(p)
     assert 'digraph "we\\"ird\\\\name" {' in text
-    assert '\\"hi\\"' in text
+    # the condition prints as `k == "say \\"hi\\""`, then DOT escapes each quote and backslash
+    assert 'when k == \\"say \\\\\\"hi\\\\\\"\\"' in text
 
 
 def test_render_graph_rejects_unknown_format() -> None:
