@@ -1,0 +1,333 @@
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI, Anthropic and Gemini wire formats.
+
+Each test scripts it: queue replies per provider (a 429 with Retry-After, a 500, a 529, a
+quota error, a malformed body, a slow reply, a dropped connection), then read back every
+request it received (path, headers, JSON body). Without a script it answers a documented
+success body that echoes the prompt, with usage figures derived from the text.
+
+The body builders below follow each provider's API reference; `test_fidelity.py` feeds them to
+the official SDKs so they cannot drift from the real formats.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PROVIDERS = ("openai", "anthropic", "gemini")
+
+# Planted keys: tests grep every error, repr, log and trace for them.
+OPENAI_KEY = "sk-planted-openai-5f3e9a1c"
+ANTHROPIC_KEY = "sk-ant-planted-77b2d4e0"
+GEMINI_KEY = "AIzaPlantedGemini0c41b8"
+PLANTED = (OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # dict → JSON; str/bytes → sent as is; None → the provider's success body
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (a slow server)
+    drop: bool = False  # close the connection without any response
+
+
+@dataclass
+class Recorded:
+    provider: str
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: Any
+
+    @property
+    def text(self) -> str:
+        return json.dumps(self.body)
+
+
+def provider_of(path: str) -> str:
+    if path.endswith("/chat/completions"):
+        return "openai"
+    if path.endswith("/v1/messages"):
+        return "anthropic"
+    if ":generateContent" in path:
+        return "gemini"
+    return "unknown"
+
+
+# --------------------------------------------------------------------------- success bodies
+
+
+def openai_completion(
+    text: str, model: str = "gpt-4o-mini", prompt_tokens: int = 11, completion_tokens: int = 7,
+    cached_tokens: int = 0, usage: bool = True,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "chatcmpl-loopback",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+    }
+    if usage:
+        body["usage"] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached_tokens, "audio_tokens": 0},
+        }
+    return body
+
+
+def anthropic_message(
+    text: str, model: str = "claude-haiku-4-5", input_tokens: int = 11, output_tokens: int = 7,
+    cache_read: int = 0,
+) -> dict[str, Any]:
+    return {
+        "id": "msg_loopback",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cache_read,
+        },
+    }
+
+
+def gemini_response(
+    text: str, model: str = "gemini-2.5-flash-lite", prompt_tokens: int = 11,
+    candidate_tokens: int = 7, cached_tokens: int = 0,
+) -> dict[str, Any]:
+    usage: dict[str, Any] = {
+        "promptTokenCount": prompt_tokens,
+        "candidatesTokenCount": candidate_tokens,
+        "totalTokenCount": prompt_tokens + candidate_tokens,
+    }
+    if cached_tokens:
+        usage["cachedContentTokenCount"] = cached_tokens
+    return {
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": text}]},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": usage,
+        "modelVersion": model,
+        "responseId": "loopback",
+    }
+
+
+def gemini_blocked(reason: str = "SAFETY") -> dict[str, Any]:
+    return {
+        "promptFeedback": {"blockReason": reason},
+        "usageMetadata": {"promptTokenCount": 5, "totalTokenCount": 5},
+        "modelVersion": "gemini-2.5-flash-lite",
+    }
+
+
+# --------------------------------------------------------------------------- error bodies
+
+
+def openai_error(message: str, type_: str, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+def anthropic_error(type_: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": type_, "message": message}}
+
+
+def gemini_error(code: int, status: str, message: str, retry_delay: str | None = None) -> Any:
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if retry_delay is not None:
+        error["details"] = [
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}
+        ]
+    return {"error": error}
+
+
+def rate_limited(provider: str, retry_after: str | None = "2", ms: str | None = None) -> Reply:
+    headers = {}
+    if retry_after is not None:
+        headers["retry-after"] = retry_after
+    if ms is not None:
+        headers["retry-after-ms"] = ms
+    bodies = {
+        "openai": openai_error("Rate limit reached for requests", "requests", "rate_limit_exceeded"),
+        "anthropic": anthropic_error("rate_limit_error", "Number of requests has exceeded your rate limit"),
+        "gemini": gemini_error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted"),
+    }
+    return Reply(429, bodies[provider], headers)
+
+
+def server_error(provider: str, status: int = 500) -> Reply:
+    bodies = {
+        "openai": openai_error("The server had an error while processing your request.", "server_error"),
+        "anthropic": anthropic_error("api_error", "Internal server error"),
+        "gemini": gemini_error(status, "INTERNAL", "An internal error has occurred."),
+    }
+    return Reply(status, bodies[provider])
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def _prompt_of(provider: str, body: Any) -> str:
+    try:
+        if provider == "openai":
+            return str(body["messages"][-1]["content"])
+        if provider == "anthropic":
+            return str(body["messages"][-1]["content"])
+        if provider == "gemini":
+            return str(body["contents"][-1]["parts"][0]["text"])
+    except (KeyError, IndexError, TypeError):
+        pass
+    return ""
+
+
+def default_reply(provider: str, path: str, body: Any) -> Reply:
+    """A success whose text echoes the prompt, with token counts derived from the text."""
+    prompt = _prompt_of(provider, body)
+    text = f"[{provider}] {prompt}"
+    tokens_in = max(1, len(prompt.split()))
+    tokens_out = max(1, len(text.split()))
+    if provider == "openai":
+        model = str(body.get("model", "")) if isinstance(body, dict) else ""
+        return Reply(200, openai_completion(text, model, tokens_in, tokens_out))
+    if provider == "anthropic":
+        model = str(body.get("model", "")) if isinstance(body, dict) else ""
+        return Reply(200, anthropic_message(text, model, tokens_in, tokens_out))
+    if provider == "gemini":
+        model = path.split("/models/")[-1].split(":")[0]
+        return Reply(200, gemini_response(text, model, tokens_in, tokens_out))
+    return Reply(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+
+
+class LoopbackServer:
+    """Start with `start()`; `url` is `http://127.0.0.1:<port>`; stop with `stop()`."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self._queues: dict[str, deque[Reply]] = {p: deque() for p in (*PROVIDERS, "unknown")}
+        self._always: dict[str, Reply] = {}
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # scripting
+    def queue(self, provider: str, *replies: Reply) -> None:
+        with self._lock:
+            self._queues[provider].extend(replies)
+
+    def always(self, provider: str, reply: Reply | None) -> None:
+        """Answer every request to `provider` with `reply` (None: back to the script)."""
+        with self._lock:
+            if reply is None:
+                self._always.pop(provider, None)
+            else:
+                self._always[provider] = reply
+
+    def calls(self, provider: str) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.provider == provider]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self._always.clear()
+            for q in self._queues.values():
+                q.clear()
+
+    def _next(self, provider: str, path: str, body: Any) -> Reply:
+        with self._lock:
+            if provider in self._always:
+                return self._always[provider]
+            queue = self._queues[provider]
+            if queue:
+                return queue.popleft()
+        return default_reply(provider, path, body)
+
+    # lifecycle
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> LoopbackServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode("utf-8", "replace")
+                path = self.path.split("?")[0]
+                provider = provider_of(path)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with server._lock:
+                    server.requests.append(Recorded(provider, "POST", self.path, headers, body))
+                reply = server._next(provider, path, body)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.drop:
+                    self.close_connection = True
+                    return
+                if reply.status == 200 and reply.body is None:
+                    reply = Reply(200, default_reply(provider, path, body).body, reply.headers)
+                if isinstance(reply.body, (dict, list)):
+                    payload = json.dumps(reply.body).encode()
+                    ctype = "application/json"
+                elif isinstance(reply.body, bytes):
+                    payload, ctype = reply.body, "application/json"
+                else:
+                    payload, ctype = str(reply.body or "").encode(), "application/json"
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("content-type", ctype)
+                    self.send_header("content-length", str(len(payload)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None

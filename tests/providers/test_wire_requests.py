@@ -1,0 +1,299 @@
+"""Each adapter sends exactly the documented request and reads text, finish reason and usage."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from provider_loopback import (
+    ANTHROPIC_KEY,
+    GEMINI_KEY,
+    OPENAI_KEY,
+    LoopbackServer,
+    Reply,
+    anthropic_message,
+    gemini_response,
+    openai_completion,
+)
+
+from mmoc_runtime.errors import ConfigError, LlmError
+from mmoc_runtime.providers import anthropic, gemini, openai_compat
+from mmoc_runtime.providers._http import pool_count
+from mmoc_runtime.providers.base import LlmRequest, LlmResponse
+from mmoc_runtime.spec import EndpointSpec
+
+
+def complete(provider: Any, request: LlmRequest) -> LlmResponse:
+    async def go() -> LlmResponse:
+        try:
+            result: LlmResponse = await provider.complete(request)
+            return result
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(go())
+
+
+FULL = dict(
+    prompt="Summarize: cats",
+    system="Be brief.",
+    temperature=0.2,
+    max_tokens=50,
+    stop=("END",),
+)
+
+
+def test_openai_request_is_chat_completions(provider_env: LoopbackServer) -> None:
+    response = complete(
+        openai_compat.create("openai", None), LlmRequest("openai", "gpt-4o-mini", **FULL)
+    )
+    (sent,) = provider_env.requests
+    assert sent.path == "/v1/chat/completions"
+    assert sent.headers["authorization"] == f"Bearer {OPENAI_KEY}"
+    assert sent.headers["content-type"] == "application/json"
+    assert sent.body == {
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Summarize: cats"},
+        ],
+        "temperature": 0.2,
+        "max_tokens": 50,
+        "stop": ["END"],
+    }
+    assert response.text == "[openai] Summarize: cats"
+    assert response.finish_reason == "stop"
+    assert (response.input_tokens, response.output_tokens) == (2, 3)
+    assert not response.tokens_estimated
+
+
+@pytest.mark.parametrize("model", ["o3-mini", "o4-mini", "gpt-5", "gpt-5-nano", "o1"])
+def test_reasoning_models_get_max_completion_tokens(
+    provider_env: LoopbackServer, model: str
+) -> None:
+    complete(
+        openai_compat.create("openai", None),
+        LlmRequest("openai", model, prompt="hi", max_tokens=64),
+    )
+    body = provider_env.requests[0].body
+    assert body["max_completion_tokens"] == 64 and "max_tokens" not in body
+
+
+def test_openai_json_schema_and_json_object(provider_env: LoopbackServer) -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    provider = openai_compat.create("openai", None)
+    complete(provider, LlmRequest("openai", "gpt-4o", "give a", json_output=True, json_schema=schema))
+    complete(provider, LlmRequest("openai", "gpt-4o", "give a", json_output=True))
+    with_schema, plain = (r.body for r in provider_env.requests)
+    assert with_schema["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": schema},
+    }
+    assert plain["response_format"] == {"type": "json_object"}
+    # json_object mode is refused unless "json" appears in the messages: we add an instruction.
+    assert "json" in plain["messages"][0]["content"].lower()
+
+
+def test_openai_cached_tokens_and_missing_usage(provider_env: LoopbackServer) -> None:
+    provider_env.queue(
+        "openai",
+        Reply(200, openai_completion("hi", "gpt-4o", 1000, 20, cached_tokens=800)),
+        Reply(200, openai_completion("a reply of some length", "llama3", usage=False)),
+    )
+    provider = openai_compat.create("openai", None)
+    cached = complete(provider, LlmRequest("openai", "gpt-4o", "x"))
+    assert (cached.input_tokens, cached.output_tokens, cached.cached_input_tokens) == (1000, 20, 800)
+    estimated = complete(provider, LlmRequest("openai", "llama3", "twelve chars"))
+    assert estimated.tokens_estimated
+    assert estimated.input_tokens == 3 and estimated.output_tokens == 6
+
+
+def test_ollama_needs_no_key_and_uses_its_base(
+    provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    complete(openai_compat.create("ollama", None), LlmRequest("ollama", "llama3.2", "hi"))
+    (sent,) = provider_env.requests
+    assert sent.path == "/v1/chat/completions" and "authorization" not in sent.headers
+    assert sent.body["model"] == "llama3.2"
+
+
+def test_declared_endpoint_uses_its_own_key_variable(
+    provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = EndpointSpec("local", provider_env.url + "/vllm/v1", api_key_env="LOCAL_KEY")
+    provider = openai_compat.create("local", endpoint)
+    monkeypatch.delenv("LOCAL_KEY", raising=False)
+    with pytest.raises(ConfigError, match="LOCAL_KEY"):
+        complete(provider, LlmRequest("local", "qwen", "hi"))
+    monkeypatch.setenv("LOCAL_KEY", "local-secret-123")
+    complete(provider, LlmRequest("local", "qwen", "hi"))
+    (sent,) = provider_env.requests
+    assert sent.path == "/vllm/v1/chat/completions"
+    assert sent.headers["authorization"] == "Bearer local-secret-123"
+
+
+def test_unsupported_endpoint_kind_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not supported"):
+        openai_compat.create("x", EndpointSpec("x", "http://h", kind="grpc"))
+
+
+def test_anthropic_request_is_messages_api(provider_env: LoopbackServer) -> None:
+    response = complete(
+        anthropic.create(), LlmRequest("anthropic", "claude-haiku-4-5", **FULL)
+    )
+    (sent,) = provider_env.requests
+    assert sent.path == "/v1/messages"
+    assert sent.headers["x-api-key"] == ANTHROPIC_KEY
+    assert sent.headers["anthropic-version"] == "2023-06-01"
+    assert "authorization" not in sent.headers
+    assert sent.body == {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": "Summarize: cats"}],
+        "system": "Be brief.",
+        "temperature": 0.2,
+        "stop_sequences": ["END"],
+    }
+    assert response.text == "[anthropic] Summarize: cats"
+    assert response.finish_reason == "end_turn"
+
+
+def test_anthropic_defaults_max_tokens_joins_text_blocks_and_counts_cache(
+    provider_env: LoopbackServer,
+) -> None:
+    body = anthropic_message("", input_tokens=10, output_tokens=4, cache_read=90)
+    body["content"] = [
+        {"type": "text", "text": "Hello, "},
+        {"type": "tool_use", "id": "t", "name": "x", "input": {}},
+        {"type": "text", "text": "world"},
+    ]
+    provider_env.queue("anthropic", Reply(200, body))
+    response = complete(anthropic.create(), LlmRequest("anthropic", "claude-3-haiku", "hi"))
+    assert provider_env.requests[0].body["max_tokens"] == anthropic.DEFAULT_MAX_TOKENS == 1024
+    assert response.text == "Hello, world"
+    # Input tokens include the cached ones (the runtime's convention), priced apart.
+    assert (response.input_tokens, response.cached_input_tokens) == (100, 90)
+
+
+def test_anthropic_json_output_is_asked_by_instruction(provider_env: LoopbackServer) -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+    complete(
+        anthropic.create(),
+        LlmRequest("anthropic", "claude-3-haiku", "go", system="Sys.", json_output=True,
+                   json_schema=schema),
+    )
+    system = provider_env.requests[0].body["system"]
+    assert system.startswith("Sys.\n\n") and "JSON" in system
+    assert '{"properties":{"ok":{"type":"boolean"}},"type":"object"}' in system
+
+
+def test_gemini_request_is_generate_content(provider_env: LoopbackServer) -> None:
+    response = complete(gemini.create(), LlmRequest("gemini", "gemini-2.5-flash-lite", **FULL))
+    (sent,) = provider_env.requests
+    assert sent.path == "/v1beta/models/gemini-2.5-flash-lite:generateContent"
+    assert sent.headers["x-goog-api-key"] == GEMINI_KEY
+    assert "key=" not in sent.path
+    assert sent.body == {
+        "contents": [{"role": "user", "parts": [{"text": "Summarize: cats"}]}],
+        "systemInstruction": {"parts": [{"text": "Be brief."}]},
+        "generationConfig": {"temperature": 0.2, "maxOutputTokens": 50, "stopSequences": ["END"]},
+    }
+    assert response.text == "[gemini] Summarize: cats"
+    assert response.finish_reason == "STOP"
+
+
+def test_gemini_json_schema_becomes_response_schema(provider_env: LoopbackServer) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "mood": {"enum": ["up", "down"]},
+            "note": {"type": ["string", "null"]},
+        },
+        "required": ["tags"],
+        "additionalProperties": False,
+    }
+    complete(
+        gemini.create(),
+        LlmRequest("gemini", "gemini-2.5-flash", "x", json_output=True, json_schema=schema),
+    )
+    config = provider_env.requests[0].body["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseSchema"] == {
+        "type": "OBJECT",
+        "properties": {
+            "tags": {"type": "ARRAY", "items": {"type": "STRING"}},
+            "mood": {"type": "STRING", "enum": ["up", "down"]},
+            "note": {"type": "STRING", "nullable": True},
+        },
+        "propertyOrdering": ["tags", "mood", "note"],
+        "required": ["tags"],
+    }
+
+
+def test_gemini_usage_and_google_api_key_fallback(
+    provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.setenv("GOOGLE_API_KEY", "google-key-4242")
+    provider_env.queue("gemini", Reply(200, gemini_response("ok", prompt_tokens=300,
+                                                             candidate_tokens=9,
+                                                             cached_tokens=200)))
+    response = complete(gemini.create(), LlmRequest("gemini", "gemini-2.5-pro", "x"))
+    assert provider_env.requests[0].headers["x-goog-api-key"] == "google-key-4242"
+    assert (response.input_tokens, response.output_tokens, response.cached_input_tokens) == (
+        300, 9, 200,
+    )
+
+
+@pytest.mark.parametrize(
+    "make, provider, env",
+    [
+        (lambda: openai_compat.create("openai", None), "openai", "OPENAI_API_KEY"),
+        (anthropic.create, "anthropic", "ANTHROPIC_API_KEY"),
+        (gemini.create, "gemini", "GEMINI_API_KEY or GOOGLE_API_KEY"),
+    ],
+)
+def test_missing_key_is_a_config_error_naming_the_variable(
+    provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch, make: Any, provider: str,
+    env: str,
+) -> None:
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match=env) as caught:
+        complete(make(), LlmRequest(provider, "m", "hi"))
+    assert caught.value.kind == "config"
+    assert provider_env.requests == []  # nothing was sent
+
+
+def test_one_pool_per_provider_reused_across_calls_and_closed(
+    provider_env: LoopbackServer,
+) -> None:
+    async def go() -> tuple[int, int, int]:
+        openai_p = openai_compat.create("openai", None)
+        claude = anthropic.create()
+        await asyncio.gather(
+            *(openai_p.complete(LlmRequest("openai", "gpt-4o", f"q{i}")) for i in range(5)),
+            claude.complete(LlmRequest("anthropic", "claude-3-haiku", "q")),
+        )
+        during = pool_count()
+        await openai_p.aclose()
+        after_one = pool_count()
+        await claude.aclose()
+        return during, after_one, pool_count()
+
+    assert asyncio.run(go()) == (2, 1, 0)
+    # A second event loop (a second asyncio.run) gets its own pool and works.
+    assert complete(openai_compat.create("openai", None), LlmRequest("openai", "m", "again")).text
+
+
+def test_step_timeout_caps_the_read_timeout(provider_env: LoopbackServer) -> None:
+    provider_env.queue("openai", Reply(200, None, delay=1.0))
+    with pytest.raises(LlmError) as caught:
+        complete(
+            openai_compat.create("openai", None),
+            LlmRequest("openai", "gpt-4o", "slow", timeout=0.1),
+        )
+    assert caught.value.kind == "timeout"
