@@ -29,7 +29,23 @@ _EXPORTS: dict[str, str] = {
     "CircuitBreaker": "mmoc_runtime",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "BackoffStrategy",
+    "CircuitBreaker",
+    "FallbackChain",
+    "Pipeline",
+    "PipelineExecutor",
+    "PipelineObserver",
+    "PipelineResult",
+    "PipelineValidationError",
+    "RetryStrategy",
+    "StepResult",
+    "__version__",
+    "create_conditional_step",
+    "create_llm_step",
+    "create_parallel_group",
+    "create_transform_step",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,14 @@ from . import ir
 
 StepNode = ir.LlmStep | ir.TransformStep | ir.GroupStep
 
+def _names(value: str | Iterable[str] | None) -> tuple[ir.Ident, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (ir.Ident(name=value),)
+    return tuple(ir.Ident(name=str(v)) for v in value)
+
+
 def parse_condition_text(text: str) -> ir.Expr:
     """A seed condition form (`key_exists:k`, `not_empty:k`, `equals:k:v`, `contains:k:sub`,
     the value part may hold `:`) or an expression in the `.mmo` condition language, read
