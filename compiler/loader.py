@@ -84,7 +84,9 @@ def load_path(path: str | Path, display: str | None = None) -> LoadResult:
 
 def load_text(text: str, display: str, suffix: str, *, path: Path | None = None) -> LoadResult:
     """Parse and check source text as if it came from a file shown as `display`."""
-    result = LoadResult(path=path, display_path=display, text=text)
+    # A leading BOM is not text: drop it (positions are unaffected, it has no column).
+    source = text.removeprefix("\ufeff")
+    result = LoadResult(path=path, display_path=display, text=source)
     suffix = suffix.lower() if suffix.startswith(".") else f".{suffix.lower()}"
     front = _front_end(suffix)
     if front is None:
@@ -96,8 +98,6 @@ def load_text(text: str, display: str, suffix: str, *, path: Path | None = None)
             )
         )
         return result
-    # A leading BOM is not text: drop it (positions are unaffected, it has no column).
-    source = text[1:] if text.startswith("\ufeff") else text
     try:
         pipeline, diagnostics = front(source, display)
     except Exception as exc:  # noqa: BLE001 - a crashing front end is our bug, not the user's
