@@ -1,13 +1,85 @@
 """mmoc_runtime: the thin async runtime that generated pipeline modules import.
 
 Standard library only (httpx is imported lazily, by the real providers). Nothing here imports
-the compiler or its dependencies.
+the compiler or its dependencies. Generated code imports only the names in `__all__`.
 """
 
 from __future__ import annotations
 
-# Generated modules check this at import: bump it when the spec or the entry points change shape.
-ABI_VERSION = 1
-__version__ = "0.1.0"
+from . import conditions, transforms
+from .abi import ABI_VERSION, RUNTIME_VERSION, check_abi
+from .breaker import BreakerRegistry, CircuitBreaker, default_breakers
+from .errors import (
+    AbiMismatchError,
+    CircuitOpenError,
+    ConfigError,
+    FallbackExhaustedError,
+    InputError,
+    LlmError,
+    MmocRuntimeError,
+    TemplateError,
+)
+from .executor import execute, execute_sync
+from .fallback import FallbackChain
+from .observer import PipelineObserver
+from .providers import MockProvider, ProviderRegistry, default_registry
+from .result import PipelineFailed, RunResult
+from .retry import BackoffStrategy, RetryStrategy
+from .spec import (
+    REQUIRED,
+    BreakerPolicy,
+    EndpointSpec,
+    InputSpec,
+    LlmStep,
+    OutputFormat,
+    ParallelGroup,
+    PipelineSpec,
+    TransformStep,
+)
+from .trace import SCHEMA_VERSION as TRACE_SCHEMA_VERSION
+from .trace import AttemptTrace, StepTrace, Trace
 
-__all__ = ["ABI_VERSION", "__version__"]
+__version__ = RUNTIME_VERSION
+
+__all__ = [
+    "ABI_VERSION",
+    "REQUIRED",
+    "TRACE_SCHEMA_VERSION",
+    "AbiMismatchError",
+    "AttemptTrace",
+    "BackoffStrategy",
+    "BreakerPolicy",
+    "BreakerRegistry",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "ConfigError",
+    "EndpointSpec",
+    "FallbackChain",
+    "FallbackExhaustedError",
+    "InputError",
+    "InputSpec",
+    "LlmError",
+    "LlmStep",
+    "MmocRuntimeError",
+    "MockProvider",
+    "OutputFormat",
+    "ParallelGroup",
+    "PipelineFailed",
+    "PipelineObserver",
+    "PipelineSpec",
+    "ProviderRegistry",
+    "RetryStrategy",
+    "RunResult",
+    "StepTrace",
+    "TemplateError",
+    "Trace",
+    "TransformStep",
+    "__version__",
+    "check_abi",
+    "conditions",
+    "default_breakers",
+    "default_registry",
+    "execute",
+    "execute_sync",
+    "transforms",
+]

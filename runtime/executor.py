@@ -1,0 +1,433 @@
+"""The executor: runs a `PipelineSpec` as an async DAG and returns a `RunResult` with its trace.
+
+Scheduling: every step starts as soon as the steps it depends on have finished (no layers), so
+declaration order never matters. Each finished step releases its dependants; the first that
+becomes ready continues in the same task and any others get tasks of their own, so a chain
+costs one task and a fan-out runs fully concurrent. A failed step's dependants are `not_run`, a
+skipped step's dependants `skipped`, and independent branches always finish and keep their
+results. Inputs are checked before any step runs: `execute` raises `InputError` (naming every
+missing input) without calling a model. Other errors in a step fail that step, never the call.
+
+Transforms run inline in the event loop (a sync function blocks it while it runs; its
+`timeout` can only interrupt an async one). `concurrency` caps how many llm and transform
+steps run at once; `model_concurrency` caps concurrent calls per model (an int for every model,
+or a mapping from model id to its cap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import types
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
+from inspect import isawaitable
+from typing import Any
+
+from .breaker import BreakerRegistry, default_breakers
+from .errors import MmocRuntimeError, error_kind
+from .inputs import validate_inputs
+from .llm_call import LlmContext, run_llm_step
+from .observer import PipelineObserver
+from .plan import GROUP, LLM, Node, Plan, plan_for
+from .providers import ProviderRegistry, default_registry
+from .providers.mock import current_sleep
+from .result import RunResult
+from .spec import LlmStep, ParallelGroup, PipelineSpec, TransformStep
+from .trace import FAILED, NOT_RUN, RUNNING, SKIPPED, SUCCESS, StepTrace, Trace, redact
+
+_CoroutineType = types.CoroutineType
+_Proxy = types.MappingProxyType
+
+
+class MissingKeyError(MmocRuntimeError):
+    kind = "missing_key"
+
+
+class _Run:
+    """The state of one run; its methods are the scheduler."""
+
+    __slots__ = (
+        "plan", "values", "traces", "node_traces", "remaining", "observer", "clock", "t0",
+        "llm", "limit", "tasks", "active", "done", "failed", "crash", "capture",
+    )
+
+    def __init__(self, plan: Plan, values: dict[str, Any], trace: Trace, llm: LlmContext,
+                 observer: PipelineObserver | None, clock: Callable[[], float],
+                 concurrency: int | None, capture: bool) -> None:
+        self.plan = plan
+        self.values = values
+        self.traces = trace.steps
+        self.node_traces = [trace.steps[n.trace_index] for n in plan.nodes]
+        self.remaining = [len(n.deps) for n in plan.nodes]
+        self.observer = observer
+        self.clock = clock
+        self.t0 = clock()
+        self.llm = llm
+        self.limit = asyncio.Semaphore(concurrency) if concurrency else None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.active = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.failed: list[str] = []
+        self.crash: BaseException | None = None
+        self.capture = capture
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    async def drive(self) -> None:
+        for index in self.plan.roots:
+            self._spawn(index)
+        if not self.active:
+            return
+        try:
+            await self.done
+        finally:
+            pending = [t for t in self.tasks if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self.crash is not None:
+            raise self.crash
+
+    def _spawn(self, index: int) -> None:
+        self.active += 1
+        self.tasks.append(asyncio.get_running_loop().create_task(self._chain(index)))
+
+    async def _chain(self, index: int | None) -> None:
+        try:
+            while index is not None:
+                await self._run_node(self.plan.nodes[index])
+                index = self._release(index)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug in the runtime: end the run, report it
+            self.crash = exc
+            if not self.done.done():
+                self.done.set_result(None)
+        finally:
+            self.active -= 1
+            if not self.active and not self.done.done():
+                self.done.set_result(None)
+
+    def _release(self, index: int) -> int | None:
+        """Count down `index`'s dependants; return one ready node to continue with."""
+        nodes, remaining = self.plan.nodes, self.remaining
+        follow: int | None = None
+        finished = [index]
+        while finished:
+            for dependant in nodes[finished.pop()].dependants:
+                remaining[dependant] -= 1
+                if remaining[dependant]:
+                    continue
+                if self._blocked(nodes[dependant]):
+                    finished.append(dependant)  # resolved without running: release its own
+                elif follow is None:
+                    follow = dependant
+                else:
+                    self._spawn(dependant)
+        return follow
+
+    def _blocked(self, node: Node) -> bool:
+        """Mark `node` not_run/skipped when a dependency did not succeed."""
+        skipped_by: str | None = None
+        for dep in node.deps:
+            status = self.node_traces[dep].status
+            if status == SUCCESS:
+                continue
+            name = self.plan.nodes[dep].step.name
+            if status in (FAILED, NOT_RUN):
+                why = "failed" if status == FAILED else "did not run"
+                self._resolve(node, NOT_RUN, f"dependency {name!r} {why}")
+                return True
+            if skipped_by is None:
+                skipped_by = name
+        if skipped_by is not None:
+            self._resolve(node, SKIPPED, f"dependency {skipped_by!r} was skipped")
+            return True
+        return False
+
+    def _resolve(self, node: Node, status: str, reason: str) -> None:
+        """Finish a node (and its members) without running it."""
+        first = node.trace_index
+        count = len(node.step.steps) + 1 if isinstance(node.step, ParallelGroup) else 1
+        for st in self.traces[first:first + count]:
+            st.status = status
+            st.skip_reason = reason if st is self.traces[first] else (
+                f"group {node.step.name!r}: {reason}")
+            self._ended(st)
+
+    # -- running one node -----------------------------------------------------------------
+
+    async def _run_node(self, node: Node) -> None:
+        step = node.step
+        st = self.node_traces[node.index]
+        if step.when is not None and not self._condition_holds(step, st):
+            if st.status == SKIPPED:
+                self._resolve(node, SKIPPED, st.skip_reason or "condition is false")
+            else:
+                self._resolve_members_after_failure(node)
+            return
+        if node.kind == GROUP:
+            assert isinstance(step, ParallelGroup)
+            await self._run_group(step, st, node)
+        else:
+            assert not isinstance(step, ParallelGroup)
+            await self._run_leaf(step, st)
+
+    def _condition_holds(self, step: LlmStep | TransformStep | ParallelGroup,
+                         st: StepTrace) -> bool:
+        """Evaluate `when`; a false condition marks `st` skipped, an error marks it failed."""
+        assert step.when is not None
+        try:
+            holds = bool(step.when(_Proxy(self.values)))
+        except Exception as exc:
+            st.status = FAILED
+            st.error_kind = "condition"
+            st.error = redact(f"condition {step.when_text or ''} raised {type(exc).__name__}: "
+                              f"{exc}")
+            self.failed.append(step.name)
+            return False
+        if not holds:
+            st.status = SKIPPED
+            st.skip_reason = f"condition is false: {step.when_text}" if step.when_text else (
+                "condition is false")
+        return holds
+
+    def _resolve_members_after_failure(self, node: Node) -> None:
+        st = self.node_traces[node.index]
+        self._ended(st)
+        if isinstance(node.step, ParallelGroup):
+            first = node.trace_index + 1
+            for mst in self.traces[first:first + len(node.step.steps)]:
+                mst.status = NOT_RUN
+                mst.skip_reason = f"group {node.step.name!r}: its condition failed"
+                self._ended(mst)
+
+    async def _run_leaf(self, step: LlmStep | TransformStep, st: StepTrace) -> None:
+        clock = self.clock
+        started = clock()
+        st.status = RUNNING
+        st.start_ms = (started - self.t0) * 1000.0
+        observer = self.observer
+        if observer is not None:
+            _safe(observer.on_step_start, step.name, st.kind, st.model)
+        try:
+            if self.limit is not None:
+                async with self.limit:
+                    value = await self._compute(step, st)
+            else:
+                value = await self._compute(step, st)
+        except asyncio.CancelledError:
+            st.status = FAILED
+            st.error_kind = "cancelled"
+            st.error = "cancelled"
+            st.latency_ms = (clock() - started) * 1000.0
+            raise
+        except Exception as exc:
+            st.status = FAILED
+            st.error_kind = error_kind(exc)
+            st.error = redact(str(exc) or type(exc).__name__)
+            self.failed.append(step.name)
+        else:
+            self.values[step.output_key] = value
+            st.status = SUCCESS
+            if self.capture and st.output is None:
+                st.output = value
+        st.latency_ms = (clock() - started) * 1000.0
+        if observer is not None:
+            _safe(observer.on_step_end, st)
+
+    async def _compute(self, step: LlmStep | TransformStep, st: StepTrace) -> Any:
+        if isinstance(step, TransformStep):
+            return await self._transform(step)
+        return await run_llm_step(self.llm, step, self.values, st)
+
+    async def _transform(self, step: TransformStep) -> Any:
+        values = self.values
+        if step.pass_context:
+            result = step.function(_Proxy(values))
+        else:
+            try:
+                kwargs = {key: values[key] for key in step.reads}
+            except KeyError:
+                missing = ", ".join(k for k in step.reads if k not in values)
+                raise MissingKeyError(
+                    f"transform {step.name!r} needs missing key(s): {missing}") from None
+            result = step.function(**kwargs)
+        if type(result) is _CoroutineType or isawaitable(result):
+            if step.timeout is not None:
+                async with asyncio.timeout(step.timeout):
+                    return await result
+            return await result
+        return result
+
+    async def _run_group(self, group: ParallelGroup, st: StepTrace, node: Node) -> None:
+        """Members run concurrently (at most `group.concurrency` at once); a failing member
+        fails the group once its siblings finish, and their results are kept."""
+        clock = self.clock
+        started = clock()
+        st.status = RUNNING
+        st.start_ms = (started - self.t0) * 1000.0
+        observer = self.observer
+        if observer is not None:
+            _safe(observer.on_step_start, group.name, GROUP, None)
+        cap = asyncio.Semaphore(group.concurrency) if group.concurrency else None
+        member_traces = self.traces[node.trace_index + 1:node.trace_index + 1 + len(group.steps)]
+
+        async def member(step: LlmStep | TransformStep, mst: StepTrace) -> None:
+            if step.when is not None and not self._condition_holds(step, mst):
+                self._ended(mst)
+                return
+            if cap is None:
+                await self._run_leaf(step, mst)
+            else:
+                async with cap:
+                    await self._run_leaf(step, mst)
+
+        runs = [member(s, m) for s, m in zip(group.steps, member_traces)]
+        timed_out = False
+        try:
+            if group.timeout is not None:
+                async with asyncio.timeout(group.timeout):
+                    await asyncio.gather(*runs)
+            else:
+                await asyncio.gather(*runs)
+        except TimeoutError:
+            timed_out = True
+            st.error_kind = "timeout"
+            st.error = f"group {group.name!r} timed out after {group.timeout}s"
+            for mst in member_traces:
+                if mst.status in (RUNNING, FAILED) and mst.error_kind == "cancelled":
+                    mst.error_kind, mst.error = "timeout", st.error
+                    self.failed.append(mst.name)
+                    self._ended(mst)
+                elif mst.status not in (SUCCESS, FAILED, SKIPPED, NOT_RUN):
+                    mst.status, mst.skip_reason = NOT_RUN, st.error
+                    self._ended(mst)
+        failed = [m for m in member_traces if m.status == FAILED]
+        if failed or timed_out:
+            st.status = FAILED
+            if st.error is None:
+                st.error_kind = failed[0].error_kind
+                st.error = "; ".join(f"member {m.name!r} failed: {m.error}" for m in failed)
+            self.failed.append(group.name)
+        elif all(m.status == SKIPPED for m in member_traces):
+            st.status = SKIPPED
+            st.skip_reason = "every member was skipped"
+        else:
+            st.status = SUCCESS
+            if group.output_key:
+                self.values[group.output_key] = {
+                    s.output_key: self.values[s.output_key]
+                    for s, m in zip(group.steps, member_traces) if m.status == SUCCESS
+                }
+        st.latency_ms = (clock() - started) * 1000.0
+        self._ended(st)
+
+    def _ended(self, st: StepTrace) -> None:
+        if self.observer is not None:
+            _safe(self.observer.on_step_end, st)
+
+
+def _safe(callback: Callable[..., None], *args: Any) -> None:
+    try:
+        callback(*args)
+    except Exception as exc:  # an observer bug must not fail the pipeline
+        warnings.warn(f"observer callback {callback.__name__} raised {exc!r}", stacklevel=2)
+
+
+def _iso(epoch: float) -> str:
+    millis = int(round(epoch * 1000.0))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + (
+        f".{millis % 1000:03d}Z")
+
+
+def _new_trace(spec: PipelineSpec, plan: Plan, run_id: str, mock: bool) -> Trace:
+    trace = Trace(run_id, spec.name, spec.version, mock=mock)
+    steps = trace.steps
+    for step, kind, group in plan.entries:
+        st = StepTrace(step.name, kind, group, when=step.when_text)
+        if kind == LLM:
+            st.model = step.model  # type: ignore[union-attr]
+        steps.append(st)
+    return trace
+
+
+async def execute(
+    spec: PipelineSpec,
+    inputs: Mapping[str, Any],
+    *,
+    observer: PipelineObserver | None = None,
+    mock: bool = False,
+    providers: ProviderRegistry | None = None,
+    breakers: BreakerRegistry | None = None,
+    concurrency: int | None = None,
+    model_concurrency: int | Mapping[str, int] | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    clock: Callable[[], float] | None = None,
+    rng: random.Random | None = None,
+    capture_content: bool = False,
+    now: Callable[[], float] | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Run `spec` with `inputs`. Raises `InputError` (before any step) for bad inputs and
+    `ConfigError` for a malformed spec (a cycle, an unknown `after`); every other failure is
+    reported in the returned `RunResult` (see `raise_for_status`)."""
+    plan = plan_for(spec)
+    values = validate_inputs(spec, inputs)
+    clock = clock or time.perf_counter
+    wall = now or time.time
+    rid = run_id or os.urandom(8).hex()
+    trace = _new_trace(spec, plan, rid, mock)
+    llm = LlmContext(
+        run_id=rid, mock=mock, providers=providers or default_registry(),
+        breakers=breakers or default_breakers(), endpoints=spec.endpoints, observer=observer,
+        sleep=sleep or asyncio.sleep, clock=clock, rng=rng, capture=capture_content,
+        model_concurrency=model_concurrency,
+    )
+    run = _Run(plan, values, trace, llm, observer, clock, concurrency, capture_content)
+    trace.started_at = _iso(wall())
+    if observer is not None:
+        _safe(observer.on_run_start, trace)
+    token = current_sleep.set(sleep) if sleep is not None else None
+    try:
+        await run.drive()
+    finally:
+        if token is not None:
+            current_sleep.reset(token)
+        trace.latency_ms = (clock() - run.t0) * 1000.0
+        trace.ended_at = _iso(wall())
+        for st in trace.steps:  # cancelled runs leave steps unfinished
+            if st.status in ("pending", RUNNING):
+                st.status = NOT_RUN if st.status == "pending" else FAILED
+    return _finish(spec, plan, run, trace, observer)
+
+
+def _finish(spec: PipelineSpec, plan: Plan, run: _Run, trace: Trace,
+            observer: PipelineObserver | None) -> RunResult:
+    values = run.values
+    failed = tuple(run.failed)
+    error = None
+    if failed:
+        first = trace.step(failed[0])
+        error = f"step {failed[0]!r} failed: {first.error}"
+    trace.status = FAILED if failed else SUCCESS
+    trace.error = error
+    trace.failed_step = failed[0] if failed else None
+    keys = spec.outputs or plan.produced
+    outputs = {key: values[key] for key in keys if key in values}
+    if observer is not None:
+        observer.traces.append(trace)
+        _safe(observer.on_run_end, trace)
+    return RunResult(
+        success=not failed, outputs=outputs, values=values, trace=trace, error=error,
+        failed_step=failed[0] if failed else None, failed_steps=failed,
+    )
+
+
+def execute_sync(spec: PipelineSpec, inputs: Mapping[str, Any], **options: Any) -> RunResult:
+    """`execute` in a fresh event loop (`asyncio.run`); not for use inside a running loop."""
+    return asyncio.run(execute(spec, inputs, **options))

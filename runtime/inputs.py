@@ -1,0 +1,106 @@
+"""Run inputs: checked before any step runs, with every problem reported at once.
+
+Declared inputs are checked by their `InputSpec.type` (str, int, float, bool, json). Text given
+for an int, float or bool input is converted when it reads as one ("3", "2.5", "true"), since
+values from a command line or an environment arrive as text. Defaults are applied for absent
+optional inputs (a fresh copy of a list or dict default each run). Undeclared extra inputs are
+kept: a pipeline that declares no inputs takes whatever it is given.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import InputError
+from .spec import PipelineSpec
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def validate_inputs(spec: PipelineSpec, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's starting values, or `InputError` naming every missing and mistyped input."""
+    values = dict(inputs)
+    missing: list[str] = []
+    problems: list[str] = []
+    for declared in spec.inputs:
+        name = declared.name
+        if name not in values:
+            if declared.required:
+                missing.append(name)
+            else:
+                default = declared.default
+                values[name] = copy.deepcopy(default) if isinstance(default, (dict, list)) else default
+            continue
+        value = values[name]
+        if value is None and declared.default is None:
+            continue
+        ok, converted = _convert(declared.type, value)
+        if ok:
+            values[name] = converted
+        else:
+            problems.append(
+                f"input {name!r} must be {_describe(declared.type)}, "
+                f"got {type(value).__name__} {_short(value)}"
+            )
+    if missing or problems:
+        parts = []
+        if missing:
+            parts.append("missing required input(s): " + ", ".join(missing))
+        parts += problems
+        raise InputError(f"pipeline {spec.name!r}: " + "; ".join(parts), missing=tuple(missing))
+    return values
+
+
+def _convert(kind: str, value: Any) -> tuple[bool, Any]:
+    if kind == "str":
+        return isinstance(value, str), value
+    if kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return True, value
+        if isinstance(value, str):
+            try:
+                return True, int(value.strip())
+            except ValueError:
+                return False, value
+        return False, value
+    if kind == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True, float(value)
+        if isinstance(value, str):
+            try:
+                return True, float(value.strip())
+            except ValueError:
+                return False, value
+        return False, value
+    if kind == "bool":
+        if isinstance(value, bool):
+            return True, value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return True, value.strip().lower() in _TRUE
+        return False, value
+    if kind == "json":
+        return _is_json(value), value
+    return True, value  # a type this runtime does not know: accept rather than crash
+
+
+def _is_json(value: Any) -> bool:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return False
+
+
+def _describe(kind: str) -> str:
+    return {"str": "text (str)", "int": "an integer", "float": "a number", "bool": "true or false",
+            "json": "a JSON value"}.get(kind, kind)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

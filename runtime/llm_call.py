@@ -1,0 +1,261 @@
+"""The llm-step path: render, route, breaker, retry loop per model, then fallback models.
+
+For each model of the step (the primary, then its fallbacks in order):
+- a breaker policy on the step puts a per-model breaker (keyed `provider/name`, shared by every
+  run in the process) in front of each attempt; an open breaker skips the model without a call
+  and the trace records the rejected attempt. A step without a breaker policy uses no breaker.
+- attempts follow the step's `RetryStrategy` (none: one attempt); each attempt has the step's
+  timeout, and a timeout is an error of kind `timeout` like any other.
+The first success wins. When every model is exhausted the step fails with an error that lists
+each model and its last error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from .breaker import BreakerRegistry, CircuitBreaker
+from .catalog import ModelId, parse_model_id
+from .errors import CircuitOpenError, FallbackExhaustedError, LlmError, error_kind
+from .observer import PipelineObserver
+from .pricing import cost as price_cost
+from .providers import ProviderRegistry
+from .providers.base import LlmRequest, LlmResponse, Provider
+from .spec import EndpointSpec, LlmStep
+from .template import ParsedTemplate, parse_template, render
+from .trace import FAILED, SUCCESS, AttemptTrace, StepTrace, redact
+
+
+class LlmContext:
+    """Everything an llm step needs from its run."""
+
+    __slots__ = (
+        "run_id", "mock", "providers", "breakers", "endpoints", "observer", "sleep", "clock",
+        "rng", "capture", "model_limits", "default_model_limit",
+    )
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        mock: bool,
+        providers: ProviderRegistry,
+        breakers: BreakerRegistry,
+        endpoints: tuple[EndpointSpec, ...],
+        observer: PipelineObserver | None,
+        sleep: Callable[[float], Awaitable[Any]],
+        clock: Callable[[], float],
+        rng: random.Random | None,
+        capture: bool,
+        model_concurrency: int | Mapping[str, int] | None,
+    ) -> None:
+        self.run_id = run_id
+        self.mock = mock
+        self.providers = providers
+        self.breakers = breakers
+        self.endpoints = endpoints
+        self.observer = observer
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng
+        self.capture = capture
+        # Per-model semaphores, created on first use (a run only pays for models it calls).
+        self.model_limits: dict[str, asyncio.Semaphore | None] = {}
+        self.default_model_limit: int | Mapping[str, int] | None = model_concurrency
+
+    def limit_for(self, requested: str, model: ModelId) -> asyncio.Semaphore | None:
+        try:
+            return self.model_limits[requested]
+        except KeyError:
+            pass
+        spec = self.default_model_limit
+        size: int | None
+        if spec is None or isinstance(spec, int):
+            size = spec
+        else:
+            size = spec.get(requested, spec.get(model.key))
+        sem = asyncio.Semaphore(size) if size else None
+        self.model_limits[requested] = sem
+        return sem
+
+
+@lru_cache(maxsize=2048)
+def model_id(text: str) -> ModelId:
+    return parse_model_id(text)
+
+
+@lru_cache(maxsize=2048)
+def parsed(template: str) -> ParsedTemplate:
+    return parse_template(template)
+
+
+_parse_structured: Callable[[str, Mapping[str, Any] | None], Any] | None = None
+
+
+def parse_output(text: str, schema: Mapping[str, Any] | None) -> Any:
+    """Parse a structured reply: `mmoc_runtime.structured` when present, plain JSON otherwise."""
+    global _parse_structured
+    if _parse_structured is None:
+        try:
+            from .structured import parse_structured  # type: ignore[attr-defined,unused-ignore]
+
+            _parse_structured = parse_structured
+        except ImportError:
+            _parse_structured = _parse_json
+    return _parse_structured(text, schema)
+
+
+def _parse_json(text: str, schema: Mapping[str, Any] | None) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise LlmError("invalid_output", f"the reply is not valid JSON: {exc}") from None
+
+
+async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any],
+                       st: StepTrace) -> Any:
+    """Run one llm step to its value, filling `st`; raises the step's error on failure."""
+    prompt = render(parsed(step.prompt), values)
+    system = render(parsed(step.system), values) if step.system else None
+    if ctx.capture:
+        st.prompt, st.system = prompt, system
+    fmt = step.output_format
+    policy = step.breaker
+    models = (step.model, *step.fallback) if step.fallback else (step.model,)
+    failures: list[tuple[str, BaseException]] = []
+    for index, requested in enumerate(models):
+        if index:
+            st.fallback_used = True
+        mid = model_id(requested)
+        routed = ModelId("mock", mid.name, mid.options) if ctx.mock else mid
+        breaker = ctx.breakers.get(routed.key, policy) if policy is not None else None
+        try:
+            provider = (ctx.providers.mock() if ctx.mock
+                        else ctx.providers.get(routed, ctx.endpoints))
+            request = LlmRequest(
+                provider=routed.provider, model=routed.name, prompt=prompt, system=system,
+                temperature=step.temperature, max_tokens=step.max_tokens, stop=step.stop,
+                json_output=fmt is not None, json_schema=fmt.schema if fmt else None,
+                options=routed.options, step=st.name, run_id=ctx.run_id, timeout=step.timeout,
+            )
+            response, value = await _attempts(ctx, step, st, requested, provider, request,
+                                              breaker)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures.append((requested, exc))
+            if breaker is not None:
+                _note_breaker(st, routed.key, breaker)
+            continue
+        if breaker is not None:
+            _note_breaker(st, routed.key, breaker)
+        _account(st, requested, routed, response)
+        if ctx.capture:
+            st.output = value
+        return value
+    raise _exhausted(failures)
+
+
+async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: str,
+                    provider: Provider, request: LlmRequest,
+                    breaker: CircuitBreaker | None) -> tuple[LlmResponse, Any]:
+    """The retry loop on one model: (response, value), or raises the last error."""
+    retry = step.retry
+    limit = ctx.limit_for(requested, model_id(requested))
+    observer = ctx.observer
+    clock = ctx.clock
+    retry_number = 0
+    wait = 0.0
+    while True:
+        attempt = AttemptTrace(len(st.attempts) + 1, requested, wait * 1000.0)
+        st.attempts.append(attempt)
+        if observer is not None:
+            _safe(observer.on_attempt, st.name, attempt)
+        if wait:
+            st.retries += 1
+            await ctx.sleep(wait)
+        if breaker is not None and not breaker.allow():
+            attempt.status = "rejected"
+            attempt.error_kind = "circuit_open"
+            attempt.error = f"circuit open for {request.provider}/{request.model}: not called"
+            raise CircuitOpenError(requested, attempt.error)
+        started = clock()
+        try:
+            if limit is not None:
+                async with limit:
+                    response = await _call(provider, request, step.timeout)
+            else:
+                response = await _call(provider, request, step.timeout)
+            fmt = step.output_format
+            # A reply that does not parse is a failed attempt (retried if the policy says so).
+            value = parse_output(response.text, fmt.schema) if fmt is not None else response.text
+        except asyncio.CancelledError:
+            if breaker is not None:
+                breaker.release()
+            raise
+        except Exception as exc:
+            attempt.latency_ms = (clock() - started) * 1000.0
+            attempt.status = FAILED
+            attempt.error_kind = error_kind(exc)
+            attempt.error = redact(str(exc) or type(exc).__name__)
+            if breaker is not None:
+                breaker.record_failure(exc)
+            if retry is None or retry_number >= retry.max_retries or not retry.should_retry(exc):
+                raise
+            wait = retry.wait_before(retry_number, exc, ctx.rng)
+            retry_number += 1
+            continue
+        attempt.latency_ms = (clock() - started) * 1000.0
+        attempt.status = SUCCESS
+        attempt.input_tokens = response.input_tokens
+        attempt.output_tokens = response.output_tokens
+        if breaker is not None:
+            breaker.record_success()
+        return response, value
+
+
+async def _call(provider: Provider, request: LlmRequest, timeout: float | None) -> LlmResponse:
+    if timeout is None:
+        return await provider.complete(request)
+    async with asyncio.timeout(timeout):
+        return await provider.complete(request)
+
+
+def _account(st: StepTrace, requested: str, routed: ModelId, response: LlmResponse) -> None:
+    st.model_used = requested
+    st.input_tokens = response.input_tokens
+    st.output_tokens = response.output_tokens
+    st.tokens_estimated = response.tokens_estimated
+    # Priced as the model that answered: in a mock run that is the mock, which is free.
+    usd, estimated = price_cost(
+        routed.key, response.input_tokens, response.output_tokens, response.cached_input_tokens
+    )
+    st.cost_usd = usd
+    st.cost_estimated = estimated
+
+
+def _note_breaker(st: StepTrace, key: str, breaker: CircuitBreaker) -> None:
+    if st.breaker_state is None:
+        st.breaker_state = {}
+    st.breaker_state[key] = breaker.state
+
+
+def _exhausted(failures: list[tuple[str, BaseException]]) -> BaseException:
+    """The step's error: the model's own error, or one that lists every model tried."""
+    if len(failures) == 1:
+        return failures[0][1]
+    return FallbackExhaustedError(failures)
+
+
+def _safe(callback: Callable[..., None], *args: Any) -> None:
+    try:
+        callback(*args)
+    except Exception as exc:  # an observer bug must not fail the pipeline
+        import warnings
+
+        warnings.warn(f"observer callback {callback.__name__} raised {exc!r}", stacklevel=2)

@@ -1,0 +1,153 @@
+"""The scheduling plan of a spec: top-level nodes and the edges between them, built once.
+
+A node is a top-level step (a parallel group is one node; its members run inside it). A node
+depends on the producer of every key it reads (llm: the prompt's and system prompt's `{keys}`;
+transform: `reads`; group: the union of its members'), on the producers of the keys its
+condition reads (`when_reads`), and on every step named in `after`. A key or an `after` naming
+a group member means that member's group. Keys no step produces (inputs) add no edge, and
+edges from a group to itself (a member reading a sibling) are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+from .spec import LlmStep, ParallelGroup, PipelineSpec, Step, TransformStep
+from .template import parse_template
+
+LLM = "llm"
+TRANSFORM = "transform"
+GROUP = "group"
+
+
+@dataclass(slots=True)
+class Node:
+    index: int
+    step: Step
+    kind: str
+    trace_index: int  # position of the node's entry in the trace's step list
+    deps: tuple[int, ...] = ()
+    dependants: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Plan:
+    nodes: list[Node]
+    roots: list[int]
+    # Declaration order of trace entries: (step, kind, group name or None).
+    entries: list[tuple[LlmStep | TransformStep | ParallelGroup, str, str | None]]
+    produced: tuple[str, ...]  # every output key, in declaration order
+
+
+def kind_of(step: Step) -> str:
+    if isinstance(step, LlmStep):
+        return LLM
+    if isinstance(step, TransformStep):
+        return TRANSFORM
+    if isinstance(step, ParallelGroup):
+        return GROUP
+    raise ConfigError(f"not a step: {step!r}")
+
+
+def _reads(step: LlmStep | TransformStep) -> tuple[str, ...]:
+    if isinstance(step, LlmStep):
+        names = parse_template(step.prompt).names
+        if step.system:
+            names += parse_template(step.system).names
+        return names
+    return step.reads
+
+
+def build_plan(spec: PipelineSpec) -> Plan:
+    nodes: list[Node] = []
+    entries: list[tuple[LlmStep | TransformStep | ParallelGroup, str, str | None]] = []
+    node_of_name: dict[str, int] = {}
+    producer: dict[str, int] = {}
+    produced: list[str] = []
+
+    def claim(name: str, index: int) -> None:
+        if name in node_of_name:
+            raise ConfigError(f"pipeline {spec.name!r}: two steps are named {name!r}")
+        node_of_name[name] = index
+
+    def produce(key: str, index: int) -> None:
+        producer.setdefault(key, index)  # duplicates: the first producer wins, as in checks
+        produced.append(key)
+
+    for index, step in enumerate(spec.steps):
+        kind = kind_of(step)
+        nodes.append(Node(index, step, kind, len(entries)))
+        entries.append((step, kind, None))
+        claim(step.name, index)
+        if isinstance(step, ParallelGroup):
+            for member in step.steps:
+                entries.append((member, kind_of(member), step.name))
+                claim(member.name, index)
+                produce(member.output_key, index)
+            if step.output_key:
+                produce(step.output_key, index)
+        else:
+            produce(step.output_key, index)
+
+    for node in nodes:
+        step = node.step
+        members = step.steps if isinstance(step, ParallelGroup) else (step,)
+        keys: list[str] = list(step.when_reads)
+        afters: list[str] = list(step.after)
+        for member in members:
+            keys += _reads(member)
+            if member is not step:
+                keys += member.when_reads
+                afters += member.after
+        deps: dict[int, None] = {}
+        for key in keys:
+            found = producer.get(key)
+            if found is not None and found != node.index:
+                deps[found] = None
+        for name in afters:
+            found = node_of_name.get(name)
+            if found is None:
+                raise ConfigError(f"step {step.name!r} runs after unknown step {name!r}")
+            if found != node.index:
+                deps[found] = None
+        node.deps = tuple(deps)
+        for dep in node.deps:
+            nodes[dep].dependants.append(node.index)
+
+    _check_acyclic(spec, nodes)
+    roots = [n.index for n in nodes if not n.deps]
+    return Plan(nodes, roots, entries, tuple(dict.fromkeys(produced)))
+
+
+def _check_acyclic(spec: PipelineSpec, nodes: list[Node]) -> None:
+    """Kahn's algorithm; a cycle would leave its steps waiting forever, so refuse it."""
+    remaining = [len(n.deps) for n in nodes]
+    ready = [n.index for n in nodes if not n.deps]
+    seen = 0
+    while ready:
+        index = ready.pop()
+        seen += 1
+        for dependant in nodes[index].dependants:
+            remaining[dependant] -= 1
+            if not remaining[dependant]:
+                ready.append(dependant)
+    if seen != len(nodes):
+        stuck = ", ".join(n.step.name for n in nodes if remaining[n.index])
+        raise ConfigError(f"pipeline {spec.name!r} has a dependency cycle among: {stuck}")
+
+
+# Plans are cached per spec object: generated modules build their spec once and run it often.
+_CACHE: dict[int, tuple[PipelineSpec, Plan]] = {}
+_CACHE_MAX = 256
+
+
+def plan_for(spec: PipelineSpec) -> Plan:
+    hit = _CACHE.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    plan = build_plan(spec)
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[id(spec)] = (spec, plan)
+    return plan

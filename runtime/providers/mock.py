@@ -1,0 +1,146 @@
+"""The mock provider: deterministic answers, no keys, failures on demand.
+
+`mock/<name>` answers with text that contains the rendered prompt, and token counts derived
+from the text. Options in the model id configure it for tests and demos:
+
+    latency_ms=50        wait this long before answering (through the run's injected sleep)
+    fail_first=2         the first 2 calls of each step in a run fail
+    fail=always          every call fails
+    error=rate_limit     the kind of the failure: rate_limit, server_error, timeout, bad_request,
+                         or any other runtime error kind (default server_error)
+    retry_after=1.5      the failure carries a Retry-After of 1.5 s
+    reply=text           answer with this fixed text
+
+`fail_first` counts calls per (run id, step), across every mock model the step tries.
+When the request asks for JSON, the answer is JSON (an instance of the schema, if one is given).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from ..errors import ConfigError, LlmError
+from .base import LlmRequest, LlmResponse, estimate_tokens
+
+# The executor sets this for the duration of a run so the mock's latency uses the injected sleep.
+current_sleep: ContextVar[Callable[[float], Awaitable[None]] | None] = ContextVar(
+    "mmoc_mock_sleep", default=None
+)
+
+_STATUS = {"rate_limit": 429, "server_error": 500, "overloaded": 529, "bad_request": 400,
+           "auth": 401, "not_found": 404, "quota": 429}
+_MAX_TRACKED_STEPS = 10_000  # call counters kept; the oldest are dropped beyond this
+
+
+class MockProvider:
+    name = "mock"
+
+    def __init__(self) -> None:
+        self._calls: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self.total_calls = 0  # every call ever made, for tests that count calls
+
+    def calls(self, run_id: str, step: str) -> int:
+        """How many calls the step made in that run."""
+        return self._calls.get((run_id, step), 0)
+
+    def reset(self) -> None:
+        self._calls.clear()
+        self.total_calls = 0
+
+    async def complete(self, request: LlmRequest) -> LlmResponse:
+        options = request.options
+        self.total_calls += 1
+        count = self._count(request.run_id, request.step) if options else 0
+        if options:
+            latency = _number(options, "latency_ms")
+            if latency:
+                sleep = current_sleep.get() or asyncio.sleep
+                await sleep(latency / 1000.0)
+            fail_first = int(_number(options, "fail_first"))
+            if options.get("fail") == "always" or count <= fail_first:
+                raise _failure(request, options, count)
+            reply = options.get("reply")
+        else:
+            reply = None
+        text = reply if reply is not None else _answer(request)
+        return LlmResponse(
+            text=text,
+            input_tokens=estimate_tokens(request.prompt) + estimate_tokens(request.system or ""),
+            output_tokens=estimate_tokens(text),
+            finish_reason="stop",
+            model=f"mock/{request.model}",
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+    def _count(self, run_id: str, step: str) -> int:
+        key = (run_id, step)
+        count = self._calls.get(key, 0) + 1
+        self._calls[key] = count
+        if len(self._calls) > _MAX_TRACKED_STEPS:
+            self._calls.popitem(last=False)
+        return count
+
+
+def _number(options: Mapping[str, str], name: str) -> float:
+    raw = options.get(name)
+    if raw is None or raw == "":
+        return 0.0
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"mock option {name}={raw!r} is not a number") from None
+
+
+def _failure(request: LlmRequest, options: Mapping[str, str], count: int) -> LlmError:
+    kind = options.get("error") or "server_error"
+    retry_after = _number(options, "retry_after") if "retry_after" in options else None
+    return LlmError(
+        kind,
+        f"mock/{request.model}: simulated {kind} (call {count} of step {request.step!r})",
+        provider="mock",
+        model=request.model,
+        status=_STATUS.get(kind),
+        retry_after=retry_after,
+    )
+
+
+def _answer(request: LlmRequest) -> str:
+    echo = f"[mock/{request.model}] {request.prompt}"
+    if not request.json_output:
+        return echo
+    if request.json_schema:
+        return json.dumps(sample_of(request.json_schema, echo), ensure_ascii=False)
+    return json.dumps({"response": echo}, ensure_ascii=False)
+
+
+def sample_of(schema: Mapping[str, Any], text: str) -> Any:
+    """A small deterministic instance of a JSON schema (the subset structured output uses)."""
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {name: sample_of(sub, text) for name, sub in props.items()}
+    if kind == "array":
+        items = schema.get("items") or {"type": "string"}
+        return [sample_of(items, text)] * max(1, int(schema.get("minItems", 1)))
+    if kind == "integer":
+        return int(schema.get("minimum", 0))
+    if kind == "number":
+        return float(schema.get("minimum", 0))
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return text

@@ -1,0 +1,257 @@
+"""The trace of one pipeline run: a record per step and per attempt, exportable as JSON/Markdown.
+
+The executor fills these objects in as the run goes; observers receive them. The JSON shape is
+versioned (`SCHEMA_VERSION`) and documented in docs/trace.md. API keys never reach a trace
+(error messages are redacted), and prompt/output text is recorded only when the run was started
+with `capture_content=True`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+# Step statuses. `pending` and `running` exist only while a run is in progress.
+SUCCESS = "success"
+FAILED = "failed"
+SKIPPED = "skipped"
+NOT_RUN = "not_run"
+PENDING = "pending"
+RUNNING = "running"
+
+
+@dataclass(slots=True)
+class AttemptTrace:
+    """One call (or one rejected call) to one model."""
+
+    number: int  # 1-based across the whole step (all models)
+    model: str  # the model id this attempt targeted, as requested
+    wait_before_ms: float = 0.0  # the backoff slept before this attempt
+    status: str = RUNNING  # success, failed, rejected (breaker open: no call made)
+    latency_ms: float = 0.0
+    error_kind: str | None = None
+    error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "model": self.model,
+            "status": self.status,
+            "wait_before_ms": self.wait_before_ms,
+            "latency_ms": self.latency_ms,
+            "error_kind": self.error_kind,
+            "error": self.error,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }
+
+
+@dataclass(slots=True)
+class StepTrace:
+    name: str
+    kind: str  # llm, transform, group
+    group: str | None = None  # the parallel group this step belongs to
+    status: str = PENDING
+    model: str | None = None  # the model requested (llm steps)
+    model_used: str | None = None  # the model that answered: the primary or a fallback
+    when: str | None = None  # the step's condition, as written
+    skip_reason: str | None = None
+    attempts: list[AttemptTrace] = field(default_factory=list)
+    retries: int = 0  # attempts that followed a backoff wait
+    fallback_used: bool = False  # a model other than the primary was tried
+    breaker_state: dict[str, str] | None = None  # model -> breaker state after the step
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tokens_estimated: bool = False
+    cost_usd: float = 0.0
+    cost_estimated: bool = False
+    start_ms: float | None = None  # offset from the run's start
+    latency_ms: float = 0.0
+    error_kind: str | None = None
+    error: str | None = None
+    # Content, recorded only with capture_content=True.
+    prompt: str | None = None
+    system: str | None = None
+    output: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "group": self.group,
+            "status": self.status,
+            "model": self.model,
+            "model_used": self.model_used,
+            "when": self.when,
+            "skip_reason": self.skip_reason,
+            "attempts": [a.to_dict() for a in self.attempts],
+            "retries": self.retries,
+            "fallback_used": self.fallback_used,
+            "breaker_state": self.breaker_state,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "tokens_estimated": self.tokens_estimated,
+            "cost_usd": self.cost_usd,
+            "cost_estimated": self.cost_estimated,
+            "start_ms": self.start_ms,
+            "latency_ms": self.latency_ms,
+            "error_kind": self.error_kind,
+            "error": self.error,
+            "prompt": self.prompt,
+            "system": self.system,
+            "output": self.output,
+        }
+
+
+@dataclass(slots=True)
+class Trace:
+    run_id: str
+    pipeline: str
+    version: str | None = None
+    status: str = RUNNING  # success or failed once the run ends
+    mock: bool = False  # every model was routed to the mock provider
+    started_at: str | None = None  # ISO 8601, UTC
+    ended_at: str | None = None
+    latency_ms: float = 0.0  # wall time of the run, not the sum of the steps
+    error: str | None = None
+    failed_step: str | None = None
+    steps: list[StepTrace] = field(default_factory=list)
+
+    # Totals are computed from the steps so they always equal the sums. Group entries carry no
+    # tokens or cost of their own (their members do), so nothing is counted twice.
+    @property
+    def total_input_tokens(self) -> int:
+        return sum(s.input_tokens for s in self.steps)
+
+    @property
+    def total_output_tokens(self) -> int:
+        return sum(s.output_tokens for s in self.steps)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.total_input_tokens + self.total_output_tokens
+
+    @property
+    def total_cost_usd(self) -> float:
+        return sum(s.cost_usd for s in self.steps)
+
+    @property
+    def cost_estimated(self) -> bool:
+        return any(s.cost_estimated for s in self.steps)
+
+    def step(self, name: str) -> StepTrace:
+        for entry in self.steps:
+            if entry.name == name:
+                return entry
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "version": self.version,
+            "status": self.status,
+            "mock": self.mock,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "latency_ms": self.latency_ms,
+            "error": self.error,
+            "failed_step": self.failed_step,
+            "total_input_tokens": self.total_input_tokens,
+            "total_output_tokens": self.total_output_tokens,
+            "total_tokens": self.total_tokens,
+            "total_cost_usd": self.total_cost_usd,
+            "cost_estimated": self.cost_estimated,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
+
+    def to_markdown(self) -> str:
+        return render_markdown(self)
+
+
+_STATUS_LABEL = {SUCCESS: "Pass", FAILED: "Fail", SKIPPED: "Skipped", NOT_RUN: "Not run"}
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(trace: Trace) -> str:
+    lines = [
+        f"# Pipeline `{trace.pipeline}`" + (f" v{trace.version}" if trace.version else ""),
+        "",
+        f"- status: **{trace.status}**" + (" (mock)" if trace.mock else ""),
+        f"- run id: `{trace.run_id}`",
+        f"- started: {trace.started_at}, ended: {trace.ended_at}",
+        f"- latency: {trace.latency_ms:.1f} ms",
+        f"- tokens: {trace.total_input_tokens} in, {trace.total_output_tokens} out",
+        f"- cost: ${trace.total_cost_usd:.6f}" + (" (estimated)" if trace.cost_estimated else ""),
+        "",
+        "| step | kind | status | model | attempts | tokens in/out | cost (USD) | latency (ms) |",
+        "|---|---|---|---|---:|---:|---:|---:|",
+    ]
+    for s in trace.steps:
+        name = f"{s.group} / {s.name}" if s.group else s.name
+        model = s.model_used or s.model or ""
+        if s.model_used and s.model and s.model_used != s.model:
+            model = f"{s.model_used} (fallback for {s.model})"
+        cost = f"{s.cost_usd:.6f}" + ("*" if s.cost_estimated else "")
+        lines.append(
+            f"| {_cell(name)} | {s.kind} | {_STATUS_LABEL.get(s.status, s.status)} "
+            f"| {_cell(model)} | {len(s.attempts)} | {s.input_tokens}/{s.output_tokens} "
+            f"| {cost} | {s.latency_ms:.1f} |"
+        )
+    if trace.cost_estimated:
+        lines += ["", "\\* priced at the default rate: the model is not in the price table."]
+    failed = [s for s in trace.steps if s.status == FAILED]
+    if failed:
+        lines += ["", "## Errors"]
+        for s in failed:
+            lines += ["", f"### {s.name}", "", f"- kind: `{s.error_kind}`", f"- error: {s.error}"]
+            for a in s.attempts:
+                if a.status != SUCCESS:
+                    lines.append(
+                        f"  - attempt {a.number} on `{a.model}` ({a.status}, waited "
+                        f"{a.wait_before_ms:.0f} ms): {a.error_kind}: {a.error}"
+                    )
+    skipped = [s for s in trace.steps if s.status in (SKIPPED, NOT_RUN) and s.skip_reason]
+    if skipped:
+        lines += ["", "## Skipped and not run", ""]
+        lines += [f"- {s.name}: {s.skip_reason}" for s in skipped]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Redaction: error text from providers may echo request headers or URLs with keys in them.
+
+_KEY_PATTERNS = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,}"
+    r"|(?i:(?:api[_-]?key|x-api-key|x-goog-api-key|key)=)[^\s&\"']{6,})"
+)
+
+
+def _secret_env_values() -> list[str]:
+    return [
+        value
+        for name, value in os.environ.items()
+        if len(value) >= 8 and any(t in name.upper() for t in ("API_KEY", "TOKEN", "SECRET"))
+    ]
+
+
+def redact(text: str) -> str:
+    """Remove anything that looks like an API key, and the value of every key-like env var."""
+    for value in _secret_env_values():
+        if value in text:
+            text = text.replace(value, "[redacted]")
+    return _KEY_PATTERNS.sub("[redacted]", text)
