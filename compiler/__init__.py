@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# Public name -> module that defines it (runtime classes are re-exported from mmoc_runtime).
+# Public name -> module that defines it (runtime classes are the runtime's own objects).
 _EXPORTS: dict[str, str] = {
     "Pipeline": "mmoc.builder",
     "PipelineExecutor": "mmoc.builder",
@@ -22,11 +22,11 @@ _EXPORTS: dict[str, str] = {
     "create_transform_step": "mmoc.builder_steps",
     "create_parallel_group": "mmoc.builder_steps",
     "create_conditional_step": "mmoc.builder_steps",
-    "PipelineObserver": "mmoc_runtime",
-    "RetryStrategy": "mmoc_runtime",
-    "BackoffStrategy": "mmoc_runtime",
-    "FallbackChain": "mmoc_runtime",
-    "CircuitBreaker": "mmoc_runtime",
+    "PipelineObserver": "mmoc_runtime.observer",
+    "RetryStrategy": "mmoc_runtime.retry",
+    "BackoffStrategy": "mmoc_runtime.retry",
+    "FallbackChain": "mmoc_runtime.fallback",
+    "CircuitBreaker": "mmoc_runtime.breaker",
 }
 
 __all__ = [
