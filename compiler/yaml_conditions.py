@@ -7,8 +7,8 @@ expression language, parsed by `frontend_mmo.parse_condition`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Literal
 
 from . import ir
@@ -178,5 +178,20 @@ def _literal_text(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return '"' + "".join(_escape(ch) for ch in value) + '"'
+    if isinstance(value, float) and "e" in repr(value):
+        text = format(Decimal(repr(value)), "f")  # the language's numbers have no exponent
+        return text if "." in text else text + ".0"
     return repr(value)
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(ch: str) -> str:
+    """One character of a condition string literal, escaped as the `.mmo` lexer reads it."""
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        return f"\\u{ord(ch):04x}"
+    return ch
