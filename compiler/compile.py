@@ -1,0 +1,161 @@
+"""The compile API: IR or file in, generated module text out (and helpers to use it).
+
+`compile_pipeline` runs the checks itself, so no caller can generate code for a pipeline
+that has errors; `compile_file` adds loading. `load_module` executes generated code in a
+fresh module object (what `mmoc run` and the builder API do), `write_atomic` is how files
+are written: all or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import ir
+from .diagnostics import Diagnostic, sort_key
+
+
+@dataclass
+class CompileResult:
+    code: str | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The source as read, and the path it is shown as (for rendering diagnostics).
+    text: str | None = None
+    display_path: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.code is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def compile_pipeline(
+    p: ir.Pipeline, *, source_path: str, source_text: str, inline: bool = False
+) -> CompileResult:
+    """Check `p` and generate its module. Any error diagnostic means no code."""
+    from .checks import run_checks
+
+    return _generate(p, list(run_checks(p)), source_path, source_text, inline)
+
+
+def compile_file(path: str | Path, *, display: str | None = None) -> CompileResult:
+    """Load (parse + check) a `.mmo` or YAML file and generate its module.
+
+    Diagnostics show the path as given (or `display`). The generated header names the source
+    by `display`, else by its path relative to the project root (the nearest directory up
+    with `pyproject.toml` or `.git`), POSIX separators: the same bytes from any working
+    directory.
+    """
+    from .loader import display_of, load_path
+
+    shown = display.replace(os.sep, "/") if display is not None else display_of(path)
+    loaded = load_path(path, display=shown)
+    if loaded.pipeline is None or any(d.is_error for d in loaded.diagnostics):
+        return CompileResult(None, _sorted(list(loaded.diagnostics)), loaded.text, shown)
+    header = shown if display is not None else project_relative(path)
+    # The loader has run the checks: generate from its findings, without checking twice.
+    result = _generate(loaded.pipeline, list(loaded.diagnostics), header, loaded.text or "", False)
+    result.display_path = shown
+    return result
+
+
+def _generate(
+    p: ir.Pipeline, diagnostics: list[Diagnostic], source_path: str, text: str, inline: bool
+) -> CompileResult:
+    from .codegen import CodegenError, render
+    from .lower import lower
+
+    def failed() -> CompileResult:
+        return CompileResult(None, _sorted(diagnostics), text, source_path)
+
+    if any(d.is_error for d in diagnostics):
+        return failed()
+    view, problems = lower(p, source_path=source_path, source_text=text, inline=inline)
+    diagnostics += problems
+    if view is None:
+        return failed()
+    try:
+        code = render(view)
+    except CodegenError as exc:
+        diagnostics.append(
+            Diagnostic(
+                code="MMO702",
+                message=str(exc),
+                span=p.span,
+                help="this is a bug in mmoc; please report it with the source",
+            )
+        )
+        return failed()
+    return CompileResult(code, _sorted(diagnostics), text, source_path)
+
+
+_ROOT_MARKERS = ("pyproject.toml", ".git")
+
+
+def project_relative(path: str | Path) -> str:
+    """`path` relative to its project root (nearest ancestor holding pyproject.toml or .git),
+    else its bare file name; POSIX separators. Independent of the working directory."""
+    resolved = Path(path).resolve()
+    for parent in resolved.parents:
+        if any((parent / marker).exists() for marker in _ROOT_MARKERS):
+            return resolved.relative_to(parent).as_posix()
+    return resolved.name
+
+
+def load_module(
+    code: str,
+    name: str,
+    *,
+    inline_transforms: Mapping[str, Callable[..., Any]] | None = None,
+) -> types.ModuleType:
+    """Execute generated `code` as a new module called `name`.
+
+    The module is in `sys.modules` while it runs (dataclasses and typing look it up there)
+    and stays there afterwards, like an imported module. `inline_transforms` fills the
+    module's `INLINE_TRANSFORMS` before its first line runs.
+    """
+    module = types.ModuleType(name)
+    module.__file__ = f"<mmoc:{name}>"
+    if inline_transforms is not None:
+        module.__dict__["INLINE_TRANSFORMS"] = dict(inline_transforms)
+    previous = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        # Running generated code is this function's job; the code came from our own codegen.
+        exec(compile(code, module.__file__, "exec"), module.__dict__)  # noqa: S102
+    except BaseException:
+        if previous is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = previous
+        raise
+    return module
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write `text` to `path` all at once: a temporary file beside it, then a rename."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=sort_key)

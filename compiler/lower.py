@@ -1,0 +1,305 @@
+"""Lowering: a checked `ir.Pipeline` -> `ModuleView`, the view model the templates print.
+
+Every Python name is allocated here (`lower_names`) and every value is already Python source
+text (`lower_expr.literal`, i.e. `repr` of plain data), so the Jinja templates hold no logic
+and no user text reaches the output except through `repr`. Lowering assumes the checks passed;
+what it still refuses (defence in depth) becomes a diagnostic, never a traceback. Steps and
+policies are lowered in `lower_steps`; this module does the pipeline-level parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+
+from . import __version__, analysis, ir
+from .diagnostics import Diagnostic
+from .lower_expr import LoweringError, literal
+from .lower_names import NameAllocator, check_identifier
+from .lower_steps import LowerContext, internal, lower_step_safely, wrapper_params
+from .lower_views import (
+    Arg,
+    Call,
+    ImportView,
+    ModuleView,
+    TypedDictField,
+    TypedDictView,
+    docstring_literal,
+    safe_comment_text,
+)
+
+# The runtime ABI the templates are written against (`mmoc_runtime.ABI_VERSION` must match).
+GENERATED_ABI = 1
+
+# The generated module's public API, in `__all__` order (isort-style, as ruff's RUF022 wants).
+_API = ("PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync")
+# Helpers the templates use, each bound to a module-level name (normally its own spelling).
+_HELPERS = (
+    "argparse",
+    "asyncio",
+    "json",
+    "sys",
+    "Any",
+    "Callable",
+    "Mapping",
+    "NotRequired",
+    "TypedDict",
+    "cast",
+    "conditions",
+    "transforms",
+    "execute",
+    "check_abi",
+    "PipelineSpec",
+    "LlmStep",
+    "TransformStep",
+    "ParallelGroup",
+    "InputSpec",
+    "BreakerPolicy",
+    "OutputFormat",
+    "EndpointSpec",
+    "RetryStrategy",
+    "BackoffStrategy",
+    "PipelineObserver",
+    "RunResult",
+    "MmocRuntimeError",
+    "INLINE_TRANSFORMS",
+    "ABI",
+    "parse_input",
+)
+# Runtime names every module imports: its entry points and the spec root.
+_ALWAYS = frozenset(
+    {"execute", "check_abi", "PipelineSpec", "PipelineObserver", "RunResult", "MmocRuntimeError"}
+)
+_INPUT_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
+
+
+def lower(
+    p: ir.Pipeline, *, source_path: str, source_text: str, inline: bool = False
+) -> tuple[ModuleView | None, list[Diagnostic]]:
+    """Lower a checked pipeline. Returns (view, diagnostics); the view is None on any error."""
+    try:
+        return _lower(p, source_path=source_path, source_text=source_text, inline=inline)
+    except LoweringError as exc:
+        return None, [internal(str(exc), p.span)]
+
+
+def _lower(
+    p: ir.Pipeline, *, source_path: str, source_text: str, inline: bool
+) -> tuple[ModuleView | None, list[Diagnostic]]:
+    names = NameAllocator(avoid=wrapper_params(p))
+    api = {name: names.take_exact(name) for name in _API}
+    n = {helper: names.take(helper, helper) for helper in _HELPERS}
+    ctx = LowerContext(p=p, inline=inline, names=names, n=n)
+    inputs = tuple(_input_spec(ctx, name) for name in analysis.effective_inputs(p))
+    steps = tuple(lower_step_safely(ctx, step) for step in p.steps)
+    if ctx.diagnostics:
+        return None, ctx.diagnostics
+    sha = hashlib.sha256(source_text.encode("utf-8")).hexdigest()
+    pipeline = _pipeline_call(ctx, inputs, steps, source_path, sha)
+    inputs_td = _inputs_typeddict(ctx, api["Inputs"])
+    outputs_td = _outputs_typeddict(ctx, api["Outputs"])
+    view = ModuleView(
+        header_source=safe_comment_text(source_path),
+        source_literal=literal(source_path),
+        source_sha256=sha,
+        compiler_version=__version__,
+        docstring=docstring_literal(_docstring(p, source_path)),
+        abi=GENERATED_ABI,
+        n=n,
+        api=api,
+        stdlib_modules=tuple((m, n[m]) for m in ("argparse", "asyncio", "json", "sys")),
+        stdlib_imports=_stdlib_imports(n, inputs_td, outputs_td, ctx.uses_inline),
+        runtime_import=ImportView(
+            "mmoc_runtime", tuple((x, n[x]) for x in sorted(ctx.runtime_used | _ALWAYS))
+        ),
+        transform_imports=tuple(
+            ImportView(module, tuple(pairs)) for module, pairs in sorted(ctx.imports.items())
+        ),
+        uses_inline=ctx.uses_inline,
+        inputs_td=inputs_td,
+        outputs_td=outputs_td,
+        constants=tuple(ctx.constants),
+        conditions=tuple(ctx.conditions),
+        wrappers=tuple(ctx.wrappers),
+        pipeline=pipeline,
+        all_names=literal(list(_API)),
+    )
+    return view, []
+
+
+def _stdlib_imports(
+    n: dict[str, str], inputs: TypedDictView, outputs: TypedDictView, inline: bool
+) -> tuple[ImportView, ...]:
+    """`collections.abc` and `typing` names, only those the module uses (ruff F401)."""
+    abc = (("Callable", n["Callable"]),) if inline else ()
+    typing = [("Any", n["Any"])]
+    fields = (*inputs.fields, *outputs.fields)
+    if any(f.annotation.startswith(n["NotRequired"] + "[") for f in fields):
+        typing.append(("NotRequired", n["NotRequired"]))
+    typing += [("TypedDict", n["TypedDict"]), ("cast", n["cast"])]
+    return (
+        ImportView("collections.abc", (*abc, ("Mapping", n["Mapping"]))),
+        ImportView("typing", tuple(typing)),
+    )
+
+
+def _declared(p: ir.Pipeline) -> dict[str, ir.Input]:
+    out: dict[str, ir.Input] = {}
+    for item in p.inputs:
+        out.setdefault(item.name, item)
+    return out if p.inputs_declared else {}
+
+
+def _input_spec(ctx: LowerContext, name: str) -> Call:
+    check_identifier(name, "input")
+    args = [Arg.of("name", literal(name))]
+    decl = _declared(ctx.p).get(name)
+    if decl is not None:
+        type_name = decl.type or "str"
+        if type_name not in (*_INPUT_TYPES, "json"):
+            raise LoweringError(f"input {name!r} has unknown type {type_name!r}")
+        if type_name != "str":
+            args.append(Arg.of("type", literal(type_name)))
+        if decl.has_default:
+            args.append(Arg.of("default", literal(decl.default)))
+    return Call(ctx.rt("InputSpec"), tuple(args))
+
+
+def _input_annotation(ctx: LowerContext, decl: ir.Input | None) -> str:
+    type_name = (decl.type if decl is not None else None) or "str"
+    return _INPUT_TYPES.get(type_name) or ctx.n["Any"]
+
+
+def _inputs_typeddict(ctx: LowerContext, name: str) -> TypedDictView:
+    declared = _declared(ctx.p)
+    fields = []
+    for key in analysis.effective_inputs(ctx.p):
+        decl = declared.get(key)
+        annotation = _input_annotation(ctx, decl)
+        if decl is not None and decl.has_default:
+            annotation = f"{ctx.n['NotRequired']}[{annotation}]"
+        fields.append(TypedDictField(key, literal(key), annotation))
+    return _typeddict(ctx, name, fields)
+
+
+def _outputs_typeddict(ctx: LowerContext, name: str) -> TypedDictView:
+    p = ctx.p
+    produced = analysis.produced_keys(p)
+    declared = _declared(p)
+    if p.outputs:
+        keys = list(dict.fromkeys(o.name for o in p.outputs))
+    else:
+        keys = list(produced)
+    skippable = _skippable_steps(p)
+    fields = []
+    for key in keys:
+        check_identifier(key, "output")
+        step = produced.get(key)
+        if step is None:  # a declared output that is an input, passed through
+            annotation = _input_annotation(ctx, declared.get(key))
+        else:
+            annotation = _step_output_annotation(ctx, step)
+            if step.name in skippable:
+                annotation = f"{ctx.n['NotRequired']}[{annotation}]"
+        fields.append(TypedDictField(key, literal(key), annotation))
+    return _typeddict(ctx, name, fields)
+
+
+def _step_output_annotation(ctx: LowerContext, step: analysis.AnyStep) -> str:
+    if isinstance(step, ir.LlmStep):
+        return ctx.n["Any"] if step.output is not None else "str"
+    if isinstance(step, ir.GroupStep):
+        return f"dict[str, {ctx.n['Any']}]"
+    return ctx.n["Any"]
+
+
+def _typeddict(ctx: LowerContext, name: str, fields: list[TypedDictField]) -> TypedDictView:
+    used_in_annotations = {
+        "str",
+        "int",
+        "float",
+        "bool",
+        "dict",
+        ctx.n["Any"],
+        ctx.n["NotRequired"],
+    }
+    functional = any(f.name in used_in_annotations for f in fields)
+    return TypedDictView(name, tuple(fields), functional)
+
+
+def _skippable_steps(p: ir.Pipeline) -> set[str]:
+    """Names of steps (members included) that a false condition may skip, directly or upstream.
+
+    Walks the top-level graph in topological order (iteratively: pipelines may be long).
+    """
+    deps = analysis.dependencies(p)
+    by_name = {s.name: s for s in p.steps}
+    dependants: dict[str, list[str]] = {name: [] for name in deps}
+    pending = {name: 0 for name in deps}
+    for name, needs in deps.items():
+        for need in needs:
+            if need in dependants:
+                dependants[need].append(name)
+                pending[name] += 1
+    skippable: set[str] = set()
+    ready = deque(name for name, count in pending.items() if count == 0)
+    seen: set[str] = set()
+    while ready:
+        name = ready.popleft()
+        seen.add(name)
+        step = by_name.get(name)
+        upstream = any(d in skippable for d in deps[name])
+        if upstream or (step is not None and step.when is not None):
+            skippable.add(name)
+        for dependant in dependants[name]:
+            pending[dependant] -= 1
+            if pending[dependant] == 0:
+                ready.append(dependant)
+    skippable.update(name for name in deps if name not in seen)  # a cycle: be conservative
+    for step in p.steps:
+        if isinstance(step, ir.GroupStep):
+            for member in step.steps:
+                if step.name in skippable or member.when is not None:
+                    skippable.add(member.name)
+    return skippable
+
+
+def _pipeline_call(
+    ctx: LowerContext, inputs: tuple[Call, ...], steps: tuple[Call, ...], source: str, sha: str
+) -> Call:
+    p = ctx.p
+    args = [Arg.of("name", literal(p.name))]
+    if p.version is not None:
+        args.append(Arg.of("version", literal(p.version)))
+    if p.description is not None:
+        args.append(Arg.of("description", literal(p.description)))
+    args.append(Arg.many("inputs", inputs))
+    if p.outputs:
+        args.append(Arg.of("outputs", literal(tuple(dict.fromkeys(o.name for o in p.outputs)))))
+    args.append(Arg.many("steps", steps))
+    if p.providers:
+        endpoints = tuple(_endpoint(ctx, e) for e in p.providers)
+        args.append(Arg.many("endpoints", endpoints))
+    metadata = {"source": source, "source_sha256": sha, "compiler": f"mmoc {__version__}"}
+    args.append(Arg.of("metadata", literal(metadata)))
+    return Call(ctx.rt("PipelineSpec"), tuple(args))
+
+
+def _endpoint(ctx: LowerContext, e: ir.Endpoint) -> Call:
+    args = [Arg.of("name", literal(e.name)), Arg.of("base_url", literal(e.base_url))]
+    if e.kind != "openai-compatible":
+        args.append(Arg.of("kind", literal(e.kind)))
+    if e.api_key_env is not None:
+        args.append(Arg.of("api_key_env", literal(e.api_key_env)))
+    return Call(ctx.rt("EndpointSpec"), tuple(args))
+
+
+def _docstring(p: ir.Pipeline, source_path: str) -> str:
+    first = p.description or f"The {p.name} pipeline."
+    version = f" version {p.version}" if p.version else ""
+    return (
+        f"{first}\n\n"
+        f"Pipeline {p.name}{version}, compiled by mmoc from {source_path}.\n"
+        "Call run(inputs) or run_sync(inputs), or run this file as a script with\n"
+        "--input KEY=VALUE (repeatable) and --mock to use the mock provider."
+    )
