@@ -21,7 +21,6 @@ import os
 import random
 import time
 import types
-import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from inspect import isawaitable
 from typing import Any
@@ -30,7 +29,7 @@ from .breaker import BreakerRegistry, default_breakers
 from .errors import MmocRuntimeError, error_kind
 from .inputs import validate_inputs
 from .llm_call import LlmContext, run_llm_step
-from .observer import PipelineObserver
+from .observer import PipelineObserver, safe_call
 from .plan import GROUP, LLM, Node, Plan, plan_for
 from .providers import ProviderRegistry, default_registry
 from .providers.mock import current_sleep
@@ -50,8 +49,22 @@ class _Run:
     """The state of one run; its methods are the scheduler."""
 
     __slots__ = (
-        "plan", "values", "traces", "node_traces", "remaining", "observer", "clock", "t0",
-        "llm", "limit", "tasks", "active", "done", "failed", "crash", "capture",
+        "active",
+        "capture",
+        "clock",
+        "crash",
+        "done",
+        "failed",
+        "limit",
+        "llm",
+        "node_traces",
+        "observer",
+        "plan",
+        "remaining",
+        "t0",
+        "tasks",
+        "traces",
+        "values",
     )
 
     def __init__(self, plan: Plan, values: dict[str, Any], trace: Trace, llm: LlmContext,
@@ -103,7 +116,7 @@ class _Run:
                 index = self._release(index)
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:  # a bug in the runtime: end the run, report it
+        except BaseException as exc:  # noqa: BLE001 - a runtime bug: end the run, re-raise it
             self.crash = exc
             if not self.done.done():
                 self.done.set_result(None)
@@ -183,7 +196,7 @@ class _Run:
         assert step.when is not None
         try:
             holds = bool(step.when(_Proxy(self.values)))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any error in a condition fails its step
             st.status = FAILED
             st.error_kind = "condition"
             st.error = redact(f"condition {step.when_text or ''} raised {type(exc).__name__}: "
@@ -213,7 +226,7 @@ class _Run:
         st.start_ms = (started - self.t0) * 1000.0
         observer = self.observer
         if observer is not None:
-            _safe(observer.on_step_start, step.name, st.kind, st.model)
+            safe_call(observer.on_step_start, step.name, st.kind, st.model)
         try:
             if self.limit is not None:
                 async with self.limit:
@@ -226,7 +239,7 @@ class _Run:
             st.error = "cancelled"
             st.latency_ms = (clock() - started) * 1000.0
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a step's error fails that step, not the run
             st.status = FAILED
             st.error_kind = error_kind(exc)
             st.error = redact(str(exc) or type(exc).__name__)
@@ -238,7 +251,7 @@ class _Run:
                 st.output = value
         st.latency_ms = (clock() - started) * 1000.0
         if observer is not None:
-            _safe(observer.on_step_end, st)
+            safe_call(observer.on_step_end, st)
 
     async def _compute(self, step: LlmStep | TransformStep, st: StepTrace) -> Any:
         if isinstance(step, TransformStep):
@@ -273,7 +286,7 @@ class _Run:
         st.start_ms = (started - self.t0) * 1000.0
         observer = self.observer
         if observer is not None:
-            _safe(observer.on_step_start, group.name, GROUP, None)
+            safe_call(observer.on_step_start, group.name, GROUP, None)
         cap = asyncio.Semaphore(group.concurrency) if group.concurrency else None
         member_traces = self.traces[node.trace_index + 1:node.trace_index + 1 + len(group.steps)]
 
@@ -329,18 +342,11 @@ class _Run:
 
     def _ended(self, st: StepTrace) -> None:
         if self.observer is not None:
-            _safe(self.observer.on_step_end, st)
-
-
-def _safe(callback: Callable[..., None], *args: Any) -> None:
-    try:
-        callback(*args)
-    except Exception as exc:  # an observer bug must not fail the pipeline
-        warnings.warn(f"observer callback {callback.__name__} raised {exc!r}", stacklevel=2)
+            safe_call(self.observer.on_step_end, st)
 
 
 def _iso(epoch: float) -> str:
-    millis = int(round(epoch * 1000.0))
+    millis = round(epoch * 1000.0)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + (
         f".{millis % 1000:03d}Z")
 
@@ -391,7 +397,7 @@ async def execute(
     run = _Run(plan, values, trace, llm, observer, clock, concurrency, capture_content)
     trace.started_at = _iso(wall())
     if observer is not None:
-        _safe(observer.on_run_start, trace)
+        safe_call(observer.on_run_start, trace)
     token = current_sleep.set(sleep) if sleep is not None else None
     try:
         await run.drive()
@@ -421,7 +427,7 @@ def _finish(spec: PipelineSpec, plan: Plan, run: _Run, trace: Trace,
     outputs = {key: values[key] for key in keys if key in values}
     if observer is not None:
         observer.traces.append(trace)
-        _safe(observer.on_run_end, trace)
+        safe_call(observer.on_run_end, trace)
     return RunResult(
         success=not failed, outputs=outputs, values=values, trace=trace, error=error,
         failed_step=failed[0] if failed else None, failed_steps=failed,

@@ -22,7 +22,7 @@ from typing import Any
 from .breaker import BreakerRegistry, CircuitBreaker
 from .catalog import ModelId, parse_model_id
 from .errors import CircuitOpenError, FallbackExhaustedError, LlmError, error_kind
-from .observer import PipelineObserver
+from .observer import PipelineObserver, safe_call
 from .pricing import cost as price_cost
 from .providers import ProviderRegistry
 from .providers.base import LlmRequest, LlmResponse, Provider
@@ -35,8 +35,18 @@ class LlmContext:
     """Everything an llm step needs from its run."""
 
     __slots__ = (
-        "run_id", "mock", "providers", "breakers", "endpoints", "observer", "sleep", "clock",
-        "rng", "capture", "model_limits", "default_model_limit",
+        "breakers",
+        "capture",
+        "clock",
+        "default_model_limit",
+        "endpoints",
+        "mock",
+        "model_limits",
+        "observer",
+        "providers",
+        "rng",
+        "run_id",
+        "sleep",
     )
 
     def __init__(
@@ -147,7 +157,7 @@ async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any]
                                               breaker)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure moves on to the next model
             failures.append((requested, exc))
             if breaker is not None:
                 _note_breaker(st, routed.key, breaker)
@@ -175,7 +185,7 @@ async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: st
         attempt = AttemptTrace(len(st.attempts) + 1, requested, wait * 1000.0)
         st.attempts.append(attempt)
         if observer is not None:
-            _safe(observer.on_attempt, st.name, attempt)
+            safe_call(observer.on_attempt, st.name, attempt)
         if wait:
             st.retries += 1
             await ctx.sleep(wait)
@@ -250,12 +260,3 @@ def _exhausted(failures: list[tuple[str, BaseException]]) -> BaseException:
     if len(failures) == 1:
         return failures[0][1]
     return FallbackExhaustedError(failures)
-
-
-def _safe(callback: Callable[..., None], *args: Any) -> None:
-    try:
-        callback(*args)
-    except Exception as exc:  # an observer bug must not fail the pipeline
-        import warnings
-
-        warnings.warn(f"observer callback {callback.__name__} raised {exc!r}", stacklevel=2)

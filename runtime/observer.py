@@ -8,6 +8,8 @@ callback is reported as a warning and never fails the run.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 from .trace import AttemptTrace, StepTrace, Trace
@@ -51,3 +53,11 @@ class PipelineObserver:
 
     def clear(self) -> None:
         self.traces.clear()
+
+
+def safe_call(callback: Callable[..., None], *args: Any) -> None:
+    """Call an observer callback; an exception becomes a warning, never a failed run."""
+    try:
+        callback(*args)
+    except Exception as exc:  # noqa: BLE001 - an observer bug must not fail the pipeline
+        warnings.warn(f"observer callback {callback.__name__} raised {exc!r}", stacklevel=2)
