@@ -148,22 +148,14 @@ def compile_in_memory(path: Path, err: Console) -> Any:
     from ..compile import compile_file, load_module
     from .common import print_diagnostics
 
-    display = _display_path(path)
-    result = compile_file(path, display=display)
+    result = compile_file(path)
     if result.diagnostics:
-        print_diagnostics(result.diagnostics, err)
+        sources = {result.display_path: result.text} if result.display_path and result.text else None
+        print_diagnostics(result.diagnostics, err, sources=sources)
     if not result.ok or result.code is None:
         raise RunAbort(1, "")
     module_name = "mmoc_run_" + "".join(c if c.isalnum() else "_" for c in path.stem)
     return load_module(result.code, module_name)
-
-
-def _display_path(path: Path) -> str:
-    """The path as the user gave it, relative to the working directory where possible."""
-    try:
-        return Path(os.path.relpath(path)).as_posix()
-    except ValueError:  # another drive on Windows
-        return path.as_posix()
 
 
 # ---- running ----------------------------------------------------------------------------
@@ -233,7 +225,10 @@ def execute(
         err.print(summary_table(trace))
     if not result.success:
         step = result.failed_step or "?"
-        err.print(Text(f"error: run failed at step {step!r}: {result.error}", style="bold red"))
+        reason = result.error or "unknown error"
+        if step not in reason:
+            reason = f"step {step!r}: {reason}"
+        err.print(Text(f"error: run failed: {reason}", style="bold red"))
         for other in getattr(result, "failed_steps", ()) or ():
             if other != step:
                 err.print(Text(f"  also failed: {other} ({trace.step(other).error})", style="red"))
