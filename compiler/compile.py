@@ -43,13 +43,15 @@ def compile_pipeline(
     return _generate(p, list(run_checks(p)), source_path, source_text, inline)
 
 
-def compile_file(path: str | Path, *, display: str | None = None) -> CompileResult:
+def compile_file(
+    path: str | Path, *, display: str | None = None, header: str | None = None
+) -> CompileResult:
     """Load (parse + check) a `.mmo` or YAML file and generate its module.
 
     Diagnostics show the path as given (or `display`). The generated header names the source
-    by `display`, else by its path relative to the project root (the nearest directory up
-    with `pyproject.toml` or `.git`), POSIX separators: the same bytes from any working
-    directory.
+    by `header`, else `display`, else its path relative to the project root (the nearest
+    directory up with `pyproject.toml` or `.git`), POSIX separators: the same bytes from any
+    working directory.
     """
     from .loader import display_of, load_path
 
@@ -57,7 +59,8 @@ def compile_file(path: str | Path, *, display: str | None = None) -> CompileResu
     loaded = load_path(path, display=shown)
     if loaded.pipeline is None or any(d.is_error for d in loaded.diagnostics):
         return CompileResult(None, _sorted(list(loaded.diagnostics)), loaded.text, shown)
-    header = shown if display is not None else project_relative(path)
+    if header is None:
+        header = shown if display is not None else project_relative(path)
     # The loader has run the checks: generate from its findings, without checking twice.
     result = _generate(loaded.pipeline, list(loaded.diagnostics), header, loaded.text or "", False)
     result.display_path = shown

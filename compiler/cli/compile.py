@@ -1,0 +1,186 @@
+"""`mmoc compile FILE...`: write each pipeline's generated module (`<stem>_gen.py`).
+
+Exit codes: 0 every file compiled (or, with --check/--diff, every output is up to date);
+1 a source has errors, or an output is missing or stale under --check/--diff; 2 usage error
+(bad options, two sources writing one file), a file that cannot be written, or an internal
+failure. Diagnostics are printed exactly as `mmoc check` prints them (stdout); progress
+lines ("wrote ...", "would regenerate ...") go to stderr, so `--format json` stays pure.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..compile import CompileResult, compile_file, project_relative, write_atomic
+from ..diagnostics import Diagnostic, sort_key
+from .common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    FORMATS,
+    collect_sources,
+    guard,
+    print_diagnostics,
+)
+
+
+def output_path(source: Path, out: Path | None, out_dir: Path | None) -> Path:
+    """`-o OUT`, else `<out-dir>/<stem>_gen.py`, else `<stem>_gen.py` beside the source."""
+    if out is not None:
+        return out
+    name = f"{source.stem}_gen.py"
+    return (out_dir / name) if out_dir is not None else source.with_name(name)
+
+
+def _existing(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def unified_diff(old: str | None, new: str, shown: str) -> str:
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"a/{shown}" if old is not None else "/dev/null",
+        tofile=f"b/{shown}",
+    )
+    return "".join(lines)
+
+
+@click.command("compile")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the module here (one input only).",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write every module into this folder instead of beside its source.",
+)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 if any output is missing or out of date.",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Write nothing; print a unified diff of what would change (exit 1 if any).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How to print diagnostics: text, json, github or sarif (as `mmoc check`).",
+)
+@guard("compiling")
+def compile_(
+    paths: tuple[Path, ...],
+    out: Path | None,
+    out_dir: Path | None,
+    check_only: bool,
+    show_diff: bool,
+    fmt: str,
+) -> None:
+    """Compile pipeline sources (.mmo, .yaml) to typed Python modules."""
+    err = Console(stderr=True, highlight=False)
+    files = collect_sources(paths)
+    if out is not None and (out_dir is not None or len(files) != 1):
+        raise click.UsageError("-o/--output takes exactly one input and no --out-dir")
+    if not files:
+        raise click.UsageError("no pipeline sources (.mmo, .yaml, .yml) found")
+    targets = [(path, shown, output_path(path, out, out_dir)) for path, shown in files]
+    _refuse_shared_outputs(targets)
+
+    diags: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    stale = failed_write = 0
+    for path, shown, target in targets:
+        result = compile_file(path, display=shown, header=project_relative(path))
+        diags.extend(result.diagnostics)
+        if result.text is not None:
+            sources[shown] = result.text
+        if not result.ok or result.code is None:
+            continue
+        stale_here, wrote_ok = _emit(result, target, check_only, show_diff, err)
+        stale += stale_here
+        failed_write += not wrote_ok
+
+    diags.sort(key=sort_key)
+    if diags or fmt != "text":
+        print_diagnostics(
+            diags, Console(highlight=False), sources=sources, fmt=fmt, summary=fmt == "text"
+        )
+    if failed_write:
+        sys.exit(EXIT_USAGE)
+    if any(d.is_error for d in diags):
+        sys.exit(EXIT_PROBLEMS)
+    if stale:
+        err.print(
+            f"{stale} module{'s' if stale != 1 else ''} out of date; "
+            "run `mmoc compile` to regenerate",
+            highlight=False,
+        )
+        sys.exit(EXIT_PROBLEMS)
+    sys.exit(EXIT_OK)
+
+
+def _emit(
+    result: CompileResult, target: Path, check_only: bool, show_diff: bool, err: Console
+) -> tuple[int, bool]:
+    """Compare or write one module. Returns (1 if stale under --check/--diff, wrote fine)."""
+    assert result.code is not None
+    shown = target.as_posix()
+    if check_only or show_diff:
+        current = _existing(target)
+        if current == result.code:
+            return 0, True
+        if show_diff:
+            click.echo(unified_diff(current, result.code, shown), nl=False)
+        if check_only:
+            why = "missing" if current is None else "out of date"
+            err.print(f"would regenerate {shown} ({why})", highlight=False, markup=False)
+        return 1, True
+    if _existing(target) == result.code:
+        return 0, True  # unchanged: leave the file (and its mtime) alone
+    try:
+        if target.parent and not target.parent.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, result.code)
+    except OSError as exc:
+        err.print(
+            f"error: cannot write {shown}: {exc.strerror or exc}", highlight=False, markup=False
+        )
+        return 0, False
+    err.print(f"wrote {shown}", highlight=False, markup=False)
+    return 0, True
+
+
+def _refuse_shared_outputs(targets: list[tuple[Path, str, Path]]) -> None:
+    seen: dict[Path, str] = {}
+    for _, shown, target in targets:
+        key = target.resolve()
+        if key in seen:
+            raise click.UsageError(
+                f"{seen[key]} and {shown} would both write {target.as_posix()}; "
+                "compile them separately with -o, or use --out-dir"
+            )
+        seen[key] = shown
+
+
+__all__ = ["compile_", "output_path", "unified_diff"]
