@@ -128,13 +128,15 @@ def dependencies(p: ir.Pipeline) -> dict[str, tuple[str, ...]]:
     """Top-level step name -> top-level steps it runs after (see the module docstring)."""
     produced = produced_keys(p)
     owner = top_level_owner(p)
+    # A declared input is read from the inputs even when a step (wrongly) produces it too.
+    inputs = {i.name for i in p.inputs} if p.inputs_declared else set()
     graph: dict[str, tuple[str, ...]] = {}
     for step in p.steps:
         if step.name in graph:  # a duplicate name: the first definition wins (reported)
             continue
         names: list[str] = []
         for key in needs_of(step):
-            producer = produced.get(key)
+            producer = None if key in inputs else produced.get(key)
             if producer is not None:
                 names.append(owner.get(producer.name, producer.name))
         for ref in _afters(step):

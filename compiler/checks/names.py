@@ -107,7 +107,9 @@ def check_identifiers(p: ir.Pipeline) -> Iterator[Diagnostic]:
         step = ctx.step
         if not is_identifier(step.name):
             yield bad("step name", step.name, name_span(step))
-        if step.output_key is not None and not is_identifier(step.output_key):
+        # The YAML default `<name>_output` of a bad name is the same mistake: say it once.
+        derived = step.output_key == f"{step.name}_output" and not is_identifier(step.name)
+        if step.output_key is not None and not derived and not is_identifier(step.output_key):
             yield bad("output key", step.output_key, key_span(step))
         if isinstance(step, ir.TransformStep):
             for ident in step.reads:

@@ -1,0 +1,196 @@
+"""Helpers every command shares: finding source files, printing diagnostics, exit codes,
+atomic writes, and turning an internal failure into MMO702 instead of a traceback.
+
+Exit codes (ruff's): 0 clean, 1 problems found, 2 usage error or internal failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from ..diagnostics import Diagnostic, sort_key
+from ..loader import SOURCE_SUFFIXES
+from ..render import render_github, render_json, render_sarif, render_text
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+FORMATS = ("text", "json", "github", "sarif")
+# Folders never searched for sources when a directory is given.
+SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv", "build", "dist"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def display_path(path: Path) -> str:
+    """The path as the user gave it; an absolute path under the working directory is made
+    relative, so spans and generated headers never hold a machine's absolute paths."""
+    if path.is_absolute():
+        try:
+            return Path(os.path.relpath(path)).as_posix()
+        except ValueError:  # another drive on Windows
+            return path.as_posix()
+    return path.as_posix()
+
+
+def collect_sources(
+    paths: Iterable[Path], suffixes: Sequence[str] = SOURCE_SUFFIXES
+) -> list[tuple[Path, str]]:
+    """(path, display) for each file given and each source file under each folder given.
+
+    Files named explicitly are kept whatever their suffix or existence (loading reports
+    them); folders are searched recursively, skipping hidden and build folders, sorted.
+    """
+    found: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(
+                    d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
+                )
+                for name in sorted(files):
+                    if name.startswith(".") or not name.endswith(tuple(suffixes)):
+                        continue
+                    file = Path(root) / name
+                    if file not in seen:
+                        seen.add(file)
+                        found.append((file, display_path(file)))
+        elif path not in seen:
+            seen.add(path)
+            found.append((path, display_path(path)))
+    return found
+
+
+def read_sources(diags: Iterable[Diagnostic]) -> dict[str, str]:
+    """Source text for every file the diagnostics name, read best-effort from disk."""
+    sources: dict[str, str] = {}
+    for d in diags:
+        for span in (d.span, *(lab.span for lab in d.labels)):
+            if span is None or span.file in sources:
+                continue
+            try:
+                sources[span.file] = Path(span.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                sources[span.file] = ""
+    return {k: v for k, v in sources.items() if v}
+
+
+def render_diagnostics(
+    diags: Sequence[Diagnostic],
+    fmt: str = "text",
+    sources: Mapping[str, str] | None = None,
+    color: bool = False,
+    summary: bool = True,
+) -> str:
+    if fmt == "json":
+        return render_json(diags)
+    if fmt == "github":
+        return render_github(diags)
+    if fmt == "sarif":
+        return render_sarif(diags)
+    if sources is None:
+        sources = read_sources(diags)
+    return render_text(diags, sources, color=color, summary=summary)
+
+
+def wants_color(console: Console) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (FORCE_COLOR forces it)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return console.is_terminal
+
+
+def print_diagnostics(
+    diags: Sequence[Diagnostic],
+    console: Console | None = None,
+    sources: Mapping[str, str] | None = None,
+    fmt: str = "text",
+    summary: bool = True,
+) -> None:
+    """Print diagnostics (sorted) to `console` (default: stdout), text in colour on a tty."""
+    console = console or Console(highlight=False)
+    ordered = sorted(diags, key=sort_key)
+    color = fmt == "text" and wants_color(console)
+    text = render_diagnostics(ordered, fmt, sources, color=color, summary=summary)
+    if color:
+        console.print(Text.from_ansi(text.rstrip("\n")), soft_wrap=True, highlight=False)
+    else:
+        console.file.write(text)
+        console.file.flush()
+
+
+def exit_code(diags: Iterable[Diagnostic], strict: bool = False) -> int:
+    """1 when any error (or, with `strict`, any warning); else 0."""
+    for d in diags:
+        if d.is_error or (strict and d.level == "warning"):
+            return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def internal_error(exc: BaseException, doing: str = "running") -> Diagnostic:
+    return Diagnostic(
+        "MMO702",
+        f"internal error while {doing}: {type(exc).__name__}: {exc}",
+        None,
+        help="this is a bug in mmoc; please report it with the source that caused it",
+    )
+
+
+def guard(doing: str) -> Callable[[F], F]:
+    """Decorate a command body: any unexpected exception prints MMO702 and exits 2.
+
+    Click's own exceptions (usage errors, `ctx.exit`) and `SystemExit` pass through.
+    """
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort,
+                    SystemExit, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # noqa: BLE001 - never a traceback for the user
+                print_diagnostics([internal_error(exc, doing)], Console(stderr=True),
+                                  summary=False)
+                sys.exit(EXIT_USAGE)
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` all at once: a temporary file beside it, then a rename."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
