@@ -1,0 +1,274 @@
+"""The `.mmo` front end: text to IR, with every problem as a diagnostic, never an exception.
+
+The grammar is `grammar/mmo.lark`; `frontend_mmo_tree.MmoBuilder` turns the tree into IR.
+This module builds the Lark parser once, turns Lark's errors into friendly `MMO002`
+diagnostics ("expected ..." with a "did you mean" for a misspelt field), and hands each
+comment to the statement it belongs to.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from difflib import get_close_matches
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
+
+from . import ir
+from .diagnostics import Diagnostic, sort_key
+from .frontend_mmo_tree import MmoBuilder
+from .source import Span
+
+__all__ = ["parse_mmo", "parse_condition"]
+
+# Rules that are statements: a comment before one (or at the end of its last line) is its.
+STATEMENTS = frozenset(
+    {"pipeline", "version", "description", "input_decl", "output_decl", "model_alias",
+     "endpoint", "retry_def", "breaker_def", "default_stmt", "step", "group",
+     "prompt_field", "system_field", "temperature_field", "max_tokens_field", "stop_field",
+     "after_field", "when_field", "retry_field", "fallback_field", "breaker_field",
+     "timeout_field", "json_field"}
+)
+
+TERMINAL_WORDS = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "TRIPLE_STRING": 'a """string"""',
+    "MODEL_ID": "a model id",
+    "FUNC_REF": "a function (`package.module:function` or a built-in)",
+    "DURATION": "a duration (500ms, 2s, 1m)",
+    "NUMBER": "a number",
+    "COMP_OP": "a comparison (==, !=, <, <=, >, >=, contains)",
+    "$END": "the end of the file",
+}
+
+_lock = threading.Lock()
+_sink: list[Token] = []
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = files("mmoc.grammar").joinpath("mmo.lark").read_text(encoding="utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        start=["start", "condition"],
+        propagate_positions=True,
+        maybe_placeholders=True,
+        lexer_callbacks={"COMMENT": _sink.append},
+    )
+
+
+def _describe(name: str) -> str:
+    if name in TERMINAL_WORDS:
+        return TERMINAL_WORDS[name]
+    try:
+        pattern = _parser().get_terminal(name).pattern
+    except KeyError:
+        return name
+    return f"`{pattern.value}`" if isinstance(pattern, PatternStr) else name.lower()
+
+
+def _keywords(expected: set[str]) -> list[str]:
+    words = []
+    for name in expected:
+        try:
+            pattern = _parser().get_terminal(name).pattern
+        except KeyError:
+            continue
+        if isinstance(pattern, PatternStr) and pattern.value.isidentifier():
+            words.append(pattern.value)
+    return sorted(words)
+
+
+def _expected_text(expected: set[str]) -> str:
+    words = sorted({_describe(n) for n in expected})
+    if len(words) > 10:
+        words = words[:10] + ["..."]
+    return words[0] if len(words) == 1 else "one of " + ", ".join(words)
+
+
+def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    """One friendly diagnostic for Lark's error: what was found, what would fit there."""
+    line, col = max(err.line, 1) if err.line else 1, max(err.column, 1) if err.column else 1
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        expected = set(err.expected)
+        if tok.type == "$END":
+            line, col = _end_of(text)
+            return Diagnostic("MMO002", f"the file ends too early; expected {_expected_text(expected)}",
+                              Span.point(file, line, col), label="ends here")
+        shown = str(tok)
+        span = Span(file=file, line=line, column=col, end_line=tok.end_line or line,
+                    end_column=tok.end_column or col + 1)
+        keywords = _keywords(expected)
+        if shown.isidentifier() and keywords:
+            close = get_close_matches(shown, keywords, n=1, cutoff=0.6)
+            help_text = f"did you mean `{close[0]}`?" if close else None
+            return Diagnostic("MMO002", f"unexpected `{shown}`; expected {_expected_text(expected)}",
+                              span, label="not expected here", help=help_text)
+        return Diagnostic("MMO002", f"unexpected `{shown}`; expected {_expected_text(expected)}",
+                          span, label="not expected here")
+    if isinstance(err, UnexpectedCharacters):
+        char = err.char
+        span = Span.point(file, line, col)
+        if char == '"':
+            return Diagnostic("MMO009", "this string is not terminated on its line", span,
+                              label="string starts here",
+                              help='close it with `"`, or use """...""" for several lines')
+        allowed = set(err.allowed or ())
+        word = _word_at(text, err.pos_in_stream)
+        keywords = _keywords(allowed)
+        if word and keywords:
+            span = Span.point(file, line, col, len(word))
+            close = get_close_matches(word, keywords, n=1, cutoff=0.6)
+            return Diagnostic("MMO002", f"unexpected `{word}`; expected {_expected_text(allowed)}",
+                              span, label="not expected here",
+                              help=f"did you mean `{close[0]}`?" if close else None)
+        what = f"`{char}`" if char.isprintable() and not char.isspace() else repr(char)
+        tail = f"; expected {_expected_text(allowed)}" if allowed else ""
+        return Diagnostic("MMO002", f"unexpected character {what}{tail}", span,
+                          label="not expected here")
+    return Diagnostic("MMO002", "the source does not parse", Span.point(file, line, col))
+
+
+def _word_at(text: str, pos: int | None) -> str:
+    if pos is None:
+        return ""
+    end = pos
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    return text[pos:end] if text[pos:end].isidentifier() else ""
+
+
+def _end_of(text: str) -> tuple[int, int]:
+    line = text.count("\n") + 1
+    return line, len(text) - (text.rfind("\n") + 1) + 1
+
+
+def _assign_comments(
+    tree: Tree[Token], comments: list[Token]
+) -> tuple[dict[tuple[int, int], tuple[str, ...]], tuple[str, ...]]:
+    """Map each comment to a statement's start position; the rest trail the file.
+
+    A comment at the end of a line where a statement ends is that statement's (the innermost
+    one ending there); any other comment belongs to the next statement that starts after it.
+    """
+    starts: list[tuple[int, int]] = []
+    ends: dict[int, tuple[int, int]] = {}
+    for sub in tree.iter_subtrees():
+        if str(sub.data) not in STATEMENTS or sub.meta.empty:
+            continue
+        start = (sub.meta.line, sub.meta.column)
+        starts.append(start)
+        if sub.meta.end_line not in ends or ends[sub.meta.end_line] < start:
+            ends[sub.meta.end_line] = start
+    starts.sort()
+    owned: dict[tuple[int, int], list[str]] = {}
+    trailing: list[str] = []
+    for tok in comments:
+        body = str(tok)[1:].rstrip()
+        body = body[1:] if body.startswith(" ") else body
+        here = (tok.line or 1, tok.column or 1)
+        owner = ends.get(here[0])
+        if owner is None or owner >= here:
+            i = bisect_right(starts, here)
+            owner = starts[i] if i < len(starts) else None
+        if owner is None:
+            trailing.append(body)
+        else:
+            owned.setdefault(owner, []).append(body)
+    return {k: tuple(v) for k, v in owned.items()}, tuple(trailing)
+
+
+def _parse(text: str, start: str) -> tuple[Tree[Token] | None, list[Token], UnexpectedInput | None]:
+    with _lock:
+        _sink.clear()
+        try:
+            tree = _parser().parse(text, start=start)
+        except UnexpectedInput as err:
+            return None, [], err
+        finally:
+            comments = list(_sink)
+            _sink.clear()
+    return tree, comments, None
+
+
+def _transform(builder: MmoBuilder, tree: Tree[Token], file: str) -> tuple[Any, list[Diagnostic]]:
+    try:
+        return builder.transform(tree), builder.diagnostics
+    except VisitError as err:
+        if isinstance(err.orig_exc, RecursionError):
+            raise err.orig_exc from None
+        raise
+
+
+def _guarded(fn: Any, file: str) -> tuple[Any, list[Diagnostic]]:
+    """Run a parse; too-deep nesting is the user's, anything else is an internal error."""
+    try:
+        result, diags = fn()
+    except RecursionError:
+        diag = Diagnostic("MMO002", "the source is nested too deeply to parse",
+                          Span.point(file, 1, 1))
+        return None, [diag]
+    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+        diag = Diagnostic("MMO702", f"the .mmo front end failed: {type(exc).__name__}: {exc}",
+                          Span.point(file, 1, 1))
+        return None, [diag]
+    return result, sorted(diags, key=sort_key)
+
+
+def _normalise(text: str) -> str:
+    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+
+
+def parse_mmo(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnostic]]:
+    """Parse a whole `.mmo` file. The pipeline is None only when the text does not parse."""
+
+    def run() -> tuple[ir.Pipeline | None, list[Diagnostic]]:
+        source = _normalise(text)
+        tree, comments, err = _parse(source, "start")
+        if err is not None or tree is None:
+            assert err is not None
+            return None, [_syntax_diagnostic(err, source, file)]
+        owned, trailing = _assign_comments(tree, comments)
+        pipeline, diags = _transform(MmoBuilder(file, owned), tree, file)
+        if trailing:
+            pipeline = pipeline.model_copy(update={"trailing_comments": trailing})
+        return pipeline, diags
+
+    return _guarded(run, file)  # type: ignore[no-any-return]
+
+
+def parse_condition(
+    text: str, file: str, line: int = 1, column: int = 1
+) -> tuple[ir.Expr | None, list[Diagnostic]]:
+    """Parse a condition alone (as in YAML `condition:`); spans start at (line, column)."""
+
+    def run() -> tuple[ir.Expr | None, list[Diagnostic]]:
+        source = _normalise(text)
+        tree, _comments, err = _parse(source, "condition")
+        if err is not None or tree is None:
+            assert err is not None
+            diag = _syntax_diagnostic(err, source, file)
+            if diag.span is not None:
+                s = diag.span
+                first = s.line == 1
+                diag = Diagnostic(
+                    diag.code, diag.message,
+                    Span(file=file, line=s.line + line - 1,
+                         column=s.column + (column - 1 if first else 0),
+                         end_line=s.end_line + line - 1,
+                         end_column=s.end_column + (column - 1 if s.end_line == 1 else 0)),
+                    label=diag.label, help=diag.help,
+                )
+            return None, [diag]
+        return _transform(MmoBuilder(file, line=line, column=column), tree, file)
+
+    return _guarded(run, file)  # type: ignore[no-any-return]
