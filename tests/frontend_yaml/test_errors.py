@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from mmoc.diagnostics import Diagnostic
 from mmoc.frontend_yaml import parse_yaml
 from mmoc.source import offset_to_line_col
