@@ -59,7 +59,7 @@ def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
             out.file.write(f"All checks passed: {len(files)} "
                            f"file{'s' if len(files) != 1 else ''}\n")
         else:
-            out.file.write(summary_line(diags) + counted + "\n")
+            out.file.write("\n" + summary_line(diags) + counted + "\n")
     else:
         print_diagnostics(diags, fmt=fmt)
     sys.exit(exit_code(diags, strict))
@@ -77,7 +77,8 @@ def find_code(query: str) -> Code | None:
     for code in CODES.values():
         if code.slug == slug:
             return code
-    return None
+    partial = [code for code in CODES.values() if slug and slug in code.slug]
+    return partial[0] if len(partial) == 1 else None
 
 
 def explain_text(code: Code) -> str:

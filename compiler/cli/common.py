@@ -37,9 +37,11 @@ def display_path(path: Path) -> str:
     relative, so spans and generated headers never hold a machine's absolute paths."""
     if path.is_absolute():
         try:
-            return Path(os.path.relpath(path)).as_posix()
+            relative = Path(os.path.relpath(path))
         except ValueError:  # another drive on Windows
             return path.as_posix()
+        if relative.parts[:1] != ("..",):
+            return relative.as_posix()
     return path.as_posix()
 
 
