@@ -29,7 +29,7 @@ _INSTALL_HINT = (
 
 
 def _fail(code: int, message: str, err: Console) -> NoReturn:
-    err.print(Text(f"error: {message}", style="bold red"))
+    err.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
     sys.exit(code)
 
 

@@ -93,7 +93,9 @@ def convert_value(name: str, type_name: str, text: str) -> Any:
     return text
 
 
-def collect_inputs(spec: Any, pairs: Mapping[str, str], from_json: Mapping[str, Any]) -> dict[str, Any]:
+def collect_inputs(
+    spec: Any, pairs: Mapping[str, str], from_json: Mapping[str, Any]
+) -> dict[str, Any]:
     """The run's inputs, typed; unknown names and missing required inputs are usage errors
     reported here, before any model call, each naming every offender at once."""
     declared = {i.name: i for i in spec.inputs}
@@ -150,7 +152,9 @@ def compile_in_memory(path: Path, err: Console) -> Any:
 
     result = compile_file(path)
     if result.diagnostics:
-        sources = {result.display_path: result.text} if result.display_path and result.text else None
+        sources = None
+        if result.display_path and result.text:
+            sources = {result.display_path: result.text}
         print_diagnostics(result.diagnostics, err, sources=sources)
     if not result.ok or result.code is None:
         raise RunAbort(1, "")
@@ -228,10 +232,11 @@ def execute(
         reason = result.error or "unknown error"
         if step not in reason:
             reason = f"step {step!r}: {reason}"
-        err.print(Text(f"error: run failed: {reason}", style="bold red"))
+        err.print(Text(f"error: run failed: {reason}", style="bold red"), soft_wrap=True)
         for other in getattr(result, "failed_steps", ()) or ():
             if other != step:
-                err.print(Text(f"  also failed: {other} ({trace.step(other).error})", style="red"))
+                line = f"  also failed: {other} ({trace.step(other).error})"
+                err.print(Text(line, style="red"), soft_wrap=True)
         return 1
     if as_json:
         click.echo(json.dumps(result.outputs, ensure_ascii=False, default=str))
@@ -242,7 +247,7 @@ def execute(
 
 def _fail(code: int, message: str, err: Console) -> NoReturn:
     if message:
-        err.print(Text(f"error: {message}", style="bold red"))
+        err.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
     sys.exit(code)
 
 
