@@ -80,9 +80,23 @@ def _expression(
         ]
     line, column = positions[0] if positions else (whole.line, whole.column)
     try:
-        return parser(text, file, line, column)
+        expr, problems = parser(text, file, line, column)
     except Exception as exc:  # noqa: BLE001 - another front end's bug is no traceback here
         return None, [Diagnostic("MMO601", f"bad condition {text!r}: {exc}", whole)]
+    # A condition that does not parse is a bad condition (MMO601), not a bad file.
+    return expr, [_as_bad_condition(d) if d.code == "MMO002" else d for d in problems]
+
+
+def _as_bad_condition(d: Diagnostic) -> Diagnostic:
+    return Diagnostic(
+        "MMO601",
+        f"bad condition: {d.message}",
+        d.span,
+        label=d.label,
+        labels=d.labels,
+        help=d.help
+        or f"seed forms: {', '.join(p + ':...' for p in SEED_PREFIXES)}; or an expression",
+    )
 
 
 def _expression_parser() -> Callable[..., tuple[ir.Expr | None, list[Diagnostic]]] | None:

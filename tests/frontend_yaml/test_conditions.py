@@ -1,0 +1,110 @@
+"""Conditions: the seed's `prefix:key[:value]` forms, the expression language, and printing."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from mmoc import ir
+from mmoc.frontend_yaml import parse_yaml
+from mmoc.yaml_conditions import condition_text, expression_text
+
+
+def when_of(condition: str) -> ir.Expr:
+    text = (
+        f"name: x\nsteps:\n  - name: a\n    model: m\n    prompt: p\n    condition: {condition}\n"
+    )
+    p, diagnostics = parse_yaml(text, "c.yaml")
+    assert diagnostics == [], [d.message for d in diagnostics]
+    assert p is not None and p.steps[0].when is not None
+    return p.steps[0].when
+
+
+def key(name: str) -> ir.KeyExpr:
+    return ir.KeyExpr(name=name)
+
+
+def lit(value: object) -> ir.LiteralExpr:
+    return ir.LiteralExpr(value=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("key_exists:research_output", ir.CallExpr(func="exists", args=(key("research_output"),))),
+        ("not_empty:summary", key("summary")),
+        ("equals:lang:en", ir.CompareExpr(op="==", left=key("lang"), right=lit("en"))),
+        ("contains:text:urgent", ir.CompareExpr(op="contains", left=key("text"), right=lit("urgent"))),
+        # The value may hold colons itself: only the first two split.
+        ("'equals:url:http://x.org:80/a'",
+         ir.CompareExpr(op="==", left=key("url"), right=lit("http://x.org:80/a"))),
+        ("'contains:t:a:b:'", ir.CompareExpr(op="contains", left=key("t"), right=lit("a:b:"))),
+        ("'equals:k:'", ir.CompareExpr(op="==", left=key("k"), right=lit(""))),
+        ("'equals:n:5'", ir.CompareExpr(op="==", left=key("n"), right=lit("5"))),  # a string
+    ],
+)  # fmt: skip
+def test_seed_forms(condition: str, expected: ir.Expr) -> None:
+    assert when_of(condition).model_dump() == expected.model_dump()
+
+
+def test_expression_language() -> None:
+    expr = when_of("'len(summary) > 10 and not exists(error)'")
+    assert isinstance(expr, ir.BoolExpr) and expr.op == "and"
+    first, second = expr.operands
+    assert isinstance(first, ir.CompareExpr) and first.op == ">"
+    assert isinstance(first.left, ir.CallExpr) and first.left.func == "len"
+    assert isinstance(second, ir.NotExpr)
+
+
+def test_unknown_prefix_is_an_expression() -> None:
+    # `starts_with:` is no seed form, and `:` is no operator: a located bad condition.
+    text = "name: x\nsteps: [{name: a, model: m, prompt: p, condition: 'starts_with:k:v'}]\n"
+    p, diagnostics = parse_yaml(text, "c.yaml")
+    assert p is None and [d.code for d in diagnostics] == ["MMO601"]
+
+
+def test_yaml_true_is_a_literal_condition() -> None:
+    assert when_of("true").model_dump() == lit(True).model_dump()
+
+
+@pytest.mark.parametrize(
+    ("expr", "text"),
+    [
+        (ir.CallExpr(func="exists", args=(key("k"),)), "key_exists:k"),
+        (key("k"), "not_empty:k"),
+        (ir.CompareExpr(op="==", left=key("k"), right=lit("a:b")), "equals:k:a:b"),
+        (ir.CompareExpr(op="contains", left=key("k"), right=lit("x")), "contains:k:x"),
+        (ir.CompareExpr(op="==", left=key("k"), right=lit(3)), "k == 3"),
+        (ir.CompareExpr(op="!=", left=key("k"), right=lit("x")), 'k != "x"'),
+        (ir.NotExpr(operand=ir.BoolExpr(op="or", operands=(key("a"), key("b")))), "not (a or b)"),
+        (
+            ir.BoolExpr(
+                op="and",
+                operands=(ir.BoolExpr(op="or", operands=(key("a"), key("b"))), lit(None)),
+            ),
+            "(a or b) and null",
+        ),
+        (ir.CompareExpr(op="!=", left=key("s"), right=lit('q"\\\n\x01')), 's != "q\\"\\\\\\n\\u0001"'),
+        (ir.CompareExpr(op="<", left=key("x"), right=lit(1e-7)), "x < 0.0000001"),
+    ],
+)  # fmt: skip
+def test_condition_text(expr: ir.Expr, text: str) -> None:
+    assert condition_text(expr) == text
+
+
+def test_printed_expressions_parse_back() -> None:
+    exprs: list[ir.Expr] = [
+        ir.BoolExpr(op="or", operands=(ir.NotExpr(operand=key("a")), ir.CompareExpr(
+            op=">=", left=ir.CallExpr(func="len", args=(key("b"),)), right=lit(-2.5)))),
+        ir.CompareExpr(op="==", left=key("s"), right=lit('tab\there "quoted" \\ {x}')),
+        ir.BoolExpr(op="and", operands=(ir.BoolExpr(op="and", operands=(key("a"), key("b"))), key("c"))),
+    ]  # fmt: skip
+    for expr in exprs:
+        text = expression_text(expr)
+        document = {
+            "name": "x",
+            "steps": [{"name": "a", "model": "m", "prompt": "p", "condition": text}],
+        }
+        p, diagnostics = parse_yaml(yaml.safe_dump(document), "c.yaml")
+        assert diagnostics == [] and p is not None, text
+        assert p.steps[0].when is not None
+        assert p.steps[0].when.model_dump() == expr.model_dump(), text
