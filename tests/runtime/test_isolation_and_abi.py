@@ -1,0 +1,114 @@
+"""The runtime stands alone: no compiler dependency is imported, the ABI check, the registry."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from mmoc_runtime import (
+    ABI_VERSION,
+    AbiMismatchError,
+    ConfigError,
+    EndpointSpec,
+    MockProvider,
+    ProviderRegistry,
+    check_abi,
+    default_registry,
+)
+from mmoc_runtime.catalog import ModelId
+
+FORBIDDEN = ("mmoc", "lark", "jinja2", "black", "pydantic", "yaml", "click", "rich", "httpx")
+
+
+def test_runtime_runs_a_pipeline_without_any_compiler_dependency() -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import mmoc_runtime as rt
+        from mmoc_runtime import conditions
+
+        spec = rt.PipelineSpec(
+            "iso",
+            inputs=(rt.InputSpec("topic"),),
+            steps=(
+                rt.LlmStep("a", "openai/gpt-4o", "about {{topic}}", "a",
+                           retry=rt.RetryStrategy(max_retries=1),
+                           breaker=rt.BreakerPolicy(), fallback=("anthropic/claude-haiku-4-5",)),
+                rt.TransformStep("b", lambda a: a.upper(), "b", reads=("a",),
+                                 when=lambda v: conditions.exists(v, "a")),
+            ),
+        )
+        result = rt.execute_sync(spec, {{"topic": "x"}}, mock=True)
+        assert result.success, result.error
+        result.trace.to_json(); result.trace.to_markdown()
+        loaded = sorted(m for m in {FORBIDDEN!r}
+                        if any(k == m or k.startswith(m + ".") for k in sys.modules))
+        print("LOADED", loaded)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stdout
+
+
+def test_check_abi_accepts_the_current_version() -> None:
+    check_abi(ABI_VERSION, "pipelines/x_gen.py")
+
+
+def test_check_abi_names_the_install_that_fixes_it() -> None:
+    with pytest.raises(AbiMismatchError) as newer:
+        check_abi(ABI_VERSION + 1, "pipelines/x_gen.py")
+    assert "pipelines/x_gen.py" in str(newer.value) and "pip install" in str(newer.value)
+    assert "mmoc-runtime" in str(newer.value)
+    with pytest.raises(AbiMismatchError) as older:
+        check_abi(ABI_VERSION - 1, "pipelines/old_gen.py")
+    assert 'pip install --upgrade "mmoc"' in str(older.value)
+    assert isinstance(older.value, ImportError)  # a generated module fails at import
+
+
+def test_registry_builds_one_provider_per_name_and_endpoint() -> None:
+    registry = ProviderRegistry()
+    mock = registry.get(ModelId("mock", "a"))
+    assert isinstance(mock, MockProvider) and registry.get(ModelId("mock", "b")) is mock
+    with pytest.raises(ConfigError, match="unknown provider 'nowhere'"):
+        registry.get(ModelId("nowhere", "m"))
+    mine = MockProvider()
+    registry.register("nowhere", mine)
+    assert registry.get(ModelId("nowhere", "m")) is mine
+    assert default_registry() is default_registry()
+
+
+def test_registry_routes_endpoints_to_the_openai_compatible_adapter() -> None:
+    created: list[tuple[str, object]] = []
+
+    import mmoc_runtime.providers as providers_pkg
+
+    class FakeModule:
+        @staticmethod
+        def create(name: str, endpoint: object) -> MockProvider:
+            created.append((name, endpoint))
+            return MockProvider()
+
+    real_import = providers_pkg.importlib.import_module
+
+    def fake_import(name: str) -> object:
+        return FakeModule if name.endswith(".openai_compat") else real_import(name)
+
+    local = EndpointSpec("local", "http://127.0.0.1:1/v1")
+    registry = ProviderRegistry()
+    mp = pytest.MonkeyPatch()
+    mp.setattr(providers_pkg.importlib, "import_module", fake_import)
+    try:
+        first = registry.get(ModelId("local", "llama"), (local,))
+        again = registry.get(ModelId("local", "other"), (local,))
+        registry.get(ModelId("openai", "gpt-4o"))
+    finally:
+        mp.undo()
+    assert first is again
+    assert created == [("local", local), ("openai", None)]
+    asyncio.run(registry.aclose_all())
