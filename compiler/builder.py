@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,6 +282,7 @@ def _result_from_run(p: ir.Pipeline, run: Any) -> PipelineResult:
 # ---- the executor -----------------------------------------------------------------------
 
 _module_numbers = itertools.count(1)
+_MODULE_CACHE_SIZE = 32
 
 
 def compile_to_module(p: ir.Pipeline) -> Any:
@@ -296,7 +298,17 @@ def compile_to_module(p: ir.Pipeline) -> Any:
         raise PipelineValidationError(compiled.diagnostics, f"pipeline {p.name!r}")
     inline = {s.name: s.callable for s in p.all_steps() if _is_inline(s)}
     name = f"mmoc_builder_{next(_module_numbers)}_{p.name}"
-    return load_module(compiled.code, name, inline_transforms=inline)
+    module = load_module(compiled.code, name, inline_transforms=inline)
+    # Only needed in sys.modules while its classes are created; a long-lived app building
+    # many pipelines should not accumulate them there.
+    sys.modules.pop(name, None)
+    return module
+
+
+def _cache_key(p: ir.Pipeline) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """Same meaning and the same callables: the same compiled module."""
+    callables = tuple((s.name, id(s.callable)) for s in p.all_steps() if _is_inline(s))
+    return p.model_dump_json(), callables
 
 
 class PipelineExecutor:
@@ -312,6 +324,19 @@ class PipelineExecutor:
         self.mock = mock
         self.providers = providers
         self.options = options
+        # Compiling (codegen + black) costs far more than a mock run: reuse modules.
+        self._modules: dict[tuple[str, tuple[tuple[str, int], ...]], Any] = {}
+
+    def _module_for(self, p: ir.Pipeline) -> Any:
+        key = _cache_key(p)
+        module = self._modules.get(key)
+        if module is None:
+            module = compile_to_module(p)
+            if len(self._modules) >= _MODULE_CACHE_SIZE:
+                self._modules.pop(next(iter(self._modules)))
+            # Keep the callables alive with the entry so their ids cannot be reused.
+            self._modules[key] = module
+        return module
 
     def execute(
         self, pipeline: Pipeline | ir.Pipeline, inputs: Mapping[str, Any] | None = None
@@ -327,7 +352,7 @@ class PipelineExecutor:
         from mmoc_runtime import InputError
 
         p = pipeline.to_ir() if isinstance(pipeline, Pipeline) else pipeline
-        module = compile_to_module(p)
+        module = self._module_for(p)
         options = dict(self.options)
         options["mock"] = self.mock
         if self.providers is not None:

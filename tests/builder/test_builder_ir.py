@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
 
 import mmoc
+import pytest
 from mmoc import (
     BackoffStrategy,
     Pipeline,
@@ -14,38 +15,8 @@ from mmoc import (
     create_llm_step,
     create_parallel_group,
     create_transform_step,
+    ir,
 )
-from mmoc import ir
-
-
-def seed_pipeline() -> Pipeline:
-    """The seed README's Python example, verbatim in shape."""
-    pipeline = Pipeline(name="analysis", description="Analyze and summarize")
-    pipeline.add_step(
-        create_llm_step(
-            name="analyze",
-            model="gemini-2.5-flash-lite",
-            prompt_template="Analyze: {topic}",
-            output_key="analysis",
-        )
-    )
-    pipeline.add_step(
-        create_transform_step(
-            name="format",
-            transform_fn=lambda ctx: ctx["analysis"].upper(),
-            output_key="formatted",
-        )
-    )
-    pipeline.add_step(
-        create_llm_step(
-            name="summarize",
-            model="gemini-2.5-flash-lite",
-            prompt_template="Summarize: {formatted}",
-            output_key="summary",
-            depends_on="format",
-        )
-    )
-    return pipeline
 
 
 def test_public_names_resolve_from_mmoc() -> None:
@@ -60,8 +31,8 @@ def test_public_names_resolve_from_mmoc() -> None:
         _ = mmoc.NoSuchThing  # type: ignore[attr-defined]
 
 
-def test_seed_example_ir() -> None:
-    p = seed_pipeline().to_ir()
+def test_seed_example_ir(seed: Callable[[], Pipeline]) -> None:
+    p = seed().to_ir()
     assert isinstance(p, ir.Pipeline)
     assert [s.name for s in p.steps] == ["analyze", "format", "summarize"]
     analyze, fmt, summarize = p.steps
@@ -178,8 +149,8 @@ def test_validate_raises_one_error_with_every_diagnostic() -> None:
     assert "MMO201" in str(info.value) and "nope" in str(info.value)
 
 
-def test_validate_passes_seed_example() -> None:
-    warnings = seed_pipeline().validate()
+def test_validate_passes_seed_example(seed: Callable[[], Pipeline]) -> None:
+    warnings = seed().validate()
     assert all(not d.is_error for d in warnings)
 
 
