@@ -89,9 +89,20 @@ def _keywords(expected: set[str]) -> list[str]:
 
 def _expected_text(expected: set[str]) -> str:
     words = sorted({_describe(n) for n in expected})
-    if len(words) > 10:
-        words = words[:10] + ["..."]
+    if len(words) > 16:
+        words = words[:16] + ["..."]
     return words[0] if len(words) == 1 else "one of " + ", ".join(words)
+
+
+def _accepted(err: UnexpectedInput, fallback: set[str]) -> set[str]:
+    """The terminals the parser would take here, exactly (LALR merges lookaheads)."""
+    parser = getattr(err, "interactive_parser", None)
+    if parser is None:
+        return fallback
+    try:
+        return set(parser.accepts()) or fallback
+    except Exception:  # noqa: BLE001 - a better message is nice to have, not essential
+        return fallback
 
 
 def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic:
@@ -99,7 +110,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
     line, col = max(err.line, 1) if err.line else 1, max(err.column, 1) if err.column else 1
     if isinstance(err, UnexpectedToken):
         tok = err.token
-        expected = set(err.expected)
+        expected = _accepted(err, set(err.expected))
         if tok.type == "$END":
             line, col = _end_of(text)
             return Diagnostic("MMO002", f"the file ends too early; expected {_expected_text(expected)}",
@@ -122,7 +133,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
             return Diagnostic("MMO009", "this string is not terminated on its line", span,
                               label="string starts here",
                               help='close it with `"`, or use """...""" for several lines')
-        allowed = set(err.allowed or ())
+        allowed = _accepted(err, set(err.allowed or ()))
         word = _word_at(text, err.pos_in_stream)
         keywords = _keywords(allowed)
         if word and keywords:
