@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from mmoc import ir
 from mmoc.graph import build_model, render_graph, to_dot, to_mermaid
 
@@ -81,7 +80,7 @@ def test_mermaid_text() -> None:
     assert 'input_topic(["topic"])' in text
     assert 'step_research["research<br/>gemini-2.5-flash-lite"]' in text
     assert 'subgraph group_views["views (parallel, max 2) -#gt; both"]' in text
-    assert re.search(r"^  end$", text, re.M), "the subgraph is closed"
+    assert re.search(r"^  end$", text, re.MULTILINE), "the subgraph is closed"
     assert 'group_views -.->|"both"| step_end' in text
     assert 'input_topic -->|"topic"| step_research' in text
     assert "when len(notes) #gt; 3" in text
