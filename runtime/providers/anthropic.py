@@ -96,11 +96,22 @@ def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
     )
 
 
+def _error_code(body: Any) -> str:
+    """`error.details.error_code`: the precise cause, when the API gives one."""
+    err = body.get("error") if isinstance(body, dict) else None
+    details = err.get("details") if isinstance(err, dict) else None
+    code = details.get("error_code") if isinstance(details, dict) else None
+    return code if isinstance(code, str) else ""
+
+
 def _refine(status: int, body: Any, message: str, err_type: str, code: str) -> str | None:
     if err_type == "overloaded_error":
         return "overloaded"
     if err_type == "billing_error":
         return "quota"
+    error_code = _error_code(body)
+    if "spend_limit" in error_code or "billing" in error_code:
+        return "quota"  # e.g. enforced_spend_limit_reached, sent as a 429 rate_limit_error
     lowered = message.lower()
     if status in (400, 403, 429) and any(word in lowered for word in _QUOTA_WORDS):
         return "quota"

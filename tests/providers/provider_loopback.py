@@ -152,8 +152,11 @@ def openai_error(message: str, type_: str, code: str | None = None) -> dict[str,
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
 
 
-def anthropic_error(type_: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": type_, "message": message}}
+def anthropic_error(type_: str, message: str, error_code: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": type_, "message": message}
+    if error_code is not None:
+        error["details"] = {"error_code": error_code}
+    return {"type": "error", "error": error, "request_id": "req_loopback"}
 
 
 def gemini_error(code: int, status: str, message: str, retry_delay: str | None = None) -> Any:

@@ -97,6 +97,8 @@ def test_openai_insufficient_quota_is_quota_not_rate_limit(provider_env: Loopbac
         (400, anthropic_error("invalid_request_error",
                               "Your credit balance is too low to access the Anthropic API.")),
         (402, anthropic_error("billing_error", "Payment required")),
+        (429, anthropic_error("rate_limit_error", "Monthly usage threshold crossed",
+                              "enforced_spend_limit_reached")),
     ],
 )
 def test_anthropic_spend_limit_is_quota(

@@ -1,0 +1,131 @@
+"""The pre-run credentials check, and keys that never show in errors, reprs or logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from provider_loopback import (
+    ANTHROPIC_KEY,
+    GEMINI_KEY,
+    OPENAI_KEY,
+    PLANTED,
+    LoopbackServer,
+    Reply,
+    anthropic_error,
+    gemini_error,
+    openai_error,
+)
+
+from mmoc_runtime.errors import LlmError
+from mmoc_runtime.providers import anthropic, gemini, openai_compat
+from mmoc_runtime.providers._http import REDACTED, redact, redact_headers
+from mmoc_runtime.providers.base import LlmRequest
+from mmoc_runtime.providers.credentials import key_envs, missing_credentials
+from mmoc_runtime.spec import EndpointSpec
+
+KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "VLLM_KEY")
+
+
+@pytest.fixture
+def no_keys(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_missing_credentials_names_each_model_and_variable(no_keys: pytest.MonkeyPatch) -> None:
+    vllm = EndpointSpec("vllm", "http://127.0.0.1:9/v1", api_key_env="VLLM_KEY")
+    local = EndpointSpec("local", "http://127.0.0.1:9/v1")
+    models = [
+        "gpt-4",  # bare catalog name
+        "anthropic/claude-haiku-4-5",
+        "gemini-2.5-flash-lite",
+        "mock/echo?fail_first=1",
+        "ollama/llama3.2",
+        "vllm/qwen",
+        "local/phi",
+        "gpt-4",  # repeated: reported once
+        "nonsense-model",  # unknown: the compiler's checks report it, not this
+    ]
+    assert missing_credentials(models, [vllm, local]) == [
+        ("gpt-4", "OPENAI_API_KEY"),
+        ("anthropic/claude-haiku-4-5", "ANTHROPIC_API_KEY"),
+        ("gemini-2.5-flash-lite", "GEMINI_API_KEY"),
+        ("vllm/qwen", "VLLM_KEY"),
+    ]
+    no_keys.setenv("GOOGLE_API_KEY", "g")
+    no_keys.setenv("OPENAI_API_KEY", "o")
+    no_keys.setenv("VLLM_KEY", "v")
+    assert missing_credentials(models, [vllm, local]) == [
+        ("anthropic/claude-haiku-4-5", "ANTHROPIC_API_KEY")
+    ]
+    no_keys.setenv("ANTHROPIC_API_KEY", "   ")  # blank counts as unset
+    assert missing_credentials(["claude-3-haiku"]) == [("claude-3-haiku", "ANTHROPIC_API_KEY")]
+
+
+def test_key_envs_table() -> None:
+    assert key_envs("gemini") == ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    assert key_envs("mock") == () and key_envs("ollama") == ()
+    assert key_envs("x", [EndpointSpec("x", "http://h", api_key_env="X_KEY")]) == ("X_KEY",)
+
+
+def test_redact_scrubs_values_headers_and_query_keys() -> None:
+    text = (
+        f"Incorrect API key provided: {OPENAI_KEY}. headers={{'Authorization': 'Bearer {OPENAI_KEY}', "
+        f"'x-api-key': '{ANTHROPIC_KEY}'}} url=https://h/v1/models?key={GEMINI_KEY}&alt=json "
+        f"x-goog-api-key: {GEMINI_KEY}"
+    )
+    clean = redact(text, PLANTED)
+    for key in PLANTED:
+        assert key not in clean
+    assert "key=[REDACTED]&alt=json" in clean
+    assert "Incorrect API key provided" in clean
+    # Even without being told the key, header- and query-shaped values are hidden.
+    assert OPENAI_KEY not in redact(f"Authorization: Bearer {OPENAI_KEY}")
+    assert GEMINI_KEY not in redact(f"?key={GEMINI_KEY}")
+    assert redact_headers({"X-Api-Key": "s", "Accept": "json"}) == {
+        "X-Api-Key": REDACTED, "Accept": "json",
+    }
+
+
+@pytest.mark.parametrize(
+    "provider, reply",
+    [
+        ("openai", Reply(401, openai_error(f"Incorrect API key provided: {OPENAI_KEY}.",
+                                           "invalid_request_error", "invalid_api_key"))),
+        ("anthropic", Reply(401, anthropic_error("authentication_error",
+                                                 f"invalid x-api-key {ANTHROPIC_KEY}"))),
+        ("gemini", Reply(400, gemini_error(400, "INVALID_ARGUMENT",
+                                           f"API key not valid: key={GEMINI_KEY}"))),
+    ],
+)
+def test_echoed_key_never_reaches_errors_reprs_or_logs(
+    provider_env: LoopbackServer, caplog: pytest.LogCaptureFixture, provider: str, reply: Reply
+) -> None:
+    caplog.set_level(logging.DEBUG)  # httpx and httpcore log at debug
+    provider_env.queue(provider, reply)
+    adapter = {
+        "openai": lambda: openai_compat.create("openai", None),
+        "anthropic": anthropic.create,
+        "gemini": gemini.create,
+    }[provider]()
+
+    async def go() -> None:
+        try:
+            await adapter.complete(LlmRequest(provider, "m", "hi"))
+        finally:
+            await adapter.aclose()
+
+    with pytest.raises(LlmError) as caught:
+        asyncio.run(go())
+    error = caught.value
+    shown = " ".join(
+        [str(error), repr(error), repr(adapter), repr(error.__cause__), repr(error.__context__),
+         caplog.text, repr(vars(error))]
+    )
+    for key in PLANTED:
+        assert key not in shown
+    assert REDACTED in str(error)
+    assert error.kind in ("auth", "bad_request")
