@@ -105,12 +105,15 @@ def check_cycles(p: ir.Pipeline) -> Iterator[Diagnostic]:
         cycles.append(cycle_in(component, graph, order))
     cycles.sort(key=lambda c: order[c[0]])
     for cycle in cycles:
-        ring = [*cycle, cycle[0]]
-        first = steps[cycle[0]]
+        # `cycle` follows dependency edges (a needs c, c needs b); say it in the order data
+        # flows (a -> b -> c -> a), starting at the step defined first.
+        flow = [cycle[0], *reversed(cycle[1:])]
+        ring = [*flow, flow[0]]
+        first = steps[flow[0]]
         labels = tuple(
-            Label(span, reasons.explain(a, b))
-            for a, b in itertools.pairwise(ring[1:])
-            if (span := name_span(steps[a])) is not None
+            Label(span, reasons.explain(b, a))
+            for a, b in itertools.pairwise(ring[:-1])
+            if (span := name_span(steps[b])) is not None
         )
         if len(cycle) == 1:
             message = f"dependency cycle: step `{cycle[0]}` depends on itself"
@@ -120,7 +123,7 @@ def check_cycles(p: ir.Pipeline) -> Iterator[Diagnostic]:
             "MMO201",
             message,
             name_span(first),
-            label=reasons.explain(ring[0], ring[1]),
+            label=reasons.explain(flow[0], flow[-1]),
             labels=labels,
             help="remove one of the dependencies to break the cycle",
         )
