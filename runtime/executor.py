@@ -57,6 +57,7 @@ class _Run:
         "failed",
         "limit",
         "llm",
+        "loop",
         "node_traces",
         "observer",
         "plan",
@@ -82,7 +83,8 @@ class _Run:
         self.limit = asyncio.Semaphore(concurrency) if concurrency else None
         self.tasks: list[asyncio.Task[None]] = []
         self.active = 0
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self.loop.create_future()
         self.failed: list[str] = []
         self.crash: BaseException | None = None
         self.capture = capture
@@ -107,12 +109,17 @@ class _Run:
 
     def _spawn(self, index: int) -> None:
         self.active += 1
-        self.tasks.append(asyncio.get_running_loop().create_task(self._chain(index)))
+        self.tasks.append(self.loop.create_task(self._chain(index)))
 
     async def _chain(self, index: int | None) -> None:
+        nodes = self.plan.nodes
         try:
             while index is not None:
-                await self._run_node(self.plan.nodes[index])
+                node = nodes[index]
+                if node.kind == GROUP or node.step.when is not None:
+                    await self._run_node(node)
+                else:  # the common case, inlined: an unconditional llm or transform step
+                    await self._run_leaf(node.step, self.node_traces[index])  # type: ignore[arg-type]
                 index = self._release(index)
         except asyncio.CancelledError:
             raise
@@ -231,8 +238,15 @@ class _Run:
             if self.limit is not None:
                 async with self.limit:
                     value = await self._compute(step, st)
+            elif type(step) is TransformStep:
+                value = self._transform(step)
+                if type(value) is _CoroutineType or isawaitable(value):
+                    if step.timeout is None:
+                        value = await value
+                    else:
+                        value = await _bounded(value, step.timeout)
             else:
-                value = await self._compute(step, st)
+                value = await run_llm_step(self.llm, step, self.values, st)  # type: ignore[arg-type]
         except asyncio.CancelledError:
             st.status = FAILED
             st.error_kind = "cancelled"
@@ -255,27 +269,24 @@ class _Run:
 
     async def _compute(self, step: LlmStep | TransformStep, st: StepTrace) -> Any:
         if isinstance(step, TransformStep):
-            return await self._transform(step)
+            value = self._transform(step)
+            if type(value) is _CoroutineType or isawaitable(value):
+                value = await _bounded(value, step.timeout)
+            return value
         return await run_llm_step(self.llm, step, self.values, st)
 
-    async def _transform(self, step: TransformStep) -> Any:
+    def _transform(self, step: TransformStep) -> Any:
+        """Call the transform; the result may be an awaitable the caller awaits."""
         values = self.values
         if step.pass_context:
-            result = step.function(_Proxy(values))
-        else:
-            try:
-                kwargs = {key: values[key] for key in step.reads}
-            except KeyError:
-                missing = ", ".join(k for k in step.reads if k not in values)
-                raise MissingKeyError(
-                    f"transform {step.name!r} needs missing key(s): {missing}") from None
-            result = step.function(**kwargs)
-        if type(result) is _CoroutineType or isawaitable(result):
-            if step.timeout is not None:
-                async with asyncio.timeout(step.timeout):
-                    return await result
-            return await result
-        return result
+            return step.function(_Proxy(values))
+        try:
+            kwargs = {key: values[key] for key in step.reads}
+        except KeyError:
+            missing = ", ".join(k for k in step.reads if k not in values)
+            raise MissingKeyError(
+                f"transform {step.name!r} needs missing key(s): {missing}") from None
+        return step.function(**kwargs)
 
     async def _run_group(self, group: ParallelGroup, st: StepTrace, node: Node) -> None:
         """Members run concurrently (at most `group.concurrency` at once); a failing member
@@ -345,6 +356,14 @@ class _Run:
             safe_call(self.observer.on_step_end, st)
 
 
+async def _bounded(awaitable: Any, timeout: float | None) -> Any:
+    """Await a transform's result, within its timeout if it has one."""
+    if timeout is None:
+        return await awaitable
+    async with asyncio.timeout(timeout):
+        return await awaitable
+
+
 def _iso(epoch: float) -> str:
     millis = round(epoch * 1000.0)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + (
@@ -355,10 +374,8 @@ def _new_trace(spec: PipelineSpec, plan: Plan, run_id: str, mock: bool) -> Trace
     trace = Trace(run_id, spec.name, spec.version, mock=mock)
     steps = trace.steps
     for step, kind, group in plan.entries:
-        st = StepTrace(step.name, kind, group, when=step.when_text)
-        if kind == LLM:
-            st.model = step.model  # type: ignore[union-attr]
-        steps.append(st)
+        model = step.model if kind == LLM else None  # type: ignore[union-attr]
+        steps.append(StepTrace(step.name, kind, group, when=step.when_text, model=model))
     return trace
 
 

@@ -53,17 +53,16 @@ class AttemptTrace:
         }
 
 
-@dataclass(slots=True)
 class StepTrace:
-    name: str
-    kind: str  # llm, transform, group
+    """One step's entry. Class attributes hold the defaults, so the executor only pays for
+    the fields a step actually sets (a wide run creates thousands of these)."""
+
     group: str | None = None  # the parallel group this step belongs to
     status: str = PENDING
     model: str | None = None  # the model requested (llm steps)
     model_used: str | None = None  # the model that answered: the primary or a fallback
     when: str | None = None  # the step's condition, as written
     skip_reason: str | None = None
-    attempts: list[AttemptTrace] = field(default_factory=list)
     retries: int = 0  # attempts that followed a backoff wait
     fallback_used: bool = False  # a model other than the primary was tried
     breaker_state: dict[str, str] | None = None  # model -> breaker state after the step
@@ -80,6 +79,24 @@ class StepTrace:
     prompt: str | None = None
     system: str | None = None
     output: Any = None
+
+    def __init__(self, name: str, kind: str, group: str | None = None, *,
+                 when: str | None = None, model: str | None = None,
+                 status: str = PENDING) -> None:
+        self.name = name
+        self.kind = kind  # llm, transform, group
+        self.attempts: list[AttemptTrace] = []
+        if group is not None:
+            self.group = group
+        if when is not None:
+            self.when = when
+        if model is not None:
+            self.model = model
+        if status != PENDING:
+            self.status = status
+
+    def __repr__(self) -> str:
+        return f"StepTrace({self.name!r}, {self.kind!r}, status={self.status!r})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
