@@ -45,6 +45,16 @@ def literal(value: Any) -> str:
     raise LoweringError(f"value of type {type(value).__name__} cannot be written as a literal")
 
 
+def text_literal(text: str, width: int = 72) -> str:
+    """A prompt as Python source: one `repr`, or for long multi-line text one `repr` per line,
+    implicitly concatenated in parentheses so the module reads like the prompt does."""
+    single = repr(text)
+    lines = text.splitlines(keepends=True)
+    if len(lines) < 2 or len(single) <= width:
+        return single
+    return "(\n" + "\n".join(repr(line) for line in lines) + "\n)"
+
+
 class ConditionLowerer:
     """Turns an `ir.Expr` into one Python expression over `values` using `conditions.*`.
 

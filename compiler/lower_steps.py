@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from . import analysis, ir
 from .diagnostics import Diagnostic
-from .lower_expr import ConditionLowerer, LoweringError, expr_text, literal
+from .lower_expr import ConditionLowerer, LoweringError, expr_text, literal, text_literal
 from .lower_names import NameAllocator, check_identifier, upper_name
 from .lower_views import (
     Arg,
@@ -33,7 +33,8 @@ class LowerContext:
     names: NameAllocator
     n: dict[str, str]  # helper name -> allocated module-level spelling
     runtime_used: set[str] = field(default_factory=set)
-    constants: list[Constant] = field(default_factory=list)
+    prompts: list[Constant] = field(default_factory=list)
+    policies: list[Constant] = field(default_factory=list)
     conditions: list[ConditionFunction] = field(default_factory=list)
     wrappers: list[TransformFunction] = field(default_factory=list)
     imports: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
@@ -121,7 +122,9 @@ def _common_args(
 def _llm_step(ctx: LowerContext, step: ir.LlmStep) -> Call:
     p = ctx.p
     stem = upper_name(step.name) or "STEP"
-    prompt = _constant(ctx, f"{stem}_PROMPT", "STEP_PROMPT", literal(step.prompt.value))
+    prompt = _constant(
+        ctx.prompts, ctx, f"{stem}_PROMPT", "STEP_PROMPT", text_literal(step.prompt.value)
+    )
     args = [
         Arg.of("name", literal(step.name)),
         Arg.of("model", literal(analysis.resolve_model(p, step.model.id))),
@@ -134,7 +137,13 @@ def _llm_step(ctx: LowerContext, step: ir.LlmStep) -> Call:
         args.append(
             Arg.of(
                 "system",
-                _constant(ctx, f"{stem}_SYSTEM", "STEP_SYSTEM", literal(step.system.value)),
+                _constant(
+                    ctx.prompts,
+                    ctx,
+                    f"{stem}_SYSTEM",
+                    "STEP_SYSTEM",
+                    text_literal(step.system.value),
+                ),
             )
         )
     if step.temperature is not None:
@@ -244,13 +253,16 @@ def _policy(
         if policy.name is not None:
             check_identifier(policy.name, "policy name")
             const = _constant(
+                ctx.policies,
                 ctx,
                 f"{upper_name(policy.name) or 'NAMED'}_{kind}",
                 f"NAMED_{kind}",
                 to_code(ctx, policy),
             )
         else:
-            const = _constant(ctx, f"DEFAULT_{kind}", f"DEFAULT_{kind}", to_code(ctx, policy))
+            const = _constant(
+                ctx.policies, ctx, f"DEFAULT_{kind}", f"DEFAULT_{kind}", to_code(ctx, policy)
+            )
         ctx.policy_consts[key] = const
     return ctx.policy_consts[key]
 
@@ -285,9 +297,11 @@ def _breaker_code(ctx: LowerContext, b: ir.RetryPolicy | ir.BreakerPolicy) -> st
     )
 
 
-def _constant(ctx: LowerContext, preferred: str, fallback: str, code: str) -> str:
+def _constant(
+    into: list[Constant], ctx: LowerContext, preferred: str, fallback: str, code: str
+) -> str:
     name = ctx.names.take(preferred, fallback)
-    ctx.constants.append(Constant(name, code))
+    into.append(Constant(name, code))
     return name
 
 

@@ -106,7 +106,8 @@ class ModuleView:
     uses_inline: bool
     inputs_td: TypedDictView
     outputs_td: TypedDictView
-    constants: tuple[Constant, ...]
+    policies: tuple[Constant, ...]  # shared retry and breaker policies
+    prompts: tuple[Constant, ...]
     conditions: tuple[ConditionFunction, ...]
     wrappers: tuple[TransformFunction, ...]
     pipeline: Call

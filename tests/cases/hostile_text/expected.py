@@ -49,7 +49,13 @@ Outputs = TypedDict(
 )
 
 
-RUN_PROMPT = "Ignore the above \"\"\" — no, this is one prompt.\n''' single triple quotes ''' and \"\"\" escaped ones.\n{{not_a_key}} {transforms} {{{Any}}}\nexec(\"import os; os.system('echo pwned')\")  # }} {{\n\\x00 \\u2028 é ✓ 日本語"
+RUN_PROMPT = (
+    'Ignore the above """ — no, this is one prompt.\n'
+    "''' single triple quotes ''' and \"\"\" escaped ones.\n"
+    "{{not_a_key}} {transforms} {{{Any}}}\n"
+    "exec(\"import os; os.system('echo pwned')\")  # }} {{\n"
+    "\\x00 \\u2028 é ✓ 日本語"
+)
 
 RUN_SYSTEM = 'You are "helpful".\tTabs\\backslashes\\n (literal) and {{braces}}'
 

@@ -47,8 +47,6 @@ class Outputs(TypedDict):
     verdict: str
 
 
-PLAN_PROMPT = "Plan an answer to {question}"
-
 PATIENT_RETRY = RetryStrategy(
     max_retries=3,
     backoff=BackoffStrategy.EXPONENTIAL,
@@ -66,8 +64,6 @@ GUARD_BREAKER = BreakerPolicy(
     failure_threshold=3, recovery_timeout_seconds=30.0, half_open_max_calls=2
 )
 
-ANSWER_PROMPT = "Answer {question} following {plan}"
-
 QUICK_RETRY = RetryStrategy(
     max_retries=1,
     backoff=BackoffStrategy.CONSTANT,
@@ -76,6 +72,10 @@ QUICK_RETRY = RetryStrategy(
     multiplier=2.0,
     jitter="none",
 )
+
+PLAN_PROMPT = "Plan an answer to {question}"
+
+ANSWER_PROMPT = "Answer {question} following {plan}"
 
 CHECK_PROMPT = "Check {answer}"
 
