@@ -83,7 +83,7 @@ class CircuitBreaker:
 
     @property
     def state(self) -> str:
-        """"closed", "open" or "half_open" (an expired open reads, and becomes, half-open)."""
+        """The state: "closed", "open" or "half_open" (an expired open becomes half-open)."""
         with self._lock:
             return self._current_state()
 

@@ -214,7 +214,9 @@ _RNG = random.Random()
 
 
 def _failed(attempt: int, exc: BaseException, wait: float, latency: float) -> AttemptRecord:
-    return AttemptRecord(attempt + 1, error_kind(exc), str(exc) or type(exc).__name__, wait, latency)
+    return AttemptRecord(
+        attempt + 1, error_kind(exc), str(exc) or type(exc).__name__, wait, latency
+    )
 
 
 def _succeeded(attempt: int, wait: float, latency: float) -> AttemptRecord:

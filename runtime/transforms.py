@@ -95,7 +95,9 @@ def parse_json(v: Any) -> Any:
         if embedded is not None:
             return embedded[0]
         preview = text[:80] + ("..." if len(text) > 80 else "")
-        raise ValueError(f"json: the text holds no valid JSON ({first_error}): {preview!r}") from None
+        raise ValueError(
+            f"json: the text holds no valid JSON ({first_error}): {preview!r}"
+        ) from None
 
 
 def _candidates(text: str) -> list[str]:

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
 from mmoc_runtime.breaker import BreakerRegistry, CircuitBreaker, default_breakers
 from mmoc_runtime.errors import CircuitOpenError, LlmError
 from mmoc_runtime.spec import BreakerPolicy
@@ -247,7 +246,7 @@ class BreakerMachine(RuleBasedStateMachine):
     THRESHOLD = 2
     RECOVERY = 10.0
     TRIALS = 1
-    KINDS = ["server_error", "rate_limit", "timeout", "bad_request", "auth"]
+    KINDS = ("server_error", "rate_limit", "timeout", "bad_request", "auth")
 
     def __init__(self) -> None:
         super().__init__()

@@ -8,7 +8,6 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mmoc_runtime.errors import LlmError
 from mmoc_runtime.retry import AttemptRecord, BackoffStrategy, RetryStrategy
 
@@ -182,7 +181,9 @@ def test_retry_after_is_clamped_to_the_cap() -> None:
 def test_retry_after_floors_full_jitter_too() -> None:
     strategy = RetryStrategy(base_delay_seconds=100.0, max_delay_seconds=100, jitter="full")
     rng = random.Random(1)
-    waits = [strategy.wait_before(0, llm_error("rate_limit", retry_after=5), rng) for _ in range(50)]
+    waits = [
+        strategy.wait_before(0, llm_error("rate_limit", retry_after=5), rng) for _ in range(50)
+    ]
     assert min(waits) >= 5.0
 
 

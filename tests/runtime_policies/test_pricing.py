@@ -1,0 +1,56 @@
+"""Pricing: known and unknown models, snapshots, options, mock, cached tokens."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from mmoc_runtime.catalog import CATALOG
+from mmoc_runtime.pricing import DEFAULT_PRICE, PRICES, PRICES_AS_OF, Price, cost, price_for
+
+
+def test_cost_of_a_known_model() -> None:
+    usd, estimated = cost("openai/gpt-4o-mini", 1_000_000, 500_000)
+    assert usd == pytest.approx(0.15 + 0.30)
+    assert estimated is False
+
+
+def test_cost_of_an_unknown_model_uses_the_default_and_is_flagged() -> None:
+    usd, estimated = cost("myvllm/llama-3-70b", 2_000_000, 1_000_000)
+    assert estimated is True
+    assert usd == pytest.approx(2 * DEFAULT_PRICE.input_per_mtok + DEFAULT_PRICE.output_per_mtok)
+
+
+def test_bare_names_and_options_are_accepted() -> None:
+    assert price_for("gemini-2.5-flash-lite") == price_for("gemini/gemini-2.5-flash-lite?x=1")
+    assert price_for("gemini-2.5-flash-lite") == (Price(0.10, 0.40, 0.01), False)
+
+
+def test_mock_models_cost_nothing_and_are_not_estimated() -> None:
+    assert cost("mock/fast?latency_ms=50&fail_first=2", 1000, 1000) == (0.0, False)
+
+
+def test_dated_snapshots_share_their_family_price_but_new_models_do_not() -> None:
+    assert price_for("openai/gpt-4o-mini-2024-07-18") == (PRICES["gpt-4o-mini"], False)
+    assert price_for("claude-sonnet-4-5-20250929") == (PRICES["claude-sonnet-4-5"], False)
+    # claude-opus-4-5 is a different model from claude-opus-4, not a snapshot of it
+    assert price_for("anthropic/claude-opus-4-5") == (DEFAULT_PRICE, True)
+
+
+def test_cached_input_is_part_of_input_and_billed_at_the_cached_rate() -> None:
+    usd, _ = cost("gpt-4o", 1_000_000, 0, cached_input_tokens=400_000)
+    assert usd == pytest.approx(0.6 * 2.50 + 0.4 * 1.25)
+    # no cached rate: billed as normal input
+    usd, _ = cost("gpt-4", 1_000_000, 0, cached_input_tokens=1_000_000)
+    assert usd == pytest.approx(30.0)
+
+
+def test_negative_token_counts_are_refused() -> None:
+    with pytest.raises(ValueError):
+        cost("gpt-4o", -1, 0)
+
+
+def test_every_catalog_model_has_a_price_and_the_date_is_written() -> None:
+    assert set(CATALOG) <= set(PRICES)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", PRICES_AS_OF)
+    assert all(p.input_per_mtok > 0 and p.output_per_mtok > 0 for p in PRICES.values())
