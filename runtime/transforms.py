@@ -47,6 +47,22 @@ def strip(v: Any) -> str:
     return _text(v).strip()
 
 
+def title(v: Any) -> str:
+    return _text(v).title()
+
+
+def identity(v: Any) -> Any:
+    """The value unchanged (a named no-op, useful to copy a key under another name)."""
+    return v
+
+
+def join(v: Any) -> str:
+    """A list as text, one item per line (the inverse of `lines`); text stays as it is."""
+    if isinstance(v, (list, tuple)):
+        return "\n".join(_text(item) for item in v)
+    return _text(v)
+
+
 def lines(v: Any) -> list[str]:
     """The text's lines, without line endings."""
     return _text(v).splitlines()
@@ -127,10 +143,13 @@ BUILTINS: dict[str, Callable[[Any], Any]] = {
     "upper": upper,
     "lower": lower,
     "strip": strip,
+    "title": title,
+    "identity": identity,
     "json": parse_json,
     "to_json": to_json,
     "length": _length,
     "lines": lines,
+    "join": join,
     "nonempty_lines": nonempty_lines,
     "first_line": first_line,
     "trim_fences": trim_fences,

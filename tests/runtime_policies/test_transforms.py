@@ -21,6 +21,11 @@ def test_text_transforms() -> None:
     assert BUILTINS["first_line"]("\n\n  Title  \nbody") == "Title"
     assert BUILTINS["length"]("four") == 4
     assert BUILTINS["nonempty_lines"]("- a\n\n - b \n") == ["- a", "- b"]
+    assert BUILTINS["title"]("the bee book") == "The Bee Book"
+    assert BUILTINS["join"](["a", 2, None]) == "a\n2\n"
+    assert BUILTINS["join"](BUILTINS["lines"]("x\ny")) == "x\ny"
+    marker = object()
+    assert BUILTINS["identity"](marker) is marker
 
 
 def test_non_text_values_become_their_json_text() -> None:
