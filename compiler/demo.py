@@ -88,24 +88,28 @@ def run_one(source: Path, console: Console) -> bool:
     if compiled.diagnostics:
         print_diagnostics(compiled.diagnostics, console)
     if not compiled.ok or compiled.code is None:
-        console.print(Text(f"{source}: does not compile", style="bold red"))
+        console.print(Text(f"{source}: does not compile", style="bold red"), soft_wrap=True)
         return False
     lines = compiled.code.count("\n")
-    console.print(f"compiled to {lines} lines of Python ({_freshness(source, compiled.code)})")
+    console.print(
+        Text(f"compiled to {lines} lines of Python ({_freshness(source, compiled.code)})"),
+        soft_wrap=True,
+    )
     module = load_module(compiled.code, f"mmoc_demo_{source.stem}")
     pairs = example_inputs(module.PIPELINE)
     try:
         inputs = collect_inputs(module.PIPELINE, pairs, {})
     except RunAbort as exc:
-        console.print(Text(f"{source}: {exc.message}", style="bold red"))
+        console.print(Text(f"{source}: {exc.message}", style="bold red"), soft_wrap=True)
         return False
     for key, value in inputs.items():
-        console.print(Text(f"  input {key} = {_preview(str(value), 80)}", style="dim"))
+        console.print(Text(f"  input {key} = {_preview(str(value), 80)}", style="dim"),
+                      soft_wrap=True)
     view = LiveView(console)
     try:
         result = asyncio.run(module.run_result(inputs, mock=True, observer=view))
     except InputError as exc:
-        console.print(Text(f"{source}: {exc}", style="bold red"))
+        console.print(Text(f"{source}: {exc}", style="bold red"), soft_wrap=True)
         return False
     finally:
         if view._live is not None:
@@ -135,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(Rule("demo"))
     for source, ok in outcomes.items():
         mark = Text("ok    ", style="green") if ok else Text("FAILED", style="bold red")
-        console.print(Text.assemble(mark, f" {source}"))
+        console.print(Text.assemble(mark, f" {source}"), soft_wrap=True)
     return 0 if all(outcomes.values()) else 1
 
 
