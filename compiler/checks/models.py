@@ -61,8 +61,8 @@ def _judge(
             span,
             severity="error",
             label="unknown model",
-            help=(f"did you mean `{near}`? " if near else "")
-            + "write a model outside the catalog as `provider/model`",
+            help=(f"did you mean `{near}`? A" if near else "A")
+            + " model outside the catalog is written `provider/model`",
         )
         return
     if not provider or not name or not _NAME_RE.match(name) or not _query_ok(query):

@@ -61,7 +61,7 @@ def check_duplicate_outputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
         if step.output_key is None:
             continue
         earlier = first.setdefault(step.output_key, step)
-        if earlier is step:
+        if earlier is step or earlier.name == step.name:  # a duplicate step: MMO101 says it
             continue
         yield Diagnostic(
             "MMO102",

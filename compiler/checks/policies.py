@@ -35,9 +35,10 @@ def _range(
     number = float(value)  # type: ignore[arg-type]
     too_low = number <= lo if lo_open else number < lo
     if too_low or number > hi:
-        low = f"greater than {lo:g}" if lo_open else f"at least {lo:g}"
+        low = f"greater than {fmt_value(lo)}" if lo_open else f"at least {fmt_value(lo)}"
         yield Diagnostic(
-            code, f"{what} is {fmt_value(value)}; it must be {low} and at most {hi:g}", span
+            code, f"{what} is {fmt_value(value)}; it must be {low} and at most {fmt_value(hi)}",
+            span,
         )
 
 
@@ -59,8 +60,8 @@ def _retry_problems(policy: ir.RetryPolicy, owner: str) -> Iterator[Diagnostic]:
     ):
         yield Diagnostic(
             "MMO501",
-            f"the max delay of {what} ({policy.max_delay:g}s) is below its base delay "
-            f"({policy.base_delay:g}s)",
+            f"the max delay of {what} ({fmt_value(policy.max_delay)}s) is below its base "
+            f"delay ({fmt_value(policy.base_delay)}s)",
             span,
             help="raise max_delay to at least the base delay",
         )
@@ -103,7 +104,7 @@ def check_policies(p: ir.Pipeline) -> Iterator[Diagnostic]:
     for named_breaker in p.breaker_policies:
         yield from _breaker_problems(named_breaker, "the pipeline")
     settings: list[tuple[object, object, str, Span | None]] = [
-        (p.defaults.retry, p.defaults.breaker, "the pipeline defaults", p.defaults.span)
+        (p.defaults.retry, p.defaults.breaker, "the pipeline default", p.defaults.span)
     ]
     for step in p.all_steps():
         if isinstance(step, ir.LlmStep):
@@ -186,7 +187,7 @@ def _timeout_problems(value: object, what: str, span: Span | None) -> Iterator[D
 
 
 def check_step_values(p: ir.Pipeline) -> Iterator[Diagnostic]:
-    yield from _timeout_problems(p.defaults.timeout, "the pipeline defaults",
+    yield from _timeout_problems(p.defaults.timeout, "the pipeline default",
                                  first_span(p.defaults, p))
     for step in p.all_steps():
         span = name_span(step)
@@ -198,7 +199,7 @@ def check_step_values(p: ir.Pipeline) -> Iterator[Diagnostic]:
                                   span, lo=0, hi=2)
             if step.max_tokens is not None:
                 yield from _range("MMO507", f"max_tokens of {what}", step.max_tokens, span,
-                                  lo=1, hi=10_000_000, integer=True)
+                                  lo=1, hi=10_000_000.0, integer=True)
             yield from _schema_problems(step, span)
         if isinstance(step, ir.GroupStep) and step.concurrency is not None:
             yield from _range("MMO507", f"the concurrency of parallel group `{step.name}`",

@@ -81,7 +81,12 @@ def is_int(value: object) -> bool:
 
 
 def fmt_value(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    """A value as a message shows it: strings quoted, 2.0 as 2, 1e7 as 10000000."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ def test_unknown_policy_refs() -> None:
 
 def test_unknown_default_policy_ref() -> None:
     (d,) = mmo("  default retry nope\n" + llm())
-    assert d.code == "MMO502" and "defaults" in d.message
+    assert d.code == "MMO502" and "pipeline default" in d.message
 
 
 def test_fallbacks() -> None:
