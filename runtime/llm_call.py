@@ -95,8 +95,12 @@ class LlmContext:
 
 
 @lru_cache(maxsize=2048)
-def model_id(text: str) -> ModelId:
-    return parse_model_id(text)
+def route(requested: str, mock: bool) -> tuple[ModelId, str]:
+    """(the model id a call goes to, its breaker and pricing key); a mock run keeps the
+    requested name and options but sends every call to the mock provider."""
+    mid = parse_model_id(requested)
+    routed = ModelId("mock", mid.name, mid.options) if mock else mid
+    return routed, routed.key
 
 
 @lru_cache(maxsize=2048)
@@ -141,9 +145,8 @@ async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any]
     for index, requested in enumerate(models):
         if index:
             st.fallback_used = True
-        mid = model_id(requested)
-        routed = ModelId("mock", mid.name, mid.options) if ctx.mock else mid
-        breaker = ctx.breakers.get(routed.key, policy) if policy is not None else None
+        routed, key = route(requested, ctx.mock)
+        breaker = ctx.breakers.get(key, policy) if policy is not None else None
         try:
             provider = (ctx.providers.mock() if ctx.mock
                         else ctx.providers.get(routed, ctx.endpoints))
@@ -153,18 +156,18 @@ async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any]
                 json_output=fmt is not None, json_schema=fmt.schema if fmt else None,
                 options=routed.options, step=st.name, run_id=ctx.run_id, timeout=step.timeout,
             )
-            response, value = await _attempts(ctx, step, st, requested, provider, request,
-                                              breaker)
+            response, value = await _attempts(ctx, step, st, requested, routed, provider,
+                                              request, breaker)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure moves on to the next model
             failures.append((requested, exc))
             if breaker is not None:
-                _note_breaker(st, routed.key, breaker)
+                _note_breaker(st, key, breaker)
             continue
         if breaker is not None:
-            _note_breaker(st, routed.key, breaker)
-        _account(st, requested, routed, response)
+            _note_breaker(st, key, breaker)
+        _account(st, requested, key, response)
         if ctx.capture:
             st.output = value
         return value
@@ -172,11 +175,11 @@ async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any]
 
 
 async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: str,
-                    provider: Provider, request: LlmRequest,
+                    routed: ModelId, provider: Provider, request: LlmRequest,
                     breaker: CircuitBreaker | None) -> tuple[LlmResponse, Any]:
     """The retry loop on one model: (response, value), or raises the last error."""
     retry = step.retry
-    limit = ctx.limit_for(requested, model_id(requested))
+    limit = ctx.limit_for(requested, routed) if ctx.default_model_limit is not None else None
     observer = ctx.observer
     clock = ctx.clock
     retry_number = 0
@@ -236,14 +239,14 @@ async def _call(provider: Provider, request: LlmRequest, timeout: float | None) 
         return await provider.complete(request)
 
 
-def _account(st: StepTrace, requested: str, routed: ModelId, response: LlmResponse) -> None:
+def _account(st: StepTrace, requested: str, key: str, response: LlmResponse) -> None:
     st.model_used = requested
     st.input_tokens = response.input_tokens
     st.output_tokens = response.output_tokens
     st.tokens_estimated = response.tokens_estimated
     # Priced as the model that answered: in a mock run that is the mock, which is free.
     usd, estimated = price_cost(
-        routed.key, response.input_tokens, response.output_tokens, response.cached_input_tokens
+        key, response.input_tokens, response.output_tokens, response.cached_input_tokens
     )
     st.cost_usd = usd
     st.cost_estimated = estimated
