@@ -291,3 +291,21 @@ def test_sync_run_exhaustion_adds_a_note() -> None:
     with pytest.raises(LlmError) as caught:
         strategy.run(fn, sleep=lambda _s: None)
     assert "gave up after 2 attempts" in caught.value.__notes__
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    cap=st.floats(0, 120, allow_nan=False),
+    retry_after=st.one_of(st.none(), st.floats(-10, 1e6, allow_nan=False)),
+    retry=st.integers(0, 30),
+    jitter=st.sampled_from(["none", "full"]),
+    seed=st.integers(0, 2**16),
+)
+def test_wait_before_is_floored_by_retry_after_and_never_above_the_cap(
+    cap: float, retry_after: float | None, retry: int, jitter: str, seed: int
+) -> None:
+    strategy = RetryStrategy(max_delay_seconds=cap, jitter=jitter)
+    wait = strategy.wait_before(retry, llm_error("rate_limit", retry_after), random.Random(seed))
+    assert 0.0 <= wait <= cap
+    if retry_after is not None:
+        assert wait >= min(retry_after, cap)
