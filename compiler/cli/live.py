@@ -74,7 +74,7 @@ class LiveView(PipelineObserver):
         row.state = "running"
         row.model = model or row.model
         if not self.live_mode:
-            self._line(f"  start   {step_name}" + (f" ({model})" if model else ""))
+            self._line(f"  start   {step_name}" + (f" ({_model_label(model)})" if model else ""))
         self._refresh()
 
     def on_attempt(self, step_name: str, attempt: Any) -> None:
@@ -85,7 +85,8 @@ class LiveView(PipelineObserver):
         row.state = "retrying"
         wait = getattr(attempt, "wait_before_ms", 0.0) or 0.0
         target = getattr(attempt, "model", None)
-        row.note = f"attempt {number}" + (f" on {target}" if target and target != row.model else "")
+        other = f" on {_model_label(target)}" if target and target != row.model else ""
+        row.note = f"attempt {number}{other}"
         if not self.live_mode:
             waited = f" after {wait:.0f} ms" if wait else ""
             self._line(f"  retry   {step_name}: {row.note}{waited}")
@@ -136,7 +137,7 @@ class LiveView(PipelineObserver):
             table.add_row(
                 Text(name),
                 Text(label, style=style),
-                Text(row.model or ("(group)" if row.kind == "group" else "")),
+                Text(_model_label(row.model) or ("(group)" if row.kind == "group" else "")),
                 latency if row.state not in ("pending", "running") else "",
                 str(row.tokens) if row.tokens else "",
                 Text(_short(row.note), style="dim"),
@@ -158,6 +159,11 @@ class LiveView(PipelineObserver):
             self.console.print(Text(text), soft_wrap=True)
 
 
+def _model_label(model: str | None) -> str:
+    """A model id without its `?options` (mock settings): what a reader wants to see."""
+    return model.split("?", 1)[0] if model else ""
+
+
 def _short(text: str, limit: int = 70) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -173,7 +179,7 @@ def summary_table(trace: Any) -> Table:
     status_text = ", ".join(
         f"{counts[s]} {_STATES[s][0]}" for s in order if counts.get(s)
     )
-    models = sorted({s.model_used for s in steps if s.model_used})
+    models = sorted({_model_label(s.model_used) for s in steps if s.model_used})
     attempts = sum(len(s.attempts) for s in steps)
     retries = sum(s.retries for s in steps)
     cost = f"${trace.total_cost_usd:.6f}" + (" (estimated)" if trace.cost_estimated else "")
