@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import ir
 from .builder_steps import StepNode
@@ -185,7 +185,7 @@ def _all_steps(steps: Iterable[StepNode]) -> list[StepNode]:
     return out
 
 
-def _is_inline(step: StepNode) -> bool:
+def _is_inline(step: StepNode) -> TypeGuard[ir.TransformStep]:
     return isinstance(step, ir.TransformStep) and step.callable is not None
 
 
