@@ -33,7 +33,7 @@ def test_produced_keys_include_groups_and_members() -> None:
 
 def test_reads_and_needs() -> None:
     p = pipeline()
-    a, g, b = p.steps
+    a, g, _ = p.steps
     assert analysis.reads_of(a) == ("topic", "style")
     assert analysis.reads_of(g) == ("a_out", "topic")
     assert analysis.needs_of(g) == ("a_out", "topic", "flag")

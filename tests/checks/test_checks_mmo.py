@@ -4,7 +4,6 @@ passing one. Sources go through the real loader, so spans are the parser's."""
 from __future__ import annotations
 
 import pytest
-
 from mmoc.diagnostics import Diagnostic
 from mmoc.loader import load_text
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mmoc.diagnostics import Diagnostic
 from mmoc.loader import load_text
 

@@ -3,9 +3,10 @@ of real edges that goes through the back edge (and, when the path is unique, exa
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mmoc import ir
 from mmoc.analysis import dependencies
 from mmoc.checks import run_checks
@@ -56,9 +57,9 @@ def test_one_back_edge_gives_exactly_one_cycle(case: tuple) -> None:  # type: ig
         return
     ring = message.removeprefix("dependency cycle: ").split(" -> ")
     assert ring[0] == ring[-1] and len(set(ring[:-1])) == len(ring) - 1
-    for a, b in zip(ring, ring[1:]):
+    for a, b in itertools.pairwise(ring):
         assert a in deps[b], f"{b} does not depend on {a}"
-    pairs = set(zip(ring, ring[1:]))
+    pairs = set(itertools.pairwise(ring))
     assert (f"s{v}", f"s{u}") in pairs  # the cycle goes through the back edge
     # every named step lies on a path u -> ... -> v in the DAG
     succ = {i: {b for a, b in edges if a == i} for i in range(n)}

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from mmoc.cli import cli
 from mmoc.codes import CODES
 from mmoc.diagnostics import Diagnostic
@@ -209,7 +208,7 @@ def test_seed_pipelines_check_clean() -> None:
 
 def test_subprocess_exit_code_and_no_traceback(work: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "mmoc", "check", "loop.mmo", "nowhere.yaml"],
-                          cwd=work, capture_output=True, text=True, timeout=60)
+                          cwd=work, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1
     assert "MMO201" in proc.stdout and "MMO001" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from mmoc.checks.examples import CHECKABLE, EXAMPLES, diagnostics_markdown
 from mmoc.loader import load_path, load_text
 from mmoc.render import render_text
