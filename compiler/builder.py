@@ -172,6 +172,22 @@ class Pipeline:
 
         return print_yaml(self.to_ir())
 
+    # ---- code -----------------------------------------------------------------------
+
+    def to_python(self, source_path: str | None = None) -> str:
+        """The module `mmoc compile` would write for this pipeline.
+
+        Raises `PipelineValidationError` on any error, including MMO701 for a transform given
+        as a Python callable: a file needs `"package.module:function"` instead.
+        """
+        from .compile import compile_pipeline
+
+        shown = source_path or f"builder:{self.name}"
+        compiled = compile_pipeline(self.to_ir(), source_path=shown, source_text="")
+        if not compiled.ok or compiled.code is None:
+            raise PipelineValidationError(compiled.diagnostics, f"pipeline {self.name!r}")
+        return compiled.code
+
     def __repr__(self) -> str:
         return f"Pipeline(name={self.name!r}, steps={[s.name for s in self.steps]!r})"
 
