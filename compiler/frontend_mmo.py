@@ -24,15 +24,36 @@ from .diagnostics import Diagnostic, sort_key
 from .frontend_mmo_tree import MmoBuilder
 from .source import Span
 
-__all__ = ["parse_mmo", "parse_condition"]
+__all__ = ["parse_condition", "parse_mmo"]
 
 # Rules that are statements: a comment before one (or at the end of its last line) is its.
 STATEMENTS = frozenset(
-    {"pipeline", "version", "description", "input_decl", "output_decl", "model_alias",
-     "endpoint", "retry_def", "breaker_def", "default_stmt", "step", "group",
-     "prompt_field", "system_field", "temperature_field", "max_tokens_field", "stop_field",
-     "after_field", "when_field", "retry_field", "fallback_field", "breaker_field",
-     "timeout_field", "json_field"}
+    {
+        "pipeline",
+        "version",
+        "description",
+        "input_decl",
+        "output_decl",
+        "model_alias",
+        "endpoint",
+        "retry_def",
+        "breaker_def",
+        "default_stmt",
+        "step",
+        "group",
+        "prompt_field",
+        "system_field",
+        "temperature_field",
+        "max_tokens_field",
+        "stop_field",
+        "after_field",
+        "when_field",
+        "retry_field",
+        "fallback_field",
+        "breaker_field",
+        "timeout_field",
+        "json_field",
+    }
 )
 
 TERMINAL_WORDS = {
@@ -113,39 +134,66 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
         expected = _accepted(err, set(err.expected))
         if tok.type == "$END":
             line, col = _end_of(text)
-            return Diagnostic("MMO002", f"the file ends too early; expected {_expected_text(expected)}",
-                              Span.point(file, line, col), label="ends here")
+            return Diagnostic(
+                "MMO002",
+                f"the file ends too early; expected {_expected_text(expected)}",
+                Span.point(file, line, col),
+                label="ends here",
+            )
         shown = str(tok)
-        span = Span(file=file, line=line, column=col, end_line=tok.end_line or line,
-                    end_column=tok.end_column or col + 1)
+        span = Span(
+            file=file,
+            line=line,
+            column=col,
+            end_line=tok.end_line or line,
+            end_column=tok.end_column or col + 1,
+        )
         keywords = _keywords(expected)
         if shown.isidentifier() and keywords:
             close = get_close_matches(shown, keywords, n=1, cutoff=0.6)
             help_text = f"did you mean `{close[0]}`?" if close else None
-            return Diagnostic("MMO002", f"unexpected `{shown}`; expected {_expected_text(expected)}",
-                              span, label="not expected here", help=help_text)
-        return Diagnostic("MMO002", f"unexpected `{shown}`; expected {_expected_text(expected)}",
-                          span, label="not expected here")
+            return Diagnostic(
+                "MMO002",
+                f"unexpected `{shown}`; expected {_expected_text(expected)}",
+                span,
+                label="not expected here",
+                help=help_text,
+            )
+        return Diagnostic(
+            "MMO002",
+            f"unexpected `{shown}`; expected {_expected_text(expected)}",
+            span,
+            label="not expected here",
+        )
     if isinstance(err, UnexpectedCharacters):
         char = err.char
         span = Span.point(file, line, col)
         if char == '"':
-            return Diagnostic("MMO009", "this string is not terminated on its line", span,
-                              label="string starts here",
-                              help='close it with `"`, or use """...""" for several lines')
+            return Diagnostic(
+                "MMO009",
+                "this string is not terminated on its line",
+                span,
+                label="string starts here",
+                help='close it with `"`, or use """...""" for several lines',
+            )
         allowed = _accepted(err, set(err.allowed or ()))
         word = _word_at(text, err.pos_in_stream)
         keywords = _keywords(allowed)
         if word and keywords:
             span = Span.point(file, line, col, len(word))
             close = get_close_matches(word, keywords, n=1, cutoff=0.6)
-            return Diagnostic("MMO002", f"unexpected `{word}`; expected {_expected_text(allowed)}",
-                              span, label="not expected here",
-                              help=f"did you mean `{close[0]}`?" if close else None)
+            return Diagnostic(
+                "MMO002",
+                f"unexpected `{word}`; expected {_expected_text(allowed)}",
+                span,
+                label="not expected here",
+                help=f"did you mean `{close[0]}`?" if close else None,
+            )
         what = f"`{char}`" if char.isprintable() and not char.isspace() else repr(char)
         tail = f"; expected {_expected_text(allowed)}" if allowed else ""
-        return Diagnostic("MMO002", f"unexpected character {what}{tail}", span,
-                          label="not expected here")
+        return Diagnostic(
+            "MMO002", f"unexpected character {what}{tail}", span, label="not expected here"
+        )
     return Diagnostic("MMO002", "the source does not parse", Span.point(file, line, col))
 
 
@@ -185,7 +233,7 @@ def _assign_comments(
     trailing: list[str] = []
     for tok in comments:
         body = str(tok)[1:].rstrip()
-        body = body[1:] if body.startswith(" ") else body
+        body = body.removeprefix(" ")
         here = (tok.line or 1, tok.column or 1)
         owner = ends.get(here[0])
         if owner is None or owner >= here:
@@ -225,12 +273,16 @@ def _guarded(fn: Any, file: str) -> tuple[Any, list[Diagnostic]]:
     try:
         result, diags = fn()
     except RecursionError:
-        diag = Diagnostic("MMO002", "the source is nested too deeply to parse",
-                          Span.point(file, 1, 1))
+        diag = Diagnostic(
+            "MMO002", "the source is nested too deeply to parse", Span.point(file, 1, 1)
+        )
         return None, [diag]
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
-        diag = Diagnostic("MMO702", f"the .mmo front end failed: {type(exc).__name__}: {exc}",
-                          Span.point(file, 1, 1))
+        diag = Diagnostic(
+            "MMO702",
+            f"the .mmo front end failed: {type(exc).__name__}: {exc}",
+            Span.point(file, 1, 1),
+        )
         return None, [diag]
     return result, sorted(diags, key=sort_key)
 
@@ -254,7 +306,7 @@ def parse_mmo(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnostic
             pipeline = pipeline.model_copy(update={"trailing_comments": trailing})
         return pipeline, diags
 
-    return _guarded(run, file)  # type: ignore[no-any-return]
+    return _guarded(run, file)
 
 
 def parse_condition(
@@ -272,14 +324,19 @@ def parse_condition(
                 s = diag.span
                 first = s.line == 1
                 diag = Diagnostic(
-                    diag.code, diag.message,
-                    Span(file=file, line=s.line + line - 1,
-                         column=s.column + (column - 1 if first else 0),
-                         end_line=s.end_line + line - 1,
-                         end_column=s.end_column + (column - 1 if s.end_line == 1 else 0)),
-                    label=diag.label, help=diag.help,
+                    diag.code,
+                    diag.message,
+                    Span(
+                        file=file,
+                        line=s.line + line - 1,
+                        column=s.column + (column - 1 if first else 0),
+                        end_line=s.end_line + line - 1,
+                        end_column=s.end_column + (column - 1 if s.end_line == 1 else 0),
+                    ),
+                    label=diag.label,
+                    help=diag.help,
                 )
             return None, [diag]
         return _transform(MmoBuilder(file, line=line, column=column), tree, file)
 
-    return _guarded(run, file)  # type: ignore[no-any-return]
+    return _guarded(run, file)

@@ -76,7 +76,7 @@ def _unescape(chars: Positioned) -> tuple[str, list[tuple[int, int]], list[Strin
                 line,
                 col,
                 2 if nxt else 1,
-                f"unknown escape `\\{shown}`; use \\n, \\t, \\r, \\\\, \\\" or \\uXXXX",
+                f'unknown escape `\\{shown}`; use \\n, \\t, \\r, \\\\, \\" or \\uXXXX',
             )
         )
         i += 2

@@ -11,21 +11,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lark import Token, Transformer, v_args
+from lark import Token, v_args
 from lark.tree import Meta
 
 from . import ir
-from .diagnostics import Diagnostic, Label
-from .frontend_mmo_text import decode_string, decode_triple, parse_duration, parse_number
-from .frontend_mmo_values import Val, ValueReader
+from .diagnostics import Label
+from .frontend_mmo_base import RulesBase
+from .frontend_mmo_text import parse_number
 from .source import Span
 
 LLM_FIELDS = frozenset(
-    {"prompt", "system", "temperature", "max_tokens", "stop", "after", "when", "retry",
-     "fallback", "breaker", "timeout", "json"}
+    {
+        "prompt",
+        "system",
+        "temperature",
+        "max_tokens",
+        "stop",
+        "after",
+        "when",
+        "retry",
+        "fallback",
+        "breaker",
+        "timeout",
+        "json",
+    }
 )
 CONTROL_FIELDS = frozenset({"after", "when", "timeout"})
-GROUP_ARGS = {"concurrency": ("concurrency", ("number",))}
+GROUP_ARGS: dict[str, tuple[str, tuple[str, ...]]] = {"concurrency": ("concurrency", ("number",))}
 SINGLE_ITEMS = ("version", "description")
 
 
@@ -51,151 +63,8 @@ class Item:
 
 
 @v_args(meta=True)
-class MmoBuilder(Transformer[Token, Any]):
-    def __init__(
-        self,
-        file: str,
-        comments: dict[tuple[int, int], tuple[str, ...]] | None = None,
-        line: int = 1,
-        column: int = 1,
-    ) -> None:
-        super().__init__()
-        self.file = file
-        self.comments = comments or {}
-        self.line_offset = line - 1
-        self.column_offset = column - 1
-        self.diagnostics: list[Diagnostic] = []
-        self.values = ValueReader(self.error)
-
-    # ---- positions and reporting -------------------------------------------------------
-
-    def _pos(self, line: int, column: int) -> tuple[int, int]:
-        return line + self.line_offset, column + (self.column_offset if line == 1 else 0)
-
-    def span(self, meta: Meta) -> Span:
-        line, col = self._pos(meta.line, meta.column)
-        end_line, end_col = self._pos(meta.end_line, meta.end_column)
-        return Span(file=self.file, line=line, column=col, end_line=end_line, end_column=end_col)
-
-    def tspan(self, tok: Token) -> Span:
-        line, col = self._pos(tok.line or 1, tok.column or 1)
-        end_line, end_col = self._pos(tok.end_line or 1, tok.end_column or 1)
-        return Span(file=self.file, line=line, column=col, end_line=end_line, end_column=end_col)
-
-    def error(self, code: str, message: str, span: Span | None, **kw: Any) -> None:
-        self.diagnostics.append(Diagnostic(code=code, message=message, span=span, **kw))
-
-    def comments_at(self, meta: Meta) -> tuple[str, ...]:
-        return self.comments.get((meta.line, meta.column), ())
-
-    def decode(self, tok: Token) -> ir.Text:
-        decoder = decode_triple if tok.type == "TRIPLE_STRING" else decode_string
-        line, col = self._pos(tok.line or 1, tok.column or 1)
-        value, positions, problems = decoder(str(tok), line, col)
-        for p in problems:
-            self.error("MMO009", p.message, Span.point(self.file, p.line, p.column, p.length))
-        return ir.Text(value=value, positions=positions, span=self.tspan(tok))
-
-    def start(self, meta: Meta, c: list[Any]) -> Any:
-        return c[0]
-
-    # ---- small pieces ------------------------------------------------------------------
-
-    def ident(self, meta: Meta, c: list[Token]) -> ir.Ident:
-        return ir.Ident(name=str(c[0]), span=self.tspan(c[0]))
-
-    def model_ref(self, meta: Meta, c: list[Token]) -> ir.ModelRef:
-        return ir.ModelRef(id=str(c[0]), span=self.tspan(c[0]))
-
-    def text(self, meta: Meta, c: list[Token]) -> ir.Text:
-        return self.decode(c[0])
-
-    def string(self, meta: Meta, c: list[Token]) -> Val:
-        return Val("string", self.decode(c[0]).value, self.span(meta))
-
-    def number(self, meta: Meta, c: list[Token]) -> Val:
-        return Val("number", parse_number(str(c[0])), self.span(meta))
-
-    def duration(self, meta: Meta, c: list[Token]) -> Val:
-        return Val("duration", str(c[0]), self.span(meta))
-
-    def bare(self, meta: Meta, c: list[Token]) -> Val:
-        return Val("bare", str(c[0]), self.span(meta))
-
-    def true(self, meta: Meta, c: list[Any]) -> Val:
-        return Val("bool", True, self.span(meta))
-
-    def false(self, meta: Meta, c: list[Any]) -> Val:
-        return Val("bool", False, self.span(meta))
-
-    def null(self, meta: Meta, c: list[Any]) -> Val:
-        return Val("null", None, self.span(meta))
-
-    def list(self, meta: Meta, c: list[Any]) -> Val:
-        return Val("list", [v for v in c if v is not None], self.span(meta))
-
-    def pair(self, meta: Meta, c: list[Any]) -> tuple[Token, Val]:
-        return (c[0], c[1])
-
-    def object(self, meta: Meta, c: list[Any]) -> Val:
-        out: dict[str, Val] = {}
-        for tok, val in (p for p in c if p is not None):
-            key = self.decode(tok).value
-            if key in out:
-                self.error("MMO107", f"key {key!r} appears twice in this object", self.tspan(tok))
-            out[key] = val
-        return Val("object", out, self.span(meta))
-
-    def arg(self, meta: Meta, c: list[Any]) -> tuple[Token, Val]:
-        return (c[0], c[1])
-
-    def args(self, meta: Meta, c: list[Any]) -> list[tuple[Token, Val]]:
-        return [a for a in c if a is not None]
-
-    def seconds(self, tok: Token) -> float | None:
-        """A DURATION (or unit-less NUMBER, which is an error) token to seconds."""
-        if tok.type == "NUMBER":
-            self.error("MMO008", f"duration `{tok}` has no unit", self.tspan(tok),
-                       help=f"write `{tok}s` for seconds (or ms, m, h)")
-            return None
-        value, problem = parse_duration(str(tok))
-        if problem:
-            self.error("MMO008", problem, self.tspan(tok))
-        return value
-
-    # ---- conditions --------------------------------------------------------------------
-
-    def as_expr(self, x: Any) -> ir.Expr:
-        if isinstance(x, Val):
-            return ir.LiteralExpr(value=x.value, span=x.span)
-        return x  # type: ignore[no-any-return]
-
-    def condition(self, meta: Meta, c: list[Any]) -> ir.Expr:
-        return self.as_expr(c[0])
-
-    def key(self, meta: Meta, c: list[Token]) -> ir.KeyExpr:
-        return ir.KeyExpr(name=str(c[0]), span=self.span(meta))
-
-    def call(self, meta: Meta, c: list[Any]) -> ir.CallExpr:
-        args = tuple(self.as_expr(a) for a in c[1:] if a is not None)
-        return ir.CallExpr(func=str(c[0]), args=args, span=self.span(meta))
-
-    def compare(self, meta: Meta, c: list[Any]) -> ir.CompareExpr:
-        left, op, right = c
-        return ir.CompareExpr(
-            op=str(op), left=self.as_expr(left), right=self.as_expr(right), span=self.span(meta)
-        )
-
-    def not_op(self, meta: Meta, c: list[Any]) -> ir.NotExpr:
-        return ir.NotExpr(operand=self.as_expr(c[0]), span=self.span(meta))
-
-    def and_test(self, meta: Meta, c: list[Any]) -> ir.BoolExpr:
-        operands = tuple(self.as_expr(x) for x in c)
-        return ir.BoolExpr(op="and", operands=operands, span=self.span(meta))
-
-    def or_test(self, meta: Meta, c: list[Any]) -> ir.BoolExpr:
-        operands = tuple(self.as_expr(x) for x in c)
-        return ir.BoolExpr(op="or", operands=operands, span=self.span(meta))
+class MmoBuilder(RulesBase):
+    """Statements: step fields, steps, groups and the pipeline."""
 
     # ---- step fields -------------------------------------------------------------------
 
@@ -283,15 +152,24 @@ class MmoBuilder(Transformer[Token, Any]):
             if not item.has_node:
                 stray.extend(item.comments)
             if item.name not in allowed:
-                self.error("MMO004", f"`{item.name}` is not a field of {what} `{step_name}`",
-                           item.span, help=f"{what} takes: {', '.join(sorted(allowed))}")
+                self.error(
+                    "MMO004",
+                    f"`{item.name}` is not a field of {what} `{step_name}`",
+                    item.span,
+                    help=f"{what} takes: {', '.join(sorted(allowed))}",
+                )
             elif item.name == "after" and "after" in fields:
                 first = fields["after"]
-                fields["after"] = Field("after", first.value + item.value, first.span,
-                                        first.comments + item.comments)
+                fields["after"] = Field(
+                    "after", first.value + item.value, first.span, first.comments + item.comments
+                )
             elif item.name in fields:
-                self.error("MMO107", f"`{item.name}` is given twice in `{step_name}`", item.span,
-                           labels=(Label(fields[item.name].span, "first given here"),))
+                self.error(
+                    "MMO107",
+                    f"`{item.name}` is given twice in `{step_name}`",
+                    item.span,
+                    labels=(Label(fields[item.name].span, "first given here"),),
+                )
             else:
                 fields[item.name] = item
         return fields, members, tuple(stray)
@@ -317,26 +195,34 @@ class MmoBuilder(Transformer[Token, Any]):
         what = "an llm step" if kind == "llm" else "a transform step"
         fields, members, stray = self.gather(body, allowed, what, name)
         for m in members:
-            self.error("MMO004", f"step `{m.name}` is inside step `{name}`", m.name_span,
-                       help="only a `parallel` group holds steps")
-        common: dict[str, Any] = dict(
-            name=name,
-            name_span=name_span,
-            output_key=str(key_tok) if key_tok is not None else f"{name}_output",
-            output_key_span=self.tspan(key_tok) if key_tok is not None else name_span,
-            after=self._value(fields, "after", ()),
-            when=self._value(fields, "when"),
-            timeout=self._value(fields, "timeout"),
-            span=self.span(meta),
-            comments=self.comments_at(meta) + stray,
-        )
+            self.error(
+                "MMO004",
+                f"step `{m.name}` is inside step `{name}`",
+                m.name_span,
+                help="only a `parallel` group holds steps",
+            )
+        common: dict[str, Any] = {
+            "name": name,
+            "name_span": name_span,
+            "output_key": str(key_tok) if key_tok is not None else f"{name}_output",
+            "output_key_span": self.tspan(key_tok) if key_tok is not None else name_span,
+            "after": self._value(fields, "after", ()),
+            "when": self._value(fields, "when"),
+            "timeout": self._value(fields, "timeout"),
+            "span": self.span(meta),
+            "comments": self.comments_at(meta) + stray,
+        }
         if kind == "transform":
             func, reads = head
             return ir.TransformStep(function=str(func), reads=reads, **common)
         prompt = self._value(fields, "prompt")
         if prompt is None:
-            self.error("MMO005", f"llm step `{name}` has no prompt", name_span,
-                       help='add `prompt "..."` to its body')
+            self.error(
+                "MMO005",
+                f"llm step `{name}` has no prompt",
+                name_span,
+                help='add `prompt "..."` to its body',
+            )
             prompt = ir.Text(value="", span=name_span)
         output = self._value(fields, "json")
         return ir.LlmStep(
@@ -395,12 +281,13 @@ class MmoBuilder(Transformer[Token, Any]):
         return Item("output", tuple(c), self.span(meta), self.comments_at(meta))
 
     def model_alias(self, meta: Meta, c: list[Any]) -> ir.ModelAlias:
-        return ir.ModelAlias(name=str(c[0]), model=c[1], span=self.span(meta),
-                             comments=self.comments_at(meta))
+        return ir.ModelAlias(
+            name=str(c[0]), model=c[1], span=self.span(meta), comments=self.comments_at(meta)
+        )
 
     def endpoint(self, meta: Meta, c: list[Any]) -> ir.Endpoint | None:
         node = self.values.endpoint(c[0], c[1], c[2], self.span(meta))
-        return self._with_comments(node, self.comments_at(meta))
+        return self._with_comments(node, self.comments_at(meta))  # type: ignore[no-any-return]
 
     def retry_def(self, meta: Meta, c: list[Any]) -> ir.RetryPolicy:
         node = self.values.retry_policy(str(c[0]), c[1], c[2], self.span(meta))
@@ -435,12 +322,20 @@ class MmoBuilder(Transformer[Token, Any]):
                 default_comments.extend(item.comments)
                 key = f.name
                 if key in defaults:
-                    self.error("MMO107", f"`default {key}` is given twice", item.span,
-                               labels=(Label(defaults[key].span, "first given here"),))
+                    self.error(
+                        "MMO107",
+                        f"`default {key}` is given twice",
+                        item.span,
+                        labels=(Label(defaults[key].span, "first given here"),),
+                    )
                 defaults[key] = Field(key, f.value, item.span)
             elif item.name in singles:
-                self.error("MMO107", f"`{item.name}` is given twice", item.span,
-                           labels=(Label(singles[item.name].span, "first given here"),))
+                self.error(
+                    "MMO107",
+                    f"`{item.name}` is given twice",
+                    item.span,
+                    labels=(Label(singles[item.name].span, "first given here"),),
+                )
             else:
                 singles[item.name] = item
                 extra_comments.extend(item.comments)

@@ -75,8 +75,12 @@ class ValueReader:
         if val.kind == "object":
             return {k: self.to_json(v, where) for k, v in val.value.items()}
         shown = val.value
-        self.report("MMO006", f"`{shown}` is not a literal value for {where}", val.span,
-                    help='quote text as a string: "..."')
+        self.report(
+            "MMO006",
+            f"`{shown}` is not a literal value for {where}",
+            val.span,
+            help='quote text as a string: "..."',
+        )
         return None
 
     def convert(self, val: Val) -> Any:
@@ -90,8 +94,9 @@ class ValueReader:
             out: list[ir.Ident] = []
             for item in val.value:
                 if item.kind != "bare":
-                    self.report("MMO006", f"expected a name here, not {KIND_WORDS[item.kind]}",
-                                item.span)
+                    self.report(
+                        "MMO006", f"expected a name here, not {KIND_WORDS[item.kind]}", item.span
+                    )
                     continue
                 out.append(ir.Ident(name=item.value, span=item.span))
             return tuple(out)
@@ -108,8 +113,13 @@ class ValueReader:
         seen: dict[str, Span] = {}
         for tok, val in args:
             name = str(tok)
-            span = Span(file=val.span.file, line=tok.line or 1, column=tok.column or 1,
-                        end_line=tok.end_line or 1, end_column=tok.end_column or 1)
+            span = Span(
+                file=val.span.file,
+                line=tok.line or 1,
+                column=tok.column or 1,
+                end_line=tok.end_line or 1,
+                end_column=tok.end_column or 1,
+            )
             entry = table.get(name)
             if entry is None:
                 close = get_close_matches(name, list(table), n=1)
@@ -124,11 +134,18 @@ class ValueReader:
             if val.kind not in kinds:
                 wanted = KIND_WORDS[kinds[0]]
                 if kinds == ("duration",) and val.kind == "number":
-                    self.report("MMO008", f"`{name}: {val.value}` has no unit", val.span,
-                                help=f"write `{val.value}s` for seconds (or ms, m, h)")
+                    self.report(
+                        "MMO008",
+                        f"`{name}: {val.value}` has no unit",
+                        val.span,
+                        help=f"write `{val.value}s` for seconds (or ms, m, h)",
+                    )
                 else:
-                    self.report("MMO006", f"`{name}` takes {wanted}, not "
-                                f"{KIND_WORDS[val.kind]}", val.span)
+                    self.report(
+                        "MMO006",
+                        f"`{name}` takes {wanted}, not " f"{KIND_WORDS[val.kind]}",
+                        val.span,
+                    )
                 continue
             out[target] = self.convert(val)
         return out
@@ -150,7 +167,11 @@ class ValueReader:
     ) -> ir.Endpoint | None:
         values = self.named_args(args, ENDPOINT_ARGS, f"provider `{name}`")
         if "base_url" not in values:
-            self.report("MMO005", f"provider `{name}` has no base_url", span,
-                        help='add `base_url: "http://host:port/v1"`')
+            self.report(
+                "MMO005",
+                f"provider `{name}` has no base_url",
+                span,
+                help='add `base_url: "http://host:port/v1"`',
+            )
             return None
         return ir.Endpoint(name=str(name), kind=str(kind).replace("_", "-"), span=span, **values)

@@ -14,7 +14,7 @@ from typing import Any
 from . import ir
 from .frontend_mmo_text import common_indent
 
-__all__ = ["print_mmo", "print_expr"]
+__all__ = ["print_expr", "print_mmo"]
 
 INDENT = "  "
 # Expression precedence, loosest first: or < and < not < comparison < atom.
@@ -60,9 +60,7 @@ def text(value: str, indent: str) -> str:
     inner = indent + INDENT
     lines = []
     for line in value.split("\n"):
-        body = "".join(
-            "\t" if ch == "\t" else _escape_char(ch, escape_quotes) for ch in line
-        )
+        body = "".join("\t" if ch == "\t" else _escape_char(ch, escape_quotes) for ch in line)
         lines.append(inner + body if body else "")
     return '"""\n' + "\n".join(lines) + "\n" + indent + '"""'
 

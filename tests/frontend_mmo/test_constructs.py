@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from mmoc import ir
 from mmoc.frontend_mmo import parse_condition, parse_mmo
 
@@ -30,7 +29,7 @@ def test_header_fields() -> None:
 
 def test_inputs_with_types_and_defaults() -> None:
     p = parse_ok(
-        'pipeline t { input topic: str  input n: int = 3  input ratio: float = -0.5\n'
+        "pipeline t { input topic: str  input n: int = 3  input ratio: float = -0.5\n"
         '  input on: bool = true  input blob: json = {"a": [1, null, "x"]}  input free }'
     )
     assert p.inputs_declared is True
@@ -56,7 +55,10 @@ def test_model_alias_and_endpoint() -> None:
         ' provider local = openai_compatible(base_url: "http://localhost:8000/v1",'
         ' api_key_env: "LOCAL_KEY")\n}'
     )
-    assert p.models[0].model_dump() == {"name": "fast", "model": {"id": "gemini/gemini-2.5-flash-lite"}}
+    assert p.models[0].model_dump() == {
+        "name": "fast",
+        "model": {"id": "gemini/gemini-2.5-flash-lite"},
+    }
     assert p.providers[0].model_dump() == {
         "name": "local",
         "kind": "openai-compatible",
@@ -75,15 +77,24 @@ def test_named_policies_and_defaults() -> None:
         "  default retry patient\n  default breaker guard\n  default timeout 30s\n}"
     )
     assert p.retry_policies[0].model_dump() == {
-        "kind": "retry", "name": "patient", "max_retries": 4, "backoff": "exponential",
-        "base_delay": 0.5, "multiplier": 3, "max_delay": 30.0, "jitter": "full",
+        "kind": "retry",
+        "name": "patient",
+        "max_retries": 4,
+        "backoff": "exponential",
+        "base_delay": 0.5,
+        "multiplier": 3,
+        "max_delay": 30.0,
+        "jitter": "full",
         "retry_on": ({"name": "rate_limit"}, {"name": "timeout"}),
     }
     quick = p.retry_policies[1]
     assert (quick.backoff, quick.max_retries, quick.base_delay) == ("constant", 2, 2.0)
     assert p.breaker_policies[0].model_dump() == {
-        "kind": "breaker", "name": "guard", "failure_threshold": 5,
-        "recovery_timeout": 60.0, "half_open_max_calls": 2,
+        "kind": "breaker",
+        "name": "guard",
+        "failure_threshold": 5,
+        "recovery_timeout": 60.0,
+        "half_open_max_calls": 2,
     }
     assert p.defaults.model_dump() == {
         "retry": {"kind": "ref", "name": "patient"},
@@ -93,7 +104,9 @@ def test_named_policies_and_defaults() -> None:
 
 
 def test_inline_default_policies() -> None:
-    p = parse_ok("pipeline t { default retry constant(max_retries: 1)  default breaker(failures: 2) }")
+    p = parse_ok(
+        "pipeline t { default retry constant(max_retries: 1)  default breaker(failures: 2) }"
+    )
     assert isinstance(p.defaults.retry, ir.RetryPolicy) and p.defaults.retry.max_retries == 1
     assert isinstance(p.defaults.breaker, ir.BreakerPolicy)
     assert p.defaults.breaker.failure_threshold == 2
@@ -103,7 +116,7 @@ def test_llm_step_every_field() -> None:
     step = one_step(
         '    prompt "Hello {name}"\n    system "Be brief"\n    temperature 0.2\n'
         '    max_tokens 500\n    stop ["\\n\\n", "END"]\n    after a, b\n    after c\n'
-        '    when exists(name)\n    retry exponential(max_retries: 2)\n'
+        "    when exists(name)\n    retry exponential(max_retries: 2)\n"
         "    fallback [openai/gpt-4o-mini, anthropic/claude-haiku-4-5]\n"
         "    breaker(failures: 3, recovery: 10s)\n    timeout 1m\n"
         '    json schema {"type": "object", "required": ["a"]}'
@@ -113,9 +126,16 @@ def test_llm_step_every_field() -> None:
     assert (step["temperature"], step["max_tokens"]) == (0.2, 500)
     assert step["stop"] == ("\n\n", "END")
     assert [a["name"] for a in step["after"]] == ["a", "b", "c"]
-    assert step["when"] == {"kind": "call", "func": "exists", "args": ({"kind": "key", "name": "name"},)}
+    assert step["when"] == {
+        "kind": "call",
+        "func": "exists",
+        "args": ({"kind": "key", "name": "name"},),
+    }
     assert step["retry"]["max_retries"] == 2 and step["retry"]["name"] is None
-    assert [m["id"] for m in step["fallback"]] == ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"]
+    assert [m["id"] for m in step["fallback"]] == [
+        "openai/gpt-4o-mini",
+        "anthropic/claude-haiku-4-5",
+    ]
     assert step["breaker"]["failure_threshold"] == 3 and step["breaker"]["recovery_timeout"] == 10.0
     assert step["timeout"] == 60.0
     assert step["output"] == {"format": "json", "schema_": {"type": "object", "required": ["a"]}}
@@ -148,9 +168,15 @@ def test_transform_steps() -> None:
     )
     a, b, c = p.steps
     assert a.model_dump() == {
-        "name": "a", "output_key": "k1", "after": (), "when": None, "timeout": None,
-        "kind": "transform", "function": "pkg.mod:fn",
-        "reads": ({"name": "x"}, {"name": "y"}), "pass_context": False,
+        "name": "a",
+        "output_key": "k1",
+        "after": (),
+        "when": None,
+        "timeout": None,
+        "kind": "transform",
+        "function": "pkg.mod:fn",
+        "reads": ({"name": "x"}, {"name": "y"}),
+        "pass_context": False,
     }
     assert (b.function, [r.name for r in b.reads], b.timeout) == ("upper", ["analysis"], 2.0)
     assert b.after[0].name == "a" and b.when is not None and b.when.model_dump() == key("k1")
@@ -207,7 +233,11 @@ def test_keywords_are_names_where_no_keyword_fits() -> None:
 def cond(text: str) -> dict[str, Any]:
     expr, diags = parse_condition(text, "c")
     assert diags == [] and expr is not None
-    return ir.Pipeline(name="x", steps=(ir.TransformStep(name="s", function="f", when=expr),)).steps[0].model_dump()["when"]
+    return (
+        ir.Pipeline(name="x", steps=(ir.TransformStep(name="s", function="f", when=expr),))
+        .steps[0]
+        .model_dump()["when"]
+    )
 
 
 def key(name: str) -> dict[str, Any]:
@@ -220,10 +250,24 @@ def lit(value: Any) -> dict[str, Any]:
 
 def test_condition_precedence() -> None:
     assert cond('len(draft) > 100 and not (mode == "fast")') == {
-        "kind": "bool", "op": "and", "operands": (
-            {"kind": "compare", "op": ">", "left": {"kind": "call", "func": "len", "args": (key("draft"),)},
-             "right": lit(100)},
-            {"kind": "not", "operand": {"kind": "compare", "op": "==", "left": key("mode"), "right": lit("fast")}},
+        "kind": "bool",
+        "op": "and",
+        "operands": (
+            {
+                "kind": "compare",
+                "op": ">",
+                "left": {"kind": "call", "func": "len", "args": (key("draft"),)},
+                "right": lit(100),
+            },
+            {
+                "kind": "not",
+                "operand": {
+                    "kind": "compare",
+                    "op": "==",
+                    "left": key("mode"),
+                    "right": lit("fast"),
+                },
+            },
         ),
     }
     assert cond("a or b and c")["op"] == "or"
@@ -233,7 +277,11 @@ def test_condition_precedence() -> None:
 
 def test_condition_literals_and_operators() -> None:
     assert cond('text contains "error"') == {
-        "kind": "compare", "op": "contains", "left": key("text"), "right": lit("error")}
+        "kind": "compare",
+        "op": "contains",
+        "left": key("text"),
+        "right": lit("error"),
+    }
     assert cond("draft") == key("draft")
     for op in ("==", "!=", "<", "<=", ">", ">="):
         assert cond(f"a {op} 1.5")["op"] == op

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mmoc.diagnostics import Diagnostic
 from mmoc.frontend_mmo import parse_condition, parse_mmo
 
@@ -43,7 +42,7 @@ def test_bad_character() -> None:
 
 
 def test_trailing_garbage() -> None:
-    [d] = problems('pipeline x { }\nmore')
+    [d] = problems("pipeline x { }\nmore")
     assert where(d) == ("MMO002", 2, 1) and "end of the file" in d.message
 
 
@@ -69,13 +68,17 @@ def test_bad_durations(value: str, fragment: str) -> None:
 
 
 def test_policy_argument_mistakes_are_all_reported() -> None:
-    diags = problems('pipeline x { retry r = exponential(base: 5, maxx: 3s, jitter: "full", base: 1s) }')
+    diags = problems(
+        'pipeline x { retry r = exponential(base: 5, maxx: 3s, jitter: "full", base: 1s) }'
+    )
     assert [d.code for d in diags] == ["MMO008", "MMO004", "MMO006", "MMO107"]
     assert diags[1].help == "did you mean `max`?"
 
 
 def test_duplicate_field_in_step_points_at_both() -> None:
-    [d] = problems('pipeline x {\n step a = llm m {\n  prompt "x"\n  timeout 1s\n  timeout 2s\n }\n}')
+    [d] = problems(
+        'pipeline x {\n step a = llm m {\n  prompt "x"\n  timeout 1s\n  timeout 2s\n }\n}'
+    )
     assert where(d) == ("MMO107", 5, 3) and "`timeout`" in d.message and "`a`" in d.message
     assert d.labels and d.labels[0].span.line == 4
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from mmoc import ir
 from mmoc.frontend_mmo import parse_mmo
 from mmoc.printer import duration, print_expr, print_mmo, text
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
-SEED_NAMES = ["research_and_summarize", "extract_and_validate", "translate_and_review", "analyze_and_report"]
+SEED_NAMES = [
+    "research_and_summarize",
+    "extract_and_validate",
+    "translate_and_review",
+    "analyze_and_report",
+]
 
-MESSY = '''# header comment
+MESSY = """# header comment
 pipeline   demo{step b=transform upper(a_out)->b_out
 # about a
 step a = llm fast {
@@ -30,7 +34,7 @@ step a = llm fast {
   parallel g (concurrency: 2) { step c = transform lower(b_out) -> c_out after b }
 }
 # trailing note
-'''
+"""
 
 CANONICAL = '''# header comment
 pipeline demo {
@@ -103,8 +107,17 @@ def test_seed_twin_gives_the_yaml_ir(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "shown"),
-    [(0.5, "500ms"), (60.0, "1m"), (90.0, "90s"), (3600.0, "1h"), (7200.0, "2h"),
-     (1.5, "1500ms"), (0.0001, "0.0001s"), (0.0, "0ms"), (45, "45s")],
+    [
+        (0.5, "500ms"),
+        (60.0, "1m"),
+        (90.0, "90s"),
+        (3600.0, "1h"),
+        (7200.0, "2h"),
+        (1.5, "1500ms"),
+        (0.0001, "0.0001s"),
+        (0.0, "0ms"),
+        (45, "45s"),
+    ],
 )
 def test_durations_print_in_the_shortest_exact_unit(seconds: float, shown: str) -> None:
     assert duration(seconds) == shown
@@ -120,16 +133,46 @@ def test_texts_choose_the_form_that_reads_back() -> None:
 
 def test_print_expr_parenthesises_only_where_needed() -> None:
     a, b, c = (ir.KeyExpr(name=n) for n in "abc")
-    assert print_expr(ir.BoolExpr(op="or", operands=(a, ir.BoolExpr(op="and", operands=(b, c))))) == "a or b and c"
-    assert print_expr(ir.BoolExpr(op="and", operands=(a, ir.BoolExpr(op="or", operands=(b, c))))) == "a and (b or c)"
-    assert print_expr(ir.BoolExpr(op="or", operands=(a, ir.BoolExpr(op="or", operands=(b, c))))) == "a or (b or c)"
-    assert print_expr(ir.NotExpr(operand=ir.CompareExpr(op="contains", left=a, right=ir.LiteralExpr(value="x")))) == 'not (a contains "x")'
-    assert print_expr(ir.CompareExpr(op=">", left=ir.CallExpr(func="len", args=(a,)), right=ir.LiteralExpr(value=2.5))) == "len(a) > 2.5"
+    assert (
+        print_expr(ir.BoolExpr(op="or", operands=(a, ir.BoolExpr(op="and", operands=(b, c)))))
+        == "a or b and c"
+    )
+    assert (
+        print_expr(ir.BoolExpr(op="and", operands=(a, ir.BoolExpr(op="or", operands=(b, c)))))
+        == "a and (b or c)"
+    )
+    assert (
+        print_expr(ir.BoolExpr(op="or", operands=(a, ir.BoolExpr(op="or", operands=(b, c)))))
+        == "a or (b or c)"
+    )
+    assert (
+        print_expr(
+            ir.NotExpr(
+                operand=ir.CompareExpr(op="contains", left=a, right=ir.LiteralExpr(value="x"))
+            )
+        )
+        == 'not (a contains "x")'
+    )
+    assert (
+        print_expr(
+            ir.CompareExpr(
+                op=">", left=ir.CallExpr(func="len", args=(a,)), right=ir.LiteralExpr(value=2.5)
+            )
+        )
+        == "len(a) > 2.5"
+    )
     assert print_expr(ir.LiteralExpr(value=None)) == "null"
 
 
 def test_transform_reading_a_key_named_reads() -> None:
-    p = ir.Pipeline(name="t", steps=(ir.TransformStep(name="s", function="f", reads=(ir.Ident(name="reads"),), output_key="k"),))
+    p = ir.Pipeline(
+        name="t",
+        steps=(
+            ir.TransformStep(
+                name="s", function="f", reads=(ir.Ident(name="reads"),), output_key="k"
+            ),
+        ),
+    )
     out = print_mmo(p)
     assert "f(reads reads)" in out
     assert parse(out).model_dump() == p.model_dump()

@@ -6,7 +6,6 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mmoc import ir
 from mmoc.frontend_mmo import parse_condition, parse_mmo
 from mmoc.printer import print_expr, print_mmo
@@ -17,8 +16,15 @@ RESERVED = {"not", "and", "or", "true", "false", "null", "contains"}
 idents = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(lambda s: s not in RESERVED)
 idents_nodes = idents.map(lambda n: ir.Ident(name=n))
 model_ids = st.sampled_from(
-    ["gemini-2.5-flash-lite", "openai/gpt-4o-mini", "anthropic/claude-haiku-4-5",
-     "mock/fast?latency_ms=50&fail_first=2", "fast", "ollama/llama3:8b", "local/my.model-v2"]
+    [
+        "gemini-2.5-flash-lite",
+        "openai/gpt-4o-mini",
+        "anthropic/claude-haiku-4-5",
+        "mock/fast?latency_ms=50&fail_first=2",
+        "fast",
+        "ollama/llama3:8b",
+        "local/my.model-v2",
+    ]
 ).map(lambda m: ir.ModelRef(id=m))
 chars = st.one_of(
     st.sampled_from(list('ab {}"\\\n\t \r#é\x00\x7f')),
@@ -33,13 +39,13 @@ durations = st.one_of(
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), finite, texts),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(texts, inner, max_size=3)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(texts, inner, max_size=3)),
     max_leaves=6,
 )
 comments = st.lists(
-    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x24F), max_size=20).map(str.rstrip),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x24F), max_size=20).map(
+        str.rstrip
+    ),
     max_size=2,
 ).map(tuple)
 
@@ -52,13 +58,23 @@ leaf_exprs = st.one_of(
 exprs = st.recursive(
     leaf_exprs,
     lambda inner: st.one_of(
-        st.builds(ir.CallExpr, func=st.sampled_from(["len", "exists"]),
-                  args=st.lists(inner, max_size=2).map(tuple)),
+        st.builds(
+            ir.CallExpr,
+            func=st.sampled_from(["len", "exists"]),
+            args=st.lists(inner, max_size=2).map(tuple),
+        ),
         st.builds(ir.NotExpr, operand=inner),
-        st.builds(ir.BoolExpr, op=st.sampled_from(["and", "or"]),
-                  operands=st.lists(inner, min_size=2, max_size=3).map(tuple)),
-        st.builds(ir.CompareExpr, op=st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "contains"]),
-                  left=inner, right=inner),
+        st.builds(
+            ir.BoolExpr,
+            op=st.sampled_from(["and", "or"]),
+            operands=st.lists(inner, min_size=2, max_size=3).map(tuple),
+        ),
+        st.builds(
+            ir.CompareExpr,
+            op=st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "contains"]),
+            left=inner,
+            right=inner,
+        ),
     ),
     max_leaves=8,
 )
@@ -74,8 +90,12 @@ def retry_policies(named: bool) -> st.SearchStrategy[ir.RetryPolicy]:
         multiplier=st.one_of(st.integers(1, 5), st.floats(1, 4)),
         max_delay=durations,
         jitter=st.sampled_from(["none", "full"]),
-        retry_on=st.lists(st.sampled_from(["rate_limit", "timeout", "server_error"]).map(
-            lambda k: ir.Ident(name=k)), max_size=3).map(tuple),
+        retry_on=st.lists(
+            st.sampled_from(["rate_limit", "timeout", "server_error"]).map(
+                lambda k: ir.Ident(name=k)
+            ),
+            max_size=3,
+        ).map(tuple),
         comments=comments if named else st.just(()),
     )
 
@@ -110,7 +130,8 @@ llm_steps = st.builds(
     retry=st.none() | refs | retry_policies(named=False),
     fallback=st.none() | st.lists(model_ids, max_size=2).map(tuple),
     breaker=st.none() | refs | breaker_policies(named=False),
-    output=st.none() | st.builds(ir.OutputSpec, schema_=st.none() | st.dictionaries(texts, json_values, max_size=3)),
+    output=st.none()
+    | st.builds(ir.OutputSpec, schema_=st.none() | st.dictionaries(texts, json_values, max_size=3)),
     timeout=st.none() | durations,
     comments=comments,
 )
@@ -141,7 +162,10 @@ inputs = st.builds(
     lambda name, type_, default, has: ir.Input(
         name=name, type=type_, default=default if has else None, has_default=has
     ),
-    idents, st.none() | st.sampled_from(["str", "int", "float", "bool", "json"]), json_values, st.booleans(),
+    idents,
+    st.none() | st.sampled_from(["str", "int", "float", "bool", "json"]),
+    json_values,
+    st.booleans(),
 )
 
 
@@ -155,9 +179,19 @@ def pipelines(draw: Any) -> ir.Pipeline:
         inputs_declared=bool(ins),
         inputs=tuple(ins),
         outputs=tuple(draw(st.lists(idents_nodes, max_size=3))),
-        models=tuple(draw(st.lists(st.builds(ir.ModelAlias, name=idents, model=model_ids), max_size=2))),
-        providers=tuple(draw(st.lists(st.builds(
-            ir.Endpoint, name=idents, base_url=texts, api_key_env=st.none() | texts), max_size=2))),
+        models=tuple(
+            draw(st.lists(st.builds(ir.ModelAlias, name=idents, model=model_ids), max_size=2))
+        ),
+        providers=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        ir.Endpoint, name=idents, base_url=texts, api_key_env=st.none() | texts
+                    ),
+                    max_size=2,
+                )
+            )
+        ),
         retry_policies=tuple(draw(st.lists(retry_policies(named=True), max_size=2))),
         breaker_policies=tuple(draw(st.lists(breaker_policies(named=True), max_size=2))),
         defaults=ir.Defaults(
@@ -206,13 +240,78 @@ def test_condition_round_trip(e: ir.Expr) -> None:
 
 
 TOKENS = [
-    "pipeline", "step", "parallel", "llm", "transform", "prompt", "system", "temperature",
-    "max_tokens", "stop", "after", "when", "retry", "fallback", "breaker", "timeout", "json",
-    "schema", "input", "output", "model", "provider", "default", "version", "description",
-    "reads", "and", "or", "not", "contains", "true", "false", "null", "len", "exists",
-    "{", "}", "(", ")", "[", "]", ",", ":", "=", "->", "==", "<=", ">", "-", "?", "/",
-    "x", "a_b", "gpt-4o", "mock/m?a=1&b=2", "pkg.mod:fn", '"s"', '"{k}\\n"', '"\\q"', '"open',
-    '"""\n  tri {x}\n"""', '"""', "3", "-2.5", "500ms", "2s", "7x", "# c\n", "\n", "\t", "é", "\\",
+    "pipeline",
+    "step",
+    "parallel",
+    "llm",
+    "transform",
+    "prompt",
+    "system",
+    "temperature",
+    "max_tokens",
+    "stop",
+    "after",
+    "when",
+    "retry",
+    "fallback",
+    "breaker",
+    "timeout",
+    "json",
+    "schema",
+    "input",
+    "output",
+    "model",
+    "provider",
+    "default",
+    "version",
+    "description",
+    "reads",
+    "and",
+    "or",
+    "not",
+    "contains",
+    "true",
+    "false",
+    "null",
+    "len",
+    "exists",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    "=",
+    "->",
+    "==",
+    "<=",
+    ">",
+    "-",
+    "?",
+    "/",
+    "x",
+    "a_b",
+    "gpt-4o",
+    "mock/m?a=1&b=2",
+    "pkg.mod:fn",
+    '"s"',
+    '"{k}\\n"',
+    '"\\q"',
+    '"open',
+    '"""\n  tri {x}\n"""',
+    '"""',
+    "3",
+    "-2.5",
+    "500ms",
+    "2s",
+    "7x",
+    "# c\n",
+    "\n",
+    "\t",
+    "é",
+    "\\",
 ]
 
 
@@ -222,7 +321,7 @@ def test_token_soup_never_raises(tokens: list[str], sep: str) -> None:
     p, diags = parse_mmo(sep.join(tokens), "soup.mmo")
     assert p is not None or diags
     assert all(d.code != "MMO702" for d in diags), [d.message for d in diags]
-    e, cdiags = parse_condition(sep.join(tokens), "soup")
+    _e, cdiags = parse_condition(sep.join(tokens), "soup")
     assert all(d.code != "MMO702" for d in cdiags)
 
 
@@ -234,7 +333,7 @@ def test_damaged_valid_text_never_raises(p: ir.Pipeline, data: Any) -> None:
     end = data.draw(st.integers(start, min(len(text), start + 12)))
     insert = data.draw(st.sampled_from(["", "{", "}", '"', "step", "(", "->", "#"]))
     damaged = text[:start] + insert + text[end:]
-    result, diags = parse_mmo(damaged, "damaged.mmo")
+    _result, diags = parse_mmo(damaged, "damaged.mmo")
     assert all(d.code != "MMO702" for d in diags), [d.message for d in diags]
 
 

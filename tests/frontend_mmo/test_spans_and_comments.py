@@ -38,7 +38,11 @@ def parsed() -> ir.Pipeline:
 def test_step_name_and_output_key_spans() -> None:
     step = parsed().steps[0]
     assert step.name_span is not None and step.output_key_span is not None
-    assert (step.name_span.file, step.name_span.line, step.name_span.column) == ("pipelines/r.mmo", 6, 8)
+    assert (step.name_span.file, step.name_span.line, step.name_span.column) == (
+        "pipelines/r.mmo",
+        6,
+        8,
+    )
     assert step.name_span.end_column == 8 + len("research")
     assert (step.output_key_span.line, step.output_key_span.column) == (12, 8)
     assert step.span is not None and (step.span.line, step.span.end_line) == (6, 12)
@@ -64,7 +68,10 @@ def test_positions_inside_one_line_string_skip_escapes() -> None:
 
 def test_ident_and_model_spans() -> None:
     step = parsed().steps[1]
-    assert step.after[0].span is not None and (step.after[0].span.line, step.after[0].span.column) == (17, 11)
+    assert step.after[0].span is not None and (
+        step.after[0].span.line,
+        step.after[0].span.column,
+    ) == (17, 11)
     assert step.model.span is not None and step.model.span.column == 24
 
 
@@ -93,6 +100,6 @@ def test_comments_attach_to_the_following_statement() -> None:
 
 
 def test_trailing_comment_on_a_line_belongs_to_that_statement() -> None:
-    p, _ = parse_mmo('pipeline t {\n  input a  # the topic\n  input b\n}', "t.mmo")
+    p, _ = parse_mmo("pipeline t {\n  input a  # the topic\n  input b\n}", "t.mmo")
     assert p is not None
     assert [i.comments for i in p.inputs] == [("the topic",), ()]
