@@ -34,7 +34,6 @@ EXAMPLE_INPUTS: dict[str, str] = {
         "Apr,15900,520\nMay,17100,610"
     ),
     "audience": "a product team",
-    "language": "English",
 }
 _OUTPUT_PREVIEW = 240  # characters of each output shown
 
@@ -49,7 +48,7 @@ def find_sources(args: Sequence[str]) -> list[Path]:
 
 
 def _default_folder() -> Path:
-    here = Path.cwd() / "pipelines"
+    here = Path("pipelines")
     if here.is_dir():
         return here
     return Path(__file__).resolve().parent.parent / "pipelines"
