@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from mmoc.cli import cli
 from mmoc.compile import compile_file, load_module
 from mmoc.demo import example_inputs
@@ -30,4 +29,4 @@ def test_shipped_pipeline_runs_on_mock(source: Path) -> None:
     outputs = json.loads(result.stdout)
     assert outputs and all(isinstance(k, str) for k in outputs)
     if spec.outputs:
-        assert set(outputs) == set(spec.outputs)
+        assert set(outputs) <= set(spec.outputs)  # a skipped producer leaves its output out
