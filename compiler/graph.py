@@ -7,7 +7,8 @@ the IR through `mmoc.analysis`, so both renderers draw exactly the same graph:
   shows its model, a transform's node its function, a conditional step its `when` text;
 * a parallel group is a subgraph around its members;
 * a data edge runs from the producer of a key (or the input) to each step reading it, labelled
-  with the key; an `after` ordering edge is labelled `after`; edges into a conditional step,
+  with the key; an `after` ordering edge (unless a data edge already links the same two
+  steps) is labelled `after`; edges into a conditional step,
   and edges that exist only because a condition names a key, are dashed.
 
 Edges that point at a group (a step reading a group's joined output key, or `after` a group)
@@ -133,8 +134,10 @@ def build_model(p: ir.Pipeline) -> GraphModel:
             src = _key_source(key, produced, inputs, source_of)
             if src is not None and (src, target, key) not in seen:
                 add(Edge(src, target, key, True))
+        linked = {(e.source, e.target) for e in model.edges if e.target == target}
         for ref in step.after:
-            if ref.name in source_of:
+            # An `after` that repeats a data edge adds nothing to the picture.
+            if ref.name in source_of and (source_of[ref.name], target) not in linked:
                 add(Edge(source_of[ref.name], target, "after", conditional))
     return model
 

@@ -123,3 +123,18 @@ def test_render_graph_rejects_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown graph format"):
         render_graph(_pipeline(), "svg")
     assert render_graph(_pipeline(), "dot") == to_dot(_pipeline())
+
+
+def test_after_repeating_a_data_edge_is_not_drawn_twice() -> None:
+    p = ir.Pipeline(
+        name="p",
+        steps=(
+            _llm("a", "mock/x", "A {q}", "a_out"),
+            _llm("b", "mock/x", "B {a_out}", "b_out", after=(ir.Ident(name="a"),)),
+            _llm("c", "mock/x", "C {q}", "c_out", after=(ir.Ident(name="b"),)),
+        ),
+    )
+    edges = [(e.source, e.target, e.label) for e in build_model(p).edges]
+    assert ("step_a", "step_b", "a_out") in edges
+    assert ("step_a", "step_b", "after") not in edges
+    assert ("step_b", "step_c", "after") in edges  # a pure ordering edge stays
