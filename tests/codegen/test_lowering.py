@@ -1,0 +1,206 @@
+"""Lowering and the compile API: names, literals, conditions, policies, inline transforms,
+determinism, and the diagnostics lowering itself reports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import black
+import pytest
+from codegen_support import PIPELINES, ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mmoc import ir
+from mmoc.compile import compile_pipeline, load_module, project_relative, write_atomic
+from mmoc.lower_expr import ConditionLowerer, LoweringError, literal, text_literal
+from mmoc.lower_names import NameAllocator
+
+
+def llm(name: str, prompt: str, key: str, **extra: object) -> ir.LlmStep:
+    return ir.LlmStep(name=name, model=ir.ModelRef(id="mock/m"), prompt=ir.Text(value=prompt),
+                      output_key=key, **extra)
+
+
+def pipeline(*steps: ir.LlmStep | ir.TransformStep | ir.GroupStep, **extra: object) -> ir.Pipeline:
+    return ir.Pipeline(name="p", steps=steps, **extra)
+
+
+def compiled(p: ir.Pipeline, name: str, **kw: object) -> object:
+    result = compile_pipeline(p, source_path="p.mmo", source_text="", **kw)  # type: ignore[arg-type]
+    assert result.ok and result.code is not None, result.diagnostics
+    return load_module(result.code, name, **kw.get("load", {}))  # type: ignore[arg-type]
+
+
+def test_literal_is_repr_of_plain_data_only() -> None:
+    assert literal({"a": [1, 2.5, None, True, "x"]}) == "{'a': [1, 2.5, None, True, 'x']}"
+    assert literal(("a",)) == "('a', )" and literal(()) == "()"
+    assert eval(literal({"q": "\"'\\\n"})) == {"q": "\"'\\\n"}  # noqa: S307
+    for bad in (float("inf"), float("nan"), object(), {1: "x"}, {"s": {1, 2}}):
+        with pytest.raises(LoweringError):
+            literal(bad)
+
+
+def test_text_literal_splits_long_multiline_text_and_keeps_it_exact() -> None:
+    text = "first line of a long prompt that goes on\nsecond {x}\r\nthird\u2028fourth"
+    code = text_literal(text)
+    assert code.startswith("(\n") and eval(code) == text  # noqa: S307
+    assert text_literal("short\ntext") == repr("short\ntext")
+
+
+def test_name_allocator_avoids_builtins_keywords_params_and_duplicates() -> None:
+    names = NameAllocator(avoid={"transforms"})
+    assert names.take("transforms", "t") == "transforms_2"
+    assert names.take("str", "s") == "str_2"
+    assert names.take("class", "fallback") == "fallback"
+    assert names.take("A_PROMPT", "x") == "A_PROMPT"
+    assert names.take("A_PROMPT", "x") == "A_PROMPT_2"
+    assert names.take_exact("run") == "run"
+    with pytest.raises(LoweringError):
+        names.take_exact("run")
+
+
+def test_condition_functions_evaluate_like_the_expression() -> None:
+    expr = ir.BoolExpr(op="or", operands=(
+        ir.BoolExpr(op="and", operands=(
+            ir.CompareExpr(op=">=", left=ir.CallExpr(func="len", args=(ir.KeyExpr(name="t"),)),
+                           right=ir.LiteralExpr(value=3)),
+            ir.NotExpr(operand=ir.KeyExpr(name="strict")),
+        )),
+        ir.CompareExpr(op="contains", left=ir.KeyExpr(name="t"), right=ir.LiteralExpr(value="!")),
+        ir.CallExpr(func="exists", args=(ir.KeyExpr(name="force"),)),
+    ))
+    p = pipeline(llm("a", "{t} {strict} {force}", "out", when=expr))
+    when = compiled(p, "mmoc_test_when").PIPELINE.steps[0].when  # type: ignore[attr-defined]
+    assert when({"t": "abcd", "strict": False, "force": None}) is True
+    assert when({"t": "ab", "strict": False, "force": None}) is False
+    assert when({"t": "abcd", "strict": True, "force": None}) is False
+    assert when({"t": "a!", "strict": True, "force": None}) is True
+    assert when({"t": "a", "strict": True, "force": 0}) is True
+    code = ConditionLowerer("c").condition(expr)
+    assert code.count("c.length(") == 1 and "c.exists(values, 'force')" in code
+
+
+def test_policies_defaults_and_timeouts_are_resolved() -> None:
+    patient = ir.RetryPolicy(name="patient", max_retries=4, base_delay=0.5, max_delay=8,
+                             jitter="full", retry_on=(ir.Ident(name="timeout"),))
+    p = pipeline(
+        llm("a", "{x}", "a_out"),
+        llm("b", "{a_out}", "b_out", retry=ir.RetryPolicy(max_retries=1, backoff="constant"),
+            breaker=ir.BreakerPolicy(failure_threshold=2), timeout=5),
+        retry_policies=(patient,),
+        defaults=ir.Defaults(retry=ir.PolicyRef(name="patient"), timeout=30,
+                             breaker=ir.BreakerPolicy(failure_threshold=9)),
+    )
+    module = compiled(p, "mmoc_test_policies")
+    a, b = module.PIPELINE.steps  # type: ignore[attr-defined]
+    assert a.retry.max_retries == 4 and a.retry.retry_on == ("timeout",)
+    assert a.retry is module.PATIENT_RETRY  # type: ignore[attr-defined]
+    assert a.timeout == 30.0 and a.breaker.failure_threshold == 9
+    assert b.retry.max_retries == 1 and b.retry.backoff.value == "constant"
+    assert b.timeout == 5.0 and b.breaker.failure_threshold == 2
+
+
+def test_inline_callable_needs_inline_mode() -> None:
+    step = ir.TransformStep(name="shout", function="<lambda>", callable=str.upper,
+                            reads=(ir.Ident(name="t"),), output_key="loud")
+    p = pipeline(llm("a", "{x}", "t"), step)
+    refused = compile_pipeline(p, source_path="p.mmo", source_text="")
+    assert refused.code is None and [d.code for d in refused.diagnostics] == ["MMO701"]
+    result = compile_pipeline(p, source_path="p.mmo", source_text="", inline=True)
+    assert result.code is not None and "INLINE_TRANSFORMS" in result.code
+    module = load_module(result.code, "mmoc_test_inline",
+                         inline_transforms={"shout": lambda t: t.upper()})
+    outputs = module.run_sync({"x": "hi"}, mock=True)
+    assert outputs["loud"] == outputs["t"].upper()
+
+
+def test_load_module_registers_and_cleans_up_on_failure() -> None:
+    module = load_module("X = 1\n", "mmoc_test_load_ok")
+    assert sys.modules["mmoc_test_load_ok"] is module and module.X == 1
+    with pytest.raises(ZeroDivisionError):
+        load_module("1 / 0\n", "mmoc_test_load_bad")
+    assert "mmoc_test_load_bad" not in sys.modules
+
+
+def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
+    target = tmp_path / "out.py"
+    write_atomic(target, "one\n")
+    write_atomic(target, "two\n")
+    assert target.read_text() == "two\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.py"]
+
+
+def test_project_relative_does_not_depend_on_the_working_directory(tmp_path: Path) -> None:
+    source = PIPELINES / "research_and_summarize.mmo"
+    here = project_relative(source)
+    os.chdir(tmp_path)
+    try:
+        assert project_relative(source) == here == "pipelines/research_and_summarize.mmo"
+    finally:
+        os.chdir(ROOT)
+
+
+def test_two_compiles_are_byte_identical_from_different_directories(tmp_path: Path) -> None:
+    outs = []
+    for cwd, arg, seed in ((ROOT, "pipelines/analyze_and_report.mmo", "1"),
+                           (PIPELINES, "analyze_and_report.mmo", "2")):
+        out = tmp_path / f"out_{seed}.py"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        proc = subprocess.run([sys.executable, "-m", "mmoc", "compile", arg, "-o", str(out)],
+                              cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert outs[0] == (PIPELINES / "analyze_and_report_gen.py").read_bytes()
+
+
+# ---- random valid IR: the code compiles, black is a no-op, the spec matches the IR --------
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda s: s not in {"and", "or", "not", "if", "in", "is", "as", "def", "for", "del"}
+)
+
+
+@st.composite
+def random_pipelines(draw: st.DrawFn) -> ir.Pipeline:
+    count = draw(st.integers(1, 6))
+    names = draw(st.lists(NAMES, min_size=2 * count, max_size=2 * count, unique=True))
+    steps: list[ir.LlmStep | ir.TransformStep | ir.GroupStep] = []
+    keys: list[str] = []
+    for i in range(count):
+        name, key = names[2 * i], names[2 * i + 1]
+        reads = draw(st.lists(st.sampled_from(keys), max_size=2, unique=True)) if keys else []
+        text = draw(st.text(max_size=15)).replace("{", "{{").replace("}", "}}")
+        if reads and draw(st.booleans()):
+            steps.append(ir.TransformStep(name=name, function="upper",
+                                          reads=(ir.Ident(name=reads[0]),), output_key=key))
+        else:
+            prompt = text + "".join(f" {{{r}}}" for r in reads) + " {seed}"
+            when = None
+            if reads and draw(st.booleans()):
+                when = ir.CompareExpr(op="contains", left=ir.KeyExpr(name=reads[0]),
+                                      right=ir.LiteralExpr(value=text))
+            steps.append(llm(name, prompt, key, when=when,
+                             temperature=draw(st.none() | st.floats(0, 2))))
+        keys.append(key)
+    return pipeline(*steps, description=draw(st.none() | st.text(max_size=20)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_pipelines())
+def test_random_valid_ir_compiles_black_clean_and_matches(p: ir.Pipeline) -> None:
+    result = compile_pipeline(p, source_path="random.mmo", source_text="")
+    assert result.ok and result.code is not None, result.diagnostics
+    assert black.format_str(result.code, mode=black.Mode()) == result.code
+    module = load_module(result.code, "mmoc_random_ir")
+    spec = module.PIPELINE
+    assert [s.name for s in spec.steps] == [s.name for s in p.steps]
+    assert [s.output_key for s in spec.steps] == [s.output_key for s in p.steps]
+    for got, want in zip(spec.steps, p.steps, strict=True):
+        if isinstance(want, ir.LlmStep):
+            assert got.prompt == want.prompt.value
+            assert (got.when is None) == (want.when is None)
