@@ -10,8 +10,6 @@ edges from a group to itself (a member reading a sibling) are dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .errors import ConfigError
 from .spec import LlmStep, ParallelGroup, PipelineSpec, Step, TransformStep
 from .template import parse_template
@@ -21,23 +19,30 @@ TRANSFORM = "transform"
 GROUP = "group"
 
 
-@dataclass(slots=True)
+Entry = tuple[LlmStep | TransformStep | ParallelGroup, str, str | None]
+
+
 class Node:
-    index: int
-    step: Step
-    kind: str
-    trace_index: int  # position of the node's entry in the trace's step list
-    deps: tuple[int, ...] = ()
-    dependants: list[int] = field(default_factory=list)
+    __slots__ = ("dependants", "deps", "index", "kind", "step", "trace_index")
+
+    def __init__(self, index: int, step: Step, kind: str, trace_index: int) -> None:
+        self.index = index
+        self.step = step
+        self.kind = kind
+        self.trace_index = trace_index  # position of the node's entry in the trace's steps
+        self.deps: tuple[int, ...] = ()
+        self.dependants: list[int] = []
 
 
-@dataclass(slots=True)
 class Plan:
-    nodes: list[Node]
-    roots: list[int]
-    # Declaration order of trace entries: (step, kind, group name or None).
-    entries: list[tuple[LlmStep | TransformStep | ParallelGroup, str, str | None]]
-    produced: tuple[str, ...]  # every output key, in declaration order
+    __slots__ = ("entries", "nodes", "produced", "roots")
+
+    def __init__(self, nodes: list[Node], roots: list[int], entries: list[Entry],
+                 produced: tuple[str, ...]) -> None:
+        self.nodes = nodes
+        self.roots = roots
+        self.entries = entries  # trace entries in declaration order: (step, kind, group)
+        self.produced = produced  # every output key, in declaration order
 
 
 def kind_of(step: Step) -> str:
@@ -61,7 +66,7 @@ def _reads(step: LlmStep | TransformStep) -> tuple[str, ...]:
 
 def build_plan(spec: PipelineSpec) -> Plan:
     nodes: list[Node] = []
-    entries: list[tuple[LlmStep | TransformStep | ParallelGroup, str, str | None]] = []
+    entries: list[Entry] = []
     node_of_name: dict[str, int] = {}
     producer: dict[str, int] = {}
     produced: list[str] = []

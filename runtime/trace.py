@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -25,19 +24,25 @@ PENDING = "pending"
 RUNNING = "running"
 
 
-@dataclass(slots=True)
 class AttemptTrace:
     """One call (or one rejected call) to one model."""
 
-    number: int  # 1-based across the whole step (all models)
-    model: str  # the model id this attempt targeted, as requested
-    wait_before_ms: float = 0.0  # the backoff slept before this attempt
-    status: str = RUNNING  # success, failed, rejected (breaker open: no call made)
-    latency_ms: float = 0.0
-    error_kind: str | None = None
-    error: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
+    __slots__ = ("error", "error_kind", "input_tokens", "latency_ms", "model", "number",
+                 "output_tokens", "status", "wait_before_ms")
+
+    def __init__(self, number: int, model: str, wait_before_ms: float = 0.0) -> None:
+        self.number = number  # 1-based across the whole step (all models)
+        self.model = model  # the model id this attempt targeted, as requested
+        self.wait_before_ms = wait_before_ms  # the backoff slept before this attempt
+        self.status = RUNNING  # success, failed, rejected (breaker open: no call made)
+        self.latency_ms = 0.0
+        self.error_kind: str | None = None
+        self.error: str | None = None
+        self.input_tokens = 0
+        self.output_tokens = 0
+
+    def __repr__(self) -> str:
+        return f"AttemptTrace({self.number}, {self.model!r}, status={self.status!r})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,19 +132,25 @@ class StepTrace:
         }
 
 
-@dataclass(slots=True)
 class Trace:
-    run_id: str
-    pipeline: str
-    version: str | None = None
-    status: str = RUNNING  # success or failed once the run ends
-    mock: bool = False  # every model was routed to the mock provider
-    started_at: str | None = None  # ISO 8601, UTC
-    ended_at: str | None = None
-    latency_ms: float = 0.0  # wall time of the run, not the sum of the steps
-    error: str | None = None
-    failed_step: str | None = None
-    steps: list[StepTrace] = field(default_factory=list)
+    """The trace of one run: run-level facts and one `StepTrace` per step."""
+
+    def __init__(self, run_id: str, pipeline: str, version: str | None = None, *,
+                 mock: bool = False) -> None:
+        self.run_id = run_id
+        self.pipeline = pipeline
+        self.version = version
+        self.status = RUNNING  # success or failed once the run ends
+        self.mock = mock  # every model was routed to the mock provider
+        self.started_at: str | None = None  # ISO 8601, UTC
+        self.ended_at: str | None = None
+        self.latency_ms = 0.0  # wall time of the run, not the sum of the steps
+        self.error: str | None = None
+        self.failed_step: str | None = None
+        self.steps: list[StepTrace] = []
+
+    def __repr__(self) -> str:
+        return f"Trace({self.pipeline!r}, status={self.status!r}, steps={len(self.steps)})"
 
     # Totals are computed from the steps so they always equal the sums. Group entries carry no
     # tokens or cost of their own (their members do), so nothing is counted twice.
@@ -252,10 +263,11 @@ def render_markdown(trace: Trace) -> str:
 # ---------------------------------------------------------------------------------------------
 # Redaction: error text from providers may echo request headers or URLs with keys in them.
 
-_KEY_PATTERNS = re.compile(
+_KEY_PATTERN = (
     r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,}"
     r"|(?i:(?:api[_-]?key|x-api-key|x-goog-api-key|key)=)[^\s&\"']{6,})"
 )
+_key_regex: re.Pattern[str] | None = None  # compiled on first use: errors are rare
 
 
 def _secret_env_values() -> list[str]:
@@ -271,4 +283,7 @@ def redact(text: str) -> str:
     for value in _secret_env_values():
         if value in text:
             text = text.replace(value, "[redacted]")
-    return _KEY_PATTERNS.sub("[redacted]", text)
+    global _key_regex
+    if _key_regex is None:
+        _key_regex = re.compile(_KEY_PATTERN)
+    return _key_regex.sub("[redacted]", text)
