@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from .retry import RetryStrategy
 from .template import parse_template
@@ -23,7 +23,7 @@ class _Required:
 
     _instance: _Required | None = None
 
-    def __new__(cls) -> _Required:
+    def __new__(cls) -> _Required:  # noqa: PYI034 - a singleton: always this class
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -122,7 +122,7 @@ class ParallelGroup:
     when_reads: tuple[str, ...] = ()
 
 
-Step = Union[LlmStep, TransformStep, ParallelGroup]
+Step = LlmStep | TransformStep | ParallelGroup
 
 
 @dataclass(frozen=True)
