@@ -41,6 +41,7 @@ class LlmContext:
         "default_model_limit",
         "endpoints",
         "mock",
+        "mock_provider",
         "model_limits",
         "observer",
         "providers",
@@ -77,6 +78,7 @@ class LlmContext:
         # Per-model semaphores, created on first use (a run only pays for models it calls).
         self.model_limits: dict[str, asyncio.Semaphore | None] = {}
         self.default_model_limit: int | Mapping[str, int] | None = model_concurrency
+        self.mock_provider: Provider | None = providers.mock() if mock else None
 
     def limit_for(self, requested: str, model: ModelId) -> asyncio.Semaphore | None:
         try:
@@ -148,8 +150,7 @@ async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any]
         routed, key = route(requested, ctx.mock)
         breaker = ctx.breakers.get(key, policy) if policy is not None else None
         try:
-            provider = (ctx.providers.mock() if ctx.mock
-                        else ctx.providers.get(routed, ctx.endpoints))
+            provider = ctx.mock_provider or ctx.providers.get(routed, ctx.endpoints)
             request = LlmRequest(
                 provider=routed.provider, model=routed.name, prompt=prompt, system=system,
                 temperature=step.temperature, max_tokens=step.max_tokens, stop=step.stop,

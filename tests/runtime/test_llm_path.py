@@ -6,8 +6,6 @@ import json
 import random
 
 import pytest
-from runtime_fakes import FakeTime, ScriptedProvider, rate_limited
-
 from mmoc_runtime import (
     BreakerPolicy,
     BreakerRegistry,
@@ -24,6 +22,7 @@ from mmoc_runtime import (
 )
 from mmoc_runtime.providers.base import LlmResponse
 from mmoc_runtime.trace import AttemptTrace
+from runtime_fakes import FakeTime, ScriptedProvider, rate_limited
 
 
 def one_step(model: str, **options: object) -> PipelineSpec:

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-
 from mmoc_runtime import (
     ConfigError,
     InputError,
@@ -151,9 +150,8 @@ def test_timeout_fails_the_step_and_its_dependants_only() -> None:
 
 
 def test_llm_timeout_is_per_attempt_and_retryable() -> None:
-    from runtime_fakes import FakeTime
-
     from mmoc_runtime import RetryStrategy
+    from runtime_fakes import FakeTime
 
     class Slow(MockProvider):
         def __init__(self) -> None:

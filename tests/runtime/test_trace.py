@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runtime_fakes import FakeTime
-
 from mmoc_runtime import (
     InputSpec,
     LlmStep,
@@ -20,6 +18,7 @@ from mmoc_runtime import (
     TransformStep,
     execute_sync,
 )
+from runtime_fakes import FakeTime
 
 RUN_KEYS = {"schema_version", "run_id", "pipeline", "version", "status", "mock", "started_at",
             "ended_at", "latency_ms", "error", "failed_step", "total_input_tokens",
@@ -171,7 +170,6 @@ def test_outputs_are_the_declared_ones_or_every_produced_key() -> None:
 
 def test_raise_for_status() -> None:
     import pytest
-
     from mmoc_runtime import PipelineFailed
 
     result = run_mixed()
