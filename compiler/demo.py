@@ -111,8 +111,7 @@ def run_one(source: Path, console: Console) -> bool:
         console.print(Text(f"{source}: {exc}", style="bold red"), soft_wrap=True)
         return False
     finally:
-        if view._live is not None:
-            view._live.stop()
+        view.close()
     for key, value in result.outputs.items():
         console.print(Panel(Text(_preview(str(value), _OUTPUT_PREVIEW)), title=key,
                             title_align="left", expand=False))

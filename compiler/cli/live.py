@@ -124,6 +124,12 @@ class LiveView(PipelineObserver):
         elif not self.quiet and not self.live_mode:
             self._line(f"run {trace.status} in {trace.latency_ms:.0f} ms")
 
+    def close(self) -> None:
+        """Stop the live display if a run died before `on_run_end` (leaves the terminal tidy)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
     # ---- drawing --------------------------------------------------------------------
 
     def table(self) -> Table:

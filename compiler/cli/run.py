@@ -218,8 +218,7 @@ def execute(
     except InputError as exc:
         raise RunAbort(2, str(exc)) from exc
     finally:
-        if view._live is not None:  # the run died before on_run_end: leave the terminal tidy
-            view._live.stop()
+        view.close()
     trace = result.trace
     if trace_path:
         _write("--trace", trace_path, trace.to_json())
