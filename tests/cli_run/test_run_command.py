@@ -101,6 +101,12 @@ def test_inputs_are_typed_from_declarations(pipeline_file: PipelineFile, tmp_pat
     both = invoke(path, "--inputs-json", str(values), "-i", "topic=moths", "--mock", "--json")
     assert both.exit_code == 0, both.stderr
     assert "Write 2 lines about moths" in json.loads(both.stdout)["text"]
+    # a JSON value of the wrong type is caught by the runtime's input check: still exit 2
+    values.write_text(json.dumps({"topic": "bats", "count": "three"}))
+    before = mock_calls()
+    wrong = invoke(path, "--inputs-json", str(values), "--mock")
+    assert wrong.exit_code == 2 and "count" in wrong.stderr
+    assert mock_calls() == before
 
 
 @pytest.mark.parametrize(
