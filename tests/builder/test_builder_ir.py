@@ -157,3 +157,18 @@ def test_validate_passes_seed_example(seed: Callable[[], Pipeline]) -> None:
 def test_add_step_rejects_non_steps() -> None:
     with pytest.raises(TypeError, match="add_step"):
         Pipeline("x").add_step("not a step")  # type: ignore[arg-type]
+
+
+def test_import_mmoc_stays_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mmoc\n"
+        "heavy = [m for m in ('pydantic', 'lark', 'jinja2', 'black', 'yaml', 'rich', "
+        "'mmoc.builder', 'mmoc_runtime') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.strip() == ""
