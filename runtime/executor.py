@@ -112,14 +112,32 @@ class _Run:
         self.tasks.append(self.loop.create_task(self._chain(index)))
 
     async def _chain(self, index: int | None) -> None:
-        nodes = self.plan.nodes
+        nodes, traces = self.plan.nodes, self.node_traces
         try:
             while index is not None:
                 node = nodes[index]
-                if node.kind == GROUP or node.step.when is not None:
+                if node.inline and self.limit is None:
+                    # An unconditional transform, the bulk of large DAGs: run it right here
+                    # (the same steps as `_run_leaf`, without another coroutine frame).
+                    step: Any = node.step
+                    st = traces[index]
+                    started = self._begin(step, st)
+                    try:
+                        value = self._transform(step)
+                        if type(value) is _CoroutineType or isawaitable(value):
+                            value = await (value if step.timeout is None
+                                           else _bounded(value, step.timeout))
+                    except asyncio.CancelledError:
+                        self._cancelled(st, started)
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - fails that step, not the run
+                        self._failed(step, st, started, exc)
+                    else:
+                        self._succeeded(step, st, started, value)
+                elif node.kind == GROUP or node.step.when is not None:
                     await self._run_node(node)
-                else:  # the common case, inlined: an unconditional llm or transform step
-                    await self._run_leaf(node.step, self.node_traces[index])  # type: ignore[arg-type]
+                else:
+                    await self._run_leaf(node.step, traces[index])  # type: ignore[arg-type]
                 index = self._release(index)
         except asyncio.CancelledError:
             raise
@@ -227,53 +245,63 @@ class _Run:
                 self._ended(mst)
 
     async def _run_leaf(self, step: LlmStep | TransformStep, st: StepTrace) -> None:
-        clock = self.clock
-        started = clock()
-        st.status = RUNNING
-        st.start_ms = (started - self.t0) * 1000.0
-        observer = self.observer
-        if observer is not None:
-            safe_call(observer.on_step_start, step.name, st.kind, st.model)
+        started = self._begin(step, st)
         try:
             if self.limit is not None:
                 async with self.limit:
                     value = await self._compute(step, st)
-            elif type(step) is TransformStep:
-                value = self._transform(step)
-                if type(value) is _CoroutineType or isawaitable(value):
-                    if step.timeout is None:
-                        value = await value
-                    else:
-                        value = await _bounded(value, step.timeout)
             else:
-                value = await run_llm_step(self.llm, step, self.values, st)  # type: ignore[arg-type]
+                value = await self._compute(step, st)
         except asyncio.CancelledError:
-            st.status = FAILED
-            st.error_kind = "cancelled"
-            st.error = "cancelled"
-            st.latency_ms = (clock() - started) * 1000.0
+            self._cancelled(st, started)
             raise
         except Exception as exc:  # noqa: BLE001 - a step's error fails that step, not the run
-            st.status = FAILED
-            st.error_kind = error_kind(exc)
-            st.error = redact(str(exc) or type(exc).__name__)
-            self.failed.append(step.name)
+            self._failed(step, st, started, exc)
         else:
-            self.values[step.output_key] = value
-            st.status = SUCCESS
-            if self.capture and st.output is None:
-                st.output = value
-        st.latency_ms = (clock() - started) * 1000.0
-        if observer is not None:
-            safe_call(observer.on_step_end, st)
+            self._succeeded(step, st, started, value)
+
+    def _begin(self, step: LlmStep | TransformStep, st: StepTrace) -> float:
+        started = self.clock()
+        st.status = RUNNING
+        st.start_ms = (started - self.t0) * 1000.0
+        if self.observer is not None:
+            safe_call(self.observer.on_step_start, step.name, st.kind, st.model)
+        return started
+
+    def _succeeded(self, step: LlmStep | TransformStep, st: StepTrace, started: float,
+                   value: Any) -> None:
+        self.values[step.output_key] = value
+        st.status = SUCCESS
+        if self.capture and st.output is None:
+            st.output = value
+        st.latency_ms = (self.clock() - started) * 1000.0
+        if self.observer is not None:
+            safe_call(self.observer.on_step_end, st)
+
+    def _failed(self, step: LlmStep | TransformStep, st: StepTrace, started: float,
+                exc: Exception) -> None:
+        st.status = FAILED
+        st.error_kind = error_kind(exc)
+        st.error = redact(str(exc) or type(exc).__name__)
+        self.failed.append(step.name)
+        st.latency_ms = (self.clock() - started) * 1000.0
+        if self.observer is not None:
+            safe_call(self.observer.on_step_end, st)
+
+    def _cancelled(self, st: StepTrace, started: float) -> None:
+        # Not final: a group timeout or the run's end turns this into its real outcome.
+        st.status = FAILED
+        st.error_kind = "cancelled"
+        st.error = "cancelled"
+        st.latency_ms = (self.clock() - started) * 1000.0
 
     async def _compute(self, step: LlmStep | TransformStep, st: StepTrace) -> Any:
-        if isinstance(step, TransformStep):
+        if type(step) is TransformStep:
             value = self._transform(step)
             if type(value) is _CoroutineType or isawaitable(value):
-                value = await _bounded(value, step.timeout)
+                value = await (value if step.timeout is None else _bounded(value, step.timeout))
             return value
-        return await run_llm_step(self.llm, step, self.values, st)
+        return await run_llm_step(self.llm, step, self.values, st)  # type: ignore[arg-type]
 
     def _transform(self, step: TransformStep) -> Any:
         """Call the transform; the result may be an awaitable the caller awaits."""

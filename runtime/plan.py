@@ -23,7 +23,7 @@ Entry = tuple[LlmStep | TransformStep | ParallelGroup, str, str | None]
 
 
 class Node:
-    __slots__ = ("dependants", "deps", "index", "kind", "step", "trace_index")
+    __slots__ = ("dependants", "deps", "index", "inline", "kind", "step", "trace_index")
 
     def __init__(self, index: int, step: Step, kind: str, trace_index: int) -> None:
         self.index = index
@@ -32,6 +32,8 @@ class Node:
         self.trace_index = trace_index  # position of the node's entry in the trace's steps
         self.deps: tuple[int, ...] = ()
         self.dependants: list[int] = []
+        # An unconditional transform: the executor runs it inline, its hottest path.
+        self.inline = kind == TRANSFORM and step.when is None
 
 
 class Plan:
