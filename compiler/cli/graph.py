@@ -90,4 +90,8 @@ def graph(file: Path, fmt: str, output: Path | None) -> None:
     except Exception as exc:  # a bug, never a traceback for the user
         if os.environ.get("MMOC_DEBUG"):
             raise
-        _fail(2, f"internal error: {type(exc).__name__}: {exc} (set MMOC_DEBUG=1 for details)", err)
+        from .common import internal_error, print_diagnostics
+
+        print_diagnostics([internal_error(exc, "drawing the graph")], err, summary=False)
+        err.print("(set MMOC_DEBUG=1 to see the traceback)", style="dim")
+        sys.exit(2)

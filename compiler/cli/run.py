@@ -291,5 +291,9 @@ def run(
     except Exception as exc:  # a bug, not a user mistake: still no traceback by default
         if os.environ.get("MMOC_DEBUG"):
             raise
-        _fail(2, f"internal error: {type(exc).__name__}: {exc} (set MMOC_DEBUG=1 for details)", err)
+        from .common import internal_error, print_diagnostics
+
+        print_diagnostics([internal_error(exc, "running the pipeline")], err, summary=False)
+        err.print("(set MMOC_DEBUG=1 to see the traceback)", style="dim")
+        sys.exit(2)
     sys.exit(code)

@@ -194,3 +194,36 @@ def test_subprocess_run_plain_progress_and_no_traceback(
     assert failed.returncode == 1
     assert "broken" in failed.stderr
     assert "Traceback" not in failed.stderr + failed.stdout
+
+
+def test_internal_failure_is_mmo702_and_exit_2(
+    pipeline_file: PipelineFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mmoc.cli.run as run_module
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(run_module, "collect_inputs", broken)
+    result = invoke(str(pipeline_file("seed.yaml")), "-i", "topic=x", "--mock")
+    assert result.exit_code == 2
+    assert "MMO702" in result.stderr and "simulated bug" in result.stderr
+
+
+def test_raising_transform_fails_the_run_not_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "h7_boom.py").write_text(
+        "def boom(text: str) -> str:\n    raise ValueError('bad text')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = tmp_path / "boom.yaml"
+    source.write_text(
+        "name: boom\nsteps:\n"
+        "  - name: draft\n    model: mock/x\n    prompt: 'Draft {topic}'\n    output_key: text\n"
+        "  - name: explode\n    type: transform\n    function: h7_boom:boom\n"
+        "    reads: [text]\n    output_key: exploded\n"
+    )
+    result = invoke(str(source), "-i", "topic=x", "--mock")
+    assert result.exit_code == 1, result.stderr
+    assert "explode" in result.stderr and "bad text" in result.stderr
