@@ -130,7 +130,7 @@ def test_lowering_refuses_bad_names_even_without_the_checks() -> None:
         assert view is None and [d.code for d in diags] == ["MMO702"], (name, key)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=40))
 def test_any_text_round_trips_exactly(text: str) -> None:
     p = _pipeline(text)

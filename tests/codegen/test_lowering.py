@@ -190,7 +190,7 @@ def random_pipelines(draw: st.DrawFn) -> ir.Pipeline:
     return pipeline(*steps, description=draw(st.none() | st.text(max_size=20)))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_pipelines())
 def test_random_valid_ir_compiles_black_clean_and_matches(p: ir.Pipeline) -> None:
     result = compile_pipeline(p, source_path="random.mmo", source_text="")
