@@ -23,6 +23,7 @@ from .executor import execute, execute_sync
 from .fallback import FallbackChain
 from .observer import PipelineObserver
 from .providers import MockProvider, ProviderRegistry, default_registry
+from .providers.base import LlmRequest, LlmResponse, Provider
 from .result import PipelineFailed, RunResult
 from .retry import BackoffStrategy, RetryStrategy
 from .spec import (
@@ -59,6 +60,8 @@ __all__ = [
     "InputError",
     "InputSpec",
     "LlmError",
+    "LlmRequest",
+    "LlmResponse",
     "LlmStep",
     "MmocRuntimeError",
     "MockProvider",
@@ -67,6 +70,7 @@ __all__ = [
     "PipelineFailed",
     "PipelineObserver",
     "PipelineSpec",
+    "Provider",
     "ProviderRegistry",
     "RetryStrategy",
     "RunResult",
