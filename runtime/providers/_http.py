@@ -19,7 +19,7 @@ import os
 import re
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -129,20 +129,46 @@ def resolve_timeouts(
 # One client (one connection pool) per (provider, base URL) per event loop: an httpx client is
 # bound to the loop it first ran on, and generated modules may be run by several `asyncio.run`s.
 # Weak keys: a finished loop takes its pools with it.
-_POOLS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, str], httpx.AsyncClient]
-] = weakref.WeakKeyDictionary()
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def client_for(provider: str, base_url: str) -> httpx.AsyncClient:
+class _LoopPools:
+    """The clients of one event loop, closed when the loop shuts down."""
+
+    __slots__ = ("clients", "closer")
+
+    def __init__(self) -> None:
+        self.clients: dict[tuple[str, str], httpx.AsyncClient] = {}
+        self.closer: AsyncGenerator[None, None] | None = None
+
+
+async def _close_at_shutdown(pools: _LoopPools) -> AsyncGenerator[None, None]:
+    # `asyncio.run` (and any loop that calls `shutdown_asyncgens`) closes every live async
+    # generator before the loop closes: this one then closes the loop's clients, so a run that
+    # never calls `aclose` still ends with its connections closed cleanly.
+    try:
+        yield
+    finally:
+        clients = list(pools.clients.values())
+        pools.clients.clear()
+        for client in clients:
+            await client.aclose()
+
+
+async def client_for(provider: str, base_url: str) -> httpx.AsyncClient:
     """The shared client of this (provider, base URL) in the running event loop."""
     import httpx
 
     loop = asyncio.get_running_loop()
     pools = _POOLS.get(loop)
     if pools is None:
-        pools = _POOLS[loop] = {}
-    client = pools.get((provider, base_url))
+        pools = _POOLS[loop] = _LoopPools()
+    if pools.closer is None:
+        pools.closer = _close_at_shutdown(pools)
+        await pools.closer.__anext__()
+    client = pools.clients.get((provider, base_url))
     if client is None or client.is_closed:
         limit = int(_float_env(MAX_CONNECTIONS_ENV, DEFAULT_MAX_CONNECTIONS))
         client = httpx.AsyncClient(
@@ -151,23 +177,23 @@ def client_for(provider: str, base_url: str) -> httpx.AsyncClient:
             follow_redirects=False,
             trust_env=False,
         )
-        pools[(provider, base_url)] = client
+        pools.clients[(provider, base_url)] = client
     return client
 
 
 async def close_pools(provider: str | None = None) -> None:
     """Close the running loop's clients (of one provider, or all of them)."""
-    loop = asyncio.get_running_loop()
-    pools = _POOLS.get(loop)
-    if not pools:
+    pools = _POOLS.get(asyncio.get_running_loop())
+    if pools is None:
         return
-    for key in [k for k in pools if provider is None or k[0] == provider]:
-        await pools.pop(key).aclose()
+    for key in [k for k in pools.clients if provider is None or k[0] == provider]:
+        await pools.clients.pop(key).aclose()
 
 
 def pool_count() -> int:
     """How many clients the running loop holds (for tests)."""
-    return len(_POOLS.get(asyncio.get_running_loop(), {}))
+    pools = _POOLS.get(asyncio.get_running_loop())
+    return len(pools.clients) if pools is not None else 0
 
 
 # --------------------------------------------------------------------------- errors
@@ -299,7 +325,7 @@ async def post_json(
     """
     import httpx
 
-    client = client_for(call.provider, base_url)
+    client = await client_for(call.provider, base_url)
     url = base_url.rstrip("/") + path
     timeout = httpx.Timeout(
         connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect

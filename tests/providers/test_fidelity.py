@@ -175,6 +175,8 @@ def test_gemini_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
         )
         with pytest.raises(genai_errors.ClientError) as limited:
             await client.aio.models.generate_content(model="gemini-2.5-flash", contents="x")
+        await client.aio.aclose()
+        client.close()
         return result, limited.value
 
     result, limited = asyncio.run(sdk_call())

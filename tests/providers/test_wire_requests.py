@@ -297,3 +297,22 @@ def test_step_timeout_caps_the_read_timeout(provider_env: LoopbackServer) -> Non
             LlmRequest("openai", "gpt-4o", "slow", timeout=0.1),
         )
     assert caught.value.kind == "timeout"
+
+
+def test_clients_close_when_the_loop_shuts_down_without_aclose(
+    provider_env: LoopbackServer,
+) -> None:
+    from mmoc_runtime.providers import _http
+
+    seen: list[Any] = []
+
+    async def go() -> None:
+        provider = openai_compat.create("openai", None)
+        await provider.complete(LlmRequest("openai", "gpt-4o", "q"))
+        await provider.complete(LlmRequest("openai", "gpt-4o", "q2"))
+        pools = _http._POOLS[asyncio.get_running_loop()]
+        seen.extend(pools.clients.values())
+
+    asyncio.run(go())  # never calls aclose
+    assert len(seen) == 1  # both calls shared one client
+    assert seen[0].is_closed
