@@ -46,16 +46,34 @@ def print_yaml(p: ir.Pipeline) -> str:
     )
 
 
+# Unicode line breaks: YAML folds them like "\n" inside quotes, so they must be escaped.
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 class _Dumper(yaml.SafeDumper):
     """Safe dumping, block literals for multi-line text, lists indented under their key."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
 
+    def write_double_quoted(self, text: str, split: bool = True) -> None:
+        # With allow_unicode PyYAML writes U+2028/U+2029 raw, and a reader folds them: escape
+        # everything non-ASCII in the (rare) strings that hold one.
+        if not any(b in text for b in _UNICODE_BREAKS):
+            super().write_double_quoted(text, split)
+            return
+        saved, self.allow_unicode = self.allow_unicode, False
+        try:
+            super().write_double_quoted(text, split)
+        finally:
+            self.allow_unicode = saved
+
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     # PyYAML falls back to a quoted style by itself when a literal cannot hold the text exactly.
-    style = "|" if "\n" in value.rstrip("\n") else None
+    style: str | None = "|" if "\n" in value.rstrip("\n") else None
+    if any(b in value for b in _UNICODE_BREAKS):
+        style = '"'
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
