@@ -60,6 +60,12 @@ def provider_of(path: str) -> str:
     return "unknown"
 
 
+def model_of(provider: str, path: str, body: Any) -> str:
+    if provider == "gemini":
+        return path.split("/models/")[-1].split(":")[0]
+    return str(body.get("model", "")) if isinstance(body, dict) else ""
+
+
 # --------------------------------------------------------------------------- success bodies
 
 
@@ -242,7 +248,9 @@ class LoopbackServer:
             self._queues[provider].extend(replies)
 
     def always(self, provider: str, reply: Reply | None) -> None:
-        """Answer every request to `provider` with `reply` (None: back to the script)."""
+        """Answer every request to `provider` (or to one model, by name) with `reply`.
+
+        None: back to the script."""
         with self._lock:
             if reply is None:
                 self._always.pop(provider, None)
@@ -260,8 +268,15 @@ class LoopbackServer:
             for q in self._queues.values():
                 q.clear()
 
-    def _next(self, provider: str, path: str, body: Any) -> Reply:
+    def calls_to_model(self, model: str) -> list[Recorded]:
         with self._lock:
+            return [r for r in self.requests if model_of(r.provider, r.path, r.body) == model]
+
+    def _next(self, provider: str, path: str, body: Any) -> Reply:
+        model = model_of(provider, path, body)
+        with self._lock:
+            if model in self._always:
+                return self._always[model]
             if provider in self._always:
                 return self._always[provider]
             queue = self._queues[provider]
