@@ -105,7 +105,7 @@ class _Builder:
         ):
             node = fields.get(field)
             if node is not None:
-                values[attr] = read_section(r, node)  # type: ignore[operator]
+                values[attr] = read_section(r, node)
         for section in ("retry_policies", "breaker_policies"):
             node = fields.get(section)
             if node is not None:

@@ -104,7 +104,7 @@ def _expression_parser() -> Callable[..., tuple[ir.Expr | None, list[Diagnostic]
         from .frontend_mmo import parse_condition
     except ImportError:
         return None
-    return parse_condition  # type: ignore[no-any-return]
+    return parse_condition
 
 
 def _sub_span(file: str, whole: Span, positions: Positions, start: int, end: int) -> Span:

@@ -156,7 +156,7 @@ def retry_policy(r: Reader, node: Node, what: str, name: str | None) -> ir.Retry
     ):
         value_node = fields.get(field)
         if value_node is not None:
-            values[attr] = read(value_node, field, what)  # type: ignore[operator]
+            values[attr] = read(value_node, field, what)
             ok = ok and values[attr] is not None
     jitter_node = fields.get("jitter")
     if jitter_node is not None:
@@ -191,7 +191,7 @@ def breaker_policy(r: Reader, node: Node, what: str, name: str | None) -> ir.Bre
     ):
         value_node = fields.get(field)
         if value_node is not None:
-            values[attr] = read(value_node, field, what)  # type: ignore[operator]
+            values[attr] = read(value_node, field, what)
     if any(v is None for v in values.values()):
         return None
     return ir.BreakerPolicy(name=name, span=r.span(node), **values)  # type: ignore[arg-type]
