@@ -128,11 +128,17 @@ class MmoBuilder(RulesBase):
     def llm_kind(self, meta: Meta, c: list[Any]) -> tuple[str, Any, list[Any]]:
         return ("llm", c[0], c[1])
 
+    def all_keys(self, meta: Meta, c: list[Any]) -> Span:
+        return self.span(meta)
+
     def transform_kind(self, meta: Meta, c: list[Any]) -> tuple[str, Any, list[Any]]:
         func, _reads, *rest = c
         body = rest[-1] if rest and isinstance(rest[-1], list) else None
         reads = tuple(r for r in rest if isinstance(r, ir.Ident))
-        return ("transform", (func, reads), body or [])
+        stars = [r for r in rest if isinstance(r, Span)]
+        for extra in stars[1:]:
+            self.error("MMO107", "`*` is given twice", extra)
+        return ("transform", (func, reads, bool(stars)), body or [])
 
     def gather(
         self, body: list[Any], allowed: frozenset[str], what: str, step_name: str
@@ -213,8 +219,10 @@ class MmoBuilder(RulesBase):
             "comments": self.comments_at(meta) + stray,
         }
         if kind == "transform":
-            func, reads = head
-            return ir.TransformStep(function=str(func), reads=reads, **common)
+            func, reads, whole_context = head
+            return ir.TransformStep(
+                function=str(func), reads=reads, pass_context=whole_context, **common
+            )
         prompt = self._value(fields, "prompt")
         if prompt is None:
             self.error(

@@ -237,8 +237,9 @@ def _step(w: _Writer, s: ir.LlmStep | ir.TransformStep, indent: str) -> None:
         w.line(indent, f"step {s.name} = llm {s.model.id} {{", s.model)
         _llm_fields(w, s, inner)
     else:
-        reads = ", ".join(r.name for r in s.reads)
-        if s.reads and s.reads[0].name == "reads":
+        names = (["*"] if s.pass_context else []) + [r.name for r in s.reads]
+        reads = ", ".join(names)
+        if names and names[0] == "reads":
             reads = "reads " + reads  # the keyword would swallow a key named `reads`
         head = f"step {s.name} = transform {s.function}({reads})"
         w.comments(indent, *s.reads)

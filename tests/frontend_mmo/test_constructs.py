@@ -290,3 +290,13 @@ def test_condition_literals_and_operators() -> None:
     assert cond("x > -2")["right"] == lit(-2)
     assert cond("a or b or c")["operands"] == (key("a"), key("b"), key("c"))
     assert cond("a or (b or c)")["operands"][1]["op"] == "or"
+
+
+def test_transform_with_the_whole_context() -> None:
+    p = parse_ok(
+        "pipeline t { step a = transform pkg.mod:fn(*) -> k  step b = transform f(*, x) -> j }"
+    )
+    a, b = p.steps
+    assert isinstance(a, ir.TransformStep) and isinstance(b, ir.TransformStep)
+    assert (a.pass_context, a.reads) == (True, ())
+    assert (b.pass_context, [r.name for r in b.reads]) == (True, ["x"])

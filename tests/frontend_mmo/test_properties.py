@@ -144,6 +144,7 @@ transform_steps = st.builds(
     after=after,
     when=st.none() | exprs,
     timeout=st.none() | durations,
+    pass_context=st.booleans(),
     comments=comments,
 )
 members = st.one_of(llm_steps, transform_steps)
