@@ -8,6 +8,7 @@ them. `parse_mmo(print_mmo(p))` dumps to the same dict as `p`, and printing is i
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -66,17 +67,28 @@ def text(value: str, indent: str) -> str:
 
 
 def number(value: Any) -> str:
+    """A number as the lexer reads it back: no exponent, a float always with a point.
+
+    IR fields are loosely typed (a YAML file may hold anything there, and checks judge it),
+    so anything that is not a finite number is printed as written, never raised on.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    out = format(Decimal(repr(float(value))), "f")
+    if not isinstance(value, float) or not math.isfinite(value):
+        return str(value)
+    out = format(Decimal(repr(value)), "f")
     return out if "." in out else out + ".0"
 
 
 def duration(seconds: Any) -> str:
     """Seconds as the shortest unit that reads back exactly: 1h, 1m, 30s, 500ms, 0.25s."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        return str(seconds)
     value = float(seconds)
+    if not math.isfinite(value):
+        return str(seconds)
     if value.is_integer() and value != 0:
         whole = int(value)
         for unit, size in (("h", 3600), ("m", 60)):
@@ -99,7 +111,9 @@ def value(v: Any) -> str:
         return number(v)
     if isinstance(v, dict):
         return "{" + ", ".join(f"{quote(str(k))}: {value(x)}" for k, x in v.items()) + "}"
-    return "[" + ", ".join(value(x) for x in v) + "]"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(value(x) for x in v) + "]"
+    return quote(str(v))  # not JSON (a YAML date, say): a check reports it; print, don't fail
 
 
 # ---- conditions -------------------------------------------------------------------------

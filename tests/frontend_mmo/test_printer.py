@@ -176,3 +176,24 @@ def test_transform_reading_a_key_named_reads() -> None:
     out = print_mmo(p)
     assert "f(reads reads)" in out
     assert parse(out).model_dump() == p.model_dump()
+
+
+def test_printer_never_raises_on_loosely_typed_values() -> None:
+    import datetime
+
+    step = ir.LlmStep(
+        name="s",
+        output_key="k",
+        model=ir.ModelRef(id="m"),
+        prompt=ir.Text(value="p"),
+        temperature="hot",
+        max_tokens=float("inf"),
+        timeout="soon",
+    )
+    p = ir.Pipeline(
+        name="t",
+        inputs=(ir.Input(name="d", default=datetime.date(2024, 1, 2), has_default=True),),
+        steps=(step,),
+    )
+    out = print_mmo(p)
+    assert 'input d = "2024-01-02"' in out and "temperature hot" in out and "timeout soon" in out
