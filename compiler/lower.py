@@ -91,11 +91,11 @@ def _lower(
     n = {helper: names.take(helper, helper) for helper in _HELPERS}
     ctx = LowerContext(p=p, inline=inline, names=names, n=n)
     inputs = tuple(_input_spec(ctx, name) for name in analysis.effective_inputs(p))
-    steps = tuple(lower_step_safely(ctx, step) for step in p.steps)
+    step_names = tuple(lower_step_safely(ctx, step) for step in p.steps)
     if ctx.diagnostics:
         return None, ctx.diagnostics
     sha = hashlib.sha256(source_text.encode("utf-8")).hexdigest()
-    pipeline = _pipeline_call(ctx, inputs, steps, source_path, sha)
+    pipeline = _pipeline_call(ctx, inputs, step_names, source_path, sha)
     inputs_td = _inputs_typeddict(ctx, api["Inputs"])
     outputs_td = _outputs_typeddict(ctx, api["Outputs"])
     view = ModuleView(
@@ -122,6 +122,7 @@ def _lower(
         prompts=tuple(ctx.prompts),
         conditions=tuple(ctx.conditions),
         wrappers=tuple(ctx.wrappers),
+        steps=tuple(ctx.steps),
         pipeline=pipeline,
         all_names=literal(list(_API)),
     )
@@ -266,7 +267,7 @@ def _skippable_steps(p: ir.Pipeline) -> set[str]:
 
 
 def _pipeline_call(
-    ctx: LowerContext, inputs: tuple[Call, ...], steps: tuple[Call, ...], source: str, sha: str
+    ctx: LowerContext, inputs: tuple[Call, ...], steps: tuple[str, ...], source: str, sha: str
 ) -> Call:
     p = ctx.p
     args = [Arg.of("name", literal(p.name))]
@@ -277,7 +278,7 @@ def _pipeline_call(
     args.append(Arg.many("inputs", inputs))
     if p.outputs:
         args.append(Arg.of("outputs", literal(tuple(dict.fromkeys(o.name for o in p.outputs)))))
-    args.append(Arg.many("steps", steps))
+    args.append(Arg.of("steps", "(" + "".join(f"{name}, " for name in steps) + ")"))
     if p.providers:
         endpoints = tuple(_endpoint(ctx, e) for e in p.providers)
         args.append(Arg.many("endpoints", endpoints))

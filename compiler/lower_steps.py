@@ -19,6 +19,7 @@ from .lower_views import (
     Call,
     ConditionFunction,
     Constant,
+    StepConstant,
     TransformFunction,
     builtin_transform_names,
     docstring_literal,
@@ -35,6 +36,7 @@ class LowerContext:
     runtime_used: set[str] = field(default_factory=set)
     prompts: list[Constant] = field(default_factory=list)
     policies: list[Constant] = field(default_factory=list)
+    steps: list[StepConstant] = field(default_factory=list)
     conditions: list[ConditionFunction] = field(default_factory=list)
     wrappers: list[TransformFunction] = field(default_factory=list)
     imports: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
@@ -68,30 +70,46 @@ def wrapper_params(p: ir.Pipeline) -> set[str]:
     }
 
 
-def lower_step_safely(ctx: LowerContext, step: ir.Step) -> Call:
+def lower_step_safely(ctx: LowerContext, step: ir.Step) -> str:
+    """Lower a top-level step to a module constant (members first); returns its name."""
     try:
         return _lower_step(ctx, step)
     except LoweringError as exc:
         ctx.diagnostics.append(internal(f"step {step.name!r}: {exc}", step.name_span or step.span))
-        return Call("", ())
+        return "None"
 
 
-def _lower_step(ctx: LowerContext, step: ir.Step) -> Call:
+def _lower_step(ctx: LowerContext, step: ir.Step) -> str:
+    """Each step is its own constant (`RESEARCH_STEP = LlmStep(...)`): a block a reviewer
+    reads on its own, and small statements keep black's formatting time linear."""
     check_identifier(step.name, "step name")
     if step.output_key is not None:
         check_identifier(step.output_key, "output key")
     if isinstance(step, ir.LlmStep):
-        return _llm_step(ctx, step)
-    if isinstance(step, ir.TransformStep):
-        return _transform_step(ctx, step)
+        call = _llm_step(ctx, step)
+    elif isinstance(step, ir.TransformStep):
+        call = _transform_step(ctx, step)
+    else:
+        call = _group(ctx, step)
+    name = ctx.names.take(f"{upper_name(step.name) or 'STEP'}_STEP", "STEP")
+    ctx.steps.append(StepConstant(name, call))
+    return name
+
+
+def _group(ctx: LowerContext, step: ir.GroupStep) -> Call:
     members = tuple(_lower_step(ctx, m) for m in step.steps)
-    args = [Arg.of("name", literal(step.name)), Arg.many("steps", members)]
+    args = [Arg.of("name", literal(step.name)), Arg.of("steps", _names_tuple(members))]
     if step.output_key is not None:
         args.append(Arg.of("output_key", literal(step.output_key)))
     if step.concurrency is not None:
         args.append(Arg.of("concurrency", literal(_int(step.concurrency, "concurrency"))))
     args += _common_args(ctx, step, timeout=step.timeout)
     return Call(ctx.rt("ParallelGroup"), tuple(args))
+
+
+def _names_tuple(names: tuple[str, ...]) -> str:
+    """`(A, B, )`: a tuple of module names (never user text)."""
+    return "(" + "".join(f"{n}, " for n in names) + ")"
 
 
 def _common_args(

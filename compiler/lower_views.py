@@ -50,6 +50,14 @@ class Constant:
 
 
 @dataclass(frozen=True)
+class StepConstant:
+    """`NAME = <call>`: one step of the spec, bound to a module constant."""
+
+    name: str
+    call: Call
+
+
+@dataclass(frozen=True)
 class ConditionFunction:
     """`def name(values: Mapping[str, Any]) -> bool: return expr`."""
 
@@ -110,6 +118,7 @@ class ModuleView:
     prompts: tuple[Constant, ...]
     conditions: tuple[ConditionFunction, ...]
     wrappers: tuple[TransformFunction, ...]
+    steps: tuple[StepConstant, ...]
     pipeline: Call
     all_names: str
 

@@ -91,6 +91,56 @@ def when_assess_risks(values: Mapping[str, Any]) -> bool:
     return conditions.contains(conditions.value(values, "analysis"), "risk")
 
 
+INITIAL_ANALYSIS_STEP = LlmStep(
+    name="initial_analysis",
+    model="gemini-2.5-flash-lite",
+    prompt=INITIAL_ANALYSIS_PROMPT,
+    output_key="analysis",
+    timeout=60.0,
+    retry=PATIENT_RETRY,
+    breaker=GUARD_BREAKER,
+)
+
+IDENTIFY_TRENDS_STEP = LlmStep(
+    name="identify_trends",
+    model="gemini-2.0-flash",
+    prompt=IDENTIFY_TRENDS_PROMPT,
+    output_key="trends",
+    retry=PATIENT_RETRY,
+    fallback=("gemini-2.5-flash-lite",),
+    breaker=GUARD_BREAKER,
+)
+
+GENERATE_RECOMMENDATIONS_STEP = LlmStep(
+    name="generate_recommendations",
+    model="gemini-2.5-flash-lite",
+    prompt=GENERATE_RECOMMENDATIONS_PROMPT,
+    output_key="recommendations",
+    retry=PATIENT_RETRY,
+    breaker=GUARD_BREAKER,
+)
+
+ASSESS_RISKS_STEP = LlmStep(
+    name="assess_risks",
+    model="gemini-2.5-flash-lite",
+    prompt=ASSESS_RISKS_PROMPT,
+    output_key="risk_notes",
+    when=when_assess_risks,
+    when_text='analysis contains "risk"',
+    retry=PATIENT_RETRY,
+    breaker=GUARD_BREAKER,
+)
+
+COMPILE_REPORT_STEP = LlmStep(
+    name="compile_report",
+    model="gemini-2.5-flash-lite",
+    prompt=COMPILE_REPORT_PROMPT,
+    output_key="final_report",
+    retry=PATIENT_RETRY,
+    breaker=GUARD_BREAKER,
+)
+
+
 PIPELINE = PipelineSpec(
     name="analyze_and_report",
     version="1.0",
@@ -101,50 +151,11 @@ PIPELINE = PipelineSpec(
         "risk_notes",
     ),
     steps=(
-        LlmStep(
-            name="initial_analysis",
-            model="gemini-2.5-flash-lite",
-            prompt=INITIAL_ANALYSIS_PROMPT,
-            output_key="analysis",
-            timeout=60.0,
-            retry=PATIENT_RETRY,
-            breaker=GUARD_BREAKER,
-        ),
-        LlmStep(
-            name="identify_trends",
-            model="gemini-2.0-flash",
-            prompt=IDENTIFY_TRENDS_PROMPT,
-            output_key="trends",
-            retry=PATIENT_RETRY,
-            fallback=("gemini-2.5-flash-lite",),
-            breaker=GUARD_BREAKER,
-        ),
-        LlmStep(
-            name="generate_recommendations",
-            model="gemini-2.5-flash-lite",
-            prompt=GENERATE_RECOMMENDATIONS_PROMPT,
-            output_key="recommendations",
-            retry=PATIENT_RETRY,
-            breaker=GUARD_BREAKER,
-        ),
-        LlmStep(
-            name="assess_risks",
-            model="gemini-2.5-flash-lite",
-            prompt=ASSESS_RISKS_PROMPT,
-            output_key="risk_notes",
-            when=when_assess_risks,
-            when_text='analysis contains "risk"',
-            retry=PATIENT_RETRY,
-            breaker=GUARD_BREAKER,
-        ),
-        LlmStep(
-            name="compile_report",
-            model="gemini-2.5-flash-lite",
-            prompt=COMPILE_REPORT_PROMPT,
-            output_key="final_report",
-            retry=PATIENT_RETRY,
-            breaker=GUARD_BREAKER,
-        ),
+        INITIAL_ANALYSIS_STEP,
+        IDENTIFY_TRENDS_STEP,
+        GENERATE_RECOMMENDATIONS_STEP,
+        ASSESS_RISKS_STEP,
+        COMPILE_REPORT_STEP,
     ),
     metadata={
         "source": "pipelines/analyze_and_report.mmo",

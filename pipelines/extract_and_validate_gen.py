@@ -78,6 +78,50 @@ FORMAT_OUTPUT_PROMPT = (
 )
 
 
+EXTRACT_STEP = LlmStep(
+    name="extract",
+    model="gemini-2.5-flash-lite",
+    prompt=EXTRACT_PROMPT,
+    output_key="extracted_data",
+    system=EXTRACT_SYSTEM,
+    temperature=0.0,
+    timeout=45.0,
+    retry=PATIENT_RETRY,
+    output_format=OutputFormat(
+        schema={
+            "type": "object",
+            "properties": {
+                "people": {"type": "array", "items": {"type": "string"}},
+                "organisations": {"type": "array", "items": {"type": "string"}},
+                "dates": {"type": "array", "items": {"type": "string"}},
+                "amounts": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["people", "organisations", "dates", "amounts"],
+        }
+    ),
+)
+
+VALIDATE_STEP = LlmStep(
+    name="validate",
+    model="gemini-2.0-flash",
+    prompt=VALIDATE_PROMPT,
+    output_key="validation_result",
+    timeout=45.0,
+    retry=PATIENT_RETRY,
+    fallback=("gemini-2.5-flash-lite",),
+)
+
+FORMAT_OUTPUT_STEP = LlmStep(
+    name="format_output",
+    model="gemini-2.5-flash-lite",
+    prompt=FORMAT_OUTPUT_PROMPT,
+    output_key="formatted_output",
+    timeout=45.0,
+    retry=PATIENT_RETRY,
+    output_format=OutputFormat(),
+)
+
+
 PIPELINE = PipelineSpec(
     name="extract_and_validate",
     version="1.0",
@@ -88,46 +132,9 @@ PIPELINE = PipelineSpec(
         "validation_result",
     ),
     steps=(
-        LlmStep(
-            name="extract",
-            model="gemini-2.5-flash-lite",
-            prompt=EXTRACT_PROMPT,
-            output_key="extracted_data",
-            system=EXTRACT_SYSTEM,
-            temperature=0.0,
-            timeout=45.0,
-            retry=PATIENT_RETRY,
-            output_format=OutputFormat(
-                schema={
-                    "type": "object",
-                    "properties": {
-                        "people": {"type": "array", "items": {"type": "string"}},
-                        "organisations": {"type": "array", "items": {"type": "string"}},
-                        "dates": {"type": "array", "items": {"type": "string"}},
-                        "amounts": {"type": "array", "items": {"type": "string"}},
-                    },
-                    "required": ["people", "organisations", "dates", "amounts"],
-                }
-            ),
-        ),
-        LlmStep(
-            name="validate",
-            model="gemini-2.0-flash",
-            prompt=VALIDATE_PROMPT,
-            output_key="validation_result",
-            timeout=45.0,
-            retry=PATIENT_RETRY,
-            fallback=("gemini-2.5-flash-lite",),
-        ),
-        LlmStep(
-            name="format_output",
-            model="gemini-2.5-flash-lite",
-            prompt=FORMAT_OUTPUT_PROMPT,
-            output_key="formatted_output",
-            timeout=45.0,
-            retry=PATIENT_RETRY,
-            output_format=OutputFormat(),
-        ),
+        EXTRACT_STEP,
+        VALIDATE_STEP,
+        FORMAT_OUTPUT_STEP,
     ),
     metadata={
         "source": "pipelines/extract_and_validate.mmo",

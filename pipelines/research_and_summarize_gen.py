@@ -72,6 +72,34 @@ SUMMARIZE_PROMPT = (
 )
 
 
+RESEARCH_STEP = LlmStep(
+    name="research",
+    model="gemini-2.5-flash-lite",
+    prompt=RESEARCH_PROMPT,
+    output_key="research_output",
+    timeout=60.0,
+    retry=PATIENT_RETRY,
+    fallback=("gemini-2.0-flash",),
+)
+
+EXTRACT_KEY_POINTS_STEP = LlmStep(
+    name="extract_key_points",
+    model="gemini-2.5-flash-lite",
+    prompt=EXTRACT_KEY_POINTS_PROMPT,
+    output_key="key_points",
+    retry=PATIENT_RETRY,
+)
+
+SUMMARIZE_STEP = LlmStep(
+    name="summarize",
+    model="gemini-2.5-flash-lite",
+    prompt=SUMMARIZE_PROMPT,
+    output_key="summary",
+    temperature=0.3,
+    retry=PATIENT_RETRY,
+)
+
+
 PIPELINE = PipelineSpec(
     name="research_and_summarize",
     version="1.0",
@@ -85,30 +113,9 @@ PIPELINE = PipelineSpec(
         "key_points",
     ),
     steps=(
-        LlmStep(
-            name="research",
-            model="gemini-2.5-flash-lite",
-            prompt=RESEARCH_PROMPT,
-            output_key="research_output",
-            timeout=60.0,
-            retry=PATIENT_RETRY,
-            fallback=("gemini-2.0-flash",),
-        ),
-        LlmStep(
-            name="extract_key_points",
-            model="gemini-2.5-flash-lite",
-            prompt=EXTRACT_KEY_POINTS_PROMPT,
-            output_key="key_points",
-            retry=PATIENT_RETRY,
-        ),
-        LlmStep(
-            name="summarize",
-            model="gemini-2.5-flash-lite",
-            prompt=SUMMARIZE_PROMPT,
-            output_key="summary",
-            temperature=0.3,
-            retry=PATIENT_RETRY,
-        ),
+        RESEARCH_STEP,
+        EXTRACT_KEY_POINTS_STEP,
+        SUMMARIZE_STEP,
     ),
     metadata={
         "source": "pipelines/research_and_summarize.mmo",

@@ -83,6 +83,50 @@ REVIEW_PROMPT = (
 )
 
 
+TRANSLATE_STEP = LlmStep(
+    name="translate",
+    model="gemini-2.5-flash-lite",
+    prompt=TRANSLATE_PROMPT,
+    output_key="translation",
+    timeout=45.0,
+    retry=PATIENT_RETRY,
+    fallback=("gemini-2.0-flash",),
+)
+
+BACK_TRANSLATE_STEP = LlmStep(
+    name="back_translate",
+    model="gemini-2.0-flash",
+    prompt=BACK_TRANSLATE_PROMPT,
+    output_key="back_translation",
+    retry=PATIENT_RETRY,
+)
+
+FLUENCY_STEP = LlmStep(
+    name="fluency",
+    model="gemini-2.5-flash-lite",
+    prompt=FLUENCY_PROMPT,
+    output_key="fluency_notes",
+    retry=PATIENT_RETRY,
+)
+
+CHECKS_STEP = ParallelGroup(
+    name="checks",
+    steps=(
+        BACK_TRANSLATE_STEP,
+        FLUENCY_STEP,
+    ),
+    concurrency=2,
+)
+
+REVIEW_STEP = LlmStep(
+    name="review",
+    model="gemini-2.5-flash-lite",
+    prompt=REVIEW_PROMPT,
+    output_key="review_result",
+    retry=PATIENT_RETRY,
+)
+
+
 PIPELINE = PipelineSpec(
     name="translate_and_review",
     version="1.0",
@@ -97,42 +141,9 @@ PIPELINE = PipelineSpec(
         "review_result",
     ),
     steps=(
-        LlmStep(
-            name="translate",
-            model="gemini-2.5-flash-lite",
-            prompt=TRANSLATE_PROMPT,
-            output_key="translation",
-            timeout=45.0,
-            retry=PATIENT_RETRY,
-            fallback=("gemini-2.0-flash",),
-        ),
-        ParallelGroup(
-            name="checks",
-            steps=(
-                LlmStep(
-                    name="back_translate",
-                    model="gemini-2.0-flash",
-                    prompt=BACK_TRANSLATE_PROMPT,
-                    output_key="back_translation",
-                    retry=PATIENT_RETRY,
-                ),
-                LlmStep(
-                    name="fluency",
-                    model="gemini-2.5-flash-lite",
-                    prompt=FLUENCY_PROMPT,
-                    output_key="fluency_notes",
-                    retry=PATIENT_RETRY,
-                ),
-            ),
-            concurrency=2,
-        ),
-        LlmStep(
-            name="review",
-            model="gemini-2.5-flash-lite",
-            prompt=REVIEW_PROMPT,
-            output_key="review_result",
-            retry=PATIENT_RETRY,
-        ),
+        TRANSLATE_STEP,
+        CHECKS_STEP,
+        REVIEW_STEP,
     ),
     metadata={
         "source": "pipelines/translate_and_review.mmo",

@@ -129,6 +129,90 @@ def when_only_strict(values: Mapping[str, Any]) -> bool:
     return conditions.truthy(conditions.value(values, "strict"))
 
 
+CLASSIFY_STEP = LlmStep(
+    name="classify", model="mock/c", prompt=CLASSIFY_PROMPT, output_key="label"
+)
+
+ON_EQUAL_STEP = LlmStep(
+    name="on_equal",
+    model="mock/a",
+    prompt=ON_EQUAL_PROMPT,
+    output_key="equal_out",
+    when=when_on_equal,
+    when_text='mode == "full"',
+)
+
+ON_NOT_EQUAL_STEP = LlmStep(
+    name="on_not_equal",
+    model="mock/a",
+    prompt=ON_NOT_EQUAL_PROMPT,
+    output_key="not_equal_out",
+    when=when_on_not_equal,
+    when_text='mode != "fast"',
+)
+
+ON_LENGTH_STEP = LlmStep(
+    name="on_length",
+    model="mock/a",
+    prompt=ON_LENGTH_PROMPT,
+    output_key="length_out",
+    when=when_on_length,
+    when_text="len(text) >= 3 and len(label) < 1000",
+)
+
+ON_CONTAINS_STEP = LlmStep(
+    name="on_contains",
+    model="mock/a",
+    prompt=ON_CONTAINS_PROMPT,
+    output_key="contains_out",
+    when=when_on_contains,
+    when_text='label contains "mock" or text contains "x"',
+)
+
+ON_EXISTS_STEP = LlmStep(
+    name="on_exists",
+    model="mock/a",
+    prompt=ON_EXISTS_PROMPT,
+    output_key="exists_out",
+    when=when_on_exists,
+    when_text="exists(label) and not strict",
+)
+
+ON_TRUTHY_STEP = LlmStep(
+    name="on_truthy",
+    model="mock/a",
+    prompt=ON_TRUTHY_PROMPT,
+    output_key="truthy_out",
+    when=when_on_truthy,
+    when_text="label",
+)
+
+ON_LITERALS_STEP = LlmStep(
+    name="on_literals",
+    model="mock/a",
+    prompt=ON_LITERALS_PROMPT,
+    output_key="literals_out",
+    when=when_on_literals,
+    when_text="not (limit > 2.5 and strict == true) or mode == null",
+)
+
+ONLY_STRICT_STEP = LlmStep(
+    name="only_strict",
+    model="mock/a",
+    prompt=ONLY_STRICT_PROMPT,
+    output_key="strict_out",
+    when=when_only_strict,
+    when_text="strict",
+)
+
+AFTER_STRICT_STEP = LlmStep(
+    name="after_strict",
+    model="mock/a",
+    prompt=AFTER_STRICT_PROMPT,
+    output_key="after_strict_out",
+)
+
+
 PIPELINE = PipelineSpec(
     name="conditions",
     description="Every kind of condition",
@@ -139,79 +223,16 @@ PIPELINE = PipelineSpec(
         InputSpec(name="strict", type="bool", default=False),
     ),
     steps=(
-        LlmStep(
-            name="classify", model="mock/c", prompt=CLASSIFY_PROMPT, output_key="label"
-        ),
-        LlmStep(
-            name="on_equal",
-            model="mock/a",
-            prompt=ON_EQUAL_PROMPT,
-            output_key="equal_out",
-            when=when_on_equal,
-            when_text='mode == "full"',
-        ),
-        LlmStep(
-            name="on_not_equal",
-            model="mock/a",
-            prompt=ON_NOT_EQUAL_PROMPT,
-            output_key="not_equal_out",
-            when=when_on_not_equal,
-            when_text='mode != "fast"',
-        ),
-        LlmStep(
-            name="on_length",
-            model="mock/a",
-            prompt=ON_LENGTH_PROMPT,
-            output_key="length_out",
-            when=when_on_length,
-            when_text="len(text) >= 3 and len(label) < 1000",
-        ),
-        LlmStep(
-            name="on_contains",
-            model="mock/a",
-            prompt=ON_CONTAINS_PROMPT,
-            output_key="contains_out",
-            when=when_on_contains,
-            when_text='label contains "mock" or text contains "x"',
-        ),
-        LlmStep(
-            name="on_exists",
-            model="mock/a",
-            prompt=ON_EXISTS_PROMPT,
-            output_key="exists_out",
-            when=when_on_exists,
-            when_text="exists(label) and not strict",
-        ),
-        LlmStep(
-            name="on_truthy",
-            model="mock/a",
-            prompt=ON_TRUTHY_PROMPT,
-            output_key="truthy_out",
-            when=when_on_truthy,
-            when_text="label",
-        ),
-        LlmStep(
-            name="on_literals",
-            model="mock/a",
-            prompt=ON_LITERALS_PROMPT,
-            output_key="literals_out",
-            when=when_on_literals,
-            when_text="not (limit > 2.5 and strict == true) or mode == null",
-        ),
-        LlmStep(
-            name="only_strict",
-            model="mock/a",
-            prompt=ONLY_STRICT_PROMPT,
-            output_key="strict_out",
-            when=when_only_strict,
-            when_text="strict",
-        ),
-        LlmStep(
-            name="after_strict",
-            model="mock/a",
-            prompt=AFTER_STRICT_PROMPT,
-            output_key="after_strict_out",
-        ),
+        CLASSIFY_STEP,
+        ON_EQUAL_STEP,
+        ON_NOT_EQUAL_STEP,
+        ON_LENGTH_STEP,
+        ON_CONTAINS_STEP,
+        ON_EXISTS_STEP,
+        ON_TRUTHY_STEP,
+        ON_LITERALS_STEP,
+        ONLY_STRICT_STEP,
+        AFTER_STRICT_STEP,
     ),
     metadata={
         "source": "tests/cases/conditions/pipeline.mmo",

@@ -49,24 +49,29 @@ OUTLINE_PROMPT = "Outline {topic}"
 WRITE_PROMPT = "Write from {outline}"
 
 
+OUTLINE_STEP = LlmStep(
+    name="outline",
+    model="local/llama-3.1-8b",
+    prompt=OUTLINE_PROMPT,
+    output_key="outline",
+)
+
+WRITE_STEP = LlmStep(
+    name="write",
+    model="anthropic/claude-sonnet-4-5",
+    prompt=WRITE_PROMPT,
+    output_key="text",
+    fallback=("local/llama-3.1-8b",),
+)
+
+
 PIPELINE = PipelineSpec(
     name="endpoints",
     description="A named OpenAI-compatible endpoint and model aliases",
     inputs=(InputSpec(name="topic"),),
     steps=(
-        LlmStep(
-            name="outline",
-            model="local/llama-3.1-8b",
-            prompt=OUTLINE_PROMPT,
-            output_key="outline",
-        ),
-        LlmStep(
-            name="write",
-            model="anthropic/claude-sonnet-4-5",
-            prompt=WRITE_PROMPT,
-            output_key="text",
-            fallback=("local/llama-3.1-8b",),
-        ),
+        OUTLINE_STEP,
+        WRITE_STEP,
     ),
     endpoints=(
         EndpointSpec(

@@ -90,6 +90,37 @@ def transform_main(Any: Any_2) -> Any_2:
     return transforms_2.BUILTINS["lower"](Any)
 
 
+RUN_STEP = LlmStep(
+    name="run",
+    model="mock/a",
+    prompt=RUN_PROMPT,
+    output_key="str",
+    system=RUN_SYSTEM,
+    when=when_run,
+    when_text='values != "\\"; import os; os.system(\'echo pwned\'); \\""',
+)
+
+PIPELINE_STEP = TransformStep(
+    name="PIPELINE",
+    function=transform_PIPELINE,
+    output_key="PIPELINE",
+    reads=("transforms",),
+)
+
+MAIN_STEP = TransformStep(
+    name="main", function=transform_main, output_key="main_out", reads=("Any",)
+)
+
+INPUTS_STEP = LlmStep(
+    name="Inputs",
+    model="mock/b",
+    prompt=INPUTS_PROMPT,
+    output_key="run",
+    when=when_Inputs,
+    when_text='main_out contains "\\"\\"\\"" or not (values == "\'; print(\'x\') #")',
+)
+
+
 PIPELINE = PipelineSpec(
     name="hostile_text",
     version='1.0"; import os #',
@@ -107,32 +138,10 @@ PIPELINE = PipelineSpec(
         "PIPELINE",
     ),
     steps=(
-        LlmStep(
-            name="run",
-            model="mock/a",
-            prompt=RUN_PROMPT,
-            output_key="str",
-            system=RUN_SYSTEM,
-            when=when_run,
-            when_text='values != "\\"; import os; os.system(\'echo pwned\'); \\""',
-        ),
-        TransformStep(
-            name="PIPELINE",
-            function=transform_PIPELINE,
-            output_key="PIPELINE",
-            reads=("transforms",),
-        ),
-        TransformStep(
-            name="main", function=transform_main, output_key="main_out", reads=("Any",)
-        ),
-        LlmStep(
-            name="Inputs",
-            model="mock/b",
-            prompt=INPUTS_PROMPT,
-            output_key="run",
-            when=when_Inputs,
-            when_text='main_out contains "\\"\\"\\"" or not (values == "\'; print(\'x\') #")',
-        ),
+        RUN_STEP,
+        PIPELINE_STEP,
+        MAIN_STEP,
+        INPUTS_STEP,
     ),
     metadata={
         "source": "tests/cases/hostile_text/pipeline.mmo",

@@ -48,26 +48,31 @@ RESEARCH_PROMPT = "Research the following topic:\n{topic}"
 SUMMARIZE_PROMPT = "Summarize these findings:\n{research_output}"
 
 
+RESEARCH_STEP = LlmStep(
+    name="research",
+    model="gemini-2.5-flash-lite",
+    prompt=RESEARCH_PROMPT,
+    output_key="research_output",
+    timeout=60.0,
+)
+
+SUMMARIZE_STEP = LlmStep(
+    name="summarize",
+    model="gemini-2.5-flash-lite",
+    prompt=SUMMARIZE_PROMPT,
+    output_key="summary",
+    after=("research",),
+)
+
+
 PIPELINE = PipelineSpec(
     name="linear_chain",
     version="1.0",
     description="Research a topic and create a summary",
     inputs=(InputSpec(name="topic"),),
     steps=(
-        LlmStep(
-            name="research",
-            model="gemini-2.5-flash-lite",
-            prompt=RESEARCH_PROMPT,
-            output_key="research_output",
-            timeout=60.0,
-        ),
-        LlmStep(
-            name="summarize",
-            model="gemini-2.5-flash-lite",
-            prompt=SUMMARIZE_PROMPT,
-            output_key="summary",
-            after=("research",),
-        ),
+        RESEARCH_STEP,
+        SUMMARIZE_STEP,
     ),
     metadata={
         "source": "tests/cases/linear_chain/pipeline.mmo",

@@ -59,43 +59,47 @@ def transform_shout(draft: Any) -> Any:
     return transforms.BUILTINS["upper"](draft)
 
 
+DRAFT_STEP = LlmStep(
+    name="draft", model="mock/writer", prompt=DRAFT_PROMPT, output_key="draft"
+)
+
+STYLE_STEP = LlmStep(
+    name="style", model="mock/critic", prompt=STYLE_PROMPT, output_key="style_notes"
+)
+
+FACTS_STEP = LlmStep(
+    name="facts", model="mock/checker", prompt=FACTS_PROMPT, output_key="fact_notes"
+)
+
+SHOUT_STEP = TransformStep(
+    name="shout", function=transform_shout, output_key="loud_draft", reads=("draft",)
+)
+
+REVIEWS_STEP = ParallelGroup(
+    name="reviews",
+    steps=(
+        STYLE_STEP,
+        FACTS_STEP,
+        SHOUT_STEP,
+    ),
+    output_key="reviews",
+    concurrency=2,
+)
+
+MERGE_STEP = LlmStep(
+    name="merge", model="mock/editor", prompt=MERGE_PROMPT, output_key="merged"
+)
+
+
 PIPELINE = PipelineSpec(
     name="parallel_group",
     description="Draft once, review from two angles at once, then merge",
     inputs=(InputSpec(name="topic"),),
     outputs=("merged",),
     steps=(
-        LlmStep(
-            name="draft", model="mock/writer", prompt=DRAFT_PROMPT, output_key="draft"
-        ),
-        ParallelGroup(
-            name="reviews",
-            steps=(
-                LlmStep(
-                    name="style",
-                    model="mock/critic",
-                    prompt=STYLE_PROMPT,
-                    output_key="style_notes",
-                ),
-                LlmStep(
-                    name="facts",
-                    model="mock/checker",
-                    prompt=FACTS_PROMPT,
-                    output_key="fact_notes",
-                ),
-                TransformStep(
-                    name="shout",
-                    function=transform_shout,
-                    output_key="loud_draft",
-                    reads=("draft",),
-                ),
-            ),
-            output_key="reviews",
-            concurrency=2,
-        ),
-        LlmStep(
-            name="merge", model="mock/editor", prompt=MERGE_PROMPT, output_key="merged"
-        ),
+        DRAFT_STEP,
+        REVIEWS_STEP,
+        MERGE_STEP,
     ),
     metadata={
         "source": "tests/cases/parallel_group/pipeline.mmo",

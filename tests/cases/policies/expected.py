@@ -80,53 +80,58 @@ ANSWER_PROMPT = "Answer {question} following {plan}"
 CHECK_PROMPT = "Check {answer}"
 
 
+PLAN_STEP = LlmStep(
+    name="plan",
+    model="mock/planner",
+    prompt=PLAN_PROMPT,
+    output_key="plan",
+    timeout=20.0,
+    retry=PATIENT_RETRY,
+    breaker=GUARD_BREAKER,
+)
+
+ANSWER_STEP = LlmStep(
+    name="answer",
+    model="openai/gpt-4o-mini",
+    prompt=ANSWER_PROMPT,
+    output_key="answer",
+    timeout=60.0,
+    retry=QUICK_RETRY,
+    fallback=(
+        "anthropic/claude-haiku-4-5",
+        "gemini/gemini-2.0-flash",
+    ),
+    breaker=BreakerPolicy(
+        failure_threshold=10, recovery_timeout_seconds=120.0, half_open_max_calls=1
+    ),
+)
+
+CHECK_STEP = LlmStep(
+    name="check",
+    model="mock/checker",
+    prompt=CHECK_PROMPT,
+    output_key="verdict",
+    timeout=20.0,
+    retry=RetryStrategy(
+        max_retries=5,
+        backoff=BackoffStrategy.EXPONENTIAL,
+        base_delay_seconds=2.0,
+        max_delay_seconds=60.0,
+        multiplier=2.0,
+        jitter="none",
+    ),
+    breaker=GUARD_BREAKER,
+)
+
+
 PIPELINE = PipelineSpec(
     name="policies",
     description="Named, default and inline retry and breaker policies, fallback, timeouts",
     inputs=(InputSpec(name="question"),),
     steps=(
-        LlmStep(
-            name="plan",
-            model="mock/planner",
-            prompt=PLAN_PROMPT,
-            output_key="plan",
-            timeout=20.0,
-            retry=PATIENT_RETRY,
-            breaker=GUARD_BREAKER,
-        ),
-        LlmStep(
-            name="answer",
-            model="openai/gpt-4o-mini",
-            prompt=ANSWER_PROMPT,
-            output_key="answer",
-            timeout=60.0,
-            retry=QUICK_RETRY,
-            fallback=(
-                "anthropic/claude-haiku-4-5",
-                "gemini/gemini-2.0-flash",
-            ),
-            breaker=BreakerPolicy(
-                failure_threshold=10,
-                recovery_timeout_seconds=120.0,
-                half_open_max_calls=1,
-            ),
-        ),
-        LlmStep(
-            name="check",
-            model="mock/checker",
-            prompt=CHECK_PROMPT,
-            output_key="verdict",
-            timeout=20.0,
-            retry=RetryStrategy(
-                max_retries=5,
-                backoff=BackoffStrategy.EXPONENTIAL,
-                base_delay_seconds=2.0,
-                max_delay_seconds=60.0,
-                multiplier=2.0,
-                jitter="none",
-            ),
-            breaker=GUARD_BREAKER,
-        ),
+        PLAN_STEP,
+        ANSWER_STEP,
+        CHECK_STEP,
     ),
     metadata={
         "source": "tests/cases/policies/pipeline.mmo",

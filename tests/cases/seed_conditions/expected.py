@@ -79,6 +79,47 @@ def when_when_contains(values: Mapping[str, Any]) -> bool:
     return conditions.contains(conditions.value(values, "data"), "f:g")
 
 
+FETCH_STEP = LlmStep(
+    name="fetch", model="mock/f", prompt=FETCH_PROMPT, output_key="data"
+)
+
+WHEN_EXISTS_STEP = LlmStep(
+    name="when_exists",
+    model="mock/a",
+    prompt=WHEN_EXISTS_PROMPT,
+    output_key="a",
+    when=when_when_exists,
+    when_text="exists(data)",
+)
+
+WHEN_NOT_EMPTY_STEP = LlmStep(
+    name="when_not_empty",
+    model="mock/b",
+    prompt=WHEN_NOT_EMPTY_PROMPT,
+    output_key="b",
+    when=when_when_not_empty,
+    when_text="data",
+)
+
+WHEN_EQUALS_STEP = LlmStep(
+    name="when_equals",
+    model="mock/c",
+    prompt=WHEN_EQUALS_PROMPT,
+    output_key="c",
+    when=when_when_equals,
+    when_text='mode == "deep:full"',
+)
+
+WHEN_CONTAINS_STEP = LlmStep(
+    name="when_contains",
+    model="mock/d",
+    prompt=WHEN_CONTAINS_PROMPT,
+    output_key="d",
+    when=when_when_contains,
+    when_text='data contains "f:g"',
+)
+
+
 PIPELINE = PipelineSpec(
     name="seed_conditions",
     version="1.0",
@@ -87,39 +128,11 @@ PIPELINE = PipelineSpec(
         InputSpec(name="mode"),
     ),
     steps=(
-        LlmStep(name="fetch", model="mock/f", prompt=FETCH_PROMPT, output_key="data"),
-        LlmStep(
-            name="when_exists",
-            model="mock/a",
-            prompt=WHEN_EXISTS_PROMPT,
-            output_key="a",
-            when=when_when_exists,
-            when_text="exists(data)",
-        ),
-        LlmStep(
-            name="when_not_empty",
-            model="mock/b",
-            prompt=WHEN_NOT_EMPTY_PROMPT,
-            output_key="b",
-            when=when_when_not_empty,
-            when_text="data",
-        ),
-        LlmStep(
-            name="when_equals",
-            model="mock/c",
-            prompt=WHEN_EQUALS_PROMPT,
-            output_key="c",
-            when=when_when_equals,
-            when_text='mode == "deep:full"',
-        ),
-        LlmStep(
-            name="when_contains",
-            model="mock/d",
-            prompt=WHEN_CONTAINS_PROMPT,
-            output_key="d",
-            when=when_when_contains,
-            when_text='data contains "f:g"',
-        ),
+        FETCH_STEP,
+        WHEN_EXISTS_STEP,
+        WHEN_NOT_EMPTY_STEP,
+        WHEN_EQUALS_STEP,
+        WHEN_CONTAINS_STEP,
     ),
     metadata={
         "source": "tests/cases/seed_conditions/pipeline.mmo",

@@ -54,49 +54,53 @@ FREE_PROMPT = "Any JSON about {document}"
 REPORT_PROMPT = "Report on {entities} and {loose}"
 
 
+EXTRACT_STEP = LlmStep(
+    name="extract",
+    model="mock/extractor",
+    prompt=EXTRACT_PROMPT,
+    output_key="entities",
+    system=EXTRACT_SYSTEM,
+    temperature=0.2,
+    max_tokens=400,
+    stop=(
+        "\n\n\n",
+        "END",
+    ),
+    output_format=OutputFormat(
+        schema={
+            "type": "object",
+            "properties": {
+                "people": {"type": "array", "items": {"type": "string"}},
+                "places": {"type": "array", "items": {"type": "string"}},
+                "confidence": {"type": "number"},
+                "complete": {"type": "boolean"},
+            },
+            "required": ["people", "places"],
+        }
+    ),
+)
+
+FREE_STEP = LlmStep(
+    name="free",
+    model="mock/extractor",
+    prompt=FREE_PROMPT,
+    output_key="loose",
+    output_format=OutputFormat(),
+)
+
+REPORT_STEP = LlmStep(
+    name="report", model="mock/writer", prompt=REPORT_PROMPT, output_key="report"
+)
+
+
 PIPELINE = PipelineSpec(
     name="structured_output",
     description="JSON replies, with and without a schema",
     inputs=(InputSpec(name="document"),),
     steps=(
-        LlmStep(
-            name="extract",
-            model="mock/extractor",
-            prompt=EXTRACT_PROMPT,
-            output_key="entities",
-            system=EXTRACT_SYSTEM,
-            temperature=0.2,
-            max_tokens=400,
-            stop=(
-                "\n\n\n",
-                "END",
-            ),
-            output_format=OutputFormat(
-                schema={
-                    "type": "object",
-                    "properties": {
-                        "people": {"type": "array", "items": {"type": "string"}},
-                        "places": {"type": "array", "items": {"type": "string"}},
-                        "confidence": {"type": "number"},
-                        "complete": {"type": "boolean"},
-                    },
-                    "required": ["people", "places"],
-                }
-            ),
-        ),
-        LlmStep(
-            name="free",
-            model="mock/extractor",
-            prompt=FREE_PROMPT,
-            output_key="loose",
-            output_format=OutputFormat(),
-        ),
-        LlmStep(
-            name="report",
-            model="mock/writer",
-            prompt=REPORT_PROMPT,
-            output_key="report",
-        ),
+        EXTRACT_STEP,
+        FREE_STEP,
+        REPORT_STEP,
     ),
     metadata={
         "source": "tests/cases/structured_output/pipeline.mmo",

@@ -63,6 +63,37 @@ def transform_as_json(words: Any) -> Any:
     return transforms.BUILTINS["to_json"](words)
 
 
+DRAFT_STEP = LlmStep(
+    name="draft", model="mock/writer", prompt=DRAFT_PROMPT, output_key="draft"
+)
+
+TIDY_STEP = TransformStep(
+    name="tidy", function=transform_tidy, output_key="tidy_draft", reads=("draft",)
+)
+
+COUNT_STEP = TransformStep(
+    name="count",
+    function=word_count,
+    output_key="words",
+    reads=("tidy_draft",),
+    timeout=5.0,
+)
+
+TITLE_STEP = TransformStep(
+    name="title",
+    function=headline,
+    output_key="title",
+    reads=(
+        "draft",
+        "words",
+    ),
+)
+
+AS_JSON_STEP = TransformStep(
+    name="as_json", function=transform_as_json, output_key="data", reads=("words",)
+)
+
+
 PIPELINE = PipelineSpec(
     name="transforms",
     description="Built-in transforms and transforms named by import path",
@@ -73,37 +104,11 @@ PIPELINE = PipelineSpec(
         "words",
     ),
     steps=(
-        LlmStep(
-            name="draft", model="mock/writer", prompt=DRAFT_PROMPT, output_key="draft"
-        ),
-        TransformStep(
-            name="tidy",
-            function=transform_tidy,
-            output_key="tidy_draft",
-            reads=("draft",),
-        ),
-        TransformStep(
-            name="count",
-            function=word_count,
-            output_key="words",
-            reads=("tidy_draft",),
-            timeout=5.0,
-        ),
-        TransformStep(
-            name="title",
-            function=headline,
-            output_key="title",
-            reads=(
-                "draft",
-                "words",
-            ),
-        ),
-        TransformStep(
-            name="as_json",
-            function=transform_as_json,
-            output_key="data",
-            reads=("words",),
-        ),
+        DRAFT_STEP,
+        TIDY_STEP,
+        COUNT_STEP,
+        TITLE_STEP,
+        AS_JSON_STEP,
     ),
     metadata={
         "source": "tests/cases/transforms/pipeline.mmo",

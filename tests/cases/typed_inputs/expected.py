@@ -52,6 +52,11 @@ class Outputs(TypedDict):
 WRITE_PROMPT = "Write {count} paragraphs on {topic} for {audience} (formal: {formal}, t={temperature_hint}, {settings}, {extra})"
 
 
+WRITE_STEP = LlmStep(
+    name="write", model="mock/writer", prompt=WRITE_PROMPT, output_key="article"
+)
+
+
 PIPELINE = PipelineSpec(
     name="typed_inputs",
     version="2.1",
@@ -73,11 +78,7 @@ PIPELINE = PipelineSpec(
         "article",
         "topic",
     ),
-    steps=(
-        LlmStep(
-            name="write", model="mock/writer", prompt=WRITE_PROMPT, output_key="article"
-        ),
-    ),
+    steps=(WRITE_STEP,),
     metadata={
         "source": "tests/cases/typed_inputs/pipeline.mmo",
         "source_sha256": "c15e8176a134a0efd76e4316b0552bda7ff65504e611c46406fab247b4c05bb8",
