@@ -11,7 +11,7 @@ import pytest
 # importlib mode puts no test folder on sys.path; the server module lives beside this file.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from provider_loopback import (  # noqa: E402
+from provider_loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
     OPENAI_KEY,

@@ -70,8 +70,12 @@ def model_of(provider: str, path: str, body: Any) -> str:
 
 
 def openai_completion(
-    text: str, model: str = "gpt-4o-mini", prompt_tokens: int = 11, completion_tokens: int = 7,
-    cached_tokens: int = 0, usage: bool = True,
+    text: str,
+    model: str = "gpt-4o-mini",
+    prompt_tokens: int = 11,
+    completion_tokens: int = 7,
+    cached_tokens: int = 0,
+    usage: bool = True,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": "chatcmpl-loopback",
@@ -98,7 +102,10 @@ def openai_completion(
 
 
 def anthropic_message(
-    text: str, model: str = "claude-haiku-4-5", input_tokens: int = 11, output_tokens: int = 7,
+    text: str,
+    model: str = "claude-haiku-4-5",
+    input_tokens: int = 11,
+    output_tokens: int = 7,
     cache_read: int = 0,
 ) -> dict[str, Any]:
     return {
@@ -119,8 +126,11 @@ def anthropic_message(
 
 
 def gemini_response(
-    text: str, model: str = "gemini-2.5-flash-lite", prompt_tokens: int = 11,
-    candidate_tokens: int = 7, cached_tokens: int = 0,
+    text: str,
+    model: str = "gemini-2.5-flash-lite",
+    prompt_tokens: int = 11,
+    candidate_tokens: int = 7,
+    cached_tokens: int = 0,
 ) -> dict[str, Any]:
     usage: dict[str, Any] = {
         "promptTokenCount": prompt_tokens,
@@ -181,8 +191,12 @@ def rate_limited(provider: str, retry_after: str | None = "2", ms: str | None = 
     if ms is not None:
         headers["retry-after-ms"] = ms
     bodies = {
-        "openai": openai_error("Rate limit reached for requests", "requests", "rate_limit_exceeded"),
-        "anthropic": anthropic_error("rate_limit_error", "Number of requests has exceeded your rate limit"),
+        "openai": openai_error(
+            "Rate limit reached for requests", "requests", "rate_limit_exceeded"
+        ),
+        "anthropic": anthropic_error(
+            "rate_limit_error", "Number of requests has exceeded your rate limit"
+        ),
         "gemini": gemini_error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted"),
     }
     return Reply(429, bodies[provider], headers)
@@ -190,7 +204,9 @@ def rate_limited(provider: str, retry_after: str | None = "2", ms: str | None = 
 
 def server_error(provider: str, status: int = 500) -> Reply:
     bodies = {
-        "openai": openai_error("The server had an error while processing your request.", "server_error"),
+        "openai": openai_error(
+            "The server had an error while processing your request.", "server_error"
+        ),
         "anthropic": anthropic_error("api_error", "Internal server error"),
         "gemini": gemini_error(status, "INTERNAL", "An internal error has occurred."),
     }
@@ -300,7 +316,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 try:

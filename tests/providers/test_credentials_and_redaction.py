@@ -6,6 +6,12 @@ import asyncio
 import logging
 
 import pytest
+from mmoc_runtime.errors import LlmError
+from mmoc_runtime.providers import anthropic, gemini, openai_compat
+from mmoc_runtime.providers._http import REDACTED, redact, redact_headers
+from mmoc_runtime.providers.base import LlmRequest
+from mmoc_runtime.providers.credentials import key_envs, missing_credentials
+from mmoc_runtime.spec import EndpointSpec
 from provider_loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
@@ -17,13 +23,6 @@ from provider_loopback import (
     gemini_error,
     openai_error,
 )
-
-from mmoc_runtime.errors import LlmError
-from mmoc_runtime.providers import anthropic, gemini, openai_compat
-from mmoc_runtime.providers._http import REDACTED, redact, redact_headers
-from mmoc_runtime.providers.base import LlmRequest
-from mmoc_runtime.providers.credentials import key_envs, missing_credentials
-from mmoc_runtime.spec import EndpointSpec
 
 KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "VLLM_KEY")
 
@@ -86,19 +85,37 @@ def test_redact_scrubs_values_headers_and_query_keys() -> None:
     assert OPENAI_KEY not in redact(f"Authorization: Bearer {OPENAI_KEY}")
     assert GEMINI_KEY not in redact(f"?key={GEMINI_KEY}")
     assert redact_headers({"X-Api-Key": "s", "Accept": "json"}) == {
-        "X-Api-Key": REDACTED, "Accept": "json",
+        "X-Api-Key": REDACTED,
+        "Accept": "json",
     }
 
 
 @pytest.mark.parametrize(
     "provider, reply",
     [
-        ("openai", Reply(401, openai_error(f"Incorrect API key provided: {OPENAI_KEY}.",
-                                           "invalid_request_error", "invalid_api_key"))),
-        ("anthropic", Reply(401, anthropic_error("authentication_error",
-                                                 f"invalid x-api-key {ANTHROPIC_KEY}"))),
-        ("gemini", Reply(400, gemini_error(400, "INVALID_ARGUMENT",
-                                           f"API key not valid: key={GEMINI_KEY}"))),
+        (
+            "openai",
+            Reply(
+                401,
+                openai_error(
+                    f"Incorrect API key provided: {OPENAI_KEY}.",
+                    "invalid_request_error",
+                    "invalid_api_key",
+                ),
+            ),
+        ),
+        (
+            "anthropic",
+            Reply(
+                401, anthropic_error("authentication_error", f"invalid x-api-key {ANTHROPIC_KEY}")
+            ),
+        ),
+        (
+            "gemini",
+            Reply(
+                400, gemini_error(400, "INVALID_ARGUMENT", f"API key not valid: key={GEMINI_KEY}")
+            ),
+        ),
     ],
 )
 def test_echoed_key_never_reaches_errors_reprs_or_logs(
@@ -122,8 +139,15 @@ def test_echoed_key_never_reaches_errors_reprs_or_logs(
         asyncio.run(go())
     error = caught.value
     shown = " ".join(
-        [str(error), repr(error), repr(adapter), repr(error.__cause__), repr(error.__context__),
-         caplog.text, repr(vars(error))]
+        [
+            str(error),
+            repr(error),
+            repr(adapter),
+            repr(error.__cause__),
+            repr(error.__context__),
+            caplog.text,
+            repr(vars(error)),
+        ]
     )
     for key in PLANTED:
         assert key not in shown

@@ -24,7 +24,6 @@ from provider_loopback import (
     OPENAI_KEY,
     PLANTED,
     LoopbackServer,
-    Reply,
     rate_limited,
     server_error,
 )
@@ -46,15 +45,19 @@ def mmoc_run(server: LoopbackServer, source: Path, trace: Path, *inputs: str) ->
     pytest.importorskip("mmoc.cli.run")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(
-        GEMINI_BASE_URL=server.url, GEMINI_API_KEY=GEMINI_KEY,
-        OPENAI_BASE_URL=server.url + "/v1", OPENAI_API_KEY=OPENAI_KEY,
-        ANTHROPIC_BASE_URL=server.url, ANTHROPIC_API_KEY=ANTHROPIC_KEY,
+        GEMINI_BASE_URL=server.url,
+        GEMINI_API_KEY=GEMINI_KEY,
+        OPENAI_BASE_URL=server.url + "/v1",
+        OPENAI_API_KEY=OPENAI_KEY,
+        ANTHROPIC_BASE_URL=server.url,
+        ANTHROPIC_API_KEY=ANTHROPIC_KEY,
     )
-    args = [sys.executable, "-m", "mmoc", "run", str(source), "--trace", str(trace), "-q",
-            "--json"]
+    args = [sys.executable, "-m", "mmoc", "run", str(source), "--trace", str(trace), "-q", "--json"]
     for pair in inputs:
         args += ["-i", pair]
-    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+    done = subprocess.run(
+        args, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False
+    )
     for key in PLANTED:
         assert key not in done.stdout and key not in done.stderr
     return done
@@ -121,7 +124,12 @@ def test_mmoc_run_reports_a_missing_key_before_any_call(
     env["GEMINI_BASE_URL"] = loopback.url
     done = subprocess.run(
         [sys.executable, "-m", "mmoc", "run", str(source), "-i", "topic=x", "-q"],
-        capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
     )
     assert done.returncode == 2
     assert "GEMINI_API_KEY" in done.stderr
@@ -153,7 +161,9 @@ def test_breaker_opened_by_5xx_skips_the_model_in_later_runs(
         for _ in range(3):
             results.append(
                 await module.run_result(
-                    {"input_data": "sales up 5%"}, providers=providers, breakers=breakers,
+                    {"input_data": "sales up 5%"},
+                    providers=providers,
+                    breakers=breakers,
                     sleep=sleep,
                 )
             )

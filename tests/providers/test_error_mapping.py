@@ -7,6 +7,10 @@ import socket
 from typing import Any
 
 import pytest
+from mmoc_runtime.errors import CLIENT_KINDS, RETRYABLE_KINDS, LlmError
+from mmoc_runtime.providers import anthropic, gemini, openai_compat
+from mmoc_runtime.providers._http import kind_for_status, parse_retry_after
+from mmoc_runtime.providers.base import LlmRequest
 from provider_loopback import (
     PLANTED,
     LoopbackServer,
@@ -18,11 +22,6 @@ from provider_loopback import (
     rate_limited,
     server_error,
 )
-
-from mmoc_runtime.errors import CLIENT_KINDS, RETRYABLE_KINDS, LlmError
-from mmoc_runtime.providers import anthropic, gemini, openai_compat
-from mmoc_runtime.providers._http import kind_for_status, parse_retry_after
-from mmoc_runtime.providers.base import LlmRequest
 
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-flash"}
 
@@ -83,8 +82,9 @@ def test_gemini_retry_info_in_body_is_the_retry_after(provider_env: LoopbackServ
 
 
 def test_openai_insufficient_quota_is_quota_not_rate_limit(provider_env: LoopbackServer) -> None:
-    body = openai_error("You exceeded your current quota", "insufficient_quota",
-                        "insufficient_quota")
+    body = openai_error(
+        "You exceeded your current quota", "insufficient_quota", "insufficient_quota"
+    )
     provider_env.queue("openai", Reply(429, body))
     error = fail("openai")
     assert error.kind == "quota" and "quota" in CLIENT_KINDS
@@ -94,11 +94,22 @@ def test_openai_insufficient_quota_is_quota_not_rate_limit(provider_env: Loopbac
 @pytest.mark.parametrize(
     "status, body",
     [
-        (400, anthropic_error("invalid_request_error",
-                              "Your credit balance is too low to access the Anthropic API.")),
+        (
+            400,
+            anthropic_error(
+                "invalid_request_error",
+                "Your credit balance is too low to access the Anthropic API.",
+            ),
+        ),
         (402, anthropic_error("billing_error", "Payment required")),
-        (429, anthropic_error("rate_limit_error", "Monthly usage threshold crossed",
-                              "enforced_spend_limit_reached")),
+        (
+            429,
+            anthropic_error(
+                "rate_limit_error",
+                "Monthly usage threshold crossed",
+                "enforced_spend_limit_reached",
+            ),
+        ),
     ],
 )
 def test_anthropic_spend_limit_is_quota(
@@ -141,9 +152,7 @@ def test_status_codes_map_to_kinds(
 
 
 @pytest.mark.parametrize("provider", ALL)
-def test_non_json_success_body_is_bad_response(
-    provider_env: LoopbackServer, provider: str
-) -> None:
+def test_non_json_success_body_is_bad_response(provider_env: LoopbackServer, provider: str) -> None:
     provider_env.queue(provider, Reply(200, "<html>gateway hiccup</html>"))
     error = fail(provider)
     assert error.kind == "bad_response" and "not JSON" in str(error)
@@ -225,7 +234,18 @@ def test_parse_retry_after_forms() -> None:
 
 
 def test_kind_for_status_table() -> None:
-    assert [kind_for_status(s) for s in (429, 529, 500, 599, 408, 409, 401, 403, 404, 402, 418)] == [
-        "rate_limit", "overloaded", "server_error", "server_error", "server_error",
-        "server_error", "auth", "auth", "not_found", "quota", "bad_request",
+    assert [
+        kind_for_status(s) for s in (429, 529, 500, 599, 408, 409, 401, 403, 404, 402, 418)
+    ] == [
+        "rate_limit",
+        "overloaded",
+        "server_error",
+        "server_error",
+        "server_error",
+        "server_error",
+        "auth",
+        "auth",
+        "not_found",
+        "quota",
+        "bad_request",
     ]

@@ -16,6 +16,8 @@ import pytest
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
+from mmoc_runtime.providers import anthropic, gemini, openai_compat
+from mmoc_runtime.providers.base import LlmRequest, LlmResponse
 from provider_loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
@@ -31,9 +33,6 @@ from provider_loopback import (
     openai_error,
     rate_limited,
 )
-
-from mmoc_runtime.providers import anthropic, gemini, openai_compat
-from mmoc_runtime.providers.base import LlmRequest, LlmResponse
 
 
 def ours(provider: Any, request: LlmRequest) -> LlmResponse:
@@ -61,7 +60,9 @@ def test_fixture_bodies_validate_as_sdk_types() -> None:
     assert parsed.text == "hi" and parsed.usage_metadata.cached_content_token_count == 4
     blocked = genai_types.GenerateContentResponse.model_validate(gemini_blocked())
     assert blocked.prompt_feedback.block_reason == genai_types.BlockedReason.SAFETY
-    openai.types.shared.ErrorObject.model_validate(openai_error("m", "insufficient_quota", "q")["error"])
+    openai.types.shared.ErrorObject.model_validate(
+        openai_error("m", "insufficient_quota", "q")["error"]
+    )
 
 
 def test_openai_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
@@ -83,8 +84,9 @@ def test_openai_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
             provider_env.queue("openai", rate_limited("openai", "3"))
             with pytest.raises(openai.RateLimitError) as rate:
                 await client.chat.completions.create(model="m", messages=[])
-            quota = openai_error("You exceeded your current quota", "insufficient_quota",
-                                 "insufficient_quota")
+            quota = openai_error(
+                "You exceeded your current quota", "insufficient_quota", "insufficient_quota"
+            )
             provider_env.queue("openai", Reply(429, quota))
             with pytest.raises(openai.RateLimitError) as exhausted:
                 await client.chat.completions.create(model="m", messages=[])
@@ -100,8 +102,15 @@ def test_openai_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
 
     ours(
         openai_compat.create("openai", None),
-        LlmRequest("openai", "gpt-4o-mini", "cats", system="Be brief.", temperature=0.5,
-                   max_tokens=20, stop=("END",)),
+        LlmRequest(
+            "openai",
+            "gpt-4o-mini",
+            "cats",
+            system="Be brief.",
+            temperature=0.5,
+            max_tokens=20,
+            stop=("END",),
+        ),
     )
     our_request = provider_env.requests[0]
     assert our_request.path == sdk_request.path == "/v1/chat/completions"
@@ -124,7 +133,9 @@ def test_anthropic_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
                 # This SDK release dropped the `temperature` argument; the API field remains.
                 extra_body={"temperature": 0.5},
             )
-            provider_env.queue("anthropic", Reply(529, anthropic_error("overloaded_error", "Overloaded")))
+            provider_env.queue(
+                "anthropic", Reply(529, anthropic_error("overloaded_error", "Overloaded"))
+            )
             with pytest.raises(anthropic_sdk.APIStatusError) as overloaded:
                 await client.messages.create(model="m", max_tokens=1, messages=[])
             spend = anthropic_error("rate_limit_error", "limit", "enforced_spend_limit_reached")
@@ -143,8 +154,14 @@ def test_anthropic_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
 
     ours(
         anthropic.create(),
-        LlmRequest("anthropic", "claude-haiku-4-5", "cats", system="Be brief.", temperature=0.5,
-                   stop=("END",)),
+        LlmRequest(
+            "anthropic",
+            "claude-haiku-4-5",
+            "cats",
+            system="Be brief.",
+            temperature=0.5,
+            stop=("END",),
+        ),
     )
     our_request = provider_env.requests[0]
     assert our_request.path == sdk_request.path == "/v1/messages"
@@ -164,7 +181,9 @@ def test_gemini_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
             http_options=genai_types.HttpOptions(base_url=provider_env.url, api_version="v1beta"),
         )
         config = genai_types.GenerateContentConfig(
-            system_instruction="Be brief.", temperature=0.5, max_output_tokens=20,
+            system_instruction="Be brief.",
+            temperature=0.5,
+            max_output_tokens=20,
             stop_sequences=["END"],
         )
         result = await client.aio.models.generate_content(
@@ -189,8 +208,15 @@ def test_gemini_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
 
     ours(
         gemini.create(),
-        LlmRequest("gemini", "gemini-2.5-flash", "cats", system="Be brief.", temperature=0.5,
-                   max_tokens=20, stop=("END",)),
+        LlmRequest(
+            "gemini",
+            "gemini-2.5-flash",
+            "cats",
+            system="Be brief.",
+            temperature=0.5,
+            max_tokens=20,
+            stop=("END",),
+        ),
     )
     our_request = provider_env.requests[0]
     assert our_request.path == sdk_request.path == "/v1beta/models/gemini-2.5-flash:generateContent"

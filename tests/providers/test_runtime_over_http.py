@@ -11,17 +11,6 @@ import json
 from typing import Any
 
 import pytest
-from provider_loopback import (
-    OPENAI_KEY,
-    PLANTED,
-    LoopbackServer,
-    Reply,
-    openai_completion,
-    openai_error,
-    rate_limited,
-    server_error,
-)
-
 from mmoc_runtime import (
     BreakerPolicy,
     BreakerRegistry,
@@ -33,6 +22,16 @@ from mmoc_runtime import (
     execute,
 )
 from mmoc_runtime.providers import ProviderRegistry
+from provider_loopback import (
+    OPENAI_KEY,
+    PLANTED,
+    LoopbackServer,
+    Reply,
+    openai_completion,
+    openai_error,
+    rate_limited,
+    server_error,
+)
 
 
 class Sleeps:
@@ -45,8 +44,13 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-def run(step: LlmStep, *, breakers: BreakerRegistry | None = None,
-        sleeps: Sleeps | None = None, inputs: dict[str, Any] | None = None) -> RunResult:
+def run(
+    step: LlmStep,
+    *,
+    breakers: BreakerRegistry | None = None,
+    sleeps: Sleeps | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> RunResult:
     spec = PipelineSpec("http_test", inputs=(), steps=(step,))
     return asyncio.run(
         execute(
@@ -69,7 +73,10 @@ def test_429_then_success_waits_the_retry_after_floor(provider_env: LoopbackServ
     provider_env.queue("openai", rate_limited("openai", retry_after="2"))
     sleeps = Sleeps()
     step = LlmStep(
-        "ask", "openai/gpt-4o-mini", "Say hi", "answer",
+        "ask",
+        "openai/gpt-4o-mini",
+        "Say hi",
+        "answer",
         retry=RetryStrategy(max_retries=3, base_delay_seconds=0.1, max_delay_seconds=30.0),
     )
     result = run(step, sleeps=sleeps)
@@ -90,11 +97,18 @@ def test_429_then_success_waits_the_retry_after_floor(provider_env: LoopbackServ
 def test_primary_that_keeps_failing_falls_back_to_second_provider(
     provider_env: LoopbackServer,
 ) -> None:
-    provider_env.always("anthropic", Reply(529, {"type": "error", "error": {
-        "type": "overloaded_error", "message": "Overloaded"}}))
+    provider_env.always(
+        "anthropic",
+        Reply(
+            529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+        ),
+    )
     sleeps = Sleeps()
     step = LlmStep(
-        "ask", "anthropic/claude-haiku-4-5", "Say hi", "answer",
+        "ask",
+        "anthropic/claude-haiku-4-5",
+        "Say hi",
+        "answer",
         retry=RetryStrategy(max_retries=2, backoff="constant", base_delay_seconds=1.0),
         fallback=("gemini/gemini-2.5-flash",),
     )
@@ -114,7 +128,10 @@ def test_breaker_opened_by_5xx_skips_the_model_on_a_later_run(
     provider_env.always("openai", server_error("openai", 503))
     breakers = BreakerRegistry(time_fn=lambda: 0.0)  # frozen clock: the breaker stays open
     step = LlmStep(
-        "ask", "openai/gpt-4o-mini", "Say hi", "answer",
+        "ask",
+        "openai/gpt-4o-mini",
+        "Say hi",
+        "answer",
         retry=RetryStrategy(max_retries=1, base_delay_seconds=0.0),
         fallback=("gemini/gemini-2.5-flash-lite",),
         breaker=BreakerPolicy(failure_threshold=2, recovery_timeout_seconds=60.0),
@@ -133,13 +150,18 @@ def test_breaker_opened_by_5xx_skips_the_model_on_a_later_run(
 
 
 def test_quota_is_never_retried_but_falls_back(provider_env: LoopbackServer) -> None:
-    quota = openai_error("You exceeded your current quota", "insufficient_quota",
-                         "insufficient_quota")
+    quota = openai_error(
+        "You exceeded your current quota", "insufficient_quota", "insufficient_quota"
+    )
     provider_env.queue("openai", Reply(429, quota, {"retry-after": "1"}))
     sleeps = Sleeps()
     step = LlmStep(
-        "ask", "openai/gpt-4o", "q", "answer",
-        retry=RetryStrategy(max_retries=3), fallback=("anthropic/claude-3-haiku",),
+        "ask",
+        "openai/gpt-4o",
+        "q",
+        "answer",
+        retry=RetryStrategy(max_retries=3),
+        fallback=("anthropic/claude-3-haiku",),
     )
     result = run(step, sleeps=sleeps)
     assert result.success and sleeps.waits == []
@@ -157,7 +179,10 @@ def test_invalid_structured_output_is_retried_when_opted_in(
         Reply(200, openai_completion('```json\n{"n": 3}\n```')),
     )
     step = LlmStep(
-        "count", "openai/gpt-4o-mini", "How many?", "count",
+        "count",
+        "openai/gpt-4o-mini",
+        "How many?",
+        "count",
         output_format=OutputFormat("json", schema),
         retry=RetryStrategy(max_retries=2, base_delay_seconds=0.0, retry_on=("invalid_output",)),
     )
@@ -173,8 +198,9 @@ def test_invalid_structured_output_is_retried_when_opted_in(
 def test_auth_error_fails_fast_and_the_trace_hides_the_echoed_key(
     provider_env: LoopbackServer,
 ) -> None:
-    bad = openai_error(f"Incorrect API key provided: {OPENAI_KEY}.", "invalid_request_error",
-                       "invalid_api_key")
+    bad = openai_error(
+        f"Incorrect API key provided: {OPENAI_KEY}.", "invalid_request_error", "invalid_api_key"
+    )
     provider_env.always("openai", Reply(401, bad))
     step = LlmStep("ask", "gpt-4o-mini", "q", "answer", retry=RetryStrategy(max_retries=3))
     result = run(step)
@@ -190,7 +216,11 @@ def test_auth_error_fails_fast_and_the_trace_hides_the_echoed_key(
 def test_timeout_and_dropped_connection_are_retried(provider_env: LoopbackServer) -> None:
     provider_env.queue("gemini", Reply(drop=True), Reply(200, None, delay=0.5))
     step = LlmStep(
-        "ask", "gemini-2.5-flash-lite", "Say hi", "answer", timeout=0.05,
+        "ask",
+        "gemini-2.5-flash-lite",
+        "Say hi",
+        "answer",
+        timeout=0.05,
         retry=RetryStrategy(max_retries=2, base_delay_seconds=0.0),
     )
     result = run(step)
@@ -203,8 +233,9 @@ def test_timeout_and_dropped_connection_are_retried(provider_env: LoopbackServer
 def test_local_server_without_usage_is_marked_estimated(
     provider_env: LoopbackServer, usage: bool
 ) -> None:
-    provider_env.queue("openai", Reply(200, openai_completion("local reply", "llama3.2",
-                                                               usage=usage)))
+    provider_env.queue(
+        "openai", Reply(200, openai_completion("local reply", "llama3.2", usage=usage))
+    )
     result = run(LlmStep("ask", "ollama/llama3.2", "Say hi", "answer"))
     assert result.success, result.error
     assert result.trace.step("ask").tokens_estimated is (not usage)

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mmoc_runtime.errors import LlmError
 from mmoc_runtime.structured import parse_structured, schema_is_supported, validate
 
@@ -108,7 +107,10 @@ def test_unsupported_schema_problems_are_located() -> None:
             "enum": [],
         }
     )
-    assert "$.properties.a.type: unknown type 'strin' (types: array, boolean, integer, null, number, object, string)" in problems
+    assert (
+        "$.properties.a.type: unknown type 'strin' (types: array, boolean, integer, null, number, object, string)"
+        in problems
+    )
     assert any(p.startswith("$.properties.b: unsupported keyword 'pattern'") for p in problems)
     assert "$.required: 'zz' is not among the properties" in problems
     assert any(p.startswith("$.items: unsupported keyword '$ref'") for p in problems)

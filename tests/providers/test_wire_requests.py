@@ -6,6 +6,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from mmoc_runtime.errors import ConfigError, LlmError
+from mmoc_runtime.providers import anthropic, gemini, openai_compat
+from mmoc_runtime.providers._http import pool_count
+from mmoc_runtime.providers.base import LlmRequest, LlmResponse
+from mmoc_runtime.spec import EndpointSpec
 from provider_loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
@@ -16,12 +21,6 @@ from provider_loopback import (
     gemini_response,
     openai_completion,
 )
-
-from mmoc_runtime.errors import ConfigError, LlmError
-from mmoc_runtime.providers import anthropic, gemini, openai_compat
-from mmoc_runtime.providers._http import pool_count
-from mmoc_runtime.providers.base import LlmRequest, LlmResponse
-from mmoc_runtime.spec import EndpointSpec
 
 
 def complete(provider: Any, request: LlmRequest) -> LlmResponse:
@@ -35,13 +34,13 @@ def complete(provider: Any, request: LlmRequest) -> LlmResponse:
     return asyncio.run(go())
 
 
-FULL = dict(
-    prompt="Summarize: cats",
-    system="Be brief.",
-    temperature=0.2,
-    max_tokens=50,
-    stop=("END",),
-)
+FULL = {
+    "prompt": "Summarize: cats",
+    "system": "Be brief.",
+    "temperature": 0.2,
+    "max_tokens": 50,
+    "stop": ("END",),
+}
 
 
 def test_openai_request_is_chat_completions(provider_env: LoopbackServer) -> None:
@@ -83,7 +82,9 @@ def test_reasoning_models_get_max_completion_tokens(
 def test_openai_json_schema_and_json_object(provider_env: LoopbackServer) -> None:
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
     provider = openai_compat.create("openai", None)
-    complete(provider, LlmRequest("openai", "gpt-4o", "give a", json_output=True, json_schema=schema))
+    complete(
+        provider, LlmRequest("openai", "gpt-4o", "give a", json_output=True, json_schema=schema)
+    )
     complete(provider, LlmRequest("openai", "gpt-4o", "give a", json_output=True))
     with_schema, plain = (r.body for r in provider_env.requests)
     assert with_schema["response_format"] == {
@@ -103,7 +104,11 @@ def test_openai_cached_tokens_and_missing_usage(provider_env: LoopbackServer) ->
     )
     provider = openai_compat.create("openai", None)
     cached = complete(provider, LlmRequest("openai", "gpt-4o", "x"))
-    assert (cached.input_tokens, cached.output_tokens, cached.cached_input_tokens) == (1000, 20, 800)
+    assert (cached.input_tokens, cached.output_tokens, cached.cached_input_tokens) == (
+        1000,
+        20,
+        800,
+    )
     estimated = complete(provider, LlmRequest("openai", "llama3", "twelve chars"))
     assert estimated.tokens_estimated
     assert estimated.input_tokens == 3 and estimated.output_tokens == 6
@@ -140,9 +145,7 @@ def test_unsupported_endpoint_kind_is_a_config_error() -> None:
 
 
 def test_anthropic_request_is_messages_api(provider_env: LoopbackServer) -> None:
-    response = complete(
-        anthropic.create(), LlmRequest("anthropic", "claude-haiku-4-5", **FULL)
-    )
+    response = complete(anthropic.create(), LlmRequest("anthropic", "claude-haiku-4-5", **FULL))
     (sent,) = provider_env.requests
     assert sent.path == "/v1/messages"
     assert sent.headers["x-api-key"] == ANTHROPIC_KEY
@@ -181,8 +184,9 @@ def test_anthropic_json_output_is_asked_by_instruction(provider_env: LoopbackSer
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
     complete(
         anthropic.create(),
-        LlmRequest("anthropic", "claude-3-haiku", "go", system="Sys.", json_output=True,
-                   json_schema=schema),
+        LlmRequest(
+            "anthropic", "claude-3-haiku", "go", system="Sys.", json_output=True, json_schema=schema
+        ),
     )
     system = provider_env.requests[0].body["system"]
     assert system.startswith("Sys.\n\n") and "JSON" in system
@@ -238,13 +242,16 @@ def test_gemini_usage_and_google_api_key_fallback(
 ) -> None:
     monkeypatch.delenv("GEMINI_API_KEY")
     monkeypatch.setenv("GOOGLE_API_KEY", "google-key-4242")
-    provider_env.queue("gemini", Reply(200, gemini_response("ok", prompt_tokens=300,
-                                                             candidate_tokens=9,
-                                                             cached_tokens=200)))
+    provider_env.queue(
+        "gemini",
+        Reply(200, gemini_response("ok", prompt_tokens=300, candidate_tokens=9, cached_tokens=200)),
+    )
     response = complete(gemini.create(), LlmRequest("gemini", "gemini-2.5-pro", "x"))
     assert provider_env.requests[0].headers["x-goog-api-key"] == "google-key-4242"
     assert (response.input_tokens, response.output_tokens, response.cached_input_tokens) == (
-        300, 9, 200,
+        300,
+        9,
+        200,
     )
 
 
@@ -257,7 +264,10 @@ def test_gemini_usage_and_google_api_key_fallback(
     ],
 )
 def test_missing_key_is_a_config_error_naming_the_variable(
-    provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch, make: Any, provider: str,
+    provider_env: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    make: Any,
+    provider: str,
     env: str,
 ) -> None:
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
