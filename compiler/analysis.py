@@ -23,17 +23,59 @@ Dependency model (the exact rules the executor's order comes from):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import TypeVar
+import contextlib
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
-from mmoc_runtime.template import parse_template
+from mmoc_runtime.template import ParsedTemplate, parse_template
 
 from . import ir
 
 AnyStep = ir.LlmStep | ir.TransformStep | ir.GroupStep
 _P = TypeVar("_P", ir.RetryPolicy, ir.BreakerPolicy)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+# While `memoized()` is active, per-object results keyed by (function, id(object)); the
+# objects are pinned in the same dict so an id cannot be reused while the cache lives.
+_MEMO: ContextVar[dict[tuple[str, int], tuple[object, object]] | None] = ContextVar(
+    "mmoc_analysis_memo", default=None
+)
 
 
+@contextlib.contextmanager
+def memoized() -> Iterator[None]:
+    """Within this block, each fact about the same IR object is computed once.
+
+    The checks ask for produced keys, needs and dependencies many times over; a 10,000-step
+    pipeline then costs one pass per fact instead of one per check. Results are shared:
+    callers must not mutate what these functions return.
+    """
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _per_object(fn: _F) -> _F:
+    @functools.wraps(fn)
+    def cached(obj: object) -> object:
+        memo = _MEMO.get()
+        if memo is None:
+            return fn(obj)
+        key = (fn.__name__, id(obj))
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = (obj, fn(obj))
+        return hit[1]
+
+    return cached  # type: ignore[return-value]
+
+
+@_per_object
 def produced_keys(p: ir.Pipeline) -> dict[str, AnyStep]:
     """Output key -> the step producing it (group keys and member keys included).
 
@@ -46,12 +88,24 @@ def produced_keys(p: ir.Pipeline) -> dict[str, AnyStep]:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
+def parsed_template(value: str) -> ParsedTemplate:
+    """`parse_template`, cached: every check family asks about the same prompts."""
+    return parse_template(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _names(value: str) -> tuple[str, ...]:
+    return parsed_template(value).names
+
+
 def template_names(text: ir.Text | None) -> tuple[str, ...]:
     if text is None:
         return ()
-    return parse_template(text.value).names
+    return _names(text.value)
 
 
+@_per_object
 def reads_of(step: AnyStep) -> tuple[str, ...]:
     """Keys a step reads, each once, in order of first use."""
     if isinstance(step, ir.LlmStep):
@@ -84,6 +138,7 @@ def walk_expr(expr: ir.Expr) -> Iterator[ir.Expr]:
             stack.extend((node.right, node.left))
 
 
+@_per_object
 def condition_keys(step: AnyStep) -> tuple[str, ...]:
     """Keys named by the step's own `when`, and for a group its members' `when`s too."""
     keys = list(expr_keys(step.when))
@@ -93,11 +148,13 @@ def condition_keys(step: AnyStep) -> tuple[str, ...]:
     return _unique(keys)
 
 
+@_per_object
 def needs_of(step: AnyStep) -> tuple[str, ...]:
     """Keys that must be known before the step runs: its reads, then its condition keys."""
     return _unique((*reads_of(step), *condition_keys(step)))
 
 
+@_per_object
 def effective_inputs(p: ir.Pipeline) -> tuple[str, ...]:
     """The pipeline's input names.
 
@@ -113,6 +170,7 @@ def effective_inputs(p: ir.Pipeline) -> tuple[str, ...]:
     return _unique(free)
 
 
+@_per_object
 def top_level_owner(p: ir.Pipeline) -> dict[str, str]:
     """Step name (members included) -> the name of the top-level step that schedules it."""
     owner: dict[str, str] = {}
@@ -124,6 +182,7 @@ def top_level_owner(p: ir.Pipeline) -> dict[str, str]:
     return owner
 
 
+@_per_object
 def dependencies(p: ir.Pipeline) -> dict[str, tuple[str, ...]]:
     """Top-level step name -> top-level steps it runs after (see the module docstring)."""
     produced = produced_keys(p)
@@ -158,6 +217,7 @@ def _afters(step: AnyStep) -> tuple[ir.Ident, ...]:
     return step.after
 
 
+@_per_object
 def member_dependencies(p: ir.Pipeline) -> dict[str, tuple[str, ...]]:
     """Group member name -> sibling members it reads from or names in `after` (a mistake)."""
     out: dict[str, tuple[str, ...]] = {}

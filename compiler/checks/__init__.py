@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from .. import ir
+from ..analysis import memoized
 from ..diagnostics import Diagnostic, sort_key
 from . import conditions, graph, keys, models, names, policies
 
@@ -28,18 +29,20 @@ CHECKS: tuple[Check, ...] = (
 def run_checks(p: ir.Pipeline, checks: Iterable[Check] = CHECKS) -> list[Diagnostic]:
     """Every diagnostic of every check, deduplicated and sorted by place then code."""
     found: list[Diagnostic] = []
-    for check in checks:
-        try:
-            found.extend(check(p))
-        except Exception as exc:  # noqa: BLE001 - a bug in a check must not hide the other checks' findings
-            found.append(
-                Diagnostic(
-                    "MMO702",
-                    f"internal error in check `{check.__name__}`: {type(exc).__name__}: {exc}",
-                    p.span,
-                    help="this is a bug in mmoc; please report it with the source",
+    with memoized():  # the checks share one computation of each fact about `p`
+        for check in checks:
+            try:
+                found.extend(check(p))
+            except Exception as exc:  # noqa: BLE001 - a bug in a check must not hide the others
+                found.append(
+                    Diagnostic(
+                        "MMO702",
+                        f"internal error in check `{check.__name__}`: "
+                        f"{type(exc).__name__}: {exc}",
+                        p.span,
+                        help="this is a bug in mmoc; please report it with the source",
+                    )
                 )
-            )
     unique = list(dict.fromkeys(found))
     unique.sort(key=sort_key)
     return unique

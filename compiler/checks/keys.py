@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mmoc_runtime.template import Placeholder, parse_template
+from mmoc_runtime.template import Placeholder
 
 from .. import ir
-from ..analysis import effective_inputs, produced_keys
+from ..analysis import effective_inputs, parsed_template, produced_keys
 from ..diagnostics import Diagnostic
 from ..source import Span
 from .support import TYPO_CUTOFF, did_you_mean, first_span, name_span, suggest, text_span
@@ -25,7 +25,7 @@ def _uses(p: ir.Pipeline) -> Iterator[tuple[ir.LlmStep | ir.TransformStep, str, 
         if isinstance(step, ir.LlmStep):
             seen: set[str] = set()
             for _, text in _template_fields(step):
-                for part in parse_template(text.value).parts:
+                for part in parsed_template(text.value).parts:
                     if isinstance(part, Placeholder) and part.name not in seen:
                         seen.add(part.name)
                         yield step, part.name, text_span(text, part.start, part.end, step.span)
@@ -42,7 +42,7 @@ def check_placeholders(p: ir.Pipeline) -> Iterator[Diagnostic]:
         if not isinstance(step, ir.LlmStep):
             continue
         for field, text in _template_fields(step):
-            for problem in parse_template(text.value).problems:
+            for problem in parsed_template(text.value).problems:
                 yield Diagnostic(
                     "MMO302",
                     f"invalid placeholder in the {field} of step `{step.name}`: {problem.message}",
