@@ -8,6 +8,7 @@ on a guess. The schema is documented in docs/yaml.md.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from mmoc_runtime.template import Placeholder, parse_template
@@ -171,7 +172,9 @@ class _Builder:
                 if nested
                 else f"unknown step type `{value}` in {what}"
             )
-            r.error("MMO007", message, entry[1], help="allowed types: " + ", ".join(allowed))
+            close = difflib.get_close_matches(value, allowed, n=1)
+            hint = f"did you mean `{close[0]}`? " if close and not nested else ""
+            r.error("MMO007", message, entry[1], help=hint + "allowed types: " + ", ".join(allowed))
             return None
         return value
 

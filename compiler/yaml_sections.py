@@ -48,7 +48,10 @@ def _input(r: Reader, name: str, key: ScalarNode, value: Node) -> ir.Input | Non
     if is_str(value):
         assert isinstance(value, ScalarNode)
         return ir.Input(name=name, type=value.value, span=r.span(key))
-    fields = r.mapping(value, what + " (a type name or {type, default})")
+    if isinstance(value, ScalarNode):
+        r.wrong_type(value, name, "`inputs`", "a type name, null or a mapping {type, default}")
+        return None
+    fields = r.mapping(value, what)
     if fields is None:
         return None
     r.known(fields, INPUT_FIELDS, what)

@@ -120,6 +120,7 @@ def test_missing_fields(text: str, where: tuple[int, int], missing: str) -> None
         ("name: x\nsteps: [{name: a, model: m, prompt: p, retry: {max_retries: x}}]\n", "x}"),
         ("name: x\nsteps: [{name: a, model: m, prompt: p, schema: [1]}]\n", "[1]"),
         ("name: x\ninputs: 3\nsteps: [{name: a, model: m, prompt: p}]\n", "3"),
+        ("name: x\ninputs: {a: 3}\nsteps: [{name: a, model: m, prompt: p}]\n", "3"),
         ("name: x\ninputs: {a: {default: 2020-01-01}}\nsteps: [{name: a, model: m, prompt: p}]\n",
          "2020"),
         ("name: x\nsteps: [{name: a, type: transform, function: f, input_mapping: {x: y}}]\n",
@@ -138,6 +139,7 @@ def test_unknown_step_type_lists_the_allowed_ones() -> None:
     assert d.help is not None
     for allowed in ("llm", "transform", "parallel_group", "conditional"):
         assert allowed in d.help
+    assert d.help.startswith("did you mean `llm`?")
 
 
 def test_groups_do_not_nest() -> None:

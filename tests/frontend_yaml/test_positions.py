@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from mmoc import ir
 from mmoc.frontend_yaml import parse_yaml
 from mmoc.source import offset_to_line_col
@@ -124,3 +127,39 @@ def test_expression_condition_spans_are_shifted_to_the_scalar() -> None:
     span = diagnostics[0].span
     assert span is not None and span.line == 3
     assert span.column > offset_to_line_col(text, text.index('"lang'))[1]
+
+
+EXTRA = "x:\n  - \"\\u00e9 {k}\"\n  - 'q'''\n  - |\n    lit {a}\n  - >-\n    folded\n"
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parents[1] / "fixtures" / "seed").glob("*.yaml"))
+)
+def test_fast_and_pure_loaders_give_the_same_marks(path: Path) -> None:
+    """compose() prefers libyaml when present; its marks must match the pure loader's."""
+    if getattr(yaml, "CSafeLoader", None) is None:
+        pytest.skip("PyYAML built without libyaml")
+    text = path.read_text(encoding="utf-8") + EXTRA
+
+    def marks(loader: type) -> list[tuple[object, ...]]:
+        out: list[tuple[object, ...]] = []
+        stack = [yaml.compose(text, Loader=loader)]
+        while stack:
+            node = stack.pop()
+            start, end = node.start_mark, node.end_mark
+            out.append(
+                (
+                    node.tag,
+                    getattr(node, "style", None) or None,
+                    start.line,
+                    start.column,
+                    end.line,
+                    end.column,
+                )
+            )
+            if isinstance(node.value, list):
+                for item in node.value:
+                    stack.extend(item if isinstance(item, tuple) else (item,))
+        return out
+
+    assert marks(yaml.CSafeLoader) == marks(yaml.SafeLoader)
