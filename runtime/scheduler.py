@@ -1,0 +1,380 @@
+"""The scheduler: one `Run` per pipeline run, driving its steps as an async DAG.
+
+Every step starts as soon as the steps it depends on have finished (no layers). When a step
+finishes it releases its dependants: the first that becomes ready continues in the same task
+and any others get tasks of their own, so a chain costs one task and a fan-out is fully
+concurrent. A failed step's dependants are `not_run`, a skipped step's `skipped`; independent
+branches always finish and keep their results. An error inside a step fails that step only.
+
+Transforms run inline in the event loop (a sync function blocks it while it runs; its
+`timeout` can only interrupt an async one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import types
+from collections.abc import Callable
+from inspect import isawaitable
+from typing import Any
+
+from .errors import MmocRuntimeError, error_kind
+from .llm_call import LlmContext, run_llm_step
+from .observer import PipelineObserver, safe_call
+from .plan import GROUP, Node, Plan
+from .spec import LlmStep, ParallelGroup, TransformStep
+from .trace import FAILED, NOT_RUN, RUNNING, SKIPPED, SUCCESS, StepTrace, Trace, redact
+
+_CoroutineType = types.CoroutineType
+_Proxy = types.MappingProxyType
+
+
+class MissingKeyError(MmocRuntimeError):
+    kind = "missing_key"
+
+
+class Run:
+    """The state of one run; its methods are the scheduler."""
+
+    __slots__ = (
+        "active",
+        "capture",
+        "clock",
+        "crash",
+        "done",
+        "failed",
+        "limit",
+        "llm",
+        "loop",
+        "node_traces",
+        "observer",
+        "plan",
+        "remaining",
+        "t0",
+        "tasks",
+        "traces",
+        "values",
+    )
+
+    def __init__(self, plan: Plan, values: dict[str, Any], trace: Trace, llm: LlmContext,
+                 observer: PipelineObserver | None, clock: Callable[[], float],
+                 concurrency: int | None, capture: bool) -> None:
+        self.plan = plan
+        self.values = values
+        self.traces = trace.steps
+        self.node_traces = [trace.steps[n.trace_index] for n in plan.nodes]
+        self.remaining = [len(n.deps) for n in plan.nodes]
+        self.observer = observer
+        self.clock = clock
+        self.t0 = clock()
+        self.llm = llm
+        self.limit = asyncio.Semaphore(concurrency) if concurrency else None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.active = 0
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        self.failed: list[str] = []
+        self.crash: BaseException | None = None
+        self.capture = capture
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    async def drive(self) -> None:
+        for index in self.plan.roots:
+            self._spawn(index)
+        if not self.active:
+            return
+        try:
+            await self.done
+        finally:
+            pending = [t for t in self.tasks if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self.crash is not None:
+            raise self.crash
+
+    def _spawn(self, index: int) -> None:
+        self.active += 1
+        self.tasks.append(self.loop.create_task(self._chain(index)))
+
+    async def _chain(self, index: int | None) -> None:
+        nodes, traces = self.plan.nodes, self.node_traces
+        try:
+            while index is not None:
+                node = nodes[index]
+                if node.inline and self.limit is None:
+                    # An unconditional transform, the bulk of large DAGs: run it right here
+                    # (the same steps as `_run_leaf`, without another coroutine frame).
+                    step: Any = node.step
+                    st = traces[index]
+                    started = self._begin(step, st)
+                    try:
+                        value = self._transform(step)
+                        if type(value) is _CoroutineType or isawaitable(value):
+                            value = await (value if step.timeout is None
+                                           else _bounded(value, step.timeout))
+                    except asyncio.CancelledError:
+                        self._cancelled(st, started)
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - fails that step, not the run
+                        self._failed(step, st, started, exc)
+                    else:
+                        self._succeeded(step, st, started, value)
+                elif node.kind == GROUP or node.step.when is not None:
+                    await self._run_node(node)
+                else:
+                    await self._run_leaf(node.step, traces[index])  # type: ignore[arg-type]
+                index = self._release(index)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a runtime bug: end the run, re-raise it
+            self.crash = exc
+            if not self.done.done():
+                self.done.set_result(None)
+        finally:
+            self.active -= 1
+            if not self.active and not self.done.done():
+                self.done.set_result(None)
+
+    def _release(self, index: int) -> int | None:
+        """Count down `index`'s dependants; return one ready node to continue with."""
+        nodes, remaining = self.plan.nodes, self.remaining
+        follow: int | None = None
+        finished = [index]
+        while finished:
+            for dependant in nodes[finished.pop()].dependants:
+                remaining[dependant] -= 1
+                if remaining[dependant]:
+                    continue
+                if self._blocked(nodes[dependant]):
+                    finished.append(dependant)  # resolved without running: release its own
+                elif follow is None:
+                    follow = dependant
+                else:
+                    self._spawn(dependant)
+        return follow
+
+    def _blocked(self, node: Node) -> bool:
+        """Mark `node` not_run/skipped when a dependency did not succeed."""
+        skipped_by: str | None = None
+        for dep in node.deps:
+            status = self.node_traces[dep].status
+            if status == SUCCESS:
+                continue
+            name = self.plan.nodes[dep].step.name
+            if status in (FAILED, NOT_RUN):
+                why = "failed" if status == FAILED else "did not run"
+                self._resolve(node, NOT_RUN, f"dependency {name!r} {why}")
+                return True
+            if skipped_by is None:
+                skipped_by = name
+        if skipped_by is not None:
+            self._resolve(node, SKIPPED, f"dependency {skipped_by!r} was skipped")
+            return True
+        return False
+
+    def _resolve(self, node: Node, status: str, reason: str) -> None:
+        """Finish a node (and its members) without running it."""
+        first = node.trace_index
+        count = len(node.step.steps) + 1 if isinstance(node.step, ParallelGroup) else 1
+        for st in self.traces[first:first + count]:
+            st.status = status
+            st.skip_reason = reason if st is self.traces[first] else (
+                f"group {node.step.name!r}: {reason}")
+            self._ended(st)
+
+    # -- running one node -----------------------------------------------------------------
+
+    async def _run_node(self, node: Node) -> None:
+        step = node.step
+        st = self.node_traces[node.index]
+        if step.when is not None and not self._condition_holds(step, st):
+            if st.status == SKIPPED:
+                self._resolve(node, SKIPPED, st.skip_reason or "condition is false")
+            else:
+                self._resolve_members_after_failure(node)
+            return
+        if node.kind == GROUP:
+            assert isinstance(step, ParallelGroup)
+            await self._run_group(step, st, node)
+        else:
+            assert not isinstance(step, ParallelGroup)
+            await self._run_leaf(step, st)
+
+    def _condition_holds(self, step: LlmStep | TransformStep | ParallelGroup,
+                         st: StepTrace) -> bool:
+        """Evaluate `when`; a false condition marks `st` skipped, an error marks it failed."""
+        assert step.when is not None
+        try:
+            holds = bool(step.when(_Proxy(self.values)))
+        except Exception as exc:  # noqa: BLE001 - any error in a condition fails its step
+            st.status = FAILED
+            st.error_kind = "condition"
+            st.error = redact(f"condition {step.when_text or ''} raised {type(exc).__name__}: "
+                              f"{exc}")
+            self.failed.append(step.name)
+            return False
+        if not holds:
+            st.status = SKIPPED
+            st.skip_reason = f"condition is false: {step.when_text}" if step.when_text else (
+                "condition is false")
+        return holds
+
+    def _resolve_members_after_failure(self, node: Node) -> None:
+        st = self.node_traces[node.index]
+        self._ended(st)
+        if isinstance(node.step, ParallelGroup):
+            first = node.trace_index + 1
+            for mst in self.traces[first:first + len(node.step.steps)]:
+                mst.status = NOT_RUN
+                mst.skip_reason = f"group {node.step.name!r}: its condition failed"
+                self._ended(mst)
+
+    async def _run_leaf(self, step: LlmStep | TransformStep, st: StepTrace) -> None:
+        started = self._begin(step, st)
+        try:
+            if self.limit is not None:
+                async with self.limit:
+                    value = await self._compute(step, st)
+            else:
+                value = await self._compute(step, st)
+        except asyncio.CancelledError:
+            self._cancelled(st, started)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a step's error fails that step, not the run
+            self._failed(step, st, started, exc)
+        else:
+            self._succeeded(step, st, started, value)
+
+    def _begin(self, step: LlmStep | TransformStep, st: StepTrace) -> float:
+        started = self.clock()
+        st.status = RUNNING
+        st.start_ms = (started - self.t0) * 1000.0
+        if self.observer is not None:
+            safe_call(self.observer.on_step_start, step.name, st.kind, st.model)
+        return started
+
+    def _succeeded(self, step: LlmStep | TransformStep, st: StepTrace, started: float,
+                   value: Any) -> None:
+        self.values[step.output_key] = value
+        st.status = SUCCESS
+        if self.capture and st.output is None:
+            st.output = value
+        st.latency_ms = (self.clock() - started) * 1000.0
+        if self.observer is not None:
+            safe_call(self.observer.on_step_end, st)
+
+    def _failed(self, step: LlmStep | TransformStep, st: StepTrace, started: float,
+                exc: Exception) -> None:
+        st.status = FAILED
+        st.error_kind = error_kind(exc)
+        st.error = redact(str(exc) or type(exc).__name__)
+        self.failed.append(step.name)
+        st.latency_ms = (self.clock() - started) * 1000.0
+        if self.observer is not None:
+            safe_call(self.observer.on_step_end, st)
+
+    def _cancelled(self, st: StepTrace, started: float) -> None:
+        # Not final: a group timeout or the run's end turns this into its real outcome.
+        st.status = FAILED
+        st.error_kind = "cancelled"
+        st.error = "cancelled"
+        st.latency_ms = (self.clock() - started) * 1000.0
+
+    async def _compute(self, step: LlmStep | TransformStep, st: StepTrace) -> Any:
+        if type(step) is TransformStep:
+            value = self._transform(step)
+            if type(value) is _CoroutineType or isawaitable(value):
+                value = await (value if step.timeout is None else _bounded(value, step.timeout))
+            return value
+        return await run_llm_step(self.llm, step, self.values, st)  # type: ignore[arg-type]
+
+    def _transform(self, step: TransformStep) -> Any:
+        """Call the transform; the result may be an awaitable the caller awaits."""
+        values = self.values
+        if step.pass_context:
+            return step.function(_Proxy(values))
+        try:
+            kwargs = {key: values[key] for key in step.reads}
+        except KeyError:
+            missing = ", ".join(k for k in step.reads if k not in values)
+            raise MissingKeyError(
+                f"transform {step.name!r} needs missing key(s): {missing}") from None
+        return step.function(**kwargs)
+
+    async def _run_group(self, group: ParallelGroup, st: StepTrace, node: Node) -> None:
+        """Members run concurrently (at most `group.concurrency` at once); a failing member
+        fails the group once its siblings finish, and their results are kept."""
+        clock = self.clock
+        started = clock()
+        st.status = RUNNING
+        st.start_ms = (started - self.t0) * 1000.0
+        observer = self.observer
+        if observer is not None:
+            safe_call(observer.on_step_start, group.name, GROUP, None)
+        cap = asyncio.Semaphore(group.concurrency) if group.concurrency else None
+        member_traces = self.traces[node.trace_index + 1:node.trace_index + 1 + len(group.steps)]
+
+        async def member(step: LlmStep | TransformStep, mst: StepTrace) -> None:
+            if step.when is not None and not self._condition_holds(step, mst):
+                self._ended(mst)
+                return
+            if cap is None:
+                await self._run_leaf(step, mst)
+            else:
+                async with cap:
+                    await self._run_leaf(step, mst)
+
+        runs = [member(s, m) for s, m in zip(group.steps, member_traces)]
+        timed_out = False
+        try:
+            if group.timeout is not None:
+                async with asyncio.timeout(group.timeout):
+                    await asyncio.gather(*runs)
+            else:
+                await asyncio.gather(*runs)
+        except TimeoutError:
+            timed_out = True
+            st.error_kind = "timeout"
+            st.error = f"group {group.name!r} timed out after {group.timeout}s"
+            for mst in member_traces:
+                if mst.status in (RUNNING, FAILED) and mst.error_kind == "cancelled":
+                    mst.error_kind, mst.error = "timeout", st.error
+                    self.failed.append(mst.name)
+                    self._ended(mst)
+                elif mst.status not in (SUCCESS, FAILED, SKIPPED, NOT_RUN):
+                    mst.status, mst.skip_reason = NOT_RUN, st.error
+                    self._ended(mst)
+        failed = [m for m in member_traces if m.status == FAILED]
+        if failed or timed_out:
+            st.status = FAILED
+            if st.error is None:
+                st.error_kind = failed[0].error_kind
+                st.error = "; ".join(f"member {m.name!r} failed: {m.error}" for m in failed)
+            self.failed.append(group.name)
+        elif all(m.status == SKIPPED for m in member_traces):
+            st.status = SKIPPED
+            st.skip_reason = "every member was skipped"
+        else:
+            st.status = SUCCESS
+            if group.output_key:
+                self.values[group.output_key] = {
+                    s.output_key: self.values[s.output_key]
+                    for s, m in zip(group.steps, member_traces) if m.status == SUCCESS
+                }
+        st.latency_ms = (clock() - started) * 1000.0
+        self._ended(st)
+
+    def _ended(self, st: StepTrace) -> None:
+        if self.observer is not None:
+            safe_call(self.observer.on_step_end, st)
+
+
+async def _bounded(awaitable: Any, timeout: float | None) -> Any:
+    """Await a transform's result, within its timeout if it has one."""
+    if timeout is None:
+        return await awaitable
+    async with asyncio.timeout(timeout):
+        return await awaitable
