@@ -170,9 +170,17 @@ inputs = st.builds(
 )
 
 
+aliases = st.builds(ir.ModelAlias, name=idents, model=model_ids)
+endpoints = st.builds(ir.Endpoint, name=idents, base_url=texts, api_key_env=st.none() | texts)
+
+
+def by_name(node: Any) -> str:
+    return str(node.name)
+
+
 @st.composite
 def pipelines(draw: Any) -> ir.Pipeline:
-    ins = draw(st.lists(inputs, max_size=3))
+    ins = draw(st.lists(inputs, max_size=3, unique_by=by_name))
     return ir.Pipeline(
         name=draw(idents),
         version=draw(st.none() | texts),
@@ -180,21 +188,14 @@ def pipelines(draw: Any) -> ir.Pipeline:
         inputs_declared=bool(ins),
         inputs=tuple(ins),
         outputs=tuple(draw(st.lists(idents_nodes, max_size=3))),
-        models=tuple(
-            draw(st.lists(st.builds(ir.ModelAlias, name=idents, model=model_ids), max_size=2))
+        models=tuple(draw(st.lists(aliases, max_size=2, unique_by=by_name))),
+        providers=tuple(draw(st.lists(endpoints, max_size=2, unique_by=by_name))),
+        retry_policies=tuple(
+            draw(st.lists(retry_policies(named=True), max_size=2, unique_by=by_name))
         ),
-        providers=tuple(
-            draw(
-                st.lists(
-                    st.builds(
-                        ir.Endpoint, name=idents, base_url=texts, api_key_env=st.none() | texts
-                    ),
-                    max_size=2,
-                )
-            )
+        breaker_policies=tuple(
+            draw(st.lists(breaker_policies(named=True), max_size=2, unique_by=by_name))
         ),
-        retry_policies=tuple(draw(st.lists(retry_policies(named=True), max_size=2))),
-        breaker_policies=tuple(draw(st.lists(breaker_policies(named=True), max_size=2))),
         defaults=ir.Defaults(
             retry=draw(st.none() | refs | retry_policies(named=False)),
             breaker=draw(st.none() | refs | breaker_policies(named=False)),
@@ -343,3 +344,16 @@ def test_damaged_valid_text_never_raises(p: ir.Pipeline, data: Any) -> None:
 def test_any_text_never_raises(text: str) -> None:
     _, diags = parse_mmo(text, "any.mmo")
     assert diags and all(d.code != "MMO702" for d in diags)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipelines())
+def test_mmo_and_yaml_twins_give_the_same_ir(p: ir.Pipeline) -> None:
+    from mmoc.frontend_yaml import parse_yaml
+    from mmoc.yaml_printer import print_yaml
+
+    from_mmo = reparse(print_mmo(p))
+    from_yaml, diags = parse_yaml(print_yaml(from_mmo), "twin.yaml")
+    assert [d for d in diags if d.is_error] == [] and from_yaml is not None
+    assert from_yaml.model_dump() == p.model_dump()
+    assert reparse(print_mmo(from_yaml)).model_dump() == p.model_dump()
