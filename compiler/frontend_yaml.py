@@ -139,7 +139,8 @@ class _Builder:
         step_type = self.step_type(fields, allowed, what)
         if step_type is None:
             return None
-        r.known(fields, FIELDS_BY_TYPE[step_type], what, f" (a {step_type} step)")
+        article = "an" if step_type == "llm" else "a"
+        r.known(fields, FIELDS_BY_TYPE[step_type], what, f" ({article} {step_type} step)")
         common = self.common(fields, what, name, step_type)
         body = {
             "llm": self.llm,

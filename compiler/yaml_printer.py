@@ -35,8 +35,12 @@ _BREAKER_FIELDS = (
 
 
 def print_yaml(p: ir.Pipeline) -> str:
+    return _space_steps(_dump(_pipeline(p)))
+
+
+def _dump(data: dict[str, Any]) -> str:
     return yaml.dump(
-        _pipeline(p),
+        data,
         Dumper=_Dumper,
         sort_keys=False,
         allow_unicode=True,
@@ -48,6 +52,18 @@ def print_yaml(p: ir.Pipeline) -> str:
 
 # Unicode line breaks: YAML folds them like "\n" inside quotes, so they must be escaped.
 _UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _space_steps(text: str) -> str:
+    """A blank line between top-level steps, as the seed's templates are laid out.
+
+    `steps` is printed last, and only a top-level step starts a line with `  - name: `: any
+    deeper text (members, block literal lines) is indented further."""
+    head, marker, body = text.partition("\nsteps:\n")
+    if not marker:
+        return text
+    items = body.split("\n  - name: ")
+    return head + marker + "\n\n  - name: ".join(items)
 
 
 class _Dumper(yaml.SafeDumper):
