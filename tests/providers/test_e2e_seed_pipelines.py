@@ -24,6 +24,8 @@ from provider_loopback import (
     OPENAI_KEY,
     PLANTED,
     LoopbackServer,
+    Reply,
+    openai_completion,
     rate_limited,
     server_error,
 )
@@ -188,3 +190,58 @@ def test_breaker_opened_by_5xx_skips_the_model_in_later_runs(
     for r in runs:
         for key in PLANTED:
             assert key not in r.trace.to_json()
+
+
+def test_mmoc_run_declared_endpoint_with_structured_output(
+    loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "extract.mmo"
+    source.write_text(
+        "pipeline extract {\n"
+        "  input text: str\n"
+        "  output facts\n"
+        f'  provider local = openai_compatible(base_url: "{loopback.url}/local/v1", '
+        'api_key_env: "LOCAL_LLM_KEY")\n'
+        "  step pull = llm local/qwen2.5 {\n"
+        '    prompt "List the facts in: {text}"\n'
+        '    json schema {"type": "object", "properties": {"facts": {"type": "array", '
+        '"items": {"type": "string"}}}, "required": ["facts"]}\n'
+        "  } -> facts\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    reply = '```json\n{"facts": ["water is wet"]}\n```'
+    loopback.queue("openai", Reply(200, openai_completion(reply, "qwen2.5", usage=False)))
+    pytest.importorskip("mmoc.cli.run")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_KEY")}
+    env["LOCAL_LLM_KEY"] = "local-planted-key-9911"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mmoc",
+            "run",
+            str(source),
+            "-i",
+            "text=water is wet",
+            "--trace",
+            str(tmp_path / "t.json"),
+            "-q",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"facts": {"facts": ["water is wet"]}}
+    (sent,) = loopback.requests
+    assert sent.path == "/local/v1/chat/completions"
+    assert sent.headers["authorization"] == "Bearer local-planted-key-9911"
+    assert sent.body["response_format"]["type"] == "json_schema"
+    trace_text = (tmp_path / "t.json").read_text(encoding="utf-8")
+    assert "local-planted-key-9911" not in trace_text + done.stderr
+    assert step_of(json.loads(trace_text), "pull")["tokens_estimated"] is True
