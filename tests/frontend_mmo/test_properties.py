@@ -346,7 +346,7 @@ def test_any_text_never_raises(text: str) -> None:
     assert diags and all(d.code != "MMO702" for d in diags)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pipelines())
 def test_mmo_and_yaml_twins_give_the_same_ir(p: ir.Pipeline) -> None:
     from mmoc.frontend_yaml import parse_yaml
