@@ -114,13 +114,17 @@ class _Builder:
         if "inputs" in fields:
             values["inputs_declared"] = True
         steps_entry = r.require(fields, ("steps",), what)
-        steps = None if steps_entry is None else self.steps(steps_entry[1], STEP_TYPES, "steps")
+        steps = (
+            None if steps_entry is None else self.steps(steps_entry[1], STEP_TYPES, "steps", what)
+        )
         if name is None or steps is None or any(v is None for v in values.values()):
             return None
         return ir.Pipeline(name=name, steps=steps, span=r.span(root), **values)
 
-    def steps(self, node: Node, allowed: tuple[str, ...], field: str) -> tuple[Any, ...] | None:
-        items = self.r.items(node, field, "the pipeline" if field == "steps" else "a group", False)
+    def steps(
+        self, node: Node, allowed: tuple[str, ...], field: str, owner: str
+    ) -> tuple[Any, ...] | None:
+        items = self.r.items(node, field, owner, False)
         if items is None:
             return None
         found = [self.step(item, allowed) for item in items]
@@ -359,7 +363,7 @@ class _Builder:
         members = r.require(fields, ("steps", "sub_steps"), what)
         out: dict[str, Any] = {}
         if members is not None:
-            out["steps"] = self.steps(members[1], MEMBER_TYPES, members[0])
+            out["steps"] = self.steps(members[1], MEMBER_TYPES, members[0], what)
         self.optional(fields, what, out, (("concurrency", "concurrency", r.integer),))
         if members is None or any(v is None for v in out.values()):
             return None

@@ -132,6 +132,11 @@ def test_wrong_types(text: str, target: str) -> None:
     assert at(d) == offset_to_line_col(text, text.index(target))
 
 
+def test_group_members_must_be_a_list() -> None:
+    d = only("name: x\nsteps:\n  - {name: g, type: parallel_group, sub_steps: {a: 1}}\n", "MMO006")
+    assert "`sub_steps` of step `g`" in d.message
+
+
 def test_unknown_step_type_lists_the_allowed_ones() -> None:
     text = "name: x\nsteps:\n  - {name: a, type: lm, model: m, prompt: p}\n"
     d = only(text, "MMO007")
