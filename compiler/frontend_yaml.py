@@ -152,7 +152,7 @@ class _Builder:
             "transform": self.transform,
             "parallel_group": self.group,
         }[step_type](fields, what)
-        if step_type == "conditional" and "when" not in (common or {}):
+        if step_type == "conditional" and "condition" not in fields and "when" not in fields:
             r.error("MMO005", f"{what} is conditional but has no `condition`", r.start(node))
             return None
         if name is None or name_entry is None or common is None or body is None:

@@ -174,6 +174,13 @@ def test_bad_seed_conditions(condition: str) -> None:
     assert at(d) == offset_to_line_col(text, text.index("'"))
 
 
+def test_bad_condition_of_a_conditional_step_is_one_problem() -> None:
+    text = (
+        "name: x\nsteps: [{name: a, type: conditional, model: m, prompt: p, condition: 'a =='}]\n"
+    )
+    only(text, "MMO601")
+
+
 def test_duplicate_keys_and_aliases() -> None:
     found = problems(
         """\
