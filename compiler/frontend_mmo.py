@@ -152,6 +152,14 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
             end_column=tok.end_column or col + 1,
         )
         keywords = _keywords(expected)
+        if shown == "parallel" and "step" in keywords:
+            return Diagnostic(
+                "MMO002",
+                "a parallel group cannot hold another group",
+                span,
+                label="nested group",
+                help="move this group out to the top level",
+            )
         if shown.isidentifier() and keywords:
             close = get_close_matches(shown, keywords, n=1, cutoff=0.6)
             help_text = f"did you mean `{close[0]}`?" if close else None

@@ -126,3 +126,8 @@ def test_deep_nesting_is_a_diagnostic() -> None:
 def test_condition_trailing_junk() -> None:
     expr, diags = parse_condition("a b", "c")
     assert expr is None and [d.code for d in diags] == ["MMO002"]
+
+
+def test_nested_group_is_explained() -> None:
+    [d] = problems("pipeline x {\n  parallel g {\n    parallel h { }\n  }\n}")
+    assert where(d) == ("MMO002", 3, 5) and "cannot hold another group" in d.message
