@@ -171,3 +171,19 @@ def test_subprocess_exit_codes(good: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     usage = subprocess.run([*run, "--bogus"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_pre_commit_hooks_regenerate_and_check_mmo_files() -> None:
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    hooks = {h["id"]: h for h in yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())}
+    assert hooks["mmoc-compile"]["entry"] == "mmoc compile"
+    assert hooks["mmoc-compile-check"]["entry"] == "mmoc compile --check"
+    for hook in hooks.values():
+        assert hook["language"] == "python"
+        pattern = re.compile(hook["files"])
+        assert pattern.search("pipelines/research_and_summarize.mmo")
+        assert not pattern.search("pipelines/research_and_summarize_gen.py")
