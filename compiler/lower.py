@@ -298,10 +298,11 @@ def _endpoint(ctx: LowerContext, e: ir.Endpoint) -> Call:
 
 def _docstring(p: ir.Pipeline, source_path: str) -> str:
     first = p.description or f"The {p.name} pipeline."
-    version = f" version {p.version}" if p.version else ""
+    version = f", version {p.version}" if p.version else ""
     return (
         f"{first}\n\n"
-        f"Pipeline {p.name}{version}, compiled by mmoc from {source_path}.\n"
+        f"Pipeline {p.name}{version}.\n"
+        f"Compiled by mmoc from {source_path}.\n"
         "Call run(inputs) or run_sync(inputs), or run this file as a script with\n"
         "--input KEY=VALUE (repeatable) and --mock to use the mock provider."
     )

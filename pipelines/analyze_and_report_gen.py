@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Analyze data, identify trends, generate recommendations, and compile a report
 
-Pipeline analyze_and_report version 1.0, compiled by mmoc from pipelines/analyze_and_report.mmo.
+Pipeline analyze_and_report, version 1.0.
+Compiled by mmoc from pipelines/analyze_and_report.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Extract structured data from text and validate it for accuracy
 
-Pipeline extract_and_validate version 1.0, compiled by mmoc from pipelines/extract_and_validate.mmo.
+Pipeline extract_and_validate, version 1.0.
+Compiled by mmoc from pipelines/extract_and_validate.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

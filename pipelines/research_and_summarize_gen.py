@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Research a topic, extract its key points and write an executive summary
 
-Pipeline research_and_summarize version 1.0, compiled by mmoc from pipelines/research_and_summarize.mmo.
+Pipeline research_and_summarize, version 1.0.
+Compiled by mmoc from pipelines/research_and_summarize.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

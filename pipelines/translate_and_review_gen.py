@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Translate text, back-translate for verification, and review quality
 
-Pipeline translate_and_review version 1.0, compiled by mmoc from pipelines/translate_and_review.mmo.
+Pipeline translate_and_review, version 1.0.
+Compiled by mmoc from pipelines/translate_and_review.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Every kind of condition
 
-Pipeline conditions, compiled by mmoc from tests/cases/conditions/pipeline.mmo.
+Pipeline conditions.
+Compiled by mmoc from tests/cases/conditions/pipeline.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """A named OpenAI-compatible endpoint and model aliases
 
-Pipeline endpoints, compiled by mmoc from tests/cases/endpoints/pipeline.mmo.
+Pipeline endpoints.
+Compiled by mmoc from tests/cases/endpoints/pipeline.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

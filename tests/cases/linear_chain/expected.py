@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Research a topic and create a summary
 
-Pipeline linear_chain version 1.0, compiled by mmoc from tests/cases/linear_chain/pipeline.mmo.
+Pipeline linear_chain, version 1.0.
+Compiled by mmoc from tests/cases/linear_chain/pipeline.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

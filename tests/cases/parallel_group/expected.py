@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Draft once, review from two angles at once, then merge
 
-Pipeline parallel_group, compiled by mmoc from tests/cases/parallel_group/pipeline.mmo.
+Pipeline parallel_group.
+Compiled by mmoc from tests/cases/parallel_group/pipeline.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Named, default and inline retry and breaker policies, fallback, timeouts
 
-Pipeline policies, compiled by mmoc from tests/cases/policies/pipeline.mmo.
+Pipeline policies.
+Compiled by mmoc from tests/cases/policies/pipeline.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

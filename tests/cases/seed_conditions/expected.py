@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """The seed_conditions pipeline.
 
-Pipeline seed_conditions version 1.0, compiled by mmoc from tests/cases/seed_conditions/pipeline.mmo.
+Pipeline seed_conditions, version 1.0.
+Compiled by mmoc from tests/cases/seed_conditions/pipeline.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """JSON replies, with and without a schema
 
-Pipeline structured_output, compiled by mmoc from tests/cases/structured_output/pipeline.mmo.
+Pipeline structured_output.
+Compiled by mmoc from tests/cases/structured_output/pipeline.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

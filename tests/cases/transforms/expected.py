@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Built-in transforms and transforms named by import path
 
-Pipeline transforms, compiled by mmoc from tests/cases/transforms/pipeline.mmo.
+Pipeline transforms.
+Compiled by mmoc from tests/cases/transforms/pipeline.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 

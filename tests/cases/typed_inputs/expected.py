@@ -3,7 +3,8 @@
 # compiler: mmoc 0.1.0
 """Declared inputs of every type, with defaults
 
-Pipeline typed_inputs version 2.1, compiled by mmoc from tests/cases/typed_inputs/pipeline.mmo.
+Pipeline typed_inputs, version 2.1.
+Compiled by mmoc from tests/cases/typed_inputs/pipeline.mmo.
 Call run(inputs) or run_sync(inputs), or run this file as a script with
 --input KEY=VALUE (repeatable) and --mock to use the mock provider."""
 
