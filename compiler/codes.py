@@ -93,7 +93,9 @@ CODES: dict[str, Code] = _codes(
          "Nothing reads this input."),
     # ---- models and providers
     Code("MMO401", "unknown-model", "warning", "a model id is not in the catalog",
-         "The model is not in mmoc's catalog; it may still exist at the provider."),
+         "The model is not in mmoc's catalog; it may still exist at the provider, so this is "
+         "a warning. A bare name with no `provider/` that the catalog does not know is an "
+         "error instead: nothing says which provider would serve it."),
     Code("MMO402", "unknown-provider", "error", "a model's provider is unknown",
          "Providers are openai, anthropic, gemini, ollama, mock, or a declared endpoint."),
     Code("MMO403", "bad-model-id", "error", "a model id is malformed",
