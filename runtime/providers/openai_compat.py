@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ._http import Call, env_value, post_json, require_key, resolve_timeouts
+from ._http import Call, env_value, error_fields, post_json, require_key, resolve_timeouts
 from .base import LlmRequest, LlmResponse, estimate_tokens
 
 if TYPE_CHECKING:
@@ -91,7 +91,10 @@ def parse_body(call: Call, body: Any, request: LlmRequest) -> LlmResponse:
     """Text, finish reason and usage from a Chat Completions response."""
     choices = body.get("choices") if isinstance(body, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise call.error("bad_response", "the response has no choices", status=200)
+        # Some compatible servers answer 200 with an error object instead of a status code.
+        reported = error_fields(body)[0]
+        detail = "the response has no choices" + (f": {reported}" if reported else "")
+        raise call.error("bad_response", detail, status=200)
     choice = choices[0]
     message = choice.get("message")
     if not isinstance(message, dict):

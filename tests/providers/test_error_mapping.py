@@ -249,3 +249,26 @@ def test_kind_for_status_table() -> None:
         "quota",
         "bad_request",
     ]
+
+
+def test_compatible_server_error_object_in_a_200_is_bad_response(
+    provider_env: LoopbackServer,
+) -> None:
+    provider_env.queue("openai", Reply(200, {"error": {"message": "model 'x' not loaded"}}))
+    error = fail("openai")
+    assert error.kind == "bad_response" and "model 'x' not loaded" in str(error)
+
+
+def test_importing_the_adapters_loads_no_http_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mmoc_runtime, mmoc_runtime.structured, mmoc_runtime.providers.credentials, "
+        "mmoc_runtime.providers.openai_compat, mmoc_runtime.providers.anthropic, "
+        "mmoc_runtime.providers.gemini\n"
+        "print(sorted(m for m in ('httpx', 'pydantic', 'yaml', 'mmoc', 'openai', 'anthropic', "
+        "'google') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
