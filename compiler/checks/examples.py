@@ -268,6 +268,22 @@ p.add_step(create_transform_step(name="up", transform_fn=lambda ctx: ctx["x"].up
 CHECKABLE = tuple(code for code, ex in EXAMPLES.items() if ex.language in ("mmo", "yaml"))
 
 
+def rendered_example(code: str) -> str | None:
+    """The example's diagnostics with this code, rendered as `mmoc check` prints them."""
+    from ..loader import load_text
+    from ..render import render_text
+
+    example = EXAMPLES.get(code)
+    if example is None or example.language not in ("mmo", "yaml"):
+        return None
+    display = f"example.{example.language}"
+    loaded = load_text(example.source, display, f".{example.language}")
+    found = [d for d in loaded.diagnostics if d.code == code]
+    if not found:
+        return None
+    return render_text(found, {display: loaded.text or ""}, summary=False)
+
+
 def diagnostics_markdown() -> str:
     """The text of docs/diagnostics.md: every code, its slug, summary, explanation, example."""
     out = [
@@ -294,6 +310,9 @@ def diagnostics_markdown() -> str:
         if example is not None:
             fence = {"mmo": "", "shell": "sh"}.get(example.language, example.language)
             out += ["", "Example:", "", f"```{fence}", example.source.rstrip("\n"), "```"]
+            rendered = rendered_example(code.code) if not code.code.startswith("MMO0") else None
+            if rendered:
+                out += ["", "`mmoc check` reports:", "", "```", rendered.rstrip("\n"), "```"]
             if example.fix:
                 out += ["", f"Fix: {example.fix}"]
     return "\n".join(out) + "\n"

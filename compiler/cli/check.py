@@ -82,7 +82,7 @@ def find_code(query: str) -> Code | None:
 
 
 def explain_text(code: Code) -> str:
-    from ..checks.examples import EXAMPLES
+    from ..checks.examples import EXAMPLES, rendered_example
 
     lines = [f"{code.code} {code.slug} ({code.severity})", "", code.summary[:1].upper()
              + code.summary[1:] + ".", "", code.explanation]
@@ -90,6 +90,10 @@ def explain_text(code: Code) -> str:
     if example is not None:
         lines += ["", f"Example ({example.language}):", ""]
         lines += ["    " + line if line else "" for line in example.source.splitlines()]
+        rendered = rendered_example(code.code)
+        if rendered:
+            lines += ["", "mmoc check reports:", ""]
+            lines += ["    " + line if line else "" for line in rendered.splitlines()]
         if example.fix:
             lines += ["", "Fix: " + example.fix]
     return "\n".join(lines) + "\n"
