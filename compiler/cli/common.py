@@ -65,13 +65,21 @@ def collect_sources(
                     if name.startswith(".") or not name.endswith(tuple(suffixes)):
                         continue
                     file = Path(root) / name
-                    if file not in seen:
-                        seen.add(file)
+                    if _identity(file) not in seen:
+                        seen.add(_identity(file))
                         found.append((file, display_path(file)))
-        elif path not in seen:
-            seen.add(path)
+        elif _identity(path) not in seen:
+            seen.add(_identity(path))
             found.append((path, display_path(path)))
     return found
+
+
+def _identity(path: Path) -> Path:
+    """The same file named two ways (`a.mmo`, `./a.mmo`, via its folder) is checked once."""
+    try:
+        return path.resolve()
+    except OSError:
+        return path.absolute()
 
 
 def read_sources(diags: Iterable[Diagnostic]) -> dict[str, str]:

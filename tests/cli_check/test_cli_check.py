@@ -233,3 +233,8 @@ def test_colour_when_forced(work: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert code == 1 and "\x1b[" in out and "MMO201" in out
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in run(["check", "loop.mmo"], work)[1]
+
+
+def test_a_file_named_twice_is_checked_once(work: Path) -> None:
+    code, out, _ = run(["check", "--format", "json", "loop.mmo", "./loop.mmo", "."], work)
+    assert code == 1 and [d["code"] for d in json.loads(out)] == ["MMO201"]
