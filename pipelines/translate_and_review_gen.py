@@ -225,8 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     values: dict[str, Any] = {}
     if args.inputs_json:
-        with open(args.inputs_json, encoding="utf-8") as handle:
-            loaded = json.load(handle)
+        try:
+            with open(args.inputs_json, encoding="utf-8") as handle:
+                loaded = json.load(handle)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--inputs-json {args.inputs_json}: {exc}")
         if not isinstance(loaded, dict):
             parser.error("--inputs-json must hold a JSON object")
         values.update(loaded)

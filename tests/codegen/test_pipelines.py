@@ -84,6 +84,13 @@ def test_script_reports_missing_input_and_bad_syntax(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=tmp_path, timeout=60,
     )
     assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    unreadable = subprocess.run(
+        [sys.executable, str(script), "--inputs-json", str(tmp_path / "bad.json"), "--mock"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+    assert unreadable.returncode == 2 and "--inputs-json" in unreadable.stderr
+    assert "Traceback" not in unreadable.stderr
 
 
 def _tool(name: str) -> str | None:
