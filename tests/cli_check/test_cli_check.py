@@ -237,4 +237,4 @@ def test_colour_when_forced(work: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_a_file_named_twice_is_checked_once(work: Path) -> None:
     code, out, _ = run(["check", "--format", "json", "loop.mmo", "./loop.mmo", "."], work)
-    assert code == 1 and [d["code"] for d in json.loads(out)] == ["MMO201"]
+    assert code == 1 and [d["code"] for d in json.loads(out)] == ["MMO201", "MMO401"]
