@@ -23,7 +23,7 @@ Entry = tuple[LlmStep | TransformStep | ParallelGroup, str, str | None]
 
 
 class Node:
-    __slots__ = ("dependants", "deps", "index", "inline", "kind", "step", "trace_index")
+    __slots__ = ("dependants", "deps", "index", "inline", "keys", "kind", "step", "trace_index")
 
     def __init__(self, index: int, step: Step, kind: str, trace_index: int) -> None:
         self.index = index
@@ -32,6 +32,7 @@ class Node:
         self.trace_index = trace_index  # position of the node's entry in the trace's steps
         self.deps: tuple[int, ...] = ()
         self.dependants: list[int] = []
+        self.keys: frozenset[str] = frozenset()  # every key the node reads
         # An unconditional transform: the executor runs it inline, its hottest path.
         self.inline = kind == TRANSFORM and step.when is None
 
@@ -119,6 +120,7 @@ def build_plan(spec: PipelineSpec) -> Plan:
             if found != node.index:
                 deps[found] = None
         node.deps = tuple(deps)
+        node.keys = frozenset(keys)
         for dep in node.deps:
             nodes[dep].dependants.append(node.index)
 

@@ -162,6 +162,8 @@ class Run:
         for dep in node.deps:
             status = self.node_traces[dep].status
             if status == SUCCESS:
+                if skipped_by is None and self.plan.nodes[dep].kind == GROUP:
+                    skipped_by = self._skipped_member_read(node, self.plan.nodes[dep])
                 continue
             name = self.plan.nodes[dep].step.name
             if status in (FAILED, NOT_RUN):
@@ -174,6 +176,17 @@ class Run:
             self._resolve(node, SKIPPED, f"dependency {skipped_by!r} was skipped")
             return True
         return False
+
+    def _skipped_member_read(self, node: Node, group_node: Node) -> str | None:
+        """A skipped member of a finished group whose output `node` reads, if any: reading
+        it skips `node` like any skipped producer would."""
+        group = group_node.step
+        assert isinstance(group, ParallelGroup)
+        first = group_node.trace_index + 1
+        for member, mst in zip(group.steps, self.traces[first:first + len(group.steps)]):
+            if mst.status == SKIPPED and member.output_key in node.keys:
+                return member.name
+        return None
 
     def _resolve(self, node: Node, status: str, reason: str) -> None:
         """Finish a node (and its members) without running it."""

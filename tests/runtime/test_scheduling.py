@@ -355,3 +355,21 @@ def test_cancelling_a_run_cancels_its_steps() -> None:
 
     asyncio.run(main())
     assert cancelled == ["yes"]
+
+
+def test_reading_a_skipped_group_member_skips_the_reader() -> None:
+    spec = PipelineSpec("member-skip", steps=(
+        ParallelGroup("grp", (
+            TransformStep("ran", recorder([], "ran", "r"), "ran_out"),
+            TransformStep("gated", recorder([], "gated", "g"), "gated_out",
+                          when=lambda v: False, when_text="false"),
+        )),
+        TransformStep("uses_ran", lambda ran_out: ran_out + "!", "u1", reads=("ran_out",)),
+        TransformStep("uses_gated", lambda gated_out: gated_out, "u2", reads=("gated_out",)),
+    ))
+    result = execute_sync(spec, {})
+    assert result.success
+    statuses = {s.name: s.status for s in result.trace.steps}
+    assert statuses == {"grp": "success", "ran": "success", "gated": "skipped",
+                        "uses_ran": "success", "uses_gated": "skipped"}
+    assert result.trace.step("uses_gated").skip_reason == "dependency 'gated' was skipped"
