@@ -326,3 +326,26 @@ def test_clients_close_when_the_loop_shuts_down_without_aclose(
     asyncio.run(go())  # never calls aclose
     assert len(seen) == 1  # both calls shared one client
     assert seen[0].is_closed
+
+
+def test_registry_builds_these_adapters_and_they_satisfy_the_protocol(
+    provider_env: LoopbackServer,
+) -> None:
+    from mmoc_runtime.catalog import parse_model_id
+    from mmoc_runtime.providers import ProviderRegistry
+    from mmoc_runtime.providers.base import Provider
+
+    registry = ProviderRegistry()
+    local = EndpointSpec("local", provider_env.url + "/v1")
+    built = {
+        model: registry.get(parse_model_id(model), (local,))
+        for model in ("gpt-4", "ollama/llama3", "claude-3-haiku", "gemini-2.5-flash", "local/x")
+    }
+    assert isinstance(built["gpt-4"], openai_compat.OpenAICompatProvider)
+    assert built["ollama/llama3"].name == "ollama"
+    assert isinstance(built["claude-3-haiku"], anthropic.AnthropicProvider)
+    assert isinstance(built["gemini-2.5-flash"], gemini.GeminiProvider)
+    assert built["local/x"].name == "local"
+    assert all(isinstance(p, Provider) for p in built.values())
+    for provider in built.values():
+        assert all(key not in repr(provider) for key in (OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY))
