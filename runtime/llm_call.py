@@ -90,7 +90,10 @@ class LlmContext:
         if spec is None or isinstance(spec, int):
             size = spec
         else:
-            size = spec.get(requested, spec.get(model.key))
+            # The id as written, then `provider/name` as requested, then as routed (mock).
+            size = spec.get(requested)
+            if size is None:
+                size = spec.get(requested.partition("?")[0], spec.get(model.key))
         sem = asyncio.Semaphore(size) if size else None
         self.model_limits[requested] = sem
         return sem
