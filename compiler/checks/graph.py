@@ -174,6 +174,7 @@ def check_sibling_dependencies(p: ir.Pipeline) -> Iterator[Diagnostic]:
             continue
         members = {m.name: m for m in group.steps}
         for member in group.steps:
+            yield from _needs_own_group(group, member)
             for sibling in deps.get(member.name, ()):
                 other = members[sibling]
                 key = other.output_key
@@ -191,6 +192,23 @@ def check_sibling_dependencies(p: ir.Pipeline) -> Iterator[Diagnostic]:
                     labels=_label(other, "runs at the same time"),
                     help=f"move `{member.name}` out of `{group.name}` to run after the group",
                 )
+
+
+def _needs_own_group(group: ir.GroupStep, member: AnyStep) -> Iterator[Diagnostic]:
+    """A member that reads its group's collected output, or runs after its own group."""
+    reads_group = group.output_key is not None and group.output_key in needs_of(member)
+    after_group = any(a.name == group.name for a in member.after)
+    if not (reads_group or after_group):
+        return
+    how = f"reads `{group.output_key}`, the output of" if reads_group else "runs after"
+    yield Diagnostic(
+        "MMO201",
+        f"dependency cycle: `{member.name}` {how} its own parallel group `{group.name}`",
+        name_span(member),
+        label=f"waits for `{group.name}`, which waits for `{member.name}`",
+        labels=_label(group, "the group"),
+        help=f"move `{member.name}` out of `{group.name}` to run after the group",
+    )
 
 
 def check_conditional_dependencies(p: ir.Pipeline) -> Iterator[Diagnostic]:

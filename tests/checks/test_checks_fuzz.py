@@ -7,7 +7,6 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mmoc.loader import load_text
 
 SOURCES = sorted((Path(__file__).parents[1] / "diagnostics").glob("*.mmo")) + sorted(

@@ -200,3 +200,14 @@ def test_group_members_feed_steps_after_the_group() -> None:
     body = ("  parallel g {\n" + step("p", "{topic}", "pros") + step("c", "{topic}", "cons")
             + "  } -> both\n" + step("j", "{pros} {cons} {both}", "joined"))
     assert diags(body, inputs="  input topic\n") == []
+
+
+def test_member_reading_its_own_group_is_a_cycle() -> None:
+    body = ("  parallel g {\n" + step("p", "{topic}", "pros") + step("c", "{both}", "cons")
+            + "  } -> both\n")
+    (d,) = only(diags(body, inputs="  input topic\n"), "MMO201")
+    assert "`c`" in d.message and "`g`" in d.message and "`both`" in d.message
+    body = ("  parallel g {\n" + step("p", "{topic}", "pros")
+            + step("c", "{topic}", "cons", "    after g\n") + "  } -> both\n")
+    (d,) = only(diags(body, inputs="  input topic\n"), "MMO201")
+    assert "runs after its own parallel group `g`" in d.message
