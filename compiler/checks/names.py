@@ -209,6 +209,8 @@ def check_outputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
 
 def check_unused(p: ir.Pipeline) -> Iterator[Diagnostic]:
     """Unused step outputs (when outputs are declared) and unused declared inputs."""
+    if any(isinstance(s, ir.TransformStep) and s.pass_context for s in p.all_steps()):
+        return  # a seed-style fn(ctx) transform may read any key: nothing is provably unused
     needed: set[str] = set()
     for step in p.all_steps():
         needed.update(needs_of(step))

@@ -211,3 +211,10 @@ def test_member_reading_its_own_group_is_a_cycle() -> None:
             + step("c", "{topic}", "cons", "    after g\n") + "  } -> both\n")
     (d,) = only(diags(body, inputs="  input topic\n"), "MMO201")
     assert "runs after its own parallel group `g`" in d.message
+
+
+def test_whole_context_transform_silences_unused_warnings() -> None:
+    body = (step("a", "{topic}", "notes") + step("b", "{topic}", "summary")
+            + "  step c = transform mylib.fmt:report(*) -> report\n")
+    found = diags("  output report\n" + body, inputs="  input topic\n  input extra\n")
+    assert not {"MMO106", "MMO304"} & codes(found)
