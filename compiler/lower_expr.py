@@ -119,37 +119,7 @@ class ConditionLowerer:
 
 
 def expr_text(expr: ir.Expr) -> str:
-    """The condition as the user would write it, for the trace (H2's canonical printer)."""
-    try:
-        from .printer import print_expr
-    except ImportError:  # the printer has not landed yet: a faithful local rendering
-        return _fallback_text(expr)
+    """The condition as the user would write it, for the trace (the `.mmo` printer's form)."""
+    from .printer import print_expr
+
     return print_expr(expr)
-
-
-def _fallback_text(expr: ir.Expr) -> str:
-    if isinstance(expr, ir.KeyExpr):
-        return expr.name
-    if isinstance(expr, ir.LiteralExpr):
-        v = expr.value
-        if v is None:
-            return "null"
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            import json
-
-            return json.dumps(v, ensure_ascii=False)
-        return repr(v)
-    if isinstance(expr, ir.CallExpr):
-        return f"{expr.func}({', '.join(_fallback_text(a) for a in expr.args)})"
-    if isinstance(expr, ir.NotExpr):
-        return f"not {_wrap(expr.operand)}"
-    if isinstance(expr, ir.BoolExpr):
-        return f" {expr.op} ".join(_wrap(o) for o in expr.operands)
-    return f"{_fallback_text(expr.left)} {expr.op} {_fallback_text(expr.right)}"
-
-
-def _wrap(expr: ir.Expr) -> str:
-    text = _fallback_text(expr)
-    return f"({text})" if isinstance(expr, (ir.BoolExpr, ir.CompareExpr)) else text
