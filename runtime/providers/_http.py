@@ -280,7 +280,8 @@ class Call:
         retry_after: float | None = None,
     ) -> LlmError:
         """An `LlmError` whose message names provider, model and status, scrubbed of secrets."""
-        detail = detail.strip()
+        # Redact before truncating: a cut through a key would leave a prefix no scrub matches.
+        detail = redact(detail.strip(), (self.secret,))
         if len(detail) > _MAX_MESSAGE:
             detail = detail[:_MAX_MESSAGE] + "..."
         where = f"{self.provider}/{self.model}"
@@ -332,10 +333,11 @@ async def post_json(
     )
     try:
         response = await client.post(url, json=dict(body), headers=dict(headers), timeout=timeout)
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        # A base URL without http:// or https://: a configuration mistake, not a network blip.
+        raise ConfigError(redact(f"{call.provider}: bad base URL {base_url!r}: {exc}")) from None
     except httpx.TransportError as exc:
         raise transport_error(call, exc) from None
-    except httpx.InvalidURL as exc:
-        raise ConfigError(redact(f"{call.provider}: bad base URL {base_url!r}: {exc}")) from None
 
     status = response.status_code
     text = response.text
@@ -350,7 +352,7 @@ async def post_json(
 
     message, err_type, code = error_fields(decoded)
     if not message:
-        message = text if decoded is None else json.dumps(decoded)[:_MAX_MESSAGE]
+        message = text if decoded is None else json.dumps(decoded)
     kind = kind_for_status(status)
     if refine is not None:
         kind = refine(status, decoded, message, err_type, code) or kind

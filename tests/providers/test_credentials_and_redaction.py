@@ -153,3 +153,38 @@ def test_echoed_key_never_reaches_errors_reprs_or_logs(
         assert key not in shown
     assert REDACTED in str(error)
     assert error.kind in ("auth", "bad_request")
+
+
+def test_a_key_cut_by_truncation_is_still_hidden(provider_env: LoopbackServer) -> None:
+    # The key straddles the 500-character cut of a long provider message.
+    message = "x" * 490 + f" {OPENAI_KEY} " + "y" * 100
+    provider_env.queue("openai", Reply(400, openai_error(message, "invalid_request_error")))
+    adapter = openai_compat.create("openai", None)
+
+    async def go() -> None:
+        try:
+            await adapter.complete(LlmRequest("openai", "m", "hi"))
+        finally:
+            await adapter.aclose()
+
+    with pytest.raises(LlmError) as caught:
+        asyncio.run(go())
+    assert OPENAI_KEY[:8] not in str(caught.value)
+
+
+def test_base_url_without_scheme_is_a_config_error(
+    provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmoc_runtime.errors import ConfigError
+
+    monkeypatch.setenv("OLLAMA_BASE_URL", "localhost:11434/v1")
+    adapter = openai_compat.create("ollama", None)
+
+    async def go() -> None:
+        try:
+            await adapter.complete(LlmRequest("ollama", "llama3", "hi"))
+        finally:
+            await adapter.aclose()
+
+    with pytest.raises(ConfigError, match="bad base URL"):
+        asyncio.run(go())
