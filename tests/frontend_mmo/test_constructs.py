@@ -300,3 +300,11 @@ def test_transform_with_the_whole_context() -> None:
     assert isinstance(a, ir.TransformStep) and isinstance(b, ir.TransformStep)
     assert (a.pass_context, a.reads) == (True, ())
     assert (b.pass_context, [r.name for r in b.reads]) == (True, ["x"])
+
+
+def test_windows_line_endings_and_bom() -> None:
+    p = parse_ok(
+        '\ufeffpipeline t {\r\n  step s = llm m {\r\n    prompt """\r\n      a\r\n      b\r\n    """\r\n  }\r\n}\r\n'
+    )
+    assert p.steps[0].prompt.value == "a\nb"  # type: ignore[union-attr]
+    assert p.steps[0].name_span is not None and p.steps[0].name_span.line == 2
