@@ -9,6 +9,7 @@ A prompt the safety filters block (no candidates, a `promptFeedback.blockReason`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -110,7 +111,8 @@ def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
     if not texts:
         if finish in _BLOCKING_FINISH:
             raise call.error("blocked", f"the reply was blocked ({finish})", status=200)
-        raise call.error("bad_response", "the first candidate has no text", status=200)
+        why = f" (finishReason {finish})" if isinstance(finish, str) else ""
+        raise call.error("bad_response", f"the first candidate has no text{why}", status=200)
     text = "".join(texts)
     model = body.get("modelVersion")
     usage = body.get("usageMetadata")
@@ -133,6 +135,13 @@ def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
         finish_reason=finish if isinstance(finish, str) else None,
         model=model if isinstance(model, str) else None,
     )
+
+
+def _refine(status: int, body: Any, message: str, err_type: str, code: str) -> str | None:
+    # A bad key is a 400 INVALID_ARGUMENT (reason API_KEY_INVALID): an auth problem.
+    if status == 400 and ("API_KEY_INVALID" in json.dumps(body) or "API key not valid" in message):
+        return "auth"
+    return None
 
 
 def retry_delay(body: Any) -> float | None:
@@ -184,6 +193,7 @@ class GeminiProvider:
             headers,
             build_body(request),
             timeouts,
+            _refine,
             body_retry_after=retry_delay,
         )
         return parse_body(call, body, f"{request.system or ''}\n{request.prompt}")

@@ -100,12 +100,14 @@ def parse_body(call: Call, body: Any, request: LlmRequest) -> LlmResponse:
     if not isinstance(message, dict):
         raise call.error("bad_response", "the first choice has no message", status=200)
     text = _message_text(message.get("content"))
+    finish = choice.get("finish_reason")
     if text is None:
         refusal = message.get("refusal")
         if isinstance(refusal, str) and refusal:
             raise call.error("blocked", f"the model refused: {refusal}", status=200)
+        if finish == "content_filter":
+            raise call.error("blocked", "the reply was withheld by the content filter", status=200)
         raise call.error("bad_response", "the first choice has no text content", status=200)
-    finish = choice.get("finish_reason")
     usage = body.get("usage")
     model = body.get("model")
     if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):

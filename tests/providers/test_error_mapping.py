@@ -272,3 +272,34 @@ def test_importing_the_adapters_loads_no_http_client() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_gemini_invalid_key_is_auth(provider_env: LoopbackServer) -> None:
+    body = gemini_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
+    body["error"]["details"] = [
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+    ]
+    provider_env.queue("gemini", Reply(400, body))
+    assert fail("gemini").kind == "auth"
+
+
+def test_openai_content_filter_without_text_is_blocked(provider_env: LoopbackServer) -> None:
+    from provider_loopback import openai_completion
+
+    body = openai_completion("x")
+    body["choices"][0]["message"]["content"] = None
+    body["choices"][0]["finish_reason"] = "content_filter"
+    provider_env.queue("openai", Reply(200, body))
+    assert fail("openai").kind == "blocked"
+
+
+def test_gemini_candidate_without_text_names_its_finish_reason(
+    provider_env: LoopbackServer,
+) -> None:
+    from provider_loopback import gemini_response
+
+    body = gemini_response("x")
+    body["candidates"][0] = {"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}
+    provider_env.queue("gemini", Reply(200, body))
+    error = fail("gemini")
+    assert error.kind == "bad_response" and "MAX_TOKENS" in str(error)
