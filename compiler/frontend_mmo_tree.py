@@ -155,8 +155,8 @@ class MmoBuilder(RulesBase):
             if not isinstance(item, Field):
                 members.append(item)
                 continue
-            if not item.has_node:
-                stray.extend(item.comments)
+            if not item.has_node or item.value == ():
+                stray.extend(item.comments)  # nothing of its own to carry them (`fallback []`)
             if item.name not in allowed:
                 self.error(
                     "MMO004",
@@ -189,10 +189,12 @@ class MmoBuilder(RulesBase):
         f = fields.get(name)
         if f is None:
             return default
-        if isinstance(f.value, tuple) and f.value and f.has_node:
+        if not f.has_node or f.value == ():
+            return f.value
+        if isinstance(f.value, tuple):
             first = self._with_comments(f.value[0], f.comments)
-            return (first,) + f.value[1:]
-        return self._with_comments(f.value, f.comments) if f.has_node else f.value
+            return (first, *f.value[1:])
+        return self._with_comments(f.value, f.comments)
 
     def step(self, meta: Meta, c: list[Any]) -> ir.LlmStep | ir.TransformStep:
         name_tok, (kind, head, body), key_tok = c

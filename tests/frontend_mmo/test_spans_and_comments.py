@@ -103,3 +103,30 @@ def test_trailing_comment_on_a_line_belongs_to_that_statement() -> None:
     p, _ = parse_mmo("pipeline t {\n  input a  # the topic\n  input b\n}", "t.mmo")
     assert p is not None
     assert [i.comments for i in p.inputs] == [("the topic",), ()]
+
+
+def test_comments_before_every_kind_of_field_survive_fmt() -> None:
+    from mmoc.printer import print_mmo
+
+    fields = [
+        'prompt "x"',
+        'system "s"',
+        "temperature 0.5",
+        "max_tokens 5",
+        'stop ["a"]',
+        "json",
+        "after z",
+        "when z",
+        "retry r",
+        "fallback []",
+        "breaker b",
+        "timeout 1s",
+    ]
+    body = "\n".join(f"    # c{i}\n    {f}" for i, f in enumerate(fields))
+    p, diags = parse_mmo(f"pipeline t {{\n  step s = llm m {{\n{body}\n  }} -> k\n}}\n", "c.mmo")
+    assert diags == [] and p is not None
+    out = print_mmo(p)
+    for i in range(len(fields)):
+        assert f"# c{i}\n" in out
+    again, _ = parse_mmo(out, "c.mmo")
+    assert again is not None and print_mmo(again) == out
