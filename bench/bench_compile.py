@@ -57,7 +57,10 @@ def time_compile(source: Path, out: Path, repeats: int) -> tuple[float, float]:
         start = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "mmoc", "compile", str(source), "-o", str(out)],
-            check=False, capture_output=True, text=True, cwd=ROOT,
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
         elapsed = time.perf_counter() - start
         cpu = _children_cpu() - cpu_before
@@ -81,8 +84,9 @@ def time_import(module: str, folder: Path, repeats: int = 9) -> float:
     code = _IMPORT_TIMER.format(folder=str(folder), module=module)
     samples = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, cwd=folder)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=folder
+        )
         samples.append(float(out.stdout.strip()))
     return statistics.median(samples)
 
@@ -102,8 +106,12 @@ def per_step_overhead(work: Path, steps: int = 200, repeats: int = 5) -> tuple[f
         inputs=(InputSpec(name="topic"),),
         outputs=(f"k{steps - 1}",),
         steps=tuple(
-            LlmStep(name=f"s{i}", model="mock/m", output_key=f"k{i}",
-                    prompt=f"Step {i}: " + ("{topic}" if i == 0 else f"{{k{i - 1}}}"))
+            LlmStep(
+                name=f"s{i}",
+                model="mock/m",
+                output_key=f"k{i}",
+                prompt=f"Step {i}: " + ("{topic}" if i == 0 else f"{{k{i - 1}}}"),
+            )
             for i in range(steps)
         ),
     )
@@ -130,34 +138,45 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mmoc-bench-") as tmp:
         work = Path(tmp)
         seed_wall, seed = time_compile(SEED, work / "seed_gen.py", repeats=3)
-        print(f"mmoc compile, seed pipeline (research_and_summarize): "
-              f"{seed_wall:6.2f} s wall, {seed:6.2f} s CPU")
+        print(
+            f"mmoc compile, seed pipeline (research_and_summarize): "
+            f"{seed_wall:6.2f} s wall, {seed:6.2f} s CPU"
+        )
         times: dict[int, float] = {}
         for size in SIZES:
             source = work / f"chain_{size}.mmo"
             source.write_text(chain_source(size), encoding="utf-8")
-            wall, times[size] = time_compile(source, work / f"chain_{size}_gen.py",
-                                             repeats=3 if size < 10_000 else 1)
-            print(f"mmoc compile, {size:>6,}-step chain:                 "
-                  f"{wall:6.2f} s wall, {times[size]:6.2f} s CPU")
+            wall, times[size] = time_compile(
+                source, work / f"chain_{size}_gen.py", repeats=3 if size < 10_000 else 1
+            )
+            print(
+                f"mmoc compile, {size:>6,}-step chain:                 "
+                f"{wall:6.2f} s wall, {times[size]:6.2f} s CPU"
+            )
         base = seed  # start-up and imports: what every compile pays regardless of size
         for small, big in ((100, 1_000), (1_000, 10_000), (100, 10_000)):
             raw = times[big] / times[small]
             net = (times[big] - base) / max(times[small] - base, 1e-9)
-            print(f"  {big:,} / {small:,} steps (CPU): {raw:5.1f}x, {net:5.1f}x after start-up "
-                  f"(linear: {big // small}x)")
+            print(
+                f"  {big:,} / {small:,} steps (CPU): {raw:5.1f}x, {net:5.1f}x after start-up "
+                f"(linear: {big // small}x)"
+            )
 
         seed_gen = work / "seed_gen.py"
         runtime_import = time_import("mmoc_runtime", work)
         module_import = time_import("seed_gen", work)
         added = (module_import - runtime_import) * 1000
-        print(f"import mmoc_runtime: {runtime_import * 1000:6.1f} ms; generated seed module: "
-              f"{module_import * 1000:6.1f} ms; added {added:5.1f} ms (target < 30 ms)")
+        print(
+            f"import mmoc_runtime: {runtime_import * 1000:6.1f} ms; generated seed module: "
+            f"{module_import * 1000:6.1f} ms; added {added:5.1f} ms (target < 30 ms)"
+        )
         assert seed_gen.exists()
 
         generated, runtime = per_step_overhead(work)
-        print(f"per step on a mock chain: generated module {generated * 1e6:7.1f} us, "
-              f"runtime alone {runtime * 1e6:7.1f} us, ratio {generated / runtime:4.2f}")
+        print(
+            f"per step on a mock chain: generated module {generated * 1e6:7.1f} us, "
+            f"runtime alone {runtime * 1e6:7.1f} us, ratio {generated / runtime:4.2f}"
+        )
 
 
 if __name__ == "__main__":

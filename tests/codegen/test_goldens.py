@@ -13,7 +13,6 @@ from pathlib import Path
 import black
 import pytest
 from codegen_support import case_dirs, run_generated
-
 from mmoc.compile import compile_file
 from mmoc.loader import load_path
 
@@ -65,7 +64,8 @@ def test_golden_imports_standalone_and_runs_on_mock(case: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", [d for d in CASES if (d / "pipeline.yaml").exists()],
+    "case",
+    [d for d in CASES if (d / "pipeline.yaml").exists()],
     ids=[d.name for d in CASES if (d / "pipeline.yaml").exists()],
 )
 def test_yaml_twin_gives_the_same_ir(case: Path) -> None:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mmoc import ir
 from mmoc.compile import compile_file, compile_pipeline, load_module
 from mmoc.lower import lower
@@ -28,8 +27,16 @@ PAYLOADS = (
     "\u2028\u2029\x0c\x0b\x00 nul and separators",
     "{{}} {{x}} }}{{ non-ASCII é ✓ 日本語 🚀",
 )
-ALLOWED_IMPORTS = {"__future__", "argparse", "asyncio", "json", "sys", "collections.abc",
-                   "typing", "mmoc_runtime"}
+ALLOWED_IMPORTS = {
+    "__future__",
+    "argparse",
+    "asyncio",
+    "json",
+    "sys",
+    "collections.abc",
+    "typing",
+    "mmoc_runtime",
+}
 
 
 def _pipeline(text: str, *, name: str = "greet", key: str = "greeting") -> ir.Pipeline:
@@ -47,10 +54,16 @@ def _pipeline(text: str, *, name: str = "greet", key: str = "greeting") -> ir.Pi
                 system=ir.Text(value=text.replace("{", "{{").replace("}", "}}")),
                 stop=(text,),
                 output_key=key,
-                when=ir.CompareExpr(op="!=", left=ir.KeyExpr(name="who"),
-                                    right=ir.LiteralExpr(value=text)),
-                output=ir.OutputSpec(schema={"type": "object", "description": text,
-                                             "properties": {text: {"type": "string"}}}),
+                when=ir.CompareExpr(
+                    op="!=", left=ir.KeyExpr(name="who"), right=ir.LiteralExpr(value=text)
+                ),
+                output=ir.OutputSpec(
+                    schema={
+                        "type": "object",
+                        "description": text,
+                        "properties": {text: {"type": "string"}},
+                    }
+                ),
             ),
         ),
     )
@@ -92,8 +105,14 @@ def test_generated_script_runs_without_side_effects(tmp_path: Path) -> None:
     assert result.code is not None
     script = tmp_path / "hostile_gen.py"
     script.write_text(result.code, encoding="utf-8")
-    proc = subprocess.run([sys.executable, str(script), "-i", "who=someone", "--mock"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(script), "-i", "who=someone", "--mock"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert list(tmp_path.iterdir()) == [script]
 
@@ -111,7 +130,7 @@ def test_hostile_names_in_yaml_stop_at_diagnostics(tmp_path: Path) -> None:
     src = tmp_path / "evil.yaml"
     src.write_text(
         "name: evil\nsteps:\n"
-        "  - name: 'x\"); __import__(\"os\").system(\"touch PWNED\"); (\"'\n"
+        '  - name: \'x"); __import__("os").system("touch PWNED"); ("\'\n'
         "    model: mock/x\n    prompt: hi {who}\n"
         "    output_key: 'k = 1; import os'\n",
         encoding="utf-8",
@@ -125,8 +144,7 @@ def test_hostile_names_in_yaml_stop_at_diagnostics(tmp_path: Path) -> None:
 def test_lowering_refuses_bad_names_even_without_the_checks() -> None:
     # Defence in depth: lowering is called directly here, skipping run_checks.
     for name, key in (("ok", "bad key"), ("class", "k"), ("a.b", "k"), ("ok", "import")):
-        view, diags = lower(_pipeline("t", name=name, key=key), source_path="x.mmo",
-                            source_text="")
+        view, diags = lower(_pipeline("t", name=name, key=key), source_path="x.mmo", source_text="")
         assert view is None and [d.code for d in diags] == ["MMO702"], (name, key)
 
 

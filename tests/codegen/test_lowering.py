@@ -13,7 +13,6 @@ import pytest
 from codegen_support import PIPELINES, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mmoc import ir
 from mmoc.compile import compile_pipeline, load_module, project_relative, write_atomic
 from mmoc.lower_expr import ConditionLowerer, LoweringError, literal, text_literal
@@ -21,8 +20,13 @@ from mmoc.lower_names import NameAllocator
 
 
 def llm(name: str, prompt: str, key: str, **extra: object) -> ir.LlmStep:
-    return ir.LlmStep(name=name, model=ir.ModelRef(id="mock/m"), prompt=ir.Text(value=prompt),
-                      output_key=key, **extra)
+    return ir.LlmStep(
+        name=name,
+        model=ir.ModelRef(id="mock/m"),
+        prompt=ir.Text(value=prompt),
+        output_key=key,
+        **extra,
+    )
 
 
 def pipeline(*steps: ir.LlmStep | ir.TransformStep | ir.GroupStep, **extra: object) -> ir.Pipeline:
@@ -38,7 +42,7 @@ def compiled(p: ir.Pipeline, name: str, **kw: object) -> object:
 def test_literal_is_repr_of_plain_data_only() -> None:
     assert literal({"a": [1, 2.5, None, True, "x"]}) == "{'a': [1, 2.5, None, True, 'x']}"
     assert literal(("a",)) == "('a', )" and literal(()) == "()"
-    assert eval(literal({"q": "\"'\\\n"})) == {"q": "\"'\\\n"}  # noqa: S307
+    assert eval(literal({"q": "\"'\\\n"})) == {"q": "\"'\\\n"}
     for bad in (float("inf"), float("nan"), object(), {1: "x"}, {"s": {1, 2}}):
         with pytest.raises(LoweringError):
             literal(bad)
@@ -47,7 +51,7 @@ def test_literal_is_repr_of_plain_data_only() -> None:
 def test_text_literal_splits_long_multiline_text_and_keeps_it_exact() -> None:
     text = "first line of a long prompt that goes on\nsecond {x}\r\nthird\u2028fourth"
     code = text_literal(text)
-    assert code.startswith("(\n") and eval(code) == text  # noqa: S307
+    assert code.startswith("(\n") and eval(code) == text
     assert text_literal("short\ntext") == repr("short\ntext")
 
 
@@ -64,15 +68,26 @@ def test_name_allocator_avoids_builtins_keywords_params_and_duplicates() -> None
 
 
 def test_condition_functions_evaluate_like_the_expression() -> None:
-    expr = ir.BoolExpr(op="or", operands=(
-        ir.BoolExpr(op="and", operands=(
-            ir.CompareExpr(op=">=", left=ir.CallExpr(func="len", args=(ir.KeyExpr(name="t"),)),
-                           right=ir.LiteralExpr(value=3)),
-            ir.NotExpr(operand=ir.KeyExpr(name="strict")),
-        )),
-        ir.CompareExpr(op="contains", left=ir.KeyExpr(name="t"), right=ir.LiteralExpr(value="!")),
-        ir.CallExpr(func="exists", args=(ir.KeyExpr(name="force"),)),
-    ))
+    expr = ir.BoolExpr(
+        op="or",
+        operands=(
+            ir.BoolExpr(
+                op="and",
+                operands=(
+                    ir.CompareExpr(
+                        op=">=",
+                        left=ir.CallExpr(func="len", args=(ir.KeyExpr(name="t"),)),
+                        right=ir.LiteralExpr(value=3),
+                    ),
+                    ir.NotExpr(operand=ir.KeyExpr(name="strict")),
+                ),
+            ),
+            ir.CompareExpr(
+                op="contains", left=ir.KeyExpr(name="t"), right=ir.LiteralExpr(value="!")
+            ),
+            ir.CallExpr(func="exists", args=(ir.KeyExpr(name="force"),)),
+        ),
+    )
     p = pipeline(llm("a", "{t} {strict} {force}", "out", when=expr))
     when = compiled(p, "mmoc_test_when").PIPELINE.steps[0].when  # type: ignore[attr-defined]
     assert when({"t": "abcd", "strict": False, "force": None}) is True
@@ -85,15 +100,30 @@ def test_condition_functions_evaluate_like_the_expression() -> None:
 
 
 def test_policies_defaults_and_timeouts_are_resolved() -> None:
-    patient = ir.RetryPolicy(name="patient", max_retries=4, base_delay=0.5, max_delay=8,
-                             jitter="full", retry_on=(ir.Ident(name="timeout"),))
+    patient = ir.RetryPolicy(
+        name="patient",
+        max_retries=4,
+        base_delay=0.5,
+        max_delay=8,
+        jitter="full",
+        retry_on=(ir.Ident(name="timeout"),),
+    )
     p = pipeline(
         llm("a", "{x}", "a_out"),
-        llm("b", "{a_out}", "b_out", retry=ir.RetryPolicy(max_retries=1, backoff="constant"),
-            breaker=ir.BreakerPolicy(failure_threshold=2), timeout=5),
+        llm(
+            "b",
+            "{a_out}",
+            "b_out",
+            retry=ir.RetryPolicy(max_retries=1, backoff="constant"),
+            breaker=ir.BreakerPolicy(failure_threshold=2),
+            timeout=5,
+        ),
         retry_policies=(patient,),
-        defaults=ir.Defaults(retry=ir.PolicyRef(name="patient"), timeout=30,
-                             breaker=ir.BreakerPolicy(failure_threshold=9)),
+        defaults=ir.Defaults(
+            retry=ir.PolicyRef(name="patient"),
+            timeout=30,
+            breaker=ir.BreakerPolicy(failure_threshold=9),
+        ),
     )
     module = compiled(p, "mmoc_test_policies")
     a, b = module.PIPELINE.steps  # type: ignore[attr-defined]
@@ -105,15 +135,21 @@ def test_policies_defaults_and_timeouts_are_resolved() -> None:
 
 
 def test_inline_callable_needs_inline_mode() -> None:
-    step = ir.TransformStep(name="shout", function="<lambda>", callable=str.upper,
-                            reads=(ir.Ident(name="t"),), output_key="loud")
+    step = ir.TransformStep(
+        name="shout",
+        function="<lambda>",
+        callable=str.upper,
+        reads=(ir.Ident(name="t"),),
+        output_key="loud",
+    )
     p = pipeline(llm("a", "{x}", "t"), step)
     refused = compile_pipeline(p, source_path="p.mmo", source_text="")
     assert refused.code is None and [d.code for d in refused.diagnostics] == ["MMO701"]
     result = compile_pipeline(p, source_path="p.mmo", source_text="", inline=True)
     assert result.code is not None and "INLINE_TRANSFORMS" in result.code
-    module = load_module(result.code, "mmoc_test_inline",
-                         inline_transforms={"shout": lambda t: t.upper()})
+    module = load_module(
+        result.code, "mmoc_test_inline", inline_transforms={"shout": lambda t: t.upper()}
+    )
     outputs = module.run_sync({"x": "hi"}, mock=True)
     assert outputs["loud"] == outputs["t"].upper()
 
@@ -146,12 +182,21 @@ def test_project_relative_does_not_depend_on_the_working_directory(tmp_path: Pat
 
 def test_two_compiles_are_byte_identical_from_different_directories(tmp_path: Path) -> None:
     outs = []
-    for cwd, arg, seed in ((ROOT, "pipelines/analyze_and_report.mmo", "1"),
-                           (PIPELINES, "analyze_and_report.mmo", "2")):
+    for cwd, arg, seed in (
+        (ROOT, "pipelines/analyze_and_report.mmo", "1"),
+        (PIPELINES, "analyze_and_report.mmo", "2"),
+    ):
         out = tmp_path / f"out_{seed}.py"
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        proc = subprocess.run([sys.executable, "-m", "mmoc", "compile", arg, "-o", str(out)],
-                              cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "mmoc", "compile", arg, "-o", str(out)],
+            cwd=cwd,
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0, proc.stderr
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
@@ -176,16 +221,21 @@ def random_pipelines(draw: st.DrawFn) -> ir.Pipeline:
         reads = draw(st.lists(st.sampled_from(keys), max_size=2, unique=True)) if keys else []
         text = draw(st.text(max_size=15)).replace("{", "{{").replace("}", "}}")
         if reads and draw(st.booleans()):
-            steps.append(ir.TransformStep(name=name, function="upper",
-                                          reads=(ir.Ident(name=reads[0]),), output_key=key))
+            steps.append(
+                ir.TransformStep(
+                    name=name, function="upper", reads=(ir.Ident(name=reads[0]),), output_key=key
+                )
+            )
         else:
             prompt = text + "".join(f" {{{r}}}" for r in reads) + " {seed}"
             when = None
             if reads and draw(st.booleans()):
-                when = ir.CompareExpr(op="contains", left=ir.KeyExpr(name=reads[0]),
-                                      right=ir.LiteralExpr(value=text))
-            steps.append(llm(name, prompt, key, when=when,
-                             temperature=draw(st.none() | st.floats(0, 2))))
+                when = ir.CompareExpr(
+                    op="contains", left=ir.KeyExpr(name=reads[0]), right=ir.LiteralExpr(value=text)
+                )
+            steps.append(
+                llm(name, prompt, key, when=when, temperature=draw(st.none() | st.floats(0, 2)))
+            )
         keys.append(key)
     return pipeline(*steps, description=draw(st.none() | st.text(max_size=20)))
 

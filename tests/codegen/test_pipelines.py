@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from codegen_support import PIPELINES, ROOT, run_generated
-
 from mmoc.compile import compile_file
 from mmoc.loader import load_path
 
@@ -60,9 +59,22 @@ def test_script_entry_point_prints_outputs_as_json(tmp_path: Path) -> None:
     script = PIPELINES / "translate_and_review_gen.py"
     trace = tmp_path / "trace.json"
     proc = subprocess.run(
-        [sys.executable, str(script), "--input", "source_text=Hello, world",
-         "-i", "target_language=French", "--mock", "--trace", str(trace)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        [
+            sys.executable,
+            str(script),
+            "--input",
+            "source_text=Hello, world",
+            "-i",
+            "target_language=French",
+            "--mock",
+            "--trace",
+            str(trace),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     outputs = json.loads(proc.stdout)
@@ -75,19 +87,31 @@ def test_script_reports_missing_input_and_bad_syntax(tmp_path: Path) -> None:
     script = PIPELINES / "translate_and_review_gen.py"
     missing = subprocess.run(
         [sys.executable, str(script), "-i", "source_text=x", "--mock"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert missing.returncode == 2
     assert "target_language" in missing.stderr and "Traceback" not in missing.stderr
     bad = subprocess.run(
         [sys.executable, str(script), "-i", "no-equals-sign", "--mock"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     unreadable = subprocess.run(
         [sys.executable, str(script), "--inputs-json", str(tmp_path / "bad.json"), "--mock"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert unreadable.returncode == 2 and "--inputs-json" in unreadable.stderr
     assert "Traceback" not in unreadable.stderr
@@ -104,7 +128,11 @@ def test_generated_modules_pass_ruff() -> None:
         pytest.skip("ruff is not installed")
     proc = subprocess.run(
         [ruff, "check", "--no-cache", *map(str, GENERATED)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -118,8 +146,12 @@ def test_generated_modules_pass_mypy_strict(tmp_path: Path) -> None:
     (tmp_path / "stubs" / "mmoc_runtime").symlink_to(ROOT / "runtime", target_is_directory=True)
     env = dict(os.environ, MYPYPATH=str(tmp_path / "stubs"))
     proc = subprocess.run(
-        [mypy, "--strict", "--no-incremental", "--cache-dir", os.devnull,
-         *map(str, GENERATED)],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+        [mypy, "--strict", "--no-incremental", "--cache-dir", os.devnull, *map(str, GENERATED)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
