@@ -78,23 +78,28 @@ def _generate(
 
     if any(d.is_error for d in diagnostics):
         return failed()
-    view, problems = lower(p, source_path=source_path, source_text=text, inline=inline)
-    diagnostics += problems
-    if view is None:
-        return failed()
     try:
+        view, problems = lower(p, source_path=source_path, source_text=text, inline=inline)
+        diagnostics += problems
+        if view is None:
+            return failed()
         code = render(view)
     except CodegenError as exc:
-        diagnostics.append(
-            Diagnostic(
-                code="MMO702",
-                message=str(exc),
-                span=p.span,
-                help="this is a bug in mmoc; please report it with the source",
-            )
-        )
+        diagnostics.append(_bug(str(exc), p))
+        return failed()
+    except Exception as exc:  # noqa: BLE001 - a bug must be a diagnostic, never a traceback
+        diagnostics.append(_bug(f"internal error while generating code: {exc!r}", p))
         return failed()
     return CompileResult(code, _sorted(diagnostics), text, source_path)
+
+
+def _bug(message: str, p: ir.Pipeline) -> Diagnostic:
+    return Diagnostic(
+        code="MMO702",
+        message=message,
+        span=p.span,
+        help="this is a bug in mmoc; please report it with the source",
+    )
 
 
 _ROOT_MARKERS = ("pyproject.toml", ".git")

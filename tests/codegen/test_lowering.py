@@ -254,3 +254,17 @@ def test_random_valid_ir_compiles_black_clean_and_matches(p: ir.Pipeline) -> Non
         if isinstance(want, ir.LlmStep):
             assert got.prompt == want.prompt.value
             assert (got.when is None) == (want.when is None)
+
+
+def test_an_unexpected_failure_in_generation_is_a_diagnostic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mmoc.lower
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(mmoc.lower, "lower", broken)
+    result = compile_pipeline(pipeline(llm("a", "{x}", "out")), source_path="p.mmo", source_text="")
+    assert result.code is None and [d.code for d in result.diagnostics] == ["MMO702"]
+    assert "boom" in result.diagnostics[0].message
