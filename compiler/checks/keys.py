@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from mmoc_runtime.template import Placeholder
 
@@ -19,8 +20,26 @@ def _template_fields(step: ir.LlmStep) -> Iterator[tuple[str, ir.Text]]:
         yield "system prompt", step.system
 
 
-def _uses(p: ir.Pipeline) -> Iterator[tuple[ir.LlmStep | ir.TransformStep, str, Span | None]]:
-    """Every key a step reads, once per step, with the span of its first use in that step."""
+@dataclass(frozen=True)
+class _Use:
+    """A key read by a step; where, worked out only when a diagnostic needs it."""
+
+    step: ir.LlmStep | ir.TransformStep
+    key: str
+    text: ir.Text | None = None
+    placeholder: Placeholder | None = None
+    ident: ir.Ident | None = None
+
+    @property
+    def span(self) -> Span | None:
+        if self.text is not None and self.placeholder is not None:
+            ph = self.placeholder
+            return text_span(self.text, ph.start, ph.end, self.step.span)
+        return first_span(self.ident, name_span(self.step))
+
+
+def _uses(p: ir.Pipeline) -> Iterator[_Use]:
+    """Every key a step reads, once per step, at its first use in that step."""
     for step in p.all_steps():
         if isinstance(step, ir.LlmStep):
             seen: set[str] = set()
@@ -28,13 +47,13 @@ def _uses(p: ir.Pipeline) -> Iterator[tuple[ir.LlmStep | ir.TransformStep, str, 
                 for part in parsed_template(text.value).parts:
                     if isinstance(part, Placeholder) and part.name not in seen:
                         seen.add(part.name)
-                        yield step, part.name, text_span(text, part.start, part.end, step.span)
+                        yield _Use(step, part.name, text=text, placeholder=part)
         elif isinstance(step, ir.TransformStep):
             names: set[str] = set()
             for ident in step.reads:
                 if ident.name not in names:
                     names.add(ident.name)
-                    yield step, ident.name, first_span(ident, name_span(step))
+                    yield _Use(step, ident.name, ident=ident)
 
 
 def check_placeholders(p: ir.Pipeline) -> Iterator[Diagnostic]:
@@ -57,14 +76,16 @@ def check_missing_keys(p: ir.Pipeline) -> Iterator[Diagnostic]:
         return  # every free key is an input; near misses are check_possible_typos' job
     produced = produced_keys(p)
     inputs = set(effective_inputs(p))
-    for step, key, span in _uses(p):
+    for use in _uses(p):
+        key = use.key
         if key in produced or key in inputs:
             continue
         hint = did_you_mean(key, [*inputs, *produced])
         yield Diagnostic(
             "MMO301",
-            f"step `{step.name}` reads `{key}`, which is neither an input nor the output of any step",
-            span,
+            f"step `{use.step.name}` reads `{key}`, which is neither an input nor the output "
+            "of any step",
+            use.span,
             label="unknown key",
             help=hint or f"declare `{key}` as an input, or add a step that produces it",
         )
@@ -79,7 +100,8 @@ def check_possible_typos(p: ir.Pipeline) -> Iterator[Diagnostic]:
         return
     free = set(effective_inputs(p))
     verdict: dict[str, str | None] = {}  # one difflib search per free name, not per use
-    for step, key, span in _uses(p):
+    for use in _uses(p):
+        key = use.key
         if key not in free:
             continue
         if key not in verdict:
@@ -89,9 +111,9 @@ def check_possible_typos(p: ir.Pipeline) -> Iterator[Diagnostic]:
             continue
         yield Diagnostic(
             "MMO303",
-            f"step `{step.name}` reads `{key}`, which no step produces; did you mean "
+            f"step `{use.step.name}` reads `{key}`, which no step produces; did you mean "
             f"`{near}` (produced by step `{produced[near].name}`)?",
-            span,
+            use.span,
             label=f"did you mean `{near}`?",
             help=f"write `{{{near}}}`; if `{key}` really is an input, declare the inputs",
         )
