@@ -10,6 +10,7 @@ policies are lowered in `lower_steps`; this module does the pipeline-level parts
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import deque
 
 from . import __version__, analysis, ir
@@ -98,6 +99,7 @@ def _lower(
     pipeline = _pipeline_call(ctx, inputs, step_names, source_path, sha)
     inputs_td = _inputs_typeddict(ctx, api["Inputs"])
     outputs_td = _outputs_typeddict(ctx, api["Outputs"])
+    stdlib, third_party = _import_blocks(ctx, inputs_td, outputs_td)
     view = ModuleView(
         header_source=safe_comment_text(source_path),
         source_literal=literal(source_path),
@@ -108,13 +110,8 @@ def _lower(
         n=n,
         api=api,
         stdlib_modules=tuple((m, n[m]) for m in ("argparse", "asyncio", "json", "sys")),
-        stdlib_imports=_stdlib_imports(n, inputs_td, outputs_td, ctx.uses_inline),
-        runtime_import=ImportView(
-            "mmoc_runtime", tuple((x, n[x]) for x in sorted(ctx.runtime_used | _ALWAYS))
-        ),
-        transform_imports=tuple(
-            ImportView(module, tuple(pairs)) for module, pairs in sorted(ctx.imports.items())
-        ),
+        stdlib_imports=stdlib,
+        third_party_imports=third_party,
         uses_inline=ctx.uses_inline,
         inputs_td=inputs_td,
         outputs_td=outputs_td,
@@ -129,20 +126,52 @@ def _lower(
     return view, []
 
 
-def _stdlib_imports(
-    n: dict[str, str], inputs: TypedDictView, outputs: TypedDictView, inline: bool
-) -> tuple[ImportView, ...]:
-    """`collections.abc` and `typing` names, only those the module uses (ruff F401)."""
-    abc = (("Callable", n["Callable"]),) if inline else ()
-    typing = [("Any", n["Any"])]
+def _import_blocks(
+    ctx: LowerContext, inputs: TypedDictView, outputs: TypedDictView
+) -> tuple[tuple[ImportView, ...], tuple[ImportView, ...]]:
+    """The `from` imports in isort's order (what ruff's I001 checks): a standard-library
+    block and a block for everything else (the runtime and transform modules), each sorted
+    by module, names sorted constants, classes, then functions. Only used names (F401)."""
+    n = ctx.n
+    abc = [("Mapping", n["Mapping"])]
+    if ctx.uses_inline:
+        abc.append(("Callable", n["Callable"]))
+    typing = [("Any", n["Any"]), ("TypedDict", n["TypedDict"]), ("cast", n["cast"])]
     fields = (*inputs.fields, *outputs.fields)
     if any(f.annotation.startswith(n["NotRequired"] + "[") for f in fields):
         typing.append(("NotRequired", n["NotRequired"]))
-    typing += [("TypedDict", n["TypedDict"]), ("cast", n["cast"])]
-    return (
-        ImportView("collections.abc", (*abc, ("Mapping", n["Mapping"]))),
-        ImportView("typing", tuple(typing)),
+    stdlib: dict[str, list[tuple[str, str]]] = {"collections.abc": abc, "typing": typing}
+    other: dict[str, list[tuple[str, str]]] = {
+        "mmoc_runtime": [(x, n[x]) for x in ctx.runtime_used | _ALWAYS]
+    }
+    for module, pairs in ctx.imports.items():
+        top = module.partition(".")[0]
+        block = stdlib if top in sys.stdlib_module_names else other
+        block.setdefault(module, []).extend(pairs)
+    return _sorted_block(stdlib), _sorted_block(other)
+
+
+def _sorted_block(block: dict[str, list[tuple[str, str]]]) -> tuple[ImportView, ...]:
+    """One statement per module for plain names, and one per aliased name (isort does not
+    combine `as` imports), ordered by module, then by each statement's first name."""
+    statements: list[ImportView] = []
+    for module, pairs in block.items():
+        plain = sorted((pair for pair in pairs if pair[0] == pair[1]), key=_member_key)
+        if plain:
+            statements.append(ImportView(module, tuple(plain)))
+        statements.extend(ImportView(module, (pair,)) for pair in pairs if pair[0] != pair[1])
+    return tuple(
+        sorted(
+            statements, key=lambda imp: (imp.module.lower(), imp.module, _member_key(imp.names[0]))
+        )
     )
+
+
+def _member_key(pair: tuple[str, str]) -> tuple[int, str, str, str]:
+    """isort's order-by-type: CONSTANTS, then Classes, then everything else."""
+    name, alias = pair
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return (kind, name.lower(), name, alias)
 
 
 def _declared(p: ir.Pipeline) -> dict[str, ir.Input]:

@@ -108,9 +108,8 @@ class ModuleView:
     n: dict[str, str]  # helper -> the module-level name it is bound to
     api: dict[str, str]
     stdlib_modules: tuple[tuple[str, str], ...]  # `import name as alias`
-    stdlib_imports: tuple[ImportView, ...]
-    runtime_import: ImportView
-    transform_imports: tuple[ImportView, ...]
+    stdlib_imports: tuple[ImportView, ...]  # `from` imports of the standard library
+    third_party_imports: tuple[ImportView, ...]  # mmoc_runtime and transform modules
     uses_inline: bool
     inputs_td: TypedDictView
     outputs_td: TypedDictView

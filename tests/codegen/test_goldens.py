@@ -79,3 +79,47 @@ def test_yaml_twin_gives_the_same_ir(case: Path) -> None:
     assert mmo.pipeline is not None and yaml.pipeline is not None, yaml.diagnostics
     assert yaml.ok, [f"{d.code}: {d.message}" for d in yaml.diagnostics]
     assert yaml.pipeline.model_dump() == mmo.pipeline.model_dump()
+
+
+def test_goldens_pass_ruff_and_mypy_strict(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from codegen_support import ROOT, SUPPORT
+
+    def tool(name: str) -> str | None:
+        local = Path(sys.executable).with_name(name)
+        return str(local) if local.exists() else shutil.which(name)
+
+    ruff, mypy = tool("ruff"), tool("mypy")
+    if ruff is None or mypy is None:
+        pytest.skip("ruff or mypy is not installed")
+    # Every golden is called expected.py: copy them under distinct module names for mypy.
+    files = []
+    for case in CASES:
+        copy = tmp_path / f"case_{case.name}.py"
+        shutil.copyfile(case / "expected.py", copy)
+        files.append(str(copy))
+    lint = subprocess.run(
+        [ruff, "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), *files],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    (tmp_path / "stubs").mkdir()
+    (tmp_path / "stubs" / "mmoc_runtime").symlink_to(ROOT / "runtime", target_is_directory=True)
+    env = dict(os.environ, MYPYPATH=f"{tmp_path / 'stubs'}{os.pathsep}{SUPPORT}")
+    typed = subprocess.run(
+        [mypy, "--strict", "--no-incremental", "--cache-dir", os.devnull, *files],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    assert typed.returncode == 0, typed.stdout + typed.stderr

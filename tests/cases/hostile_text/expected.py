@@ -10,7 +10,8 @@ import asyncio
 import json
 import sys
 from collections.abc import Mapping
-from typing import Any as Any_2, NotRequired, TypedDict, cast
+from typing import Any as Any_2
+from typing import NotRequired, TypedDict, cast
 
 from mmoc_runtime import (
     InputSpec,
@@ -23,6 +24,8 @@ from mmoc_runtime import (
     check_abi,
     conditions,
     execute,
+)
+from mmoc_runtime import (
     transforms as transforms_2,
 )
 

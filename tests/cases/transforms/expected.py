@@ -17,6 +17,10 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TypedDict, cast
 
+from case_support.text import (
+    headline,
+    word_count,
+)
 from mmoc_runtime import (
     InputSpec,
     LlmStep,
@@ -28,10 +32,6 @@ from mmoc_runtime import (
     check_abi,
     execute,
     transforms,
-)
-from case_support.text import (
-    word_count,
-    headline,
 )
 
 __all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
