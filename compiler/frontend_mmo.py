@@ -179,6 +179,16 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
     if isinstance(err, UnexpectedCharacters):
         char = err.char
         span = Span.point(file, line, col)
+        pos = err.pos_in_stream or 0
+        if char == '"' and text[max(pos - 2, 0) : pos + 1] == '"""':
+            # The lexer took the first two quotes as an empty string; the third is left over.
+            return Diagnostic(
+                "MMO009",
+                'this """ string is never closed',
+                Span.point(file, line, max(col - 2, 1), 3),
+                label="string starts here",
+                help='end it with """',
+            )
         if char == '"':
             return Diagnostic(
                 "MMO009",

@@ -131,3 +131,8 @@ def test_condition_trailing_junk() -> None:
 def test_nested_group_is_explained() -> None:
     [d] = problems("pipeline x {\n  parallel g {\n    parallel h { }\n  }\n}")
     assert where(d) == ("MMO002", 3, 5) and "cannot hold another group" in d.message
+
+
+def test_unclosed_triple_quoted_string() -> None:
+    [d] = problems('pipeline x {\n  step a = llm m {\n    prompt """\n      text\n  }\n}\n')
+    assert where(d) == ("MMO009", 3, 12) and "never closed" in d.message
