@@ -98,14 +98,13 @@ def compile_(
     fmt: str,
 ) -> None:
     """Compile pipeline sources (.mmo, .yaml) to typed Python modules."""
-    err = Console(stderr=True, highlight=False)
     files = collect_sources(paths)
     if out is not None and (out_dir is not None or len(files) != 1):
         raise click.UsageError("-o/--output takes exactly one input and no --out-dir")
     if not files:
         raise click.UsageError("no pipeline sources (.mmo, .yaml, .yml) found")
     targets = [(path, shown, output_path(path, out, out_dir)) for path, shown in files]
-    _refuse_shared_outputs(targets)
+    targets = _one_source_per_output(targets, explicit=set(paths))
 
     diags: list[Diagnostic] = []
     sources: dict[str, str] = {}
@@ -117,7 +116,7 @@ def compile_(
             sources[shown] = result.text
         if not result.ok or result.code is None:
             continue
-        stale_here, wrote_ok = _emit(result, target, check_only, show_diff, err)
+        stale_here, wrote_ok = _emit(result, target, check_only, show_diff)
         stale += stale_here
         failed_write += not wrote_ok
 
@@ -131,17 +130,17 @@ def compile_(
     if any(d.is_error for d in diags):
         sys.exit(EXIT_PROBLEMS)
     if stale:
-        err.print(
+        click.echo(
             f"{stale} module{'s' if stale != 1 else ''} out of date; "
             "run `mmoc compile` to regenerate",
-            highlight=False,
+            err=True,
         )
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_OK)
 
 
 def _emit(
-    result: CompileResult, target: Path, check_only: bool, show_diff: bool, err: Console
+    result: CompileResult, target: Path, check_only: bool, show_diff: bool
 ) -> tuple[int, bool]:
     """Compare or write one module. Returns (1 if stale under --check/--diff, wrote fine)."""
     assert result.code is not None
@@ -154,7 +153,7 @@ def _emit(
             click.echo(unified_diff(current, result.code, shown), nl=False)
         if check_only:
             why = "missing" if current is None else "out of date"
-            err.print(f"would regenerate {shown} ({why})", highlight=False, markup=False)
+            click.echo(f"would regenerate {shown} ({why})", err=True)
         return 1, True
     if _existing(target) == result.code:
         return 0, True  # unchanged: leave the file (and its mtime) alone
@@ -163,24 +162,40 @@ def _emit(
             target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, result.code)
     except OSError as exc:
-        err.print(
-            f"error: cannot write {shown}: {exc.strerror or exc}", highlight=False, markup=False
-        )
+        click.echo(f"error: cannot write {shown}: {exc.strerror or exc}", err=True)
         return 0, False
-    err.print(f"wrote {shown}", highlight=False, markup=False)
+    click.echo(f"wrote {shown}", err=True)
     return 0, True
 
 
-def _refuse_shared_outputs(targets: list[tuple[Path, str, Path]]) -> None:
-    seen: dict[Path, str] = {}
-    for _, shown, target in targets:
+def _one_source_per_output(
+    targets: list[tuple[Path, str, Path]], explicit: set[Path]
+) -> list[tuple[Path, str, Path]]:
+    """Two sources must not write one module. Found in a folder, a `.mmo` file wins over
+    its YAML twin (a note says so); named on the command line, both are a usage error."""
+    chosen: dict[Path, tuple[Path, str, Path]] = {}
+    for entry in targets:
+        path, shown, target = entry
         key = target.resolve()
-        if key in seen:
+        if key not in chosen:
+            chosen[key] = entry
+            continue
+        other_path, other_shown, _ = chosen[key]
+        if path in explicit and other_path in explicit:
             raise click.UsageError(
-                f"{seen[key]} and {shown} would both write {target.as_posix()}; "
+                f"{other_shown} and {shown} would both write {target.as_posix()}; "
                 "compile them separately with -o, or use --out-dir"
             )
-        seen[key] = shown
+        keep = entry if path.suffix == ".mmo" and other_path.suffix != ".mmo" else chosen[key]
+        if path in explicit and other_path not in explicit:
+            keep = entry
+        elif other_path in explicit and path not in explicit:
+            keep = chosen[key]
+        dropped = other_shown if keep is entry else shown
+        click.echo(f"note: skipping {dropped}: {keep[1]} writes {target.as_posix()}", err=True)
+        chosen[key] = keep
+    kept = {id(entry) for entry in chosen.values()}
+    return [entry for entry in targets if id(entry) in kept]
 
 
 __all__ = ["compile_", "output_path", "unified_diff"]

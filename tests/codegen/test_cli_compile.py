@@ -194,3 +194,14 @@ def test_pre_commit_hooks_regenerate_and_check_mmo_files() -> None:
         pattern = re.compile(hook["files"])
         assert pattern.search("pipelines/research_and_summarize.mmo")
         assert not pattern.search("pipelines/research_and_summarize_gen.py")
+
+
+def test_a_folder_with_twins_compiles_the_mmo_and_notes_the_yaml(tmp_path: Path) -> None:
+    (tmp_path / "hello.mmo").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "hello.yaml").write_text(
+        "name: hello\ninputs: [name]\nsteps:\n  - name: greet\n    model: mock/greeter\n"
+        "    prompt: Say hello to {name}\n    output_key: greeting\n", encoding="utf-8")
+    code, _, err = invoke(str(tmp_path))
+    assert code == 0, err
+    assert "note: skipping" in err and "hello.yaml" in err
+    assert "from hello.mmo" in (tmp_path / "hello_gen.py").read_text()
