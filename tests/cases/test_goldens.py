@@ -1,4 +1,4 @@
-"""Golden cases: every folder under tests/cases gets the same standard checks.
+"""Golden cases: every folder beside this file gets the same standard checks.
 
 The golden file matches the compiler's output (a mismatch prints a diff; `--update-goldens`
 rewrites it); black leaves it unchanged; it imports and runs on the mock provider in a fresh
