@@ -20,6 +20,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -184,47 +185,53 @@ def print_outputs(outputs: Mapping[str, Any], out: Console) -> None:
         out.print(Text(text), soft_wrap=True)
 
 
-def execute(
-    file: Path,
-    pairs: tuple[str, ...],
-    inputs_json: str | None,
-    mock: bool,
-    trace_path: str | None,
-    trace_md: str | None,
-    as_json: bool,
-    quiet: bool,
-    capture_content: bool,
-    err: Console,
-    out: Console,
-) -> int:
+@dataclass(frozen=True)
+class RunRequest:
+    """What the command line asked for."""
+
+    file: Path
+    pairs: tuple[str, ...] = ()
+    inputs_json: str | None = None
+    mock: bool = False
+    trace_path: str | None = None
+    trace_md: str | None = None
+    as_json: bool = False
+    quiet: bool = False
+    capture_content: bool = False
+
+
+def execute(request: RunRequest, err: Console, out: Console) -> int:
+    """Compile, check inputs and keys, run, report; the exit code (RunAbort for 2 and 1)."""
     from mmoc_runtime import InputError
 
     from .live import LiveView, summary_table
 
-    parsed_pairs = parse_pairs(pairs)
-    from_json = read_inputs_json(inputs_json) if inputs_json else {}
-    _check_writable("--trace", trace_path)
-    _check_writable("--trace-md", trace_md)
-    module = compile_in_memory(file, err)
+    parsed_pairs = parse_pairs(request.pairs)
+    from_json = read_inputs_json(request.inputs_json) if request.inputs_json else {}
+    _check_writable("--trace", request.trace_path)
+    _check_writable("--trace-md", request.trace_md)
+    module = compile_in_memory(request.file, err)
     spec = module.PIPELINE
     inputs = collect_inputs(spec, parsed_pairs, from_json)
-    if not mock:
+    if not request.mock:
         check_credentials(spec)
-    view = LiveView(err, quiet=quiet)
+    view = LiveView(err, quiet=request.quiet)
     try:
         result = asyncio.run(
-            module.run_result(inputs, mock=mock, observer=view, capture_content=capture_content)
+            module.run_result(
+                inputs, mock=request.mock, observer=view, capture_content=request.capture_content
+            )
         )
     except InputError as exc:
         raise RunAbort(2, str(exc)) from exc
     finally:
         view.close()
     trace = result.trace
-    if trace_path:
-        _write("--trace", trace_path, trace.to_json())
-    if trace_md:
-        _write("--trace-md", trace_md, trace.to_markdown())
-    if not quiet:
+    if request.trace_path:
+        _write("--trace", request.trace_path, trace.to_json())
+    if request.trace_md:
+        _write("--trace-md", request.trace_md, trace.to_markdown())
+    if not request.quiet:
         err.print(summary_table(trace))
     if not result.success:
         step = result.failed_step or "?"
@@ -237,7 +244,7 @@ def execute(
                 line = f"  also failed: {other} ({trace.step(other).error})"
                 err.print(Text(line, style="red"), soft_wrap=True)
         return 1
-    if as_json:
+    if request.as_json:
         click.echo(json.dumps(result.outputs, ensure_ascii=False, default=str))
     else:
         print_outputs(result.outputs, out)
@@ -282,8 +289,9 @@ def run(
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
     try:
-        code = execute(file, pairs, inputs_json, mock, trace_path, trace_md, as_json, quiet,
-                       capture_content, err, out)
+        request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
+                             quiet, capture_content)
+        code = execute(request, err, out)
     except RunAbort as exc:
         _fail(exc.code, exc.message, err)
     except KeyboardInterrupt:
