@@ -358,7 +358,14 @@ class PipelineExecutor:
         self, pipeline: Pipeline | ir.Pipeline, inputs: Mapping[str, Any] | None = None
     ) -> PipelineResult:
         """Run synchronously (not from inside a running event loop: use `aexecute` there)."""
-        return asyncio.run(self.aexecute(pipeline, inputs))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.aexecute(pipeline, inputs))
+        raise RuntimeError(
+            "PipelineExecutor.execute() cannot run inside a running event loop "
+            "(a notebook, an async app): use `await executor.aexecute(pipeline, inputs)`"
+        )
 
     async def aexecute(
         self, pipeline: Pipeline | ir.Pipeline, inputs: Mapping[str, Any] | None = None

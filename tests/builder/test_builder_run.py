@@ -238,3 +238,11 @@ def test_import_path_transform_and_expression_condition() -> None:
     assert short.steps_results["long"].status == "skipped"
     # with no callables, the same pipeline can also be written as a module
     assert "textwrap" in p.to_python()
+
+
+def test_sync_execute_inside_a_loop_points_to_aexecute(seed: Callable[[], Pipeline]) -> None:
+    async def inside() -> None:
+        with pytest.raises(RuntimeError, match="aexecute"):
+            PipelineExecutor().execute(seed(), {"topic": "x"})
+
+    asyncio.run(inside())
