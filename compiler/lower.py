@@ -254,7 +254,9 @@ def _typeddict(ctx: LowerContext, name: str, fields: list[TypedDictField]) -> Ty
         ctx.n["Any"],
         ctx.n["NotRequired"],
     }
-    functional = any(f.name in used_in_annotations for f in fields)
+    # Class syntax would shadow a type the annotations use, or mangle a `__name` field to
+    # `_Inputs__name`; the functional form keeps every key exactly.
+    functional = any(f.name in used_in_annotations or f.name.startswith("__") for f in fields)
     return TypedDictView(name, tuple(fields), functional)
 
 

@@ -268,3 +268,17 @@ def test_an_unexpected_failure_in_generation_is_a_diagnostic(
     result = compile_pipeline(pipeline(llm("a", "{x}", "out")), source_path="p.mmo", source_text="")
     assert result.code is None and [d.code for d in result.diagnostics] == ["MMO702"]
     assert "boom" in result.diagnostics[0].message
+
+
+def test_typed_dict_keys_are_exact_even_for_private_and_type_names() -> None:
+    p = pipeline(
+        llm("a", "{__secret} {str}", "__out"),
+        llm("b", "{__out}", "Any"),
+        inputs_declared=True,
+        inputs=(ir.Input(name="__secret", type="str"), ir.Input(name="str", type="str")),
+    )
+    module = compiled(p, "mmoc_test_typed_dict_keys")
+    assert set(module.Inputs.__annotations__) == {"__secret", "str"}  # type: ignore[attr-defined]
+    assert set(module.Outputs.__annotations__) == {"__out", "Any"}  # type: ignore[attr-defined]
+    outputs = module.run_sync({"__secret": "s", "str": "t"}, mock=True)  # type: ignore[attr-defined]
+    assert set(outputs) == {"__out", "Any"}
