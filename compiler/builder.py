@@ -161,13 +161,42 @@ class Pipeline:
             raise FileNotFoundError(f"cannot read pipeline {str(path)!r}: {exc}") from exc
         return cls.from_yaml(text, str(path))
 
-    def to_yaml(self) -> str:
+    @classmethod
+    def from_mmo(cls, text: str, file: str = "<mmo>") -> Pipeline:
+        from .frontend_mmo import parse_mmo
+
+        p, diagnostics = parse_mmo(text, file)
+        if p is None or any(d.is_error for d in diagnostics):
+            raise PipelineValidationError(diagnostics, file)
+        return cls.from_ir(p)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Pipeline:
+        """A `.mmo` or YAML file (by suffix); syntax and schema errors raise, as `from_yaml`."""
+        if Path(path).suffix == ".mmo":
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise FileNotFoundError(f"cannot read pipeline {str(path)!r}: {exc}") from exc
+            return cls.from_mmo(text, str(path))
+        return cls.from_yaml_file(path)
+
+    def to_mmo(self) -> str:
+        self._refuse_inline("as .mmo")
+        from .printer import print_mmo
+
+        return print_mmo(self.to_ir())
+
+    def _refuse_inline(self, what: str) -> None:
         inline = [s.name for s in _all_steps(self.steps) if _is_inline(s)]
         if inline:
             raise ValueError(
-                f"cannot write pipeline {self.name!r} as YAML: transform(s) "
+                f"cannot write pipeline {self.name!r} {what}: transform(s) "
                 f"{', '.join(inline)} are Python callables; give them as 'package.module:function'"
             )
+
+    def to_yaml(self) -> str:
+        self._refuse_inline("as YAML")
         from .yaml_printer import print_yaml
 
         return print_yaml(self.to_ir())

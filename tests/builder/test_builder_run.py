@@ -246,3 +246,20 @@ def test_sync_execute_inside_a_loop_points_to_aexecute(seed: Callable[[], Pipeli
             PipelineExecutor().execute(seed(), {"topic": "x"})
 
     asyncio.run(inside())
+
+
+def test_mmo_round_trip_and_from_file(tmp_path: Path, seed: Callable[[], Pipeline]) -> None:
+    built = Pipeline("portable", description="two steps", version="1")
+    built.add_step(create_llm_step("a", "mock/x", "A {topic}", "a_out", max_retries=2))
+    built.add_step(create_transform_step("b", "upper", "b_out", reads=["a_out"]))
+    text = built.to_mmo()
+    assert text.startswith("pipeline portable {")
+    assert Pipeline.from_mmo(text).to_ir().model_dump() == built.to_ir().model_dump()
+    (tmp_path / "p.mmo").write_text(text)
+    (tmp_path / "p.yaml").write_text(built.to_yaml())
+    from_mmo = Pipeline.from_file(tmp_path / "p.mmo").to_ir().model_dump()
+    assert from_mmo == Pipeline.from_file(tmp_path / "p.yaml").to_ir().model_dump()
+    with pytest.raises(ValueError, match="as .mmo"):
+        seed().to_mmo()
+    with pytest.raises(PipelineValidationError):
+        Pipeline.from_mmo("pipeline broken {")
