@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "Pipeline": "mmoc.builder",
     "PipelineExecutor": "mmoc.builder",
-    "PipelineResult": "mmoc.builder",
+    "PipelineResult": "mmoc.builder_results",
     "PipelineValidationError": "mmoc.builder",
-    "StepResult": "mmoc.builder",
+    "StepResult": "mmoc.builder_results",
     "create_llm_step": "mmoc.builder_steps",
     "create_transform_step": "mmoc.builder_steps",
     "create_parallel_group": "mmoc.builder_steps",
