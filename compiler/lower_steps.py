@@ -139,6 +139,8 @@ def _common_args(
 
 def _llm_step(ctx: LowerContext, step: ir.LlmStep) -> Call:
     p = ctx.p
+    if step.output_key is None:
+        raise LoweringError("an llm step has no output key")
     stem = upper_name(step.name) or "STEP"
     prompt = _constant(
         ctx.prompts, ctx, f"{stem}_PROMPT", "STEP_PROMPT", text_literal(step.prompt.value)
@@ -147,10 +149,8 @@ def _llm_step(ctx: LowerContext, step: ir.LlmStep) -> Call:
         Arg.of("name", literal(step.name)),
         Arg.of("model", literal(analysis.resolve_model(p, step.model.id))),
         Arg.of("prompt", prompt),
-        Arg.of("output_key", literal(step.output_key or "")),
+        Arg.of("output_key", literal(step.output_key)),
     ]
-    if step.output_key is None:
-        raise LoweringError("an llm step has no output key")
     if step.system is not None:
         args.append(
             Arg.of(
