@@ -170,14 +170,16 @@ def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["out.py"]
 
 
-def test_project_relative_does_not_depend_on_the_working_directory(tmp_path: Path) -> None:
+def test_project_relative_does_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = PIPELINES / "research_and_summarize.mmo"
     here = project_relative(source)
-    os.chdir(tmp_path)
-    try:
-        assert project_relative(source) == here == "pipelines/research_and_summarize.mmo"
-    finally:
-        os.chdir(ROOT)
+    monkeypatch.chdir(tmp_path)
+    assert project_relative(source) == here == "pipelines/research_and_summarize.mmo"
+    assert project_relative(Path("../" * 8) / source.relative_to("/")) == here
+    (tmp_path / "loose.mmo").write_text("x")
+    assert project_relative("loose.mmo") == "loose.mmo"  # no project root: the bare name
 
 
 def test_two_compiles_are_byte_identical_from_different_directories(tmp_path: Path) -> None:
