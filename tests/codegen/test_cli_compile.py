@@ -200,8 +200,25 @@ def test_a_folder_with_twins_compiles_the_mmo_and_notes_the_yaml(tmp_path: Path)
     (tmp_path / "hello.mmo").write_text(GOOD, encoding="utf-8")
     (tmp_path / "hello.yaml").write_text(
         "name: hello\ninputs: [name]\nsteps:\n  - name: greet\n    model: mock/greeter\n"
-        "    prompt: Say hello to {name}\n    output_key: greeting\n", encoding="utf-8")
+        "    prompt: Say hello to {name}\n    output_key: greeting\n",
+        encoding="utf-8",
+    )
     code, _, err = invoke(str(tmp_path))
     assert code == 0, err
     assert "note: skipping" in err and "hello.yaml" in err
     assert "from hello.mmo" in (tmp_path / "hello_gen.py").read_text()
+
+
+def test_github_format_and_yml_suffix(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.mmo"
+    bad.write_text(BAD, encoding="utf-8")
+    code, out, _ = invoke(str(bad), "--format", "github")
+    assert code == 1 and out.startswith("::error file=") and "MMO201" in out
+    src = tmp_path / "short.yml"
+    src.write_text(
+        "name: short\nsteps:\n  - name: greet\n    model: mock/g\n"
+        "    prompt: hi {name}\n    output_key: greeting\n",
+        encoding="utf-8",
+    )
+    assert invoke(str(src))[0] == 0
+    assert (tmp_path / "short_gen.py").exists()
