@@ -239,7 +239,31 @@ def random_pipelines(draw: st.DrawFn) -> ir.Pipeline:
                 llm(name, prompt, key, when=when, temperature=draw(st.none() | st.floats(0, 2)))
             )
         keys.append(key)
-    return pipeline(*steps, description=draw(st.none() | st.text(max_size=20)))
+    if keys and draw(st.booleans()):  # a parallel group of two members reading earlier keys
+        extra = ["Member_A", "Member_A_out", "Member_B", "Member_B_out"]
+        source = draw(st.sampled_from(keys))
+        members = (
+            llm(extra[0], f"one {{{source}}}", extra[1], retry=ir.PolicyRef(name="steady")),
+            ir.TransformStep(
+                name=extra[2], function="strip", reads=(ir.Ident(name=source),), output_key=extra[3]
+            ),
+        )
+        steps.append(
+            ir.GroupStep(
+                name="group_g",
+                steps=members,
+                output_key="Group_out",
+                concurrency=draw(st.none() | st.integers(1, 3)),
+            )
+        )
+    steady = ir.RetryPolicy(
+        name="steady",
+        max_retries=draw(st.integers(0, 5)),
+        backoff=draw(st.sampled_from(["constant", "exponential"])),
+    )
+    return pipeline(
+        *steps, description=draw(st.none() | st.text(max_size=20)), retry_policies=(steady,)
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -251,6 +275,10 @@ def test_random_valid_ir_compiles_black_clean_and_matches(p: ir.Pipeline) -> Non
     module = load_module(result.code, "mmoc_random_ir")
     spec = module.PIPELINE
     assert [s.name for s in spec.steps] == [s.name for s in p.steps]
+    for got, want in zip(spec.steps, p.steps, strict=True):
+        if isinstance(want, ir.GroupStep):
+            assert [m.name for m in got.steps] == [m.name for m in want.steps]
+            assert got.steps[0].retry.max_retries == p.retry_policies[0].max_retries
     assert [s.output_key for s in spec.steps] == [s.output_key for s in p.steps]
     for got, want in zip(spec.steps, p.steps, strict=True):
         if isinstance(want, ir.LlmStep):
