@@ -250,7 +250,7 @@ def random_pipelines(draw: st.DrawFn) -> ir.Pipeline:
         )
         steps.append(
             ir.GroupStep(
-                name="group_g",
+                name="Group_G",
                 steps=members,
                 output_key="Group_out",
                 concurrency=draw(st.none() | st.integers(1, 3)),
