@@ -41,6 +41,18 @@ def test_checked_in_module_is_fresh(source: Path) -> None:
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_source_is_in_canonical_form(source: Path) -> None:
+    # The shipped pipelines are the examples users copy: they must be what `mmoc fmt` writes.
+    from mmoc.frontend_mmo import parse_mmo
+    from mmoc.printer import print_mmo
+
+    text = source.read_text(encoding="utf-8")
+    pipeline, diagnostics = parse_mmo(text, str(source))
+    assert pipeline is not None, diagnostics
+    assert print_mmo(pipeline) == text, f"run `mmoc fmt {source.relative_to(ROOT)}`"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_yaml_twin_gives_the_same_ir(source: Path) -> None:
     mmo, yaml = load_path(source), load_path(source.with_suffix(".yaml"))
     assert mmo.ok and yaml.ok, (mmo.diagnostics, yaml.diagnostics)
