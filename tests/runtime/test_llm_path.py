@@ -280,3 +280,14 @@ def test_rate_limited_scripted_provider_then_success() -> None:
     assert (request.provider, request.model, request.step) == ("anthropic",
                                                                "claude-haiku-4-5", "ask")
     assert request.run_id == result.trace.run_id
+
+
+def test_a_missing_api_key_fails_the_step_and_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    registry = ProviderRegistry()
+    alone = execute_sync(one_step("openai/gpt-4o"), {}, providers=registry)
+    assert not alone.success and alone.trace.step("ask").error_kind == "config"
+    assert "OPENAI_API_KEY" in (alone.error or "")
+    rescued = execute_sync(one_step("openai/gpt-4o", fallback=("mock/spare",)), {},
+                           providers=registry)
+    assert rescued.success and rescued.trace.step("ask").model_used == "mock/spare"
