@@ -132,6 +132,10 @@ def _common_args(
             )
         )
         args += [Arg.of("when", fn), Arg.of("when_text", literal(text))]
+        # The executor waits for the producers of the keys a condition reads, as for prompts.
+        keys = tuple(check_identifier(k, "key") for k in analysis.expr_keys(step.when))
+        if keys:
+            args.append(Arg.of("when_reads", literal(keys)))
     if timeout is not None:
         args.append(Arg.of("timeout", literal(_float(timeout, "timeout"))))
     return args

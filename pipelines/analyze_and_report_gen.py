@@ -128,6 +128,7 @@ ASSESS_RISKS_STEP = LlmStep(
     output_key="risk_notes",
     when=when_assess_risks,
     when_text='analysis contains "risk"',
+    when_reads=("analysis",),
     retry=PATIENT_RETRY,
     breaker=GUARD_BREAKER,
 )

@@ -101,6 +101,7 @@ RUN_STEP = LlmStep(
     system=RUN_SYSTEM,
     when=when_run,
     when_text='values != "\\"; import os; os.system(\'echo pwned\'); \\""',
+    when_reads=("values",),
 )
 
 PIPELINE_STEP = TransformStep(
@@ -121,6 +122,10 @@ INPUTS_STEP = LlmStep(
     output_key="run",
     when=when_Inputs,
     when_text='main_out contains "\\"\\"\\"" or not (values == "\'; print(\'x\') #")',
+    when_reads=(
+        "main_out",
+        "values",
+    ),
 )
 
 

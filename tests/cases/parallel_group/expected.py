@@ -99,6 +99,7 @@ REVIEWS_STEP = ParallelGroup(
     concurrency=2,
     when=when_reviews,
     when_text="len(draft) > 0",
+    when_reads=("draft",),
     timeout=120.0,
 )
 

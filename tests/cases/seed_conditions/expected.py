@@ -91,6 +91,7 @@ WHEN_EXISTS_STEP = LlmStep(
     output_key="a",
     when=when_when_exists,
     when_text="exists(data)",
+    when_reads=("data",),
 )
 
 WHEN_NOT_EMPTY_STEP = LlmStep(
@@ -100,6 +101,7 @@ WHEN_NOT_EMPTY_STEP = LlmStep(
     output_key="b",
     when=when_when_not_empty,
     when_text="data",
+    when_reads=("data",),
 )
 
 WHEN_EQUALS_STEP = LlmStep(
@@ -109,6 +111,7 @@ WHEN_EQUALS_STEP = LlmStep(
     output_key="c",
     when=when_when_equals,
     when_text='mode == "deep:full"',
+    when_reads=("mode",),
 )
 
 WHEN_CONTAINS_STEP = LlmStep(
@@ -118,6 +121,7 @@ WHEN_CONTAINS_STEP = LlmStep(
     output_key="d",
     when=when_when_contains,
     when_text='data contains "f:g"',
+    when_reads=("data",),
 )
 
 
