@@ -101,7 +101,7 @@ class LlmContext:
 
 @lru_cache(maxsize=2048)
 def route(requested: str, mock: bool) -> tuple[ModelId, str]:
-    """(the model id a call goes to, its breaker and pricing key); a mock run keeps the
+    """(the model id a call goes to, its breaker key); a mock run keeps the
     requested name and options but sends every call to the mock provider."""
     mid = parse_model_id(requested)
     routed = ModelId("mock", mid.name, mid.options) if mock else mid
@@ -171,7 +171,7 @@ async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any]
             continue
         if breaker is not None:
             _note_breaker(st, key, breaker)
-        _account(st, requested, key, response)
+        _account(st, requested, response)
         if ctx.capture:
             st.output = value
         return value
@@ -243,14 +243,15 @@ async def _call(provider: Provider, request: LlmRequest, timeout: float | None) 
         return await provider.complete(request)
 
 
-def _account(st: StepTrace, requested: str, key: str, response: LlmResponse) -> None:
+def _account(st: StepTrace, requested: str, response: LlmResponse) -> None:
     st.model_used = requested
     st.input_tokens = response.input_tokens
     st.output_tokens = response.output_tokens
     st.tokens_estimated = response.tokens_estimated
-    # Priced as the model that answered: in a mock run that is the mock, which is free.
+    # Priced as the requested model, also in a mock run (`--mock`): the trace then shows what
+    # the run would cost at these token counts. A model requested as `mock/...` is free.
     usd, estimated = price_cost(
-        key, response.input_tokens, response.output_tokens, response.cached_input_tokens
+        requested, response.input_tokens, response.output_tokens, response.cached_input_tokens
     )
     st.cost_usd = usd
     st.cost_estimated = estimated

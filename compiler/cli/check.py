@@ -103,7 +103,7 @@ def explain_text(code: Code) -> str:
 @click.argument("code")
 @guard("explaining")
 def explain(code: str) -> None:
-    """Explain a diagnostic CODE (e.g. MMO201, 201, or dependency-cycle)."""
+    """Explain a diagnostic CODE: MMO201, 201, or its slug such as dependency-cycle."""
     found = find_code(code)
     if found is None:
         import difflib

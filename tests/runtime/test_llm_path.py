@@ -152,6 +152,19 @@ def test_breaker_is_keyed_per_model_and_only_with_a_policy() -> None:
     assert breakers.peek("mock/x").failure_count == 1  # type: ignore[union-attr]
 
 
+def test_mock_run_of_an_unknown_model_is_priced_at_the_default_and_flagged() -> None:
+    from mmoc_runtime.pricing import DEFAULT_PRICE
+
+    registry, _ = mock_registry()
+    result = execute_sync(one_step("openai/model-from-the-future"), {}, providers=registry,
+                          mock=True)
+    step = result.trace.step("ask")
+    per_token = (DEFAULT_PRICE.input_per_mtok * step.input_tokens
+                 + DEFAULT_PRICE.output_per_mtok * step.output_tokens) / 1_000_000
+    assert step.cost_estimated and step.cost_usd == pytest.approx(per_token) and per_token > 0
+    assert result.trace.to_dict()["steps"][0]["cost_estimated"] is True
+
+
 def test_mock_switch_routes_every_model_and_keeps_the_requested_id() -> None:
     registry, mock = mock_registry()
     result = execute_sync(one_step("openai/gpt-4o", fallback=("anthropic/claude-haiku-4-5",)),
@@ -160,7 +173,11 @@ def test_mock_switch_routes_every_model_and_keeps_the_requested_id() -> None:
     assert result.success and mock.total_calls == 1
     assert step.model == step.model_used == "openai/gpt-4o"
     assert result.trace.mock and result.values["answer"] == "[mock/gpt-4o] Tell me about tides"
-    assert step.cost_usd == 0.0 and not step.cost_estimated  # the mock is free
+    # Priced at the requested model's rates: the trace shows what the real run would cost.
+    from mmoc_runtime.pricing import cost
+
+    expected, _ = cost("openai/gpt-4o", step.input_tokens, step.output_tokens)
+    assert step.cost_usd == expected > 0 and not step.cost_estimated
 
 
 def test_cost_of_a_known_and_an_unknown_model() -> None:
