@@ -11,7 +11,7 @@ raises on a user mistake.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -89,7 +89,7 @@ class CompareExpr(Node):
 
 
 Expr = Annotated[
-    Union[KeyExpr, LiteralExpr, CallExpr, NotExpr, BoolExpr, CompareExpr],
+    KeyExpr | LiteralExpr | CallExpr | NotExpr | BoolExpr | CompareExpr,
     Field(discriminator="kind"),
 ]
 
@@ -124,8 +124,8 @@ class PolicyRef(Node):
     name: str
 
 
-RetrySetting = Annotated[Union[RetryPolicy, PolicyRef], Field(discriminator="kind")]
-BreakerSetting = Annotated[Union[BreakerPolicy, PolicyRef], Field(discriminator="kind")]
+RetrySetting = Annotated[RetryPolicy | PolicyRef, Field(discriminator="kind")]
+BreakerSetting = Annotated[BreakerPolicy | PolicyRef, Field(discriminator="kind")]
 
 
 class OutputSpec(Node):
@@ -176,11 +176,11 @@ class TransformStep(StepBase):
 
 class GroupStep(StepBase):
     kind: Literal["parallel"] = "parallel"
-    steps: tuple[Annotated[Union[LlmStep, TransformStep], Field(discriminator="kind")], ...]
+    steps: tuple[Annotated[LlmStep | TransformStep, Field(discriminator="kind")], ...]
     concurrency: Any = None
 
 
-Step = Annotated[Union[LlmStep, TransformStep, GroupStep], Field(discriminator="kind")]
+Step = Annotated[LlmStep | TransformStep | GroupStep, Field(discriminator="kind")]
 
 
 # ---- the pipeline -----------------------------------------------------------------------
