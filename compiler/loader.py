@@ -64,7 +64,8 @@ def load_path(path: str | Path, display: str | None = None) -> LoadResult:
         )
         return result
     try:
-        text = data.decode("utf-8")
+        # utf-8-sig: a byte-order mark (as some Windows editors write) is not part of the text.
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
