@@ -64,8 +64,7 @@ def load_path(path: str | Path, display: str | None = None) -> LoadResult:
         )
         return result
     try:
-        # utf-8-sig: a byte-order mark (as some Windows editors write) is not part of the text.
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1

@@ -148,15 +148,14 @@ def test_unreadable_and_non_utf8_files(work: Path) -> None:
 
 
 def test_a_byte_order_mark_is_not_part_of_the_source(work: Path) -> None:
-    # Some Windows editors start UTF-8 files with a BOM; columns must not shift because of it.
-    (work / "bom.mmo").write_bytes("\ufeff".encode() + CYCLE.encode())
-    (work / "bom.yaml").write_bytes(b"\xef\xbb\xbfname: x\nsteps: []\nbogus: 1\n")
+    # Some Windows editors start UTF-8 files with a BOM; line 1's columns must not shift.
+    (work / "bom.mmo").write_bytes("\ufeff".encode() + b"pipeline 9lives {\n}\n")
+    (work / "bom.yaml").write_bytes(b"\xef\xbb\xbfbogus: 1\nname: x\nsteps: []\n")
     code, out, _ = run(["check", "--format", "json", "bom.mmo", "bom.yaml"], work)
-    data = json.loads(out)
-    cycle = next(d for d in data if d["code"] == "MMO201")
-    assert code == 1 and (cycle["line"], cycle["column"]) == (2, 8)
-    unknown = next(d for d in data if d["code"] == "MMO004")
-    assert (unknown["line"], unknown["column"]) == (3, 1)
+    found = {d["file"]: (d["code"], d["line"], d["column"]) for d in json.loads(out)}
+    assert code == 1
+    assert found["bom.mmo"] == ("MMO002", 1, 10)
+    assert found["bom.yaml"] == ("MMO004", 1, 1)
 
 
 def test_wrong_suffix_is_a_diagnostic(work: Path) -> None:
