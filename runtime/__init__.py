@@ -26,6 +26,8 @@ from .providers import MockProvider, ProviderRegistry, default_registry
 from .providers.base import LlmRequest, LlmResponse, Provider
 from .result import PipelineFailed, RunResult
 from .retry import BackoffStrategy, RetryStrategy
+from .script import main as script_main
+from .script import parse_input_text
 from .spec import (
     REQUIRED,
     BreakerPolicy,
@@ -85,5 +87,7 @@ __all__ = [
     "default_registry",
     "execute",
     "execute_sync",
+    "parse_input_text",
+    "script_main",
     "transforms",
 ]

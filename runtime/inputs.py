@@ -2,14 +2,16 @@
 
 Declared inputs are checked by their `InputSpec.type` (str, int, float, bool, json). Text given
 for an int, float or bool input is converted when it reads as one ("3", "2.5", "true"), since
-values from a command line or an environment arrive as text. Defaults are applied for absent
-optional inputs (a fresh copy of a list or dict default each run). Undeclared extra inputs are
-kept: a pipeline that declares no inputs takes whatever it is given.
+values from a command line or an environment arrive as text (`convert_text`, the runtime's
+one text conversion, also used by generated scripts and `mmoc run -i`). Defaults are applied
+for absent optional inputs (a fresh copy of a list or dict default each run). Undeclared extra
+inputs are kept: a pipeline that declares no inputs takes whatever it is given.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,33 +56,51 @@ def validate_inputs(spec: PipelineSpec, inputs: Mapping[str, Any]) -> dict[str, 
     return values
 
 
+def convert_text(kind: str, text: str) -> tuple[bool, Any]:
+    """Text from a command line or an environment as a value of input type `kind`.
+
+    The one text conversion of the runtime (the executor, generated scripts and `mmoc run`
+    all use it): `(True, value)` when `text` reads as `kind`, else `(False, text)`. int and
+    float ignore surrounding spaces; bool takes true/false, yes/no, on/off, 1/0 in any case;
+    json parses the text, and a bare word that is not JSON is the string the user did not
+    quote. str, and a type this runtime does not know, take the text as it is.
+    """
+    if kind == "int":
+        try:
+            return True, int(text.strip())
+        except ValueError:
+            return False, text
+    if kind == "float":
+        try:
+            return True, float(text.strip())
+        except ValueError:
+            return False, text
+    if kind == "bool":
+        word = text.strip().lower()
+        if word in _TRUE | _FALSE:
+            return True, word in _TRUE
+        return False, text
+    if kind == "json":
+        try:
+            return True, json.loads(text)
+        except (ValueError, RecursionError):
+            return True, text
+    return True, text
+
+
 def _convert(kind: str, value: Any) -> tuple[bool, Any]:
     if kind == "str":
         return isinstance(value, str), value
+    if kind in ("int", "float", "bool") and isinstance(value, str):
+        return convert_text(kind, value)
     if kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return True, value
-        if isinstance(value, str):
-            try:
-                return True, int(value.strip())
-            except ValueError:
-                return False, value
-        return False, value
+        return isinstance(value, int) and not isinstance(value, bool), value
     if kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return True, float(value)
-        if isinstance(value, str):
-            try:
-                return True, float(value.strip())
-            except ValueError:
-                return False, value
         return False, value
     if kind == "bool":
-        if isinstance(value, bool):
-            return True, value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return True, value.strip().lower() in _TRUE
-        return False, value
+        return isinstance(value, bool), value
     if kind == "json":
         return _is_json(value), value
     return True, value  # a type this runtime does not know: accept rather than crash
