@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from mmoc_runtime.catalog import CATALOG
 from mmoc_runtime.errors import ALL_KINDS
+from mmoc_runtime.structured import schema_is_supported
 
 from .. import ir
 from ..analysis import AnyStep, resolve_model
@@ -206,51 +207,12 @@ def check_step_values(p: ir.Pipeline) -> Iterator[Diagnostic]:
                               step.concurrency, span, lo=1, hi=MAX_THRESHOLD, integer=True)
 
 
-SCHEMA_KEYS = frozenset(
-    {"type", "properties", "required", "items", "enum", "description", "title",
-     "additionalProperties"}
-)
-SCHEMA_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
-
-
 def _schema_problems(step: AnyStep, span: Span | None) -> Iterator[Diagnostic]:
+    # The runtime validates replies against this subset, so it is the one judge of the subset.
     if not isinstance(step, ir.LlmStep) or step.output is None or step.output.schema_ is None:
         return
-    where = f"the output schema of step `{step.name}`"
-    stack: list[tuple[object, str]] = [(step.output.schema_, "")]
-    while stack:
-        node, path = stack.pop()
-        at = f"{where}{' at ' + path if path else ''}"
-        if not isinstance(node, dict):
-            yield Diagnostic("MMO508", f"{at} is not a mapping", span)
-            continue
-        for key in node:
-            if key not in SCHEMA_KEYS:
-                yield Diagnostic(
-                    "MMO508", f"{at} uses `{key}`, which the schema subset does not support",
-                    span, help=did_you_mean(str(key), SCHEMA_KEYS),
-                )
-        types = node.get("type")
-        for t in types if isinstance(types, list) else [types] if types is not None else []:
-            if t not in SCHEMA_TYPES:
-                yield Diagnostic("MMO508", f"{at} has unknown type {fmt_value(t)}", span,
-                                 help=did_you_mean(str(t), SCHEMA_TYPES))
-        props = node.get("properties")
-        if props is not None:
-            if isinstance(props, dict):
-                stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in props.items())
-            else:
-                yield Diagnostic("MMO508", f"{at}: `properties` must be a mapping", span)
-        required = node.get("required")
-        if required is not None and not (
-            isinstance(required, list) and all(isinstance(r, str) for r in required)
-        ):
-            yield Diagnostic("MMO508", f"{at}: `required` must be a list of names", span)
-        if "items" in node:
-            stack.append((node["items"], f"{path}[]"))
-        enum = node.get("enum")
-        if enum is not None and not (isinstance(enum, list) and enum):
-            yield Diagnostic("MMO508", f"{at}: `enum` must be a non-empty list", span)
+    for problem in schema_is_supported(step.output.schema_):
+        yield Diagnostic("MMO508", f"the output schema of step `{step.name}`: {problem}", span)
 
 
 CHECKS = (check_policies, check_fallbacks, check_step_values)
