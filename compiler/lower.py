@@ -36,9 +36,7 @@ GENERATED_ABI = 1
 _API = ("PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync")
 # Helpers the templates use, each bound to a module-level name (normally its own spelling).
 _HELPERS = (
-    "argparse",
     "asyncio",
-    "json",
     "sys",
     "Any",
     "Callable",
@@ -62,14 +60,14 @@ _HELPERS = (
     "BackoffStrategy",
     "PipelineObserver",
     "RunResult",
-    "MmocRuntimeError",
+    "script_main",
     "INLINE_TRANSFORMS",
     "ABI",
-    "parse_input",
 )
-# Runtime names every module imports: its entry points and the spec root.
+# Runtime names every module imports: its entry points (the command line is `script_main`)
+# and the spec root.
 _ALWAYS = frozenset(
-    {"execute", "check_abi", "PipelineSpec", "PipelineObserver", "RunResult", "MmocRuntimeError"}
+    {"execute", "check_abi", "PipelineSpec", "PipelineObserver", "RunResult", "script_main"}
 )
 _INPUT_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
 
@@ -109,7 +107,7 @@ def _lower(
         abi=GENERATED_ABI,
         n=n,
         api=api,
-        stdlib_modules=tuple((m, n[m]) for m in ("argparse", "asyncio", "json", "sys")),
+        stdlib_modules=tuple((m, n[m]) for m in ("asyncio", "sys")),
         stdlib_imports=stdlib,
         third_party_imports=third_party,
         uses_inline=ctx.uses_inline,

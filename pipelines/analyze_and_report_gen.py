@@ -10,9 +10,7 @@ Call run(inputs) or run_sync(inputs), or run this file as a script with
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict, cast
@@ -22,7 +20,6 @@ from mmoc_runtime import (
     BreakerPolicy,
     InputSpec,
     LlmStep,
-    MmocRuntimeError,
     PipelineObserver,
     PipelineSpec,
     RetryStrategy,
@@ -30,6 +27,7 @@ from mmoc_runtime import (
     check_abi,
     conditions,
     execute,
+    script_main,
 )
 
 __all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
@@ -202,73 +200,9 @@ async def run_result(
     return await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
 
 
-def parse_input(name: str, text: str) -> Any:
-    """A `--input KEY=VALUE` value, converted to the declared type of input KEY."""
-    types = {spec.name: spec.type for spec in PIPELINE.inputs}
-    kind = types.get(name, "str")
-    if kind == "int":
-        return int(text)
-    if kind == "float":
-        return float(text)
-    if kind == "bool":
-        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"not a boolean: {text!r}")
-        return text.lower() in ("true", "1", "yes")
-    if kind == "json":
-        return json.loads(text)
-    return text
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON."""
-    parser = argparse.ArgumentParser(description=PIPELINE.description)
-    parser.add_argument(
-        "-i",
-        "--input",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an input value",
-    )
-    parser.add_argument("--inputs-json", metavar="PATH", help="a JSON object of inputs")
-    parser.add_argument(
-        "--mock", action="store_true", help="route every model to the mock provider"
-    )
-    parser.add_argument("--trace", metavar="PATH", help="write the run's trace as JSON")
-    args = parser.parse_args(argv)
-    values: dict[str, Any] = {}
-    if args.inputs_json:
-        try:
-            with open(args.inputs_json, encoding="utf-8") as handle:
-                loaded = json.load(handle)
-        except (OSError, ValueError) as exc:
-            parser.error(f"--inputs-json {args.inputs_json}: {exc}")
-        if not isinstance(loaded, dict):
-            parser.error("--inputs-json must hold a JSON object")
-        values.update(loaded)
-    for item in args.input:
-        key, sep, text = item.partition("=")
-        if not sep:
-            parser.error(f"--input takes KEY=VALUE, got {item!r}")
-        try:
-            values[key] = parse_input(key, text)
-        except ValueError as exc:
-            parser.error(f"input {key}: {exc}")
-    try:
-        result = asyncio.run(run_result(values, mock=args.mock))
-    except MmocRuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.trace:
-        with open(args.trace, "w", encoding="utf-8") as handle:
-            handle.write(result.trace.to_json())
-    if not result.success:
-        print(
-            f"error: step {result.failed_step} failed: {result.error}", file=sys.stderr
-        )
-        return 1
-    print(json.dumps(result.outputs, indent=2, ensure_ascii=False))
-    return 0
+    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
+    return script_main(PIPELINE, argv)
 
 
 if __name__ == "__main__":

@@ -22,15 +22,15 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
-_BOOL_WORDS = {"true": True, "1": True, "yes": True, "on": True,
-               "false": False, "0": False, "no": False, "off": False}
+if TYPE_CHECKING:
+    from mmoc_runtime import InputSpec
 
 
 class RunAbort(Exception):
@@ -69,29 +69,15 @@ def read_inputs_json(path: str) -> dict[str, Any]:
     return data
 
 
-def convert_value(name: str, type_name: str, text: str) -> Any:
-    """A command-line string as the input's declared type."""
-    if type_name == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise RunAbort(2, f"input {name!r} is an int; got {text!r}") from None
-    if type_name == "float":
-        try:
-            return float(text)
-        except ValueError:
-            raise RunAbort(2, f"input {name!r} is a float; got {text!r}") from None
-    if type_name == "bool":
-        value = _BOOL_WORDS.get(text.strip().lower())
-        if value is None:
-            raise RunAbort(2, f"input {name!r} is a bool (true/false); got {text!r}")
-        return value
-    if type_name == "json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text  # a bare word is a JSON string the user did not quote
-    return text
+def convert_value(spec: InputSpec, text: str) -> Any:
+    """A command-line string as the declared type of input `spec`, by the
+    runtime's one conversion, the one generated scripts use; a bad value is a usage error."""
+    from mmoc_runtime import parse_input_text
+
+    try:
+        return parse_input_text(spec, text)
+    except ValueError as exc:
+        raise RunAbort(2, str(exc)) from None
 
 
 def collect_inputs(
@@ -110,7 +96,7 @@ def collect_inputs(
         raise RunAbort(2, f"unknown input(s) {', '.join(hints)}; pipeline inputs: {known}")
     values: dict[str, Any] = dict(from_json)
     for key, text in pairs.items():
-        values[key] = convert_value(key, declared[key].type, text)
+        values[key] = convert_value(declared[key], text)
     missing = [i.name for i in spec.inputs if i.required and i.name not in values]
     if missing:
         flags = " ".join(f"-i {m}=..." for m in missing)
