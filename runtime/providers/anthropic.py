@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._http import Call, env_value, post_json, require_key, resolve_timeouts
-from .base import LlmRequest, LlmResponse, estimate_tokens
+from ._common import HttpProvider, estimated_response, int_or_zero, json_headers, str_or_none
+from ._http import Call, require_key
+from .base import LlmRequest, LlmResponse
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -50,10 +51,6 @@ def build_body(request: LlmRequest) -> dict[str, Any]:
     return body
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
-
-
 def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
     """Text, stop reason and usage from a Messages API response."""
     content = body.get("content") if isinstance(body, dict) else None
@@ -74,25 +71,18 @@ def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
     text = "".join(texts)
     if not isinstance(usage, dict) or not isinstance(usage.get("input_tokens"), int):
         # A proxy that drops usage: estimate, and say so in the trace.
-        return LlmResponse(
-            text=text,
-            input_tokens=estimate_tokens(prompt_text),
-            output_tokens=estimate_tokens(text),
-            tokens_estimated=True,
-            finish_reason=stop if isinstance(stop, str) else None,
-            model=model if isinstance(model, str) else None,
-        )
+        return estimated_response(text, prompt_text, stop, model)
     # Anthropic counts cache reads and writes apart from `input_tokens`; the runtime's
     # convention (OpenAI's) is that input tokens include the cached ones.
-    cached = _int(usage.get("cache_read_input_tokens"))
-    written = _int(usage.get("cache_creation_input_tokens"))
+    cached = int_or_zero(usage.get("cache_read_input_tokens"))
+    written = int_or_zero(usage.get("cache_creation_input_tokens"))
     return LlmResponse(
         text=text,
         input_tokens=usage["input_tokens"] + cached + written,
-        output_tokens=_int(usage.get("output_tokens")),
+        output_tokens=int_or_zero(usage.get("output_tokens")),
         cached_input_tokens=cached,
-        finish_reason=stop if isinstance(stop, str) else None,
-        model=model if isinstance(model, str) else None,
+        finish_reason=str_or_none(stop),
+        model=str_or_none(model),
     )
 
 
@@ -118,51 +108,17 @@ def _refine(status: int, body: Any, message: str, err_type: str, code: str) -> s
     return None
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpProvider):
     name = "anthropic"
-
-    def __init__(
-        self,
-        *,
-        base_url: str | None = None,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-    ) -> None:
-        self.base_url = base_url
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-
-    def __repr__(self) -> str:
-        return f"AnthropicProvider(base_url={self.current_base_url()!r})"
-
-    def current_base_url(self) -> str:
-        return self.base_url or env_value("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+    base_url_env = "ANTHROPIC_BASE_URL"
+    default_base_url = DEFAULT_BASE_URL
 
     async def complete(self, request: LlmRequest) -> LlmResponse:
         key = require_key(("ANTHROPIC_API_KEY",), self.name)
         call = Call(self.name, request.model, key)
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "x-api-key": key,
-            "anthropic-version": API_VERSION,
-        }
-        timeouts = resolve_timeouts(self.connect_timeout, self.read_timeout, request.timeout)
-        body = await post_json(
-            call,
-            self.current_base_url(),
-            "/v1/messages",
-            headers,
-            build_body(request),
-            timeouts,
-            _refine,
-        )
+        headers = json_headers({"x-api-key": key, "anthropic-version": API_VERSION})
+        body = await self.post(call, request, "/v1/messages", headers, build_body(request), _refine)
         return parse_body(call, body, f"{request.system or ''}\n{request.prompt}")
-
-    async def aclose(self) -> None:
-        from ._http import close_pools
-
-        await close_pools(self.name)
 
 
 def create() -> AnthropicProvider:

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ._http import Call, env_value, parse_retry_after, post_json, require_key, resolve_timeouts
-from .base import LlmRequest, LlmResponse, estimate_tokens
+from ._common import HttpProvider, estimated_response, int_or_zero, json_headers, str_or_none
+from ._http import Call, parse_retry_after, require_key
+from .base import LlmRequest, LlmResponse
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION_PATH = "/v1beta"
@@ -82,10 +83,6 @@ def build_body(request: LlmRequest) -> dict[str, Any]:
     return body
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
-
-
 def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
     """Text, finish reason and usage from a generateContent response."""
     if not isinstance(body, dict):
@@ -118,23 +115,16 @@ def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
     usage = body.get("usageMetadata")
     if isinstance(usage, dict) and isinstance(usage.get("promptTokenCount"), int):
         # Thinking tokens are billed as output.
-        output = _int(usage.get("candidatesTokenCount")) + _int(usage.get("thoughtsTokenCount"))
+        thoughts = int_or_zero(usage.get("thoughtsTokenCount"))
         return LlmResponse(
             text=text,
             input_tokens=usage["promptTokenCount"],
-            output_tokens=output,
-            cached_input_tokens=_int(usage.get("cachedContentTokenCount")),
-            finish_reason=finish if isinstance(finish, str) else None,
-            model=model if isinstance(model, str) else None,
+            output_tokens=int_or_zero(usage.get("candidatesTokenCount")) + thoughts,
+            cached_input_tokens=int_or_zero(usage.get("cachedContentTokenCount")),
+            finish_reason=str_or_none(finish),
+            model=str_or_none(model),
         )
-    return LlmResponse(
-        text=text,
-        input_tokens=estimate_tokens(prompt_text),
-        output_tokens=estimate_tokens(text),
-        tokens_estimated=True,
-        finish_reason=finish if isinstance(finish, str) else None,
-        model=model if isinstance(model, str) else None,
-    )
+    return estimated_response(text, prompt_text, finish, model)
 
 
 def _refine(status: int, body: Any, message: str, err_type: str, code: str) -> str | None:
@@ -156,52 +146,20 @@ def retry_delay(body: Any) -> float | None:
     return None
 
 
-class GeminiProvider:
+class GeminiProvider(HttpProvider):
     name = "gemini"
-
-    def __init__(
-        self,
-        *,
-        base_url: str | None = None,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-    ) -> None:
-        self.base_url = base_url
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-
-    def __repr__(self) -> str:
-        return f"GeminiProvider(base_url={self.current_base_url()!r})"
-
-    def current_base_url(self) -> str:
-        return self.base_url or env_value("GEMINI_BASE_URL") or DEFAULT_BASE_URL
+    base_url_env = "GEMINI_BASE_URL"
+    default_base_url = DEFAULT_BASE_URL
 
     async def complete(self, request: LlmRequest) -> LlmResponse:
         key = require_key(KEY_ENVS, self.name)
         call = Call(self.name, request.model, key)
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "x-goog-api-key": key,
-        }
-        timeouts = resolve_timeouts(self.connect_timeout, self.read_timeout, request.timeout)
+        headers = json_headers({"x-goog-api-key": key})
         path = f"{API_VERSION_PATH}/models/{quote(request.model, safe='.-_')}:generateContent"
-        body = await post_json(
-            call,
-            self.current_base_url(),
-            path,
-            headers,
-            build_body(request),
-            timeouts,
-            _refine,
-            body_retry_after=retry_delay,
+        body = await self.post(
+            call, request, path, headers, build_body(request), _refine, body_retry_after=retry_delay
         )
         return parse_body(call, body, f"{request.system or ''}\n{request.prompt}")
-
-    async def aclose(self) -> None:
-        from ._http import close_pools
-
-        await close_pools(self.name)
 
 
 def create() -> GeminiProvider:

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ._http import Call, env_value, error_fields, post_json, require_key, resolve_timeouts
+from ._common import HttpProvider, estimated_response, json_headers, str_or_none
+from ._http import Call, env_value, error_fields, require_key
 from .base import LlmRequest, LlmResponse, estimate_tokens
 
 if TYPE_CHECKING:
@@ -120,19 +121,12 @@ def parse_body(call: Call, body: Any, request: LlmRequest) -> LlmResponse:
             output_tokens=completion if isinstance(completion, int) else estimate_tokens(text),
             cached_input_tokens=cached if isinstance(cached, int) else 0,
             tokens_estimated=not isinstance(completion, int),
-            finish_reason=finish if isinstance(finish, str) else None,
-            model=model if isinstance(model, str) else None,
+            finish_reason=str_or_none(finish),
+            model=str_or_none(model),
         )
     # Local servers often leave usage out: estimate, and say so in the trace.
     prompt_text = f"{request.system or ''}\n{request.prompt}" if request.system else request.prompt
-    return LlmResponse(
-        text=text,
-        input_tokens=estimate_tokens(prompt_text),
-        output_tokens=estimate_tokens(text),
-        tokens_estimated=True,
-        finish_reason=finish if isinstance(finish, str) else None,
-        model=model if isinstance(model, str) else None,
-    )
+    return estimated_response(text, prompt_text, finish, model)
 
 
 def _refine(status: int, body: Any, message: str, err_type: str, code: str) -> str | None:
@@ -141,7 +135,7 @@ def _refine(status: int, body: Any, message: str, err_type: str, code: str) -> s
     return None
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(HttpProvider):
     """A Chat Completions endpoint. Base URL and key are read from the environment per call."""
 
     def __init__(
@@ -156,23 +150,17 @@ class OpenAICompatProvider:
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
     ) -> None:
+        super().__init__(
+            base_url=base_url, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
         self.name = name
-        self.base_url = base_url
         self.base_url_env = base_url_env
         self.default_base_url = default_base_url
         self.api_key_env = api_key_env
         self.key_required = key_required
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
 
     def __repr__(self) -> str:
         return f"OpenAICompatProvider(name={self.name!r}, base_url={self.current_base_url()!r})"
-
-    def current_base_url(self) -> str:
-        if self.base_url:
-            return self.base_url
-        from_env = env_value(self.base_url_env) if self.base_url_env else None
-        return from_env or self.default_base_url
 
     def _key(self) -> str | None:
         if self.api_key_env is None:
@@ -185,25 +173,11 @@ class OpenAICompatProvider:
     async def complete(self, request: LlmRequest) -> LlmResponse:
         key = self._key()
         call = Call(self.name, request.model, key)
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        timeouts = resolve_timeouts(self.connect_timeout, self.read_timeout, request.timeout)
-        body = await post_json(
-            call,
-            self.current_base_url(),
-            "/chat/completions",
-            headers,
-            build_body(request),
-            timeouts,
-            _refine,
+        headers = json_headers({"Authorization": f"Bearer {key}"} if key else None)
+        body = await self.post(
+            call, request, "/chat/completions", headers, build_body(request), _refine
         )
         return parse_body(call, body, request)
-
-    async def aclose(self) -> None:
-        from ._http import close_pools
-
-        await close_pools(self.name)
 
 
 def create(name: str, endpoint: EndpointSpec | None = None) -> OpenAICompatProvider:
