@@ -158,23 +158,18 @@ class RetryStrategy:
         Only `Exception`s are retried: cancellation and KeyboardInterrupt pass straight
         through. The raised error carries `.attempts`, one dict per attempt.
         """
-        history: list[AttemptRecord] = []
-        wait = 0.0
+        log = _AttemptLog(self, rng, on_attempt, clock)
         for attempt in range(self.max_retries + 1):
             if attempt:
-                await sleep(wait)
+                await sleep(log.wait)
             started = clock()
             try:
                 result = await fn()
             except Exception as exc:
-                record = _failed(attempt, exc, wait, clock() - started)
-                _note(history, record, on_attempt)
-                if attempt >= self.max_retries or not self.should_retry(exc):
-                    _attach_history(exc, history)
+                if log.gives_up(attempt, exc, started):
                     raise
-                wait = self.wait_before(attempt, exc, rng)
                 continue
-            _note(history, _succeeded(attempt, wait, clock() - started), on_attempt)
+            log.succeeded(attempt, started)
             return result
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
@@ -188,29 +183,65 @@ class RetryStrategy:
         clock: Callable[[], float] = time.perf_counter,
     ) -> T:
         """The synchronous twin of `arun`."""
-        history: list[AttemptRecord] = []
-        wait = 0.0
+        log = _AttemptLog(self, rng, on_attempt, clock)
         for attempt in range(self.max_retries + 1):
             if attempt:
-                sleep(wait)
+                sleep(log.wait)
             started = clock()
             try:
                 result = fn()
             except Exception as exc:
-                record = _failed(attempt, exc, wait, clock() - started)
-                _note(history, record, on_attempt)
-                if attempt >= self.max_retries or not self.should_retry(exc):
-                    _attach_history(exc, history)
+                if log.gives_up(attempt, exc, started):
                     raise
-                wait = self.wait_before(attempt, exc, rng)
                 continue
-            _note(history, _succeeded(attempt, wait, clock() - started), on_attempt)
+            log.succeeded(attempt, started)
             return result
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 
 # Shared default source of jitter; tests pass their own seeded `random.Random`.
 _RNG = random.Random()
+
+
+class _AttemptLog:
+    """What both loops decide after an attempt: the record, whether to go on, the next wait.
+
+    The loops differ only in how they call and sleep (await or not); everything they record
+    and decide lives here, so `run` and `arun` cannot drift apart.
+    """
+
+    __slots__ = ("clock", "history", "on_attempt", "policy", "rng", "wait")
+
+    def __init__(
+        self,
+        policy: RetryStrategy,
+        rng: random.Random | None,
+        on_attempt: Callable[[AttemptRecord], None] | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.policy = policy
+        self.rng = rng
+        self.on_attempt = on_attempt
+        self.clock = clock
+        self.history: list[AttemptRecord] = []
+        self.wait = 0.0  # seconds to sleep before the next attempt
+
+    def gives_up(self, attempt: int, exc: Exception, started: float) -> bool:
+        """Record failed attempt `attempt` (0-based); True: re-raise `exc`, False: retry."""
+        self._note(_failed(attempt, exc, self.wait, self.clock() - started))
+        if attempt >= self.policy.max_retries or not self.policy.should_retry(exc):
+            _attach_history(exc, self.history)
+            return True
+        self.wait = self.policy.wait_before(attempt, exc, self.rng)
+        return False
+
+    def succeeded(self, attempt: int, started: float) -> None:
+        self._note(_succeeded(attempt, self.wait, self.clock() - started))
+
+    def _note(self, record: AttemptRecord) -> None:
+        self.history.append(record)
+        if self.on_attempt is not None:
+            self.on_attempt(record)
 
 
 def _failed(attempt: int, exc: BaseException, wait: float, latency: float) -> AttemptRecord:
@@ -221,16 +252,6 @@ def _failed(attempt: int, exc: BaseException, wait: float, latency: float) -> At
 
 def _succeeded(attempt: int, wait: float, latency: float) -> AttemptRecord:
     return AttemptRecord(attempt + 1, None, None, wait, latency)
-
-
-def _note(
-    history: list[AttemptRecord],
-    record: AttemptRecord,
-    on_attempt: Callable[[AttemptRecord], None] | None,
-) -> None:
-    history.append(record)
-    if on_attempt is not None:
-        on_attempt(record)
 
 
 def _attach_history(exc: Exception, history: list[AttemptRecord]) -> None:
