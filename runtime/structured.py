@@ -87,18 +87,30 @@ def parse_json_reply(text: str) -> Any:
         return json.loads(body)
     except ValueError as first_error:
         # Models sometimes wrap the value in a sentence: take the first object or array.
-        decoder = json.JSONDecoder()
-        for index, char in enumerate(body):
-            if char in "[{":
-                try:
-                    value, _end = decoder.raw_decode(body, index)
-                except ValueError:
-                    continue
-                return value
+        embedded = first_embedded_json(body)
+        if embedded is not None:
+            return embedded
         shown = body if len(body) <= _MAX_SHOWN else body[:_MAX_SHOWN] + "..."
         raise LlmError(
             "invalid_output", f"the reply is not valid JSON ({first_error}): {shown!r}"
         ) from None
+
+
+def first_embedded_json(text: str) -> dict[str, Any] | list[Any] | None:
+    """The first JSON object or array in `text` that parses (None: there is none).
+
+    For replies that wrap the value in prose: each `{` or `[` is tried as a start until one
+    decodes. The value is always a dict or a list, so None cannot be mistaken for a find.
+    """
+    decoder = json.JSONDecoder()
+    for index, char in enumerate(text):
+        if char in "{[":
+            try:
+                value, _end = decoder.raw_decode(text, index)
+            except ValueError:
+                continue
+            return value  # type: ignore[no-any-return]
+    return None
 
 
 def parse_structured(text: str, schema: Mapping[str, Any] | None) -> Any:
@@ -185,21 +197,23 @@ def _json_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+# The JSON name of each Python type a decoded value can have; bool before int, since a bool
+# is an int to isinstance.
+_JSON_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (type(None), "null"),
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+)
+
+
 def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
+    for python_type, name in _JSON_TYPE_NAMES:
+        if isinstance(value, python_type):
+            return name
     return type(value).__name__
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .conditions import length as _length
+from .structured import first_embedded_json
 
 # A fenced block: ```lang\n ... \n```  (the language tag is optional).
 _FENCE = re.compile(r"```[ \t]*[\w+.-]*[ \t]*\r?\n(.*?)\r?\n?[ \t]*```", re.DOTALL)
@@ -107,9 +108,9 @@ def parse_json(v: Any) -> Any:
                 return _json.loads(candidate)
             except ValueError:
                 continue
-        embedded = _embedded_json(text)
+        embedded = first_embedded_json(text)
         if embedded is not None:
-            return embedded[0]
+            return embedded
         preview = text[:80] + ("..." if len(text) > 80 else "")
         raise ValueError(
             f"json: the text holds no valid JSON ({first_error}): {preview!r}"
@@ -124,19 +125,6 @@ def _candidates(text: str) -> list[str]:
         found.append(whole.group(1))
     found.extend(m.group(1) for m in _FENCE.finditer(text))
     return found
-
-
-def _embedded_json(text: str) -> tuple[Any] | None:
-    """The first JSON object or array that starts at a `{` or `[` and parses to its end."""
-    decoder = _json.JSONDecoder()
-    for index, char in enumerate(text):
-        if char in "{[":
-            try:
-                parsed, _end = decoder.raw_decode(text, index)
-            except ValueError:
-                continue
-            return (parsed,)
-    return None
 
 
 BUILTINS: dict[str, Callable[[Any], Any]] = {
