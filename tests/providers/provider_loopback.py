@@ -11,6 +11,7 @@ the official SDKs so they cannot drift from the real formats.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -18,6 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from mmoc_runtime.providers.base import LlmRequest, LlmResponse
 
 PROVIDERS = ("openai", "anthropic", "gemini")
 
@@ -365,3 +368,22 @@ class LoopbackServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+
+
+# --------------------------------------------------------------------------- calling an adapter
+
+
+def complete_once(adapter: Any, request: LlmRequest) -> LlmResponse:
+    """One `adapter.complete(request)` in a fresh event loop, the adapter's pools closed after.
+
+    An error the call raises propagates unchanged (tests catch it with `pytest.raises`).
+    """
+
+    async def go() -> LlmResponse:
+        try:
+            result: LlmResponse = await adapter.complete(request)
+            return result
+        finally:
+            await adapter.aclose()
+
+    return asyncio.run(go())

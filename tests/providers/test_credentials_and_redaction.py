@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -20,6 +19,7 @@ from provider_loopback import (
     LoopbackServer,
     Reply,
     anthropic_error,
+    complete_once,
     gemini_error,
     openai_error,
 )
@@ -129,14 +129,8 @@ def test_echoed_key_never_reaches_errors_reprs_or_logs(
         "gemini": gemini.create,
     }[provider]()
 
-    async def go() -> None:
-        try:
-            await adapter.complete(LlmRequest(provider, "m", "hi"))
-        finally:
-            await adapter.aclose()
-
     with pytest.raises(LlmError) as caught:
-        asyncio.run(go())
+        complete_once(adapter, LlmRequest(provider, "m", "hi"))
     error = caught.value
     shown = " ".join(
         [
@@ -161,14 +155,8 @@ def test_a_key_cut_by_truncation_is_still_hidden(provider_env: LoopbackServer) -
     provider_env.queue("openai", Reply(400, openai_error(message, "invalid_request_error")))
     adapter = openai_compat.create("openai", None)
 
-    async def go() -> None:
-        try:
-            await adapter.complete(LlmRequest("openai", "m", "hi"))
-        finally:
-            await adapter.aclose()
-
     with pytest.raises(LlmError) as caught:
-        asyncio.run(go())
+        complete_once(adapter, LlmRequest("openai", "m", "hi"))
     assert OPENAI_KEY[:8] not in str(caught.value)
 
 
@@ -180,11 +168,5 @@ def test_base_url_without_scheme_is_a_config_error(
     monkeypatch.setenv("OLLAMA_BASE_URL", "localhost:11434/v1")
     adapter = openai_compat.create("ollama", None)
 
-    async def go() -> None:
-        try:
-            await adapter.complete(LlmRequest("ollama", "llama3", "hi"))
-        finally:
-            await adapter.aclose()
-
     with pytest.raises(ConfigError, match="bad base URL"):
-        asyncio.run(go())
+        complete_once(adapter, LlmRequest("ollama", "llama3", "hi"))

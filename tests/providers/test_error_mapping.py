@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from typing import Any
 
@@ -16,6 +15,7 @@ from provider_loopback import (
     LoopbackServer,
     Reply,
     anthropic_error,
+    complete_once,
     gemini_blocked,
     gemini_error,
     openai_error,
@@ -38,16 +38,8 @@ def make(provider: str, **kwargs: Any) -> Any:
 
 def fail(provider: str, **kwargs: Any) -> LlmError:
     """Run one call that must fail; return its error."""
-    adapter = make(provider, **kwargs)
-
-    async def go() -> None:
-        try:
-            await adapter.complete(LlmRequest(provider, MODELS[provider], "hello"))
-        finally:
-            await adapter.aclose()
-
     with pytest.raises(LlmError) as caught:
-        asyncio.run(go())
+        complete_once(make(provider, **kwargs), LlmRequest(provider, MODELS[provider], "hello"))
     error = caught.value
     for key in PLANTED:
         assert key not in str(error) and key not in repr(error)

@@ -17,15 +17,17 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 from mmoc_runtime.providers import anthropic, gemini, openai_compat
-from mmoc_runtime.providers.base import LlmRequest, LlmResponse
+from mmoc_runtime.providers.base import LlmRequest
 from provider_loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
     OPENAI_KEY,
     LoopbackServer,
+    Recorded,
     Reply,
     anthropic_error,
     anthropic_message,
+    complete_once,
     gemini_blocked,
     gemini_error,
     gemini_response,
@@ -34,16 +36,28 @@ from provider_loopback import (
     rate_limited,
 )
 
+# What each agreement test asks its SDK for ("cats" with these settings), as our request.
+SDK_SETTINGS: dict[str, Any] = {
+    "system": "Be brief.",
+    "temperature": 0.5,
+    "max_tokens": 20,
+    "stop": ("END",),
+}
 
-def ours(provider: Any, request: LlmRequest) -> LlmResponse:
-    async def go() -> LlmResponse:
-        try:
-            result: LlmResponse = await provider.complete(request)
-            return result
-        finally:
-            await provider.aclose()
 
-    return asyncio.run(go())
+def sdk_twin(provider: str, model: str, **changes: Any) -> LlmRequest:
+    """Our request for what the SDK was asked (`changes` where that SDK was asked otherwise)."""
+    return LlmRequest(provider, model, "cats", **{**SDK_SETTINGS, **changes})
+
+
+def sent_by_sdk_and_ours(
+    server: LoopbackServer, adapter: Any, request: LlmRequest
+) -> tuple[Recorded, Recorded]:
+    """(the SDK's first request, the one our adapter sends for `request` on a fresh log)."""
+    sdk_request = server.requests[0]
+    server.reset()
+    complete_once(adapter, request)
+    return sdk_request, server.requests[0]
 
 
 def test_fixture_bodies_validate_as_sdk_types() -> None:
@@ -97,22 +111,9 @@ def test_openai_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
     assert result.usage.prompt_tokens == 1
     assert rate.status_code == 429 and rate.response.headers["retry-after"] == "3"
     assert exhausted.code == "insufficient_quota"
-    sdk_request = provider_env.requests[0]
-    provider_env.reset()
-
-    ours(
-        openai_compat.create("openai", None),
-        LlmRequest(
-            "openai",
-            "gpt-4o-mini",
-            "cats",
-            system="Be brief.",
-            temperature=0.5,
-            max_tokens=20,
-            stop=("END",),
-        ),
+    sdk_request, our_request = sent_by_sdk_and_ours(
+        provider_env, openai_compat.create("openai", None), sdk_twin("openai", "gpt-4o-mini")
     )
-    our_request = provider_env.requests[0]
     assert our_request.path == sdk_request.path == "/v1/chat/completions"
     assert our_request.headers["authorization"] == sdk_request.headers["authorization"]
     assert our_request.body == sdk_request.body
@@ -149,21 +150,10 @@ def test_anthropic_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
     assert result.usage.input_tokens == 1
     assert overloaded.status_code == 529 and overloaded.body["error"]["type"] == "overloaded_error"
     assert limited.error_code == "enforced_spend_limit_reached"
-    sdk_request = provider_env.requests[0]
-    provider_env.reset()
-
-    ours(
-        anthropic.create(),
-        LlmRequest(
-            "anthropic",
-            "claude-haiku-4-5",
-            "cats",
-            system="Be brief.",
-            temperature=0.5,
-            stop=("END",),
-        ),
+    # The SDK was told max_tokens=1024: our request sets none and the adapter's default fills in.
+    sdk_request, our_request = sent_by_sdk_and_ours(
+        provider_env, anthropic.create(), sdk_twin("anthropic", "claude-haiku-4-5", max_tokens=None)
     )
-    our_request = provider_env.requests[0]
     assert our_request.path == sdk_request.path == "/v1/messages"
     # This SDK release authenticates with a bearer token and pins a newer API version; we keep
     # the documented `x-api-key` and pin `2023-06-01`, which the API keeps serving.
@@ -203,22 +193,9 @@ def test_gemini_sdk_and_adapter_agree(provider_env: LoopbackServer) -> None:
     assert result.usage_metadata.prompt_token_count == 1
     assert limited.code == 429 and limited.status == "RESOURCE_EXHAUSTED"
     assert limited.details["error"]["details"][0]["retryDelay"] == "7s"
-    sdk_request = provider_env.requests[0]
-    provider_env.reset()
-
-    ours(
-        gemini.create(),
-        LlmRequest(
-            "gemini",
-            "gemini-2.5-flash",
-            "cats",
-            system="Be brief.",
-            temperature=0.5,
-            max_tokens=20,
-            stop=("END",),
-        ),
+    sdk_request, our_request = sent_by_sdk_and_ours(
+        provider_env, gemini.create(), sdk_twin("gemini", "gemini-2.5-flash")
     )
-    our_request = provider_env.requests[0]
     assert our_request.path == sdk_request.path == "/v1beta/models/gemini-2.5-flash:generateContent"
     assert our_request.headers["x-goog-api-key"] == sdk_request.headers["x-goog-api-key"]
     sdk_body, our_body = sdk_request.body, our_request.body

@@ -7,7 +7,6 @@ overridden with MMOC_LIVE_OPENAI_MODEL, MMOC_LIVE_ANTHROPIC_MODEL and MMOC_LIVE_
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any
 
@@ -16,6 +15,7 @@ from mmoc_runtime.errors import LlmError
 from mmoc_runtime.providers import anthropic, gemini, openai_compat
 from mmoc_runtime.providers.base import LlmRequest, LlmResponse
 from mmoc_runtime.structured import parse_structured
+from provider_loopback import complete_once
 
 pytestmark = pytest.mark.live
 
@@ -45,16 +45,7 @@ def live(request: pytest.FixtureRequest) -> tuple[str, str]:
 
 
 def call(provider: str, request: LlmRequest) -> LlmResponse:
-    client = adapter(provider)
-
-    async def go() -> LlmResponse:
-        try:
-            result: LlmResponse = await client.complete(request)
-            return result
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
+    return complete_once(adapter(provider), request)
 
 
 def test_live_plain_completion(live: tuple[str, str]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from mmoc_runtime.errors import ConfigError, LlmError
 from mmoc_runtime.providers import anthropic, gemini, openai_compat
 from mmoc_runtime.providers._http import pool_count
-from mmoc_runtime.providers.base import LlmRequest, LlmResponse
+from mmoc_runtime.providers.base import LlmRequest
 from mmoc_runtime.spec import EndpointSpec
 from provider_loopback import (
     ANTHROPIC_KEY,
@@ -18,21 +18,10 @@ from provider_loopback import (
     LoopbackServer,
     Reply,
     anthropic_message,
+    complete_once,
     gemini_response,
     openai_completion,
 )
-
-
-def complete(provider: Any, request: LlmRequest) -> LlmResponse:
-    async def go() -> LlmResponse:
-        try:
-            result: LlmResponse = await provider.complete(request)
-            return result
-        finally:
-            await provider.aclose()
-
-    return asyncio.run(go())
-
 
 FULL = {
     "prompt": "Summarize: cats",
@@ -44,7 +33,7 @@ FULL = {
 
 
 def test_openai_request_is_chat_completions(provider_env: LoopbackServer) -> None:
-    response = complete(
+    response = complete_once(
         openai_compat.create("openai", None), LlmRequest("openai", "gpt-4o-mini", **FULL)
     )
     (sent,) = provider_env.requests
@@ -71,7 +60,7 @@ def test_openai_request_is_chat_completions(provider_env: LoopbackServer) -> Non
 def test_reasoning_models_get_max_completion_tokens(
     provider_env: LoopbackServer, model: str
 ) -> None:
-    complete(
+    complete_once(
         openai_compat.create("openai", None),
         LlmRequest("openai", model, prompt="hi", max_tokens=64),
     )
@@ -82,10 +71,10 @@ def test_reasoning_models_get_max_completion_tokens(
 def test_openai_json_schema_and_json_object(provider_env: LoopbackServer) -> None:
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
     provider = openai_compat.create("openai", None)
-    complete(
+    complete_once(
         provider, LlmRequest("openai", "gpt-4o", "give a", json_output=True, json_schema=schema)
     )
-    complete(provider, LlmRequest("openai", "gpt-4o", "give a", json_output=True))
+    complete_once(provider, LlmRequest("openai", "gpt-4o", "give a", json_output=True))
     with_schema, plain = (r.body for r in provider_env.requests)
     assert with_schema["response_format"] == {
         "type": "json_schema",
@@ -103,13 +92,13 @@ def test_openai_cached_tokens_and_missing_usage(provider_env: LoopbackServer) ->
         Reply(200, openai_completion("a reply of some length", "llama3", usage=False)),
     )
     provider = openai_compat.create("openai", None)
-    cached = complete(provider, LlmRequest("openai", "gpt-4o", "x"))
+    cached = complete_once(provider, LlmRequest("openai", "gpt-4o", "x"))
     assert (cached.input_tokens, cached.output_tokens, cached.cached_input_tokens) == (
         1000,
         20,
         800,
     )
-    estimated = complete(provider, LlmRequest("openai", "llama3", "twelve chars"))
+    estimated = complete_once(provider, LlmRequest("openai", "llama3", "twelve chars"))
     assert estimated.tokens_estimated
     assert estimated.input_tokens == 3 and estimated.output_tokens == 6
 
@@ -118,7 +107,7 @@ def test_ollama_needs_no_key_and_uses_its_base(
     provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
-    complete(openai_compat.create("ollama", None), LlmRequest("ollama", "llama3.2", "hi"))
+    complete_once(openai_compat.create("ollama", None), LlmRequest("ollama", "llama3.2", "hi"))
     (sent,) = provider_env.requests
     assert sent.path == "/v1/chat/completions" and "authorization" not in sent.headers
     assert sent.body["model"] == "llama3.2"
@@ -131,9 +120,9 @@ def test_declared_endpoint_uses_its_own_key_variable(
     provider = openai_compat.create("local", endpoint)
     monkeypatch.delenv("LOCAL_KEY", raising=False)
     with pytest.raises(ConfigError, match="LOCAL_KEY"):
-        complete(provider, LlmRequest("local", "qwen", "hi"))
+        complete_once(provider, LlmRequest("local", "qwen", "hi"))
     monkeypatch.setenv("LOCAL_KEY", "local-secret-123")
-    complete(provider, LlmRequest("local", "qwen", "hi"))
+    complete_once(provider, LlmRequest("local", "qwen", "hi"))
     (sent,) = provider_env.requests
     assert sent.path == "/vllm/v1/chat/completions"
     assert sent.headers["authorization"] == "Bearer local-secret-123"
@@ -145,7 +134,8 @@ def test_unsupported_endpoint_kind_is_a_config_error() -> None:
 
 
 def test_anthropic_request_is_messages_api(provider_env: LoopbackServer) -> None:
-    response = complete(anthropic.create(), LlmRequest("anthropic", "claude-haiku-4-5", **FULL))
+    request = LlmRequest("anthropic", "claude-haiku-4-5", **FULL)
+    response = complete_once(anthropic.create(), request)
     (sent,) = provider_env.requests
     assert sent.path == "/v1/messages"
     assert sent.headers["x-api-key"] == ANTHROPIC_KEY
@@ -173,7 +163,7 @@ def test_anthropic_defaults_max_tokens_joins_text_blocks_and_counts_cache(
         {"type": "text", "text": "world"},
     ]
     provider_env.queue("anthropic", Reply(200, body))
-    response = complete(anthropic.create(), LlmRequest("anthropic", "claude-3-haiku", "hi"))
+    response = complete_once(anthropic.create(), LlmRequest("anthropic", "claude-3-haiku", "hi"))
     assert provider_env.requests[0].body["max_tokens"] == anthropic.DEFAULT_MAX_TOKENS == 1024
     assert response.text == "Hello, world"
     # Input tokens include the cached ones (the runtime's convention), priced apart.
@@ -182,7 +172,7 @@ def test_anthropic_defaults_max_tokens_joins_text_blocks_and_counts_cache(
 
 def test_anthropic_json_output_is_asked_by_instruction(provider_env: LoopbackServer) -> None:
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
-    complete(
+    complete_once(
         anthropic.create(),
         LlmRequest(
             "anthropic", "claude-3-haiku", "go", system="Sys.", json_output=True, json_schema=schema
@@ -194,7 +184,7 @@ def test_anthropic_json_output_is_asked_by_instruction(provider_env: LoopbackSer
 
 
 def test_gemini_request_is_generate_content(provider_env: LoopbackServer) -> None:
-    response = complete(gemini.create(), LlmRequest("gemini", "gemini-2.5-flash-lite", **FULL))
+    response = complete_once(gemini.create(), LlmRequest("gemini", "gemini-2.5-flash-lite", **FULL))
     (sent,) = provider_env.requests
     assert sent.path == "/v1beta/models/gemini-2.5-flash-lite:generateContent"
     assert sent.headers["x-goog-api-key"] == GEMINI_KEY
@@ -219,7 +209,7 @@ def test_gemini_json_schema_becomes_response_schema(provider_env: LoopbackServer
         "required": ["tags"],
         "additionalProperties": False,
     }
-    complete(
+    complete_once(
         gemini.create(),
         LlmRequest("gemini", "gemini-2.5-flash", "x", json_output=True, json_schema=schema),
     )
@@ -246,7 +236,7 @@ def test_gemini_usage_and_google_api_key_fallback(
         "gemini",
         Reply(200, gemini_response("ok", prompt_tokens=300, candidate_tokens=9, cached_tokens=200)),
     )
-    response = complete(gemini.create(), LlmRequest("gemini", "gemini-2.5-pro", "x"))
+    response = complete_once(gemini.create(), LlmRequest("gemini", "gemini-2.5-pro", "x"))
     assert provider_env.requests[0].headers["x-goog-api-key"] == "google-key-4242"
     assert (response.input_tokens, response.output_tokens, response.cached_input_tokens) == (
         300,
@@ -273,7 +263,7 @@ def test_missing_key_is_a_config_error_naming_the_variable(
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError, match=env) as caught:
-        complete(make(), LlmRequest(provider, "m", "hi"))
+        complete_once(make(), LlmRequest(provider, "m", "hi"))
     assert caught.value.kind == "config"
     assert provider_env.requests == []  # nothing was sent
 
@@ -296,13 +286,14 @@ def test_one_pool_per_provider_reused_across_calls_and_closed(
 
     assert asyncio.run(go()) == (2, 1, 0)
     # A second event loop (a second asyncio.run) gets its own pool and works.
-    assert complete(openai_compat.create("openai", None), LlmRequest("openai", "m", "again")).text
+    again = LlmRequest("openai", "m", "again")
+    assert complete_once(openai_compat.create("openai", None), again).text
 
 
 def test_step_timeout_caps_the_read_timeout(provider_env: LoopbackServer) -> None:
     provider_env.queue("openai", Reply(200, None, delay=1.0))
     with pytest.raises(LlmError) as caught:
-        complete(
+        complete_once(
             openai_compat.create("openai", None),
             LlmRequest("openai", "gpt-4o", "slow", timeout=0.1),
         )
