@@ -259,6 +259,10 @@ def test_condition_round_trip(e: ir.Expr) -> None:
     assert print_expr(back) == text
 
 
+# The fuzz vocabulary: every keyword of the grammar, punctuation and hostile fragments, written
+# out by hand on purpose. Its run of llm field names looks like `frontend_mmo_tree.LLM_FIELDS`
+# but is not derived from it: it must not shrink when the front end forgets a field, and a
+# frozenset's order changes with the hash seed, which would break Hypothesis' replay.
 TOKENS = [
     "pipeline",
     "step",
