@@ -29,9 +29,7 @@ PAYLOADS = (
 )
 ALLOWED_IMPORTS = {
     "__future__",
-    "argparse",
     "asyncio",
-    "json",
     "sys",
     "collections.abc",
     "typing",
