@@ -43,8 +43,21 @@ def seed_copy(name: str, tmp_path: Path) -> Path:
     return path
 
 
-def mmoc_run(server: LoopbackServer, source: Path, trace: Path, *inputs: str) -> Any:
+def mmoc_cli_run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m mmoc run *args` from the repository root, with exactly the environment `env`."""
     pytest.importorskip("mmoc.cli.run")
+    return subprocess.run(
+        [sys.executable, "-m", "mmoc", "run", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def mmoc_run(server: LoopbackServer, source: Path, trace: Path, *inputs: str) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(
         GEMINI_BASE_URL=server.url,
@@ -54,12 +67,10 @@ def mmoc_run(server: LoopbackServer, source: Path, trace: Path, *inputs: str) ->
         ANTHROPIC_BASE_URL=server.url,
         ANTHROPIC_API_KEY=ANTHROPIC_KEY,
     )
-    args = [sys.executable, "-m", "mmoc", "run", str(source), "--trace", str(trace), "-q", "--json"]
+    args = [str(source), "--trace", str(trace), "-q", "--json"]
     for pair in inputs:
         args += ["-i", pair]
-    done = subprocess.run(
-        args, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False
-    )
+    done = mmoc_cli_run(args, env)
     for key in PLANTED:
         assert key not in done.stdout and key not in done.stderr
     return done
@@ -120,19 +131,10 @@ def test_mmoc_run_falls_back_when_the_primary_keeps_failing(
 def test_mmoc_run_reports_a_missing_key_before_any_call(
     loopback: LoopbackServer, tmp_path: Path
 ) -> None:
-    pytest.importorskip("mmoc.cli.run")
     source = seed_copy("research_and_summarize", tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["GEMINI_BASE_URL"] = loopback.url
-    done = subprocess.run(
-        [sys.executable, "-m", "mmoc", "run", str(source), "-i", "topic=x", "-q"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=ROOT,
-        check=False,
-    )
+    done = mmoc_cli_run([str(source), "-i", "topic=x", "-q"], env)
     assert done.returncode == 2
     assert "GEMINI_API_KEY" in done.stderr
     assert loopback.requests == []
@@ -212,30 +214,11 @@ def test_mmoc_run_declared_endpoint_with_structured_output(
     )
     reply = '```json\n{"facts": ["water is wet"]}\n```'
     loopback.queue("openai", Reply(200, openai_completion(reply, "qwen2.5", usage=False)))
-    pytest.importorskip("mmoc.cli.run")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_KEY")}
     env["LOCAL_LLM_KEY"] = "local-planted-key-9911"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mmoc",
-            "run",
-            str(source),
-            "-i",
-            "text=water is wet",
-            "--trace",
-            str(tmp_path / "t.json"),
-            "-q",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=ROOT,
-        check=False,
-    )
+    trace = str(tmp_path / "t.json")
+    args = [str(source), "-i", "text=water is wet", "--trace", trace, "-q", "--json"]
+    done = mmoc_cli_run(args, env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"facts": {"facts": ["water is wet"]}}
     (sent,) = loopback.requests
