@@ -9,9 +9,7 @@ block uses its own base URL and, when it names one, the API key variable it decl
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -34,16 +32,6 @@ _JSON_INSTRUCTION = "Reply with a single JSON value and nothing else."
 
 def uses_max_completion_tokens(model: str) -> bool:
     return bool(_COMPLETION_TOKENS_MODELS.match(model))
-
-
-def _json_instruction(schema: Mapping[str, Any] | None) -> str:
-    if schema is None:
-        return _JSON_INSTRUCTION
-    return (
-        _JSON_INSTRUCTION
-        + " It must match this JSON schema: "
-        + json.dumps(schema, separators=(",", ":"), sort_keys=True)
-    )
 
 
 def build_body(request: LlmRequest) -> dict[str, Any]:
