@@ -24,6 +24,7 @@ atomic; a `threading.Lock` also makes them safe for `call` from several threads.
 
 from __future__ import annotations
 
+import enum
 import inspect
 import threading
 import time
@@ -33,9 +34,20 @@ from typing import Any
 from .errors import CLIENT_KINDS, CircuitOpenError, error_kind
 from .spec import BreakerPolicy
 
-CLOSED = "closed"
-OPEN = "open"
-HALF_OPEN = "half_open"
+
+class BreakerState(enum.StrEnum):
+    """A breaker's state. A `str`: each member equals (and prints as) its plain value, so
+    `breaker.state == "open"` and `breaker.state == CircuitBreaker.State.OPEN` both hold, and
+    traces serialise it as `"open"`."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+CLOSED = BreakerState.CLOSED
+OPEN = BreakerState.OPEN
+HALF_OPEN = BreakerState.HALF_OPEN
 
 # Kinds that prove nothing about the endpoint's health: never counted as breaker failures.
 NEUTRAL_KINDS: frozenset[str] = CLIENT_KINDS | {"invalid_output", "circuit_open"}
@@ -47,6 +59,9 @@ def counts_as_failure(exc: BaseException | None) -> bool:
 
 
 class CircuitBreaker:
+    # The earlier library's name for the states: `CircuitBreaker.State.OPEN`.
+    State = BreakerState
+
     def __init__(
         self,
         failure_threshold: int = 5,
@@ -70,7 +85,7 @@ class CircuitBreaker:
         self.name = name
         self._time_fn = time_fn
         self._lock = threading.Lock()
-        self._state = CLOSED
+        self._state: BreakerState = CLOSED
         self._failures = 0  # consecutive counted failures while closed
         self._opened_at = 0.0
         self._trials = 0  # half-open trial calls in flight
@@ -82,7 +97,7 @@ class CircuitBreaker:
     # -- state ----------------------------------------------------------------------------
 
     @property
-    def state(self) -> str:
+    def state(self) -> BreakerState:
         """The state: "closed", "open" or "half_open" (an expired open becomes half-open)."""
         with self._lock:
             return self._current_state()
@@ -99,7 +114,7 @@ class CircuitBreaker:
                 return 0.0
             return max(0.0, self._opened_at + self.recovery_timeout_seconds - self._time_fn())
 
-    def _current_state(self) -> str:
+    def _current_state(self) -> BreakerState:
         # Caller holds the lock. The open -> half_open move happens lazily, on observation.
         if self._state == OPEN and (
             self._time_fn() - self._opened_at >= self.recovery_timeout_seconds
@@ -169,22 +184,28 @@ class CircuitBreaker:
     # -- wrappers -------------------------------------------------------------------------
 
     def _rejection(self) -> CircuitOpenError:
+        # "Circuit breaker is OPEN" is the earlier library's wording, which its users match on;
+        # a half-open breaker whose trial slots are taken rejects with the same words.
         label = self.name or "this endpoint"
         wait = self.retry_in()
-        error = CircuitOpenError(
-            self.name or "circuit",
-            f"circuit open for {label} after {self.failure_threshold} consecutive failures; "
-            f"next trial in {wait:.1f}s",
-        )
+        if wait > 0:
+            why = f"after {self.failure_threshold} consecutive failures; next trial in {wait:.1f}s"
+        else:
+            why = "a half-open trial call is already in flight"
+        error = CircuitOpenError(self.name or "circuit", f"Circuit breaker is OPEN for {label}: {why}")
         error.retry_after = wait
         return error
 
-    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Call `fn(*args)` through the breaker; raises `CircuitOpenError` when rejected."""
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Call `fn(*args, **kwargs)` through the breaker.
+
+        Rejected: raises `CircuitOpenError`, a `RuntimeError` whose message contains
+        "Circuit breaker is OPEN" (the earlier library's wording).
+        """
         if not self.allow():
             raise self._rejection()
         try:
-            result = fn(*args)
+            result = fn(*args, **kwargs)
         except Exception as exc:
             self.record_failure(exc)
             raise
@@ -194,12 +215,12 @@ class CircuitBreaker:
         self.record_success()
         return result
 
-    async def acall(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def acall(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Like `call`, awaiting `fn`'s result when it is awaitable (async or sync `fn`)."""
         if not self.allow():
             raise self._rejection()
         try:
-            result = fn(*args)
+            result = fn(*args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result
         except Exception as exc:

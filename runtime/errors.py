@@ -53,11 +53,17 @@ class LlmError(MmocRuntimeError):
         return self.message
 
 
-class CircuitOpenError(LlmError):
-    """The model's breaker is open: rejected without a call."""
+class CircuitOpenError(LlmError, RuntimeError):
+    """The model's breaker is open: rejected without a call.
+
+    Also a `RuntimeError`, as the earlier library's rejection was, so its users' handlers
+    still catch it.
+    """
 
     def __init__(self, model: str, message: str | None = None) -> None:
-        super().__init__("circuit_open", message or f"circuit open for {model}", model=model)
+        super().__init__(
+            "circuit_open", message or f"Circuit breaker is OPEN for {model}", model=model
+        )
 
 
 class InputError(MmocRuntimeError):
@@ -108,11 +114,13 @@ def retry_after_of(exc: BaseException) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-class FallbackExhaustedError(LlmError):
+class FallbackExhaustedError(LlmError, RuntimeError):
     """Every option of a fallback chain failed. `errors` holds (option name, error) in order.
 
     Its kind is the last option's kind, so an outer retry or breaker judges the chain by the
-    failure it ended on (all options rejected as bad requests stays a client error).
+    failure it ended on (all options rejected as bad requests stays a client error). Like the
+    earlier library's, it is a `RuntimeError` whose message starts `All fallback options
+    failed`.
     """
 
     def __init__(self, errors: list[tuple[str, BaseException]]) -> None:
@@ -120,7 +128,7 @@ class FallbackExhaustedError(LlmError):
         tried = "; ".join(f"{name}: {_describe(exc)}" for name, exc in errors)
         super().__init__(
             error_kind(last) if last is not None else "fallback_exhausted",
-            f"all {len(errors)} fallback options failed: {tried}",
+            f"All fallback options failed ({len(errors)} tried): {tried}",
             retry_after=retry_after_of(last) if last is not None else None,
         )
         self.errors = errors

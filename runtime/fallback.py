@@ -2,7 +2,9 @@
 
 Every failure moves on to the next option, client errors included: a prompt one model rejects
 (too long, a blocked word, a bad key for that provider) may well pass on another. When all
-options fail, `FallbackExhaustedError` lists each option with its error, in order.
+options fail, `FallbackExhaustedError` (a `RuntimeError` whose message starts `All fallback
+options failed`, as in the earlier library) lists each option with its error, in order. An
+empty chain raises `RuntimeError("No options configured ...")`.
 
 An option may carry a `CircuitBreaker`: while that breaker rejects, the option is skipped
 without being called (its entry in the error list is the `CircuitOpenError`), and its outcome
@@ -49,35 +51,39 @@ class FallbackChain:
         return len(self._options)
 
     def _check_not_empty(self) -> None:
+        # A RuntimeError, as in the earlier library, whose callers catch that.
         if not self._options:
-            raise ValueError("FallbackChain has no options: call add_option first")
+            raise RuntimeError("No options configured in FallbackChain: call add_option first")
 
-    def execute(self, *args: Any) -> tuple[str, Any]:
-        """Try each option with `args`; return (name of the option that answered, result)."""
+    def execute(self, /, *args: Any, **kwargs: Any) -> tuple[str, Any]:
+        """Try each option with the arguments; return (name of the option that answered, result).
+
+        Raises `FallbackExhaustedError` (a `RuntimeError`) when every option failed.
+        """
         self._check_not_empty()
         errors: list[tuple[str, BaseException]] = []
         for option in self._options:
             try:
                 if option.breaker is not None:
-                    result = option.breaker.call(option.fn, *args)
+                    result = option.breaker.call(option.fn, *args, **kwargs)
                 else:
-                    result = option.fn(*args)
+                    result = option.fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - any failure moves on to the next option
                 errors.append((option.name, exc))
                 continue
             return option.name, result
         raise FallbackExhaustedError(errors)
 
-    async def aexecute(self, *args: Any) -> tuple[str, Any]:
+    async def aexecute(self, /, *args: Any, **kwargs: Any) -> tuple[str, Any]:
         """Async `execute`; each option may be a coroutine function or a plain one."""
         self._check_not_empty()
         errors: list[tuple[str, BaseException]] = []
         for option in self._options:
             try:
                 if option.breaker is not None:
-                    result = await option.breaker.acall(option.fn, *args)
+                    result = await option.breaker.acall(option.fn, *args, **kwargs)
                 else:
-                    result = option.fn(*args)
+                    result = option.fn(*args, **kwargs)
                     if inspect.isawaitable(result):
                         result = await result
             except Exception as exc:  # noqa: BLE001 - any failure moves on to the next option

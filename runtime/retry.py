@@ -3,7 +3,9 @@
 The policy is plain frozen data that generated modules build at import time. It answers three
 questions for whoever runs the attempts (the executor, or `run`/`arun` here):
 
-- `should_retry(exc)`: is this failure worth another attempt? Client errors never are.
+- `should_retry(exc)`: is this failure worth another attempt? With an empty `retry_on`, the
+  transient kinds and unclassified exceptions are (as in the earlier library, which retried
+  every exception); client errors, missing keys and bad inputs never are.
 - `delay(n)` / `wait_before(n, exc)`: how long to sleep before retry number `n` (0-based),
   with optional AWS "full jitter" and the server's Retry-After as a floor.
 - `get_delay(n)`: the seed's name for the delay before jitter.
@@ -28,6 +30,27 @@ from .errors import ALL_KINDS, CLIENT_KINDS, RETRYABLE_KINDS, error_kind, retry_
 T = TypeVar("T")
 
 JITTER_MODES: tuple[str, ...] = ("none", "full")
+
+# What an empty `retry_on` retries: the transient kinds, plus any unclassified exception
+# (kind "error", such as a plain ValueError from a user's function), as the earlier library
+# retried every exception. Not `invalid_output` (opt in by naming it), not `circuit_open`,
+# and never the kinds below.
+DEFAULT_RETRY_KINDS: frozenset[str] = RETRYABLE_KINDS | {"error"}
+
+# Kinds no `retry_on` can make retried: the next attempt fails the same way (a bad request,
+# a missing key, missing inputs, a template that does not render).
+NEVER_RETRIED_KINDS: frozenset[str] = CLIENT_KINDS | {"config", "input", "template"}
+
+
+def _jitter_mode(value: object) -> str:
+    """`jitter` as "none" or "full"; None and False mean none, True means full."""
+    if value is None or value is False:
+        return "none"
+    if value is True:
+        return "full"
+    if isinstance(value, str) and value in JITTER_MODES:
+        return value
+    raise ValueError(f"unknown jitter {value!r} (choose none, full)")
 
 
 class BackoffStrategy(str, Enum):
@@ -57,7 +80,7 @@ class RetryStrategy:
     max_delay_seconds: float = 60.0
     retry_on: tuple[Any, ...] = ()  # error kinds (str) or exception classes; empty: defaults
     multiplier: float = 2.0
-    jitter: str = "none"  # "none" or "full"
+    jitter: str | bool | None = "none"  # "none" or "full"; None/False: none, True: full
 
     def __post_init__(self) -> None:
         # Frozen: normalise through object.__setattr__ so `backoff` is always the enum and
@@ -69,6 +92,7 @@ class RetryStrategy:
             raise ValueError(f"unknown backoff {self.backoff!r} (choose {choices})") from None
         object.__setattr__(self, "backoff", backoff)
         object.__setattr__(self, "retry_on", tuple(self.retry_on))
+        object.__setattr__(self, "jitter", _jitter_mode(self.jitter))
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
         if not (self.base_delay_seconds >= 0 and math.isfinite(self.base_delay_seconds)):
@@ -77,8 +101,6 @@ class RetryStrategy:
             raise ValueError(f"max_delay_seconds must be >= 0, got {self.max_delay_seconds}")
         if not self.multiplier >= 1:
             raise ValueError(f"multiplier must be >= 1, got {self.multiplier}")
-        if self.jitter not in JITTER_MODES:
-            raise ValueError(f"unknown jitter {self.jitter!r} (choose none, full)")
         for item in self.retry_on:
             if isinstance(item, str):
                 # "error" is the kind of any unclassified exception; naming it retries those.
@@ -128,12 +150,17 @@ class RetryStrategy:
     # -- decisions ------------------------------------------------------------------------
 
     def should_retry(self, exc: BaseException) -> bool:
-        """Whether `exc` deserves another attempt (ignores how many attempts are left)."""
+        """Whether `exc` deserves another attempt (ignores how many attempts are left).
+
+        Empty `retry_on`: the transient kinds and unclassified exceptions
+        (`DEFAULT_RETRY_KINDS`). Otherwise only what `retry_on` names. Never a kind in
+        `NEVER_RETRIED_KINDS`.
+        """
         kind = error_kind(exc)
-        if kind in CLIENT_KINDS:
-            return False  # bad request, auth, not found, quota: the next try fails the same
+        if kind in NEVER_RETRIED_KINDS:
+            return False  # bad request, auth, quota, no key, bad inputs: fails the same again
         if not self.retry_on:
-            return kind in RETRYABLE_KINDS
+            return kind in DEFAULT_RETRY_KINDS
         for item in self.retry_on:
             if isinstance(item, str):
                 if item == kind:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from hypothesis import settings
@@ -230,6 +231,57 @@ def test_registry_shares_one_breaker_per_key_and_first_policy_wins() -> None:
 
 def test_default_breakers_is_a_process_wide_singleton() -> None:
     assert default_breakers() is default_breakers()
+
+
+# -- the earlier library's surface ----------------------------------------------------------
+
+
+def test_state_enum_compares_equal_to_the_plain_strings_both_ways() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(1, 10, clock)
+    assert breaker.state == CircuitBreaker.State.CLOSED
+    breaker.record_failure(transient())
+    assert breaker.state == CircuitBreaker.State.OPEN
+    assert CircuitBreaker.State.OPEN == breaker.state
+    assert breaker.state == "open" and "open" == breaker.state
+    clock.now = 10.0
+    assert breaker.state == CircuitBreaker.State.HALF_OPEN == "half_open"
+    assert [s.value for s in CircuitBreaker.State] == ["closed", "open", "half_open"]
+    assert issubclass(CircuitBreaker.State, str)
+    # It prints and serialises as the plain value (status lines, JSON traces).
+    assert f"{breaker.state}" == str(breaker.state) == "half_open"
+    assert json.dumps({"state": breaker.state}) == '{"state": "half_open"}'
+    assert {"half_open": 1}[breaker.state] == 1
+
+
+def test_a_rejection_is_a_runtime_error_with_the_seed_wording() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(2, 30, clock, name="openai/gpt-4o")
+    for _ in range(2):
+        with pytest.raises(LlmError):
+            breaker.call(fail)
+    with pytest.raises(RuntimeError, match="Circuit breaker is OPEN") as caught:
+        breaker.call(lambda: "never")
+    assert isinstance(caught.value, CircuitOpenError)
+    assert caught.value.kind == "circuit_open"
+    assert "after 2 consecutive failures" in str(caught.value)
+    with pytest.raises(RuntimeError, match="Circuit breaker is OPEN"):
+        asyncio.run(breaker.acall(lambda: "never"))
+
+
+def test_call_and_acall_forward_keyword_arguments() -> None:
+    breaker = CircuitBreaker(1, 30, Clock())
+
+    def scale(x: int, *, by: int) -> int:
+        return x * by
+
+    async def ascale(x: int, *, by: int) -> int:
+        return x * by
+
+    assert breaker.call(scale, 3, by=4) == 12
+    assert asyncio.run(breaker.acall(ascale, 5, by=2)) == 10
+    # `fn` is positional-only, so a callee may take a keyword of that name.
+    assert breaker.call(lambda *, fn: fn, fn="kept") == "kept"
 
 
 # -- state machine against a model ----------------------------------------------------------

@@ -53,7 +53,7 @@ def test_all_failing_lists_every_option_with_its_error_in_order() -> None:
         chain.execute()
     message = str(caught.value)
     assert message == (
-        "all 3 fallback options failed: "
+        "All fallback options failed (3 tried): "
         "openai/gpt-4o: rate_limit: 429 too many requests; "
         "anthropic/claude-haiku-4-5: ValueError: reply was empty; "
         "gemini/gemini-2.5-flash: bad_request: context too long"
@@ -96,7 +96,8 @@ def test_async_all_fail_message_matches_the_sync_one() -> None:
     with pytest.raises(FallbackExhaustedError) as caught:
         asyncio.run(chain.aexecute())
     assert str(caught.value) == (
-        "all 2 fallback options failed: x: overloaded: 529 overloaded; y: overloaded: 529 overloaded"
+        "All fallback options failed (2 tried): "
+        "x: overloaded: 529 overloaded; y: overloaded: 529 overloaded"
     )
     assert caught.value.kind == "overloaded"
 
@@ -126,7 +127,56 @@ def test_an_option_failure_is_recorded_on_its_breaker() -> None:
 
 
 def test_empty_chain_and_duplicate_names_are_programming_errors() -> None:
-    with pytest.raises(ValueError, match="no options"):
+    # The earlier library raised RuntimeError for an empty chain; its users catch that.
+    with pytest.raises(RuntimeError, match="(?i)no options configured"):
         FallbackChain().execute()
+    with pytest.raises(RuntimeError, match="(?i)no options configured"):
+        asyncio.run(FallbackChain().aexecute())
     with pytest.raises(ValueError, match="already"):
         FallbackChain().add_option("a", print).add_option("a", print)
+
+
+# -- the earlier library's surface ----------------------------------------------------------
+
+
+def test_all_failing_is_a_runtime_error_starting_like_the_seed_message() -> None:
+    chain = (
+        FallbackChain()
+        .add_option("a", raiser(LlmError("server_error", "500"), [], "a"))
+        .add_option("b", raiser(ValueError("nope"), [], "b"))
+    )
+    with pytest.raises(RuntimeError, match=r"^All fallback options failed") as caught:
+        chain.execute()
+    assert isinstance(caught.value, FallbackExhaustedError)
+    assert "a: server_error: 500" in str(caught.value)
+    assert "b: ValueError: nope" in str(caught.value)
+
+
+def test_execute_forwards_keyword_arguments_to_each_option() -> None:
+    seen: list[tuple[object, ...]] = []
+
+    def failing(text: str, *, temperature: float) -> str:
+        seen.append(("failing", text, temperature))
+        raise LlmError("timeout", "slow")
+
+    def working(text: str, *, temperature: float) -> str:
+        seen.append(("working", text, temperature))
+        return f"{text}@{temperature}"
+
+    chain = FallbackChain().add_option("a", failing).add_option("b", working)
+    assert chain.execute("hi", temperature=0.2) == ("b", "hi@0.2")
+    assert seen == [("failing", "hi", 0.2), ("working", "hi", 0.2)]
+
+
+def test_keyword_arguments_also_pass_through_an_option_breaker() -> None:
+    async def async_working(text: str, *, temperature: float) -> str:
+        return f"{text}@{temperature}"
+
+    def sync_working(text: str, *, temperature: float) -> str:
+        return f"{text}!{temperature}"
+
+    breaker = CircuitBreaker(1, 60, lambda: 0.0)
+    async_chain = FallbackChain().add_option("a", async_working, breaker=breaker)
+    assert asyncio.run(async_chain.aexecute("hi", temperature=0.5)) == ("a", "hi@0.5")
+    sync_chain = FallbackChain().add_option("s", sync_working, breaker=breaker)
+    assert sync_chain.execute("x", temperature=1.0) == ("s", "x!1.0")

@@ -8,7 +8,13 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mmoc_runtime.errors import LlmError
+from mmoc_runtime.errors import (
+    CircuitOpenError,
+    ConfigError,
+    InputError,
+    LlmError,
+    TemplateError,
+)
 from mmoc_runtime.retry import AttemptRecord, BackoffStrategy, RetryStrategy
 
 
@@ -67,6 +73,17 @@ def test_seed_defaults_are_kept() -> None:
     )
     assert (strategy.max_delay_seconds, strategy.retry_on, strategy.multiplier) == (60.0, (), 2.0)
     assert strategy.jitter == "none"
+
+
+@pytest.mark.parametrize(
+    ("given", "mode"), [(None, "none"), (False, "none"), (True, "full"), ("full", "full")]
+)
+def test_jitter_accepts_none_and_booleans(given: object, mode: str) -> None:
+    strategy = RetryStrategy(jitter=given)  # type: ignore[arg-type]
+    assert strategy.jitter == mode
+    assert strategy == RetryStrategy(jitter=mode)
+    if mode == "none":
+        assert strategy.delay(2, random.Random(1)) == 4.0
 
 
 def test_huge_retry_numbers_are_capped_not_overflowing() -> None:
@@ -147,7 +164,54 @@ def test_client_errors_are_never_retried_even_when_named(kind: str) -> None:
 def test_builtin_timeout_and_connection_errors_are_classified() -> None:
     assert RetryStrategy().should_retry(TimeoutError())
     assert RetryStrategy().should_retry(ConnectionResetError())
-    assert not RetryStrategy().should_retry(ValueError("bug"))
+
+
+def test_default_retries_unclassified_exceptions_as_the_seed_did() -> None:
+    # The earlier library's empty retry_on retried every exception: a plain ValueError too.
+    assert RetryStrategy().should_retry(ValueError("flaky parse"))
+    assert RetryStrategy().should_retry(RuntimeError("boom"))
+    waits: list[float] = []
+    outcomes = iter([KeyError("missing"), "done"])
+
+    def fn() -> str:
+        item = next(outcomes)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    assert RetryStrategy(max_retries=1).run(fn, sleep=waits.append) == "done"
+    assert waits == [1.0]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        LlmError("bad_request", "400"),
+        LlmError("auth", "401"),
+        LlmError("quota", "no credit"),
+        LlmError("blocked", "safety"),
+        LlmError("invalid_output", "not JSON"),
+        CircuitOpenError("openai/gpt-4o"),
+        ConfigError("no API key"),
+        InputError("missing topic"),
+        TemplateError("missing key"),
+    ],
+)
+def test_default_never_retries_client_config_input_or_output_errors(error: Exception) -> None:
+    assert not RetryStrategy().should_retry(error)
+
+
+@pytest.mark.parametrize(
+    "error", [ConfigError("no key"), InputError("bad input"), TemplateError("bad template")]
+)
+def test_config_input_and_template_errors_are_never_retried_even_when_named(
+    error: Exception,
+) -> None:
+    assert not RetryStrategy(retry_on=(Exception,)).should_retry(error)
+
+
+def test_invalid_output_is_retried_only_when_named() -> None:
+    assert RetryStrategy(retry_on=("invalid_output",)).should_retry(llm_error("invalid_output"))
 
 
 def test_retry_on_filters_by_kind() -> None:
