@@ -19,7 +19,7 @@ from .errors import (
     MmocRuntimeError,
     TemplateError,
 )
-from .executor import execute, execute_sync
+from .executor import execute, execute_sync, run, run_sync
 from .fallback import FallbackChain
 from .observer import PipelineObserver
 from .providers import MockProvider, ProviderRegistry, default_registry
@@ -88,6 +88,8 @@ __all__ = [
     "execute",
     "execute_sync",
     "parse_input_text",
+    "run",
+    "run_sync",
     "script_main",
     "transforms",
 ]

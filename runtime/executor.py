@@ -5,6 +5,7 @@ builds the run's trace, hands the steps to the scheduler (`scheduler.Run`) and r
 `RunResult`. `concurrency` caps how many llm and transform steps run at once;
 `model_concurrency` caps concurrent calls per model (an int for every model, or a mapping from
 model id to its cap). Everything that goes wrong inside a step is reported in the result.
+`run` and `run_sync` are the same functions under the names issue 2 documents.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from typing import Any
 from .breaker import BreakerRegistry, default_breakers
 from .inputs import validate_inputs
 from .llm_call import LlmContext
-from .observer import PipelineObserver, safe_call
+from .observer import Hooks, PipelineObserver, hooks_for, safe_call
 from .plan import LLM, Plan, plan_for
 from .providers import ProviderRegistry, default_registry
-from .providers.mock import current_sleep
 from .result import RunResult
 from .scheduler import Run
 from .spec import PipelineSpec
-from .trace import FAILED, NOT_RUN, RUNNING, SUCCESS, StepTrace, Trace
+from .trace import FAILED, NOT_RUN, RUNNING, SUCCESS, StepTrace, Trace, content_secrets
 
 
 def _iso(epoch: float) -> str:
@@ -48,17 +48,17 @@ async def execute(
     spec: PipelineSpec,
     inputs: Mapping[str, Any],
     *,
-    observer: PipelineObserver | None = None,
+    observer: PipelineObserver | object | None = None,
     mock: bool = False,
     providers: ProviderRegistry | None = None,
     breakers: BreakerRegistry | None = None,
     concurrency: int | None = None,
     model_concurrency: int | Mapping[str, int] | None = None,
-    sleep: Callable[[float], Awaitable[None]] | None = None,
+    sleep: Callable[[float], Awaitable[Any] | None] | None = None,
     clock: Callable[[], float] | None = None,
     rng: random.Random | None = None,
     capture_content: bool = False,
-    now: Callable[[], float] | None = None,
+    now: Callable[[], float] | float | None = None,
     run_id: str | None = None,
 ) -> RunResult:
     """Run `spec` with `inputs`. Raises `InputError` (before any step) for bad inputs and
@@ -67,35 +67,47 @@ async def execute(
     plan = plan_for(spec)
     values = validate_inputs(spec, inputs)
     clock = clock or time.perf_counter
-    wall = now or time.time
     rid = run_id or os.urandom(8).hex()
     trace = _new_trace(spec, plan, rid, mock)
+    hooks = hooks_for(observer)
     llm = LlmContext(
         run_id=rid, mock=mock, providers=providers or default_registry(),
-        breakers=breakers or default_breakers(), endpoints=spec.endpoints, observer=observer,
+        breakers=breakers or default_breakers(), endpoints=spec.endpoints, hooks=hooks,
         sleep=sleep or asyncio.sleep, clock=clock, rng=rng, capture=capture_content,
         model_concurrency=model_concurrency,
+        secrets=content_secrets(spec.endpoints) if capture_content else (),
     )
-    run = Run(plan, values, trace, llm, observer, clock, concurrency, capture_content)
-    trace.started_at = _iso(wall())
-    if observer is not None:
-        safe_call(observer.on_run_start, trace)
-    token = current_sleep.set(sleep) if sleep is not None else None
+    run = Run(plan, values, trace, llm, hooks, clock, concurrency, capture_content)
+    # `now`: a callable giving epoch seconds, or the run's start as epoch seconds (the end is
+    # then that start plus the run's latency on `clock`).
+    if now is None:
+        start = time.time()
+    elif callable(now):
+        start = now()
+    else:
+        start = float(now)
+    trace.started_at = _iso(start)
+    if hooks is not None and hooks.on_run_start is not None:
+        safe_call(hooks.on_run_start, trace)
     try:
         await run.drive()
     finally:
-        if token is not None:
-            current_sleep.reset(token)
         trace.latency_ms = (clock() - run.t0) * 1000.0
-        trace.ended_at = _iso(wall())
+        if now is None:
+            end = time.time()
+        elif callable(now):
+            end = now()
+        else:
+            end = start + trace.latency_ms / 1000.0
+        trace.ended_at = _iso(end)
         for st in trace.steps:  # cancelled runs leave steps unfinished
             if st.status in ("pending", RUNNING):
                 st.status = NOT_RUN if st.status == "pending" else FAILED
-    return _finish(spec, plan, run, trace, observer)
+    return _finish(spec, plan, run, trace, hooks)
 
 
 def _finish(spec: PipelineSpec, plan: Plan, run: Run, trace: Trace,
-            observer: PipelineObserver | None) -> RunResult:
+            hooks: Hooks | None) -> RunResult:
     values = run.values
     failed = tuple(run.failed)
     error = None
@@ -107,9 +119,10 @@ def _finish(spec: PipelineSpec, plan: Plan, run: Run, trace: Trace,
     trace.failed_step = failed[0] if failed else None
     keys = spec.outputs or plan.produced
     outputs = {key: values[key] for key in keys if key in values}
-    if observer is not None:
-        observer.traces.append(trace)
-        safe_call(observer.on_run_end, trace)
+    if hooks is not None:
+        hooks.keep(trace)
+        if hooks.on_run_end is not None:
+            safe_call(hooks.on_run_end, trace)
     return RunResult(
         success=not failed, outputs=outputs, values=values, trace=trace, error=error,
         failed_step=failed[0] if failed else None, failed_steps=failed,
@@ -119,3 +132,9 @@ def _finish(spec: PipelineSpec, plan: Plan, run: Run, trace: Trace,
 def execute_sync(spec: PipelineSpec, inputs: Mapping[str, Any], **options: Any) -> RunResult:
     """`execute` in a fresh event loop (`asyncio.run`); not for use inside a running loop."""
     return asyncio.run(execute(spec, inputs, **options))
+
+
+# The documented entry points (issue 2): `await run(spec, inputs, **options)` and
+# `run_sync(spec, inputs, **options)`, the very same functions as `execute`/`execute_sync`.
+run = execute
+run_sync = execute_sync

@@ -17,18 +17,19 @@ import json
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
+from inspect import isawaitable
 from typing import Any
 
 from .breaker import BreakerRegistry, CircuitBreaker
 from .catalog import ModelId, parse_model_id
 from .errors import CircuitOpenError, FallbackExhaustedError, LlmError, error_kind
-from .observer import PipelineObserver, safe_call
+from .observer import Hooks, safe_call
 from .pricing import cost as price_cost
 from .providers import ProviderRegistry
 from .providers.base import LlmRequest, LlmResponse, Provider
 from .spec import EndpointSpec, LlmStep
 from .template import ParsedTemplate, parse_template, render
-from .trace import FAILED, SUCCESS, AttemptTrace, StepTrace, redact
+from .trace import FAILED, SUCCESS, AttemptTrace, StepTrace, redact, scrub
 
 
 class LlmContext:
@@ -43,10 +44,11 @@ class LlmContext:
         "mock",
         "mock_provider",
         "model_limits",
-        "observer",
+        "on_attempt",
         "providers",
         "rng",
         "run_id",
+        "secrets",
         "sleep",
     )
 
@@ -58,23 +60,25 @@ class LlmContext:
         providers: ProviderRegistry,
         breakers: BreakerRegistry,
         endpoints: tuple[EndpointSpec, ...],
-        observer: PipelineObserver | None,
-        sleep: Callable[[float], Awaitable[Any]],
+        hooks: Hooks | None,
+        sleep: Callable[[float], Awaitable[Any] | None],
         clock: Callable[[], float],
         rng: random.Random | None,
         capture: bool,
         model_concurrency: int | Mapping[str, int] | None,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.run_id = run_id
         self.mock = mock
         self.providers = providers
         self.breakers = breakers
         self.endpoints = endpoints
-        self.observer = observer
+        self.on_attempt = hooks.on_attempt if hooks is not None else None
         self.sleep = sleep
         self.clock = clock
         self.rng = rng
         self.capture = capture
+        self.secrets = secrets  # key values scrubbed from captured content
         # Per-model semaphores, created on first use (a run only pays for models it calls).
         self.model_limits: dict[str, asyncio.Semaphore | None] = {}
         self.default_model_limit: int | Mapping[str, int] | None = model_concurrency
@@ -103,6 +107,10 @@ class LlmContext:
 def route(requested: str, mock: bool) -> tuple[ModelId, str]:
     """(the model id a call goes to, its breaker key); a mock run keeps the
     requested name and options but sends every call to the mock provider."""
+    if mock and "/" not in requested.partition("?")[0]:
+        # Every model goes to the mock, so a bare name the catalog does not know is no error
+        # here (it is priced at the default rate and flagged `cost_estimated`).
+        requested = f"mock/{requested}"
     mid = parse_model_id(requested)
     routed = ModelId("mock", mid.name, mid.options) if mock else mid
     return routed, routed.key
@@ -142,7 +150,7 @@ async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any]
     prompt = render(parsed(step.prompt), values)
     system = render(parsed(step.system), values) if step.system else None
     if ctx.capture:
-        st.prompt, st.system = prompt, system
+        st.prompt, st.system = scrub(prompt, ctx.secrets), scrub(system, ctx.secrets)
     fmt = step.output_format
     policy = step.breaker
     models = (step.model, *step.fallback) if step.fallback else (step.model,)
@@ -173,7 +181,7 @@ async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any]
             _note_breaker(st, key, breaker)
         _account(st, requested, response)
         if ctx.capture:
-            st.output = value
+            st.output = scrub(value, ctx.secrets)
         return value
     raise _exhausted(failures)
 
@@ -184,18 +192,20 @@ async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: st
     """The retry loop on one model: (response, value), or raises the last error."""
     retry = step.retry
     limit = ctx.limit_for(requested, routed) if ctx.default_model_limit is not None else None
-    observer = ctx.observer
+    on_attempt = ctx.on_attempt
     clock = ctx.clock
     retry_number = 0
     wait = 0.0
     while True:
         attempt = AttemptTrace(len(st.attempts) + 1, requested, wait * 1000.0)
         st.attempts.append(attempt)
-        if observer is not None:
-            safe_call(observer.on_attempt, st.name, attempt)
+        if on_attempt is not None:
+            safe_call(on_attempt, st.name, attempt)
         if wait:
             st.retries += 1
-            await ctx.sleep(wait)
+            pause = ctx.sleep(wait)
+            if pause is not None and isawaitable(pause):  # a plain function sleeps by itself
+                await pause
         if breaker is not None and not breaker.allow():
             attempt.status = "rejected"
             attempt.error_kind = "circuit_open"
@@ -225,12 +235,17 @@ async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: st
             if retry is None or retry_number >= retry.max_retries or not retry.should_retry(exc):
                 raise
             wait = retry.wait_before(retry_number, exc, ctx.rng)
+            if breaker is not None and breaker.retry_in() > wait:
+                # The breaker would reject the retry after the whole wait: move on to the next
+                # model now, without sleeping or counting an attempt that cannot happen.
+                raise
             retry_number += 1
             continue
         attempt.latency_ms = (clock() - started) * 1000.0
         attempt.status = SUCCESS
         attempt.input_tokens = response.input_tokens
         attempt.output_tokens = response.output_tokens
+        attempt.cached_input_tokens = response.cached_input_tokens
         if breaker is not None:
             breaker.record_success()
         return response, value
@@ -239,14 +254,23 @@ async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: st
 async def _call(provider: Provider, request: LlmRequest, timeout: float | None) -> LlmResponse:
     if timeout is None:
         return await provider.complete(request)
-    async with asyncio.timeout(timeout):
-        return await provider.complete(request)
+    try:
+        async with asyncio.timeout(timeout) as scope:
+            return await provider.complete(request)
+    except TimeoutError:
+        if not scope.expired():
+            raise  # the provider's own timeout error, with its own message
+        raise LlmError(
+            "timeout", f"{request.provider}/{request.model}: no reply within {timeout:g}s",
+            provider=request.provider, model=request.model,
+        ) from None
 
 
 def _account(st: StepTrace, requested: str, response: LlmResponse) -> None:
     st.model_used = requested
     st.input_tokens = response.input_tokens
     st.output_tokens = response.output_tokens
+    st.cached_input_tokens = response.cached_input_tokens
     st.tokens_estimated = response.tokens_estimated
     # Priced as the requested model, also in a mock run (`--mock`): the trace then shows what
     # the run would cost at these token counts. A model requested as `mock/...` is free.

@@ -1,9 +1,11 @@
 """`PipelineObserver` (seed name): receives a run's events and keeps its traces.
 
-Subclass it and override the callbacks to feed your own sink (a live terminal view, a log,
-metrics). The executor builds the trace itself; the observer only watches. Callbacks run in the
-event loop, inline with the step they describe: keep them quick. An exception raised by a
-callback is reported as a warning and never fails the run.
+Subclass it and override the callbacks, pass callables (`PipelineObserver(on_step_end=fn)`), or
+hand the executor any object with some of the callback methods (duck typing): the executor
+looks each callback up once per run and skips the missing ones. The executor builds the trace
+itself; the observer only watches. Callbacks run in the event loop, inline with the step they
+describe: keep them quick. An exception raised by a callback is reported as a warning and never
+fails the run.
 """
 
 from __future__ import annotations
@@ -14,10 +16,28 @@ from typing import Any
 
 from .trace import AttemptTrace, StepTrace, Trace
 
+CALLBACKS: tuple[str, ...] = (
+    "on_run_start", "on_step_start", "on_attempt", "on_step_end", "on_run_end",
+)
+
 
 class PipelineObserver:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        on_run_start: Callable[[Trace], Any] | None = None,
+        on_step_start: Callable[[str, str, str | None], Any] | None = None,
+        on_attempt: Callable[[str, AttemptTrace], Any] | None = None,
+        on_step_end: Callable[[StepTrace], Any] | None = None,
+        on_run_end: Callable[[Trace], Any] | None = None,
+    ) -> None:
         self.traces: list[Trace] = []
+        # A callable given here replaces the method of that name on this instance.
+        given = {"on_run_start": on_run_start, "on_step_start": on_step_start,
+                 "on_attempt": on_attempt, "on_step_end": on_step_end, "on_run_end": on_run_end}
+        for name, callback in given.items():
+            if callback is not None:
+                setattr(self, name, callback)
 
     @property
     def last_trace(self) -> Trace | None:
@@ -55,9 +75,44 @@ class PipelineObserver:
         self.traces.clear()
 
 
-def safe_call(callback: Callable[..., None], *args: Any) -> None:
+class Hooks:
+    """The callbacks an observer really has, looked up once per run; None where it has none
+    (or only inherits `PipelineObserver`'s no-op), so the executor skips them for free."""
+
+    __slots__ = ("observer", *CALLBACKS)
+
+    def __init__(self, observer: object) -> None:
+        self.observer = observer
+        self.on_run_start = _lookup(observer, "on_run_start")
+        self.on_step_start = _lookup(observer, "on_step_start")
+        self.on_attempt = _lookup(observer, "on_attempt")
+        self.on_step_end = _lookup(observer, "on_step_end")
+        self.on_run_end = _lookup(observer, "on_run_end")
+
+    def keep(self, trace: Trace) -> None:
+        """Add `trace` to the observer's `traces` list, when it has one."""
+        traces = getattr(self.observer, "traces", None)
+        if isinstance(traces, list):
+            traces.append(trace)
+
+
+def _lookup(observer: object, name: str) -> Callable[..., Any] | None:
+    callback = getattr(observer, name, None)
+    if not callable(callback):
+        return None
+    inherited_noop = (isinstance(observer, PipelineObserver) and name not in vars(observer)
+                      and getattr(type(observer), name) is getattr(PipelineObserver, name))
+    return None if inherited_noop else callback
+
+
+def hooks_for(observer: object | None) -> Hooks | None:
+    return None if observer is None else Hooks(observer)
+
+
+def safe_call(callback: Callable[..., Any], *args: Any) -> None:
     """Call an observer callback; an exception becomes a warning, never a failed run."""
     try:
         callback(*args)
     except Exception as exc:  # noqa: BLE001 - an observer bug must not fail the pipeline
-        warnings.warn(f"observer callback {callback.__name__} raised {exc!r}", stacklevel=2)
+        name = getattr(callback, "__name__", None) or repr(callback)
+        warnings.warn(f"observer callback {name} raised {exc!r}", stacklevel=2)

@@ -20,10 +20,10 @@ from typing import Any
 
 from .errors import MmocRuntimeError, error_kind
 from .llm_call import LlmContext, run_llm_step
-from .observer import PipelineObserver, safe_call
+from .observer import Hooks, safe_call
 from .plan import GROUP, Node, Plan
 from .spec import LlmStep, ParallelGroup, TransformStep
-from .trace import FAILED, NOT_RUN, RUNNING, SKIPPED, SUCCESS, StepTrace, Trace, redact
+from .trace import FAILED, NOT_RUN, RUNNING, SKIPPED, SUCCESS, StepTrace, Trace, redact, scrub
 
 _CoroutineType = types.CoroutineType
 _Proxy = types.MappingProxyType
@@ -47,7 +47,8 @@ class Run:
         "llm",
         "loop",
         "node_traces",
-        "observer",
+        "on_step_end",
+        "on_step_start",
         "plan",
         "remaining",
         "t0",
@@ -57,14 +58,16 @@ class Run:
     )
 
     def __init__(self, plan: Plan, values: dict[str, Any], trace: Trace, llm: LlmContext,
-                 observer: PipelineObserver | None, clock: Callable[[], float],
+                 hooks: Hooks | None, clock: Callable[[], float],
                  concurrency: int | None, capture: bool) -> None:
         self.plan = plan
         self.values = values
         self.traces = trace.steps
         self.node_traces = [trace.steps[n.trace_index] for n in plan.nodes]
         self.remaining = [len(n.deps) for n in plan.nodes]
-        self.observer = observer
+        # Looked up once per run: None when the observer lacks the callback (or has none).
+        self.on_step_start = hooks.on_step_start if hooks is not None else None
+        self.on_step_end = hooks.on_step_end if hooks is not None else None
         self.clock = clock
         self.t0 = clock()
         self.llm = llm
@@ -114,7 +117,7 @@ class Run:
                         value = self._transform(step)
                         if type(value) is _CoroutineType or isawaitable(value):
                             value = await (value if step.timeout is None
-                                           else _bounded(value, step.timeout))
+                                           else _bounded(value, step))
                     except asyncio.CancelledError:
                         self._cancelled(st, started)
                         raise
@@ -265,8 +268,8 @@ class Run:
         started = self.clock()
         st.status = RUNNING
         st.start_ms = (started - self.t0) * 1000.0
-        if self.observer is not None:
-            safe_call(self.observer.on_step_start, step.name, st.kind, st.model)
+        if self.on_step_start is not None:
+            safe_call(self.on_step_start, step.name, st.kind, st.model)
         return started
 
     def _succeeded(self, step: LlmStep | TransformStep, st: StepTrace, started: float,
@@ -274,10 +277,10 @@ class Run:
         self.values[step.output_key] = value
         st.status = SUCCESS
         if self.capture and st.output is None:
-            st.output = value
+            st.output = scrub(value, self.llm.secrets)
         st.latency_ms = (self.clock() - started) * 1000.0
-        if self.observer is not None:
-            safe_call(self.observer.on_step_end, st)
+        if self.on_step_end is not None:
+            safe_call(self.on_step_end, st)
 
     def _failed(self, step: LlmStep | TransformStep, st: StepTrace, started: float,
                 exc: Exception) -> None:
@@ -286,8 +289,8 @@ class Run:
         st.error = redact(str(exc) or type(exc).__name__)
         self.failed.append(step.name)
         st.latency_ms = (self.clock() - started) * 1000.0
-        if self.observer is not None:
-            safe_call(self.observer.on_step_end, st)
+        if self.on_step_end is not None:
+            safe_call(self.on_step_end, st)
 
     def _cancelled(self, st: StepTrace, started: float) -> None:
         # Not final: a group timeout or the run's end turns this into its real outcome.
@@ -300,7 +303,7 @@ class Run:
         if type(step) is TransformStep:
             value = self._transform(step)
             if type(value) is _CoroutineType or isawaitable(value):
-                value = await (value if step.timeout is None else _bounded(value, step.timeout))
+                value = await (value if step.timeout is None else _bounded(value, step))
             return value
         return await run_llm_step(self.llm, step, self.values, st)  # type: ignore[arg-type]
 
@@ -324,9 +327,8 @@ class Run:
         started = clock()
         st.status = RUNNING
         st.start_ms = (started - self.t0) * 1000.0
-        observer = self.observer
-        if observer is not None:
-            safe_call(observer.on_step_start, group.name, GROUP, None)
+        if self.on_step_start is not None:
+            safe_call(self.on_step_start, group.name, GROUP, None)
         cap = asyncio.Semaphore(group.concurrency) if group.concurrency else None
         member_traces = self.traces[node.trace_index + 1:node.trace_index + 1 + len(group.steps)]
 
@@ -381,13 +383,18 @@ class Run:
         self._ended(st)
 
     def _ended(self, st: StepTrace) -> None:
-        if self.observer is not None:
-            safe_call(self.observer.on_step_end, st)
+        if self.on_step_end is not None:
+            safe_call(self.on_step_end, st)
 
 
-async def _bounded(awaitable: Any, timeout: float | None) -> Any:
-    """Await a transform's result, within its timeout if it has one."""
-    if timeout is None:
-        return await awaitable
-    async with asyncio.timeout(timeout):
-        return await awaitable
+async def _bounded(awaitable: Any, step: TransformStep) -> Any:
+    """Await a transform's result within its timeout; on expiry a `TimeoutError` (kind
+    `timeout`) that names the step and the limit."""
+    timeout = step.timeout
+    try:
+        async with asyncio.timeout(timeout) as scope:
+            return await awaitable
+    except TimeoutError:
+        if not scope.expired():
+            raise  # the transform's own timeout error, with its own message
+        raise TimeoutError(f"step {step.name!r} timed out after {timeout:g}s") from None

@@ -12,17 +12,19 @@ reported before any model call, never as a traceback.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import MmocRuntimeError
 from .executor import execute
 from .inputs import convert_text
 from .spec import InputSpec, PipelineSpec
+
+if TYPE_CHECKING:  # argparse is imported when a module runs as a script, not on import
+    import argparse
 
 # What each input type is called in the message for a value that does not read as one.
 _TYPE_WORDS = {"int": "an int", "float": "a float", "bool": "a bool (true/false)"}
@@ -74,6 +76,8 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
 
 
 def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
+    import argparse  # lazily: `import mmoc_runtime` must stay lean
+
     parser = argparse.ArgumentParser(description=pipeline.description)
     parser.add_argument(
         "-i", "--input", action="append", default=[], metavar="KEY=VALUE",

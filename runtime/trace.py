@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -27,8 +28,8 @@ RUNNING = "running"
 class AttemptTrace:
     """One call (or one rejected call) to one model."""
 
-    __slots__ = ("error", "error_kind", "input_tokens", "latency_ms", "model", "number",
-                 "output_tokens", "status", "wait_before_ms")
+    __slots__ = ("cached_input_tokens", "error", "error_kind", "input_tokens", "latency_ms",
+                 "model", "number", "output_tokens", "status", "wait_before_ms")
 
     def __init__(self, number: int, model: str, wait_before_ms: float = 0.0) -> None:
         self.number = number  # 1-based across the whole step (all models)
@@ -40,6 +41,7 @@ class AttemptTrace:
         self.error: str | None = None
         self.input_tokens = 0
         self.output_tokens = 0
+        self.cached_input_tokens = 0  # the part of input_tokens served from the prompt cache
 
     def __repr__(self) -> str:
         return f"AttemptTrace({self.number}, {self.model!r}, status={self.status!r})"
@@ -55,6 +57,7 @@ class AttemptTrace:
             "error": self.error,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
         }
 
 
@@ -73,6 +76,7 @@ class StepTrace:
     breaker_state: dict[str, str] | None = None  # model -> breaker state after the step
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0  # the part of input_tokens served from the prompt cache
     tokens_estimated: bool = False
     cost_usd: float = 0.0
     cost_estimated: bool = False
@@ -119,6 +123,7 @@ class StepTrace:
             "breaker_state": self.breaker_state,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
             "tokens_estimated": self.tokens_estimated,
             "cost_usd": self.cost_usd,
             "cost_estimated": self.cost_estimated,
@@ -174,6 +179,44 @@ class Trace:
     def cost_estimated(self) -> bool:
         return any(s.cost_estimated for s in self.steps)
 
+    @property
+    def totals(self) -> dict[str, Any]:
+        """The run's totals in one object (the JSON `totals`), computed from the steps."""
+        statuses: dict[str, int] = {}
+        input_tokens = output_tokens = cached = attempts = retries = 0
+        cost_usd = 0.0
+        estimated = False
+        for s in self.steps:
+            statuses[s.status] = statuses.get(s.status, 0) + 1
+            input_tokens += s.input_tokens
+            output_tokens += s.output_tokens
+            cached += s.cached_input_tokens
+            cost_usd += s.cost_usd
+            estimated = estimated or s.cost_estimated
+            attempts += len(s.attempts)
+            retries += s.retries
+        return {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+            "cached_input_tokens": cached,
+            "cost_usd": cost_usd,
+            "cost_estimated": estimated,
+            "attempts": attempts,
+            "retries": retries,
+            "steps": {status: statuses.get(status, 0)
+                      for status in (SUCCESS, FAILED, SKIPPED, NOT_RUN)} | statuses,
+        }
+
+    # The earlier library's names for the same data (read-only).
+    @property
+    def pipeline_name(self) -> str:
+        return self.pipeline
+
+    @property
+    def step_traces(self) -> list[StepTrace]:
+        return self.steps
+
     def step(self, name: str) -> StepTrace:
         for entry in self.steps:
             if entry.name == name:
@@ -198,6 +241,7 @@ class Trace:
             "total_tokens": self.total_tokens,
             "total_cost_usd": self.total_cost_usd,
             "cost_estimated": self.cost_estimated,
+            "totals": self.totals,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -287,3 +331,36 @@ def redact(text: str) -> str:
     if _key_regex is None:
         _key_regex = re.compile(_KEY_PATTERN)
     return _key_regex.sub("[redacted]", text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Captured content: a prompt may quote a key (a user pasted it, a transform read it from the
+# environment). With content capture on, the values of the keys a run can use are scrubbed.
+
+KEY_ENV_NAMES: tuple[str, ...] = (
+    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
+)
+
+
+def content_secrets(endpoints: Iterable[Any] = ()) -> tuple[str, ...]:
+    """The values (8+ characters) of the providers' key variables and of each endpoint's
+    `api_key_env`, longest first so a key containing another is scrubbed whole."""
+    names = [*KEY_ENV_NAMES, *(e.api_key_env for e in endpoints if e.api_key_env)]
+    values = {v for v in (os.environ.get(n) for n in names) if v and len(v) >= 8}
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` with every secret replaced by `[redacted]`, inside lists and dicts too."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, "[redacted]")
+        return value
+    if isinstance(value, dict):
+        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, secrets) for v in value]
+    return value

@@ -3,13 +3,17 @@
 `mock/<name>` answers with text that contains the rendered prompt, and token counts derived
 from the text. Options in the model id configure it for tests and demos:
 
-    latency_ms=50        wait this long before answering (through the run's injected sleep)
+    latency_ms=50        wait this long before answering (`asyncio.sleep`, or the sleep given
+                         to `MockProvider(sleep=...)`; never the run's backoff sleep)
     fail_first=2         the first 2 calls of each step in a run fail
     fail=always          every call fails
     error=rate_limit     the kind of the failure: rate_limit, server_error, timeout, bad_request,
                          or any other runtime error kind (default server_error)
     retry_after=1.5      the failure carries a Retry-After of 1.5 s
     reply=text           answer with this fixed text
+
+Any other option, or a bad value (`fail=sometimes`, `error=bogus`, `latency_ms=soon`), fails
+the call with a `ConfigError` (kind `config`, never retried) naming the allowed ones.
 
 `fail_first` counts calls per (run id, step), across every mock model the step tries.
 When the request asks for JSON, the answer is JSON (an instance of the schema, if one is given).
@@ -21,16 +25,12 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from typing import Any
 
-from ..errors import ConfigError, LlmError
+from ..errors import ALL_KINDS, ConfigError, LlmError
 from .base import LlmRequest, LlmResponse, estimate_tokens
 
-# The executor sets this for the duration of a run so the mock's latency uses the injected sleep.
-current_sleep: ContextVar[Callable[[float], Awaitable[None]] | None] = ContextVar(
-    "mmoc_mock_sleep", default=None
-)
+OPTIONS: tuple[str, ...] = ("latency_ms", "fail_first", "fail", "error", "retry_after", "reply")
 
 _STATUS = {"rate_limit": 429, "server_error": 500, "overloaded": 529, "bad_request": 400,
            "auth": 401, "not_found": 404, "quota": 429}
@@ -40,9 +40,13 @@ _MAX_TRACKED_STEPS = 10_000  # call counters kept; the oldest are dropped beyond
 class MockProvider:
     name = "mock"
 
-    def __init__(self) -> None:
+    def __init__(self, *, sleep: Callable[[float], Awaitable[Any]] | None = None) -> None:
         self._calls: OrderedDict[tuple[str, str], int] = OrderedDict()
         self.total_calls = 0  # every call ever made, for tests that count calls
+        # How `latency_ms` waits: a test passes a fake to stay instant and deterministic.
+        self._sleep = sleep or asyncio.sleep
+        # Option sets already checked (model ids are few; each is validated once).
+        self._valid: set[tuple[tuple[str, str], ...]] = set()
 
     def calls(self, run_id: str, step: str) -> int:
         """How many calls the step made in that run."""
@@ -57,10 +61,10 @@ class MockProvider:
         self.total_calls += 1
         count = self._count(request.run_id, request.step) if options else 0
         if options:
+            self._check(options)
             latency = _number(options, "latency_ms")
             if latency:
-                sleep = current_sleep.get() or asyncio.sleep
-                await sleep(latency / 1000.0)
+                await self._sleep(latency / 1000.0)
             fail_first = int(_number(options, "fail_first"))
             if options.get("fail") == "always" or count <= fail_first:
                 raise _failure(request, options, count)
@@ -79,6 +83,13 @@ class MockProvider:
     async def aclose(self) -> None:
         return None
 
+    def _check(self, options: Mapping[str, str]) -> None:
+        key = tuple(sorted(options.items()))
+        if key in self._valid:
+            return
+        check_options(options)
+        self._valid.add(key)
+
     def _count(self, run_id: str, step: str) -> int:
         key = (run_id, step)
         count = self._calls.get(key, 0) + 1
@@ -86,6 +97,26 @@ class MockProvider:
         if len(self._calls) > _MAX_TRACKED_STEPS:
             self._calls.popitem(last=False)
         return count
+
+
+def check_options(options: Mapping[str, str]) -> None:
+    """Raise `ConfigError` for an unknown mock option or a value it cannot take."""
+    for name, raw in options.items():
+        if name not in OPTIONS:
+            raise ConfigError(
+                f"unknown mock option {name!r}: the options are {', '.join(OPTIONS)}"
+            )
+        if name in ("latency_ms", "retry_after") and not _number(options, name) >= 0:
+            raise ConfigError(f"mock option {name}={raw!r} must be >= 0")
+        if name == "fail_first" and not raw.isdigit():
+            raise ConfigError(f"mock option fail_first={raw!r} must be a whole number >= 0")
+        if name == "fail" and raw != "always":
+            raise ConfigError(f"mock option fail={raw!r}: the only value is 'always'")
+        if name == "error" and raw not in ALL_KINDS:
+            raise ConfigError(
+                f"mock option error={raw!r} is not an error kind: use one of "
+                f"{', '.join(sorted(ALL_KINDS))}"
+            )
 
 
 def _number(options: Mapping[str, str], name: str) -> float:

@@ -84,12 +84,13 @@ def test_fail_first_counts_per_run() -> None:
     assert fake.sleeps == [0.25, 0.25]
 
 
-def test_mock_latency_uses_the_injected_sleep() -> None:
-    fake = FakeTime()
-    registry, _ = mock_registry()
+def test_mock_latency_uses_the_mocks_own_sleep_not_the_backoff_sleep() -> None:
+    fake, backoff = FakeTime(), FakeTime()
+    registry = ProviderRegistry()
+    registry.register("mock", MockProvider(sleep=fake.sleep))
     result = execute_sync(one_step("mock/m?latency_ms=50"), {}, providers=registry,
-                          sleep=fake.sleep, clock=fake.clock)
-    assert result.success and fake.sleeps == [0.05]
+                          sleep=backoff.sleep, clock=fake.clock)
+    assert result.success and fake.sleeps == [0.05] and backoff.sleeps == []
     assert result.trace.step("ask").latency_ms == pytest.approx(50.0)
     assert result.trace.latency_ms == pytest.approx(50.0)
 

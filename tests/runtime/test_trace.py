@@ -22,13 +22,14 @@ from runtime_fakes import FakeTime
 
 RUN_KEYS = {"schema_version", "run_id", "pipeline", "version", "status", "mock", "started_at",
             "ended_at", "latency_ms", "error", "failed_step", "total_input_tokens",
-            "total_output_tokens", "total_tokens", "total_cost_usd", "cost_estimated", "steps"}
+            "total_output_tokens", "total_tokens", "total_cost_usd", "cost_estimated", "totals",
+            "steps"}
 STEP_KEYS = {"name", "kind", "group", "status", "model", "model_used", "when", "skip_reason",
              "attempts", "retries", "fallback_used", "breaker_state", "input_tokens",
-             "output_tokens", "tokens_estimated", "cost_usd", "cost_estimated", "start_ms",
+             "output_tokens", "cached_input_tokens", "tokens_estimated", "cost_usd", "cost_estimated", "start_ms",
              "latency_ms", "error_kind", "error", "prompt", "system", "output"}
 ATTEMPT_KEYS = {"number", "model", "status", "wait_before_ms", "latency_ms", "error_kind",
-                "error", "input_tokens", "output_tokens"}
+                "error", "input_tokens", "output_tokens", "cached_input_tokens"}
 
 
 def boom() -> str:
@@ -52,8 +53,8 @@ def mixed_spec() -> PipelineSpec:
 
 def run_mixed(**options: Any) -> Any:
     registry = ProviderRegistry()
-    registry.register("mock", MockProvider())
     fake = FakeTime()
+    registry.register("mock", MockProvider(sleep=fake.sleep))
     return execute_sync(mixed_spec(), {"topic": "bees"}, providers=registry, sleep=fake.sleep,
                         clock=fake.clock, now=lambda: 1_700_000_000.0, **options)
 
