@@ -66,6 +66,13 @@ PRICES: dict[str, Price] = {
     "gemini-1.5-pro": Price(1.25, 5.00, 0.3125),
 }
 
+# API aliases that name a family without a snapshot suffix (Anthropic's `-0` aliases, which
+# its adapter sends for the catalog names claude-sonnet-4 and claude-opus-4).
+ALIASES: dict[str, str] = {
+    "claude-sonnet-4-0": "claude-sonnet-4",
+    "claude-opus-4-0": "claude-opus-4",
+}
+
 # Unknown models: $1 per million tokens in and out, the earlier library's flat "unknown" rate
 # ($0.001 per 1K). Flagged as estimated wherever it is used.
 DEFAULT_PRICE = Price(1.00, 1.00)
@@ -93,6 +100,7 @@ def _bare_name(model: str) -> tuple[str | None, str]:
 
 def lookup(name: str) -> Price | None:
     """The table price of a bare name, or of the family a dated snapshot belongs to."""
+    name = ALIASES.get(name, name)
     price = PRICES.get(name)
     if price is not None:
         return price

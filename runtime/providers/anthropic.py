@@ -4,6 +4,10 @@
 `max_tokens`: a step that sets none sends `DEFAULT_MAX_TOKENS` (1024). The system prompt is
 the top-level `system` field; the reply's text blocks are joined. JSON output is asked for by
 instruction (the Messages API has no JSON mode) and parsed by the runtime.
+
+The catalog's bare Claude names (the seed's `claude-3-haiku`, ...) are family names, not API
+ids: `API_MODEL_IDS` maps them to ids the API accepts when the request is sent. The trace and
+the price keep the name the pipeline wrote.
 """
 
 from __future__ import annotations
@@ -20,6 +24,30 @@ API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024
 
 _QUOTA_WORDS = ("credit balance", "spend limit", "spending limit", "billing")
+
+# Catalog name -> the model id the Messages API accepts. The Claude 3 models have no alias,
+# so they get their (only) dated snapshot; the others get the API's moving alias.
+API_MODEL_IDS: dict[str, str] = {
+    "claude-3-haiku": "claude-3-haiku-20240307",
+    "claude-3-opus": "claude-3-opus-20240229",
+    "claude-3-sonnet": "claude-3-sonnet-20240229",
+    "claude-3-5-haiku": "claude-3-5-haiku-latest",
+    "claude-3-5-sonnet": "claude-3-5-sonnet-latest",
+    "claude-3-7-sonnet": "claude-3-7-sonnet-latest",
+    "claude-sonnet-4": "claude-sonnet-4-0",
+    "claude-opus-4": "claude-opus-4-0",
+}
+
+
+# Stop reasons that explain a reply without text: the request's own limit ended it before
+# any text (max_tokens) or a stop sequence came first. The reply is then '' (a retry would
+# end the same way); any other empty reply is `bad_response`.
+EMPTY_REPLY_STOPS: frozenset[str] = frozenset({"max_tokens", "stop_sequence"})
+
+
+def api_model_id(model: str) -> str:
+    """The id sent for `model`: its API id when it is a catalog family name, else as written."""
+    return API_MODEL_IDS.get(model, model)
 
 
 def json_instruction(schema: Any) -> str:
@@ -38,7 +66,7 @@ def build_body(request: LlmRequest) -> dict[str, Any]:
         instruction = json_instruction(request.json_schema)
         system = f"{system}\n\n{instruction}" if system else instruction
     body: dict[str, Any] = {
-        "model": request.model,
+        "model": api_model_id(request.model),
         "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
         "messages": [{"role": "user", "content": request.prompt}],
     }
@@ -64,11 +92,18 @@ def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
         and isinstance(block.get("text"), str)
     ]
     stop = body.get("stop_reason")
-    if not texts and stop == "refusal":
-        raise call.error("blocked", "the model refused to answer", status=200)
+    text = "".join(texts)
+    if not text:
+        if stop == "refusal":
+            raise call.error("blocked", "the model refused to answer", status=200)
+        if stop not in EMPTY_REPLY_STOPS:
+            # `end_turn` (or no reason) with nothing said is an anomaly another attempt may
+            # not repeat: retryable, like any reply without the documented content.
+            raise call.error(
+                "bad_response", f"the reply has no text (stop_reason {stop!r})", status=200
+            )
     usage = body.get("usage")
     model = body.get("model")
-    text = "".join(texts)
     if not isinstance(usage, dict) or not isinstance(usage.get("input_tokens"), int):
         # A proxy that drops usage: estimate, and say so in the trace.
         return estimated_response(text, prompt_text, stop, model)
