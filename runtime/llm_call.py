@@ -201,8 +201,9 @@ async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: st
         st.attempts.append(attempt)
         if on_attempt is not None:
             safe_call(on_attempt, st.name, attempt)
-        if wait:
+        if retry_number:  # this attempt is a retry (its wait may be 0)
             st.retries += 1
+        if wait:
             pause = ctx.sleep(wait)
             if pause is not None and isawaitable(pause):  # a plain function sleeps by itself
                 await pause
