@@ -41,7 +41,12 @@ MAX_CONNECTIONS_ENV = "MMOC_HTTP_MAX_CONNECTIONS"
 
 # The longest provider message quoted in an error; bodies can be whole HTML pages.
 _MAX_MESSAGE = 500
+# The one marker that replaces a secret in any text the runtime shows or stores.
 REDACTED = "[REDACTED]"
+# A key's literal value is scrubbed only from this length: a short test "key" such as `test`
+# would otherwise shred ordinary words ("latest test request"). Header- and `key=`-shaped
+# values are hidden whatever their length; real provider keys are far longer.
+MIN_SECRET_LENGTH = 8
 
 # --------------------------------------------------------------------------- redaction
 
@@ -59,10 +64,12 @@ _SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """`text` with every known secret value and every key-shaped field replaced."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:  # a 1-3 character "key" would shred ordinary text
-            text = text.replace(secret, REDACTED)
+    """`text` with every known secret value (of `MIN_SECRET_LENGTH`+ characters) and every
+    header- or `key=`-shaped value replaced by `REDACTED`."""
+    # Longest first, so a secret that contains another is replaced whole.
+    long_enough = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
+    for secret in sorted(long_enough, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text

@@ -149,6 +149,37 @@ def test_echoed_key_never_reaches_errors_reprs_or_logs(
     assert error.kind in ("auth", "bad_request")
 
 
+def test_a_short_key_value_does_not_shred_ordinary_words() -> None:
+    # `OPENAI_API_KEY=test` against a test server: "test" must not be cut out of words.
+    text = "the latest test request failed; Authorization: Bearer test; url ?key=test&x=1"
+    clean = redact(text, ("test",))
+    assert clean.startswith("the latest test request failed; ")
+    # Header- and query-shaped values are still hidden, whatever their length.
+    assert "Authorization: [REDACTED];" in clean and "?key=[REDACTED]&x=1" in clean
+    assert redact("sent Bearer abc") == "sent Bearer [REDACTED]"
+    assert redact("x-api-key: abc", ("abc",)) == "x-api-key: [REDACTED]"
+
+
+def test_key_values_of_eight_characters_or_more_are_scrubbed_longest_first() -> None:
+    assert redact("code 12345678 here", ("12345678",)) == f"code {REDACTED} here"
+    assert redact("code 1234567 here", ("1234567",)) == "code 1234567 here"
+    # A key that contains another key is replaced whole, not left half-shown.
+    assert redact("k=abcdefgh-XYZ!", ("abcdefgh", "abcdefgh-XYZ!")) == f"k={REDACTED}"
+    assert redact("v abcdefgh-XYZ!", ("abcdefgh", "abcdefgh-XYZ!")) == f"v {REDACTED}"
+
+
+def test_a_short_test_key_leaves_the_provider_message_readable(
+    provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    message = "the latest test request is malformed"
+    provider_env.queue("openai", Reply(400, openai_error(message, "invalid_request_error")))
+    with pytest.raises(LlmError) as caught:
+        complete_once(openai_compat.create("openai", None), LlmRequest("openai", "m", "hi"))
+    assert message in str(caught.value)
+    assert provider_env.requests[0].headers["authorization"] == "Bearer test"
+
+
 def test_a_key_cut_by_truncation_is_still_hidden(provider_env: LoopbackServer) -> None:
     # The key straddles the 500-character cut of a long provider message.
     message = "x" * 490 + f" {OPENAI_KEY} " + "y" * 100
