@@ -17,6 +17,11 @@ _EXPORTS: dict[str, str] = {
     "PipelineExecutor": "mmoc.builder",
     "PipelineResult": "mmoc.builder_results",
     "PipelineValidationError": "mmoc.builder",
+    "AsyncPipelineExecutor": "mmoc.builder",
+    "ValidationMessage": "mmoc.builder",
+    "mock_model_call": "mmoc.builder",
+    "PipelineStep": "mmoc.builder_steps",
+    "StepType": "mmoc.builder_steps",
     "StepResult": "mmoc.builder_results",
     "create_llm_step": "mmoc.builder_steps",
     "create_transform_step": "mmoc.builder_steps",
@@ -30,6 +35,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AsyncPipelineExecutor",
     "BackoffStrategy",
     "CircuitBreaker",
     "FallbackChain",
@@ -37,14 +43,18 @@ __all__ = [
     "PipelineExecutor",
     "PipelineObserver",
     "PipelineResult",
+    "PipelineStep",
     "PipelineValidationError",
     "RetryStrategy",
     "StepResult",
+    "StepType",
+    "ValidationMessage",
     "__version__",
     "create_conditional_step",
     "create_llm_step",
     "create_parallel_group",
     "create_transform_step",
+    "mock_model_call",
 ]
 
 

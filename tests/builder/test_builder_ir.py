@@ -143,14 +143,14 @@ def test_validate_raises_one_error_with_every_diagnostic() -> None:
     p.add_step(create_llm_step("b", "mock/x", "B {a_out}", "b_out"))  # a cycle
     p.add_step(create_llm_step("c", "mock/x", "C", "c_out", depends_on="nope"))
     with pytest.raises(PipelineValidationError) as info:
-        p.validate()
+        p.check()
     codes = {d.code for d in info.value.diagnostics}
     assert {"MMO201", "MMO202"} <= codes
     assert "MMO201" in str(info.value) and "nope" in str(info.value)
 
 
 def test_validate_passes_seed_example(seed: Callable[[], Pipeline]) -> None:
-    warnings = seed().validate()
+    warnings = seed().check()
     assert all(not d.is_error for d in warnings)
 
 

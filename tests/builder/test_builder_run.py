@@ -114,7 +114,7 @@ def test_failed_step_and_missing_input_are_results_not_exceptions() -> None:
     assert failed.final_output is None
     missing = PipelineExecutor().execute(p, {})
     assert not missing.success and missing.error and "topic" in missing.error
-    assert missing.steps_results == {}
+    assert missing.steps_results == []
 
 
 def test_invalid_pipeline_raises_with_every_diagnostic() -> None:
