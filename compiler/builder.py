@@ -398,6 +398,11 @@ class SeedCallbacks:
         self.inner = inner
         self.started: set[str] = set()
 
+    @property
+    def traces(self) -> Any:
+        """The inner observer's trace list: the runtime keeps each run's trace there."""
+        return getattr(self.inner, "traces", None)
+
     def _forward(self, event: str, *args: Any) -> None:
         method = getattr(self.inner, event, None) if self.inner is not None else None
         if method is not None:
