@@ -171,6 +171,20 @@ def effective_inputs(p: ir.Pipeline) -> tuple[str, ...]:
 
 
 @_per_object
+def optional_inputs(p: ir.Pipeline) -> frozenset[str]:
+    """Inferred inputs that only conditions name (no template or transform reads them).
+
+    Empty when inputs are declared. The seed's `key_exists:flag` on a key nothing produces
+    asks whether the caller passed `flag`; such a key must not be a required input, or the
+    condition could never be false. These inputs default to None.
+    """
+    if p.inputs_declared:
+        return frozenset()
+    read = {key for step in p.steps for key in reads_of(step)}
+    return frozenset(k for k in effective_inputs(p) if k not in read)
+
+
+@_per_object
 def top_level_owner(p: ir.Pipeline) -> dict[str, str]:
     """Step name (members included) -> the name of the top-level step that schedules it."""
     owner: dict[str, str] = {}

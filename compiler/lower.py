@@ -183,7 +183,13 @@ def _input_spec(ctx: LowerContext, name: str) -> Call:
     check_identifier(name, "input")
     args = [Arg.of("name", literal(name))]
     decl = _declared(ctx.p).get(name)
-    if decl is not None:
+    if decl is None:
+        # Inferred inputs take any JSON value, as the seed took any value; a key that only
+        # conditions read is optional (None when absent) so the condition can be false.
+        args.append(Arg.of("type", literal("json")))
+        if name in analysis.optional_inputs(ctx.p):
+            args.append(Arg.of("default", literal(None)))
+    else:
         type_name = decl.type or "str"
         if type_name not in (*_INPUT_TYPES, "json"):
             raise LoweringError(f"input {name!r} has unknown type {type_name!r}")
@@ -195,6 +201,8 @@ def _input_spec(ctx: LowerContext, name: str) -> Call:
 
 
 def _input_annotation(ctx: LowerContext, decl: ir.Input | None) -> str:
+    if decl is None and not ctx.p.inputs_declared:
+        return ctx.n["Any"]  # an inferred input takes any JSON value
     type_name = (decl.type if decl is not None else None) or "str"
     return _INPUT_TYPES.get(type_name) or ctx.n["Any"]
 
@@ -202,10 +210,11 @@ def _input_annotation(ctx: LowerContext, decl: ir.Input | None) -> str:
 def _inputs_typeddict(ctx: LowerContext, name: str) -> TypedDictView:
     declared = _declared(ctx.p)
     fields = []
+    optional = analysis.optional_inputs(ctx.p)
     for key in analysis.effective_inputs(ctx.p):
         decl = declared.get(key)
         annotation = _input_annotation(ctx, decl)
-        if decl is not None and decl.has_default:
+        if (decl is not None and decl.has_default) or key in optional:
             annotation = f"{ctx.n['NotRequired']}[{annotation}]"
         fields.append(TypedDictField(key, literal(key), annotation))
     return _typeddict(ctx, name, fields)

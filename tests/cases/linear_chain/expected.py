@@ -34,7 +34,7 @@ check_abi(ABI, "tests/cases/linear_chain/pipeline.mmo")
 
 
 class Inputs(TypedDict):
-    topic: str
+    topic: Any
 
 
 class Outputs(TypedDict):
@@ -68,7 +68,7 @@ PIPELINE = PipelineSpec(
     name="linear_chain",
     version="1.0",
     description="Research a topic and create a summary",
-    inputs=(InputSpec(name="topic"),),
+    inputs=(InputSpec(name="topic", type="json"),),
     steps=(
         RESEARCH_STEP,
         SUMMARIZE_STEP,

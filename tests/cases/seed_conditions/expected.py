@@ -35,8 +35,8 @@ check_abi(ABI, "tests/cases/seed_conditions/pipeline.mmo")
 
 
 class Inputs(TypedDict):
-    query: str
-    mode: str
+    query: Any
+    mode: NotRequired[Any]
 
 
 class Outputs(TypedDict):
@@ -127,8 +127,8 @@ PIPELINE = PipelineSpec(
     name="seed_conditions",
     version="1.0",
     inputs=(
-        InputSpec(name="query"),
-        InputSpec(name="mode"),
+        InputSpec(name="query", type="json"),
+        InputSpec(name="mode", type="json", default=None),
     ),
     steps=(
         FETCH_STEP,
