@@ -32,6 +32,10 @@ _EXPORTS: dict[str, str] = {
     "BackoffStrategy": "mmoc_runtime.retry",
     "FallbackChain": "mmoc_runtime.fallback",
     "CircuitBreaker": "mmoc_runtime.breaker",
+    # The seed's tracing and retry helpers, where the runtime defines them.
+    "PipelineTrace": "mmoc_runtime.trace",
+    "StepTrace": "mmoc_runtime.trace",
+    "with_retry": "mmoc_runtime.retry",
 }
 
 __all__ = [

@@ -96,7 +96,7 @@ class Pipeline:
             # The seed's positional order was (name, steps, description, version).
             steps, description, version = description, version, None
         self.name = name
-        self.description = description
+        self.description = description or ""  # the seed's default; the IR keeps None
         self._version = version
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.steps: list[StepNode] = []
@@ -157,7 +157,7 @@ class Pipeline:
         return self._base.model_copy(
             update={
                 "name": self.name,
-                "description": self.description,
+                "description": self.description or None,
                 "version": self._version,
                 "steps": tuple(plain_step(s) for s in self.steps),
             }

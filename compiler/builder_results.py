@@ -156,6 +156,16 @@ class PipelineResult:
         }
 
 
+def _final_output(p: ir.Pipeline, steps: StepResults, values: dict[str, Any]) -> Any:
+    """The output of the last step (in the order added) that ran: a skipped last step leaves
+    the one before it as the result, as in the seed."""
+    for step in reversed(p.steps):
+        done = steps.get(step.name)
+        if step.output_key and done is not None and done.status == SUCCESS:
+            return values.get(step.output_key)
+    return None
+
+
 def result_from_run(p: ir.Pipeline, run: Any) -> PipelineResult:
     data = run.trace.to_dict() if run.trace is not None else {}
     keys = {s.name: s.output_key for s in p.all_steps()}
@@ -177,8 +187,7 @@ def result_from_run(p: ir.Pipeline, run: Any) -> PipelineResult:
             cost_usd=entry.get("cost_usd") or 0.0,
             latency_ms=entry.get("latency_ms") or 0.0,
         ))
-    last = p.steps[-1] if p.steps else None
-    final = values.get(last.output_key) if last is not None and last.output_key else None
+    final = _final_output(p, steps, values) if run.success else None
     total_tokens = data.get("total_tokens")
     if total_tokens is None:
         total_tokens = sum(s.tokens_used for s in steps)

@@ -291,3 +291,17 @@ def test_async_executor_and_mock_model_call() -> None:
     assert mock_model_call("m", "y" * 100, {}).endswith("...'")
     via_fn = PipelineExecutor(model_fn=mock_model_call).execute(p, {"x": "there"})
     assert via_fn.final_output == "[Mock gpt-4 response] Processed: 'Hello there'"
+
+
+def test_final_output_is_the_last_step_that_ran() -> None:
+    p = Pipeline(name="tail", steps=[
+        create_llm_step("main", "gpt-4", "Main {x}", "main_out"),
+        create_llm_step("extra", "gpt-4", "Extra {main_out}", "extra_out",
+                        condition="equals:x:deep"),
+    ])
+    shallow = PipelineExecutor().execute(p, {"x": "plain"})
+    assert shallow.success and shallow.steps_results["extra"].skipped
+    assert shallow.final_output == shallow.values["main_out"]
+    deep = PipelineExecutor().execute(p, {"x": "deep"})
+    assert deep.final_output == deep.values["extra_out"]
+    assert Pipeline(name="d").description == "" and Pipeline(name="d").to_ir().description is None
