@@ -11,9 +11,9 @@ States and transitions:
 
 What counts as a failure: only failures that say something about the endpoint's health. A
 client-kind error (bad request, auth, not found, quota, blocked), an `invalid_output` (the
-model answered) or a `circuit_open` rejection is *neutral*: it changes no state but does
-release the half-open trial slot it held, so a rejected prompt cannot wedge the breaker in
-half-open. Unclassified exceptions count, as they did in the earlier library.
+model answered), a `circuit_open` rejection or one of our own mistakes (`config`: no API
+key; `input`; `template`) is *neutral*: it changes no state but does release the half-open
+trial slot it held, so a rejected prompt cannot wedge the breaker in half-open. Unclassified exceptions count, as they did in the earlier library.
 
 Results that arrive while the breaker is open (calls admitted before it opened) are ignored:
 they neither close it early nor restart its timer.
@@ -50,7 +50,15 @@ OPEN = BreakerState.OPEN
 HALF_OPEN = BreakerState.HALF_OPEN
 
 # Kinds that prove nothing about the endpoint's health: never counted as breaker failures.
-NEUTRAL_KINDS: frozenset[str] = CLIENT_KINDS | {"invalid_output", "circuit_open"}
+# `config`, `input` and `template` are our side's mistakes (no key, bad inputs, a template
+# that cannot render): the endpoint was not even reached.
+NEUTRAL_KINDS: frozenset[str] = CLIENT_KINDS | {
+    "invalid_output",
+    "circuit_open",
+    "config",
+    "input",
+    "template",
+}
 
 
 def counts_as_failure(exc: BaseException | None) -> bool:

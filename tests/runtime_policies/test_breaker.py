@@ -10,7 +10,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from mmoc_runtime.breaker import BreakerRegistry, CircuitBreaker, default_breakers
-from mmoc_runtime.errors import CircuitOpenError, LlmError
+from mmoc_runtime.errors import (
+    CircuitOpenError,
+    ConfigError,
+    InputError,
+    LlmError,
+    TemplateError,
+)
 from mmoc_runtime.spec import BreakerPolicy
 
 
@@ -267,6 +273,17 @@ def test_a_rejection_is_a_runtime_error_with_the_seed_wording() -> None:
     assert "after 2 consecutive failures" in str(caught.value)
     with pytest.raises(RuntimeError, match="Circuit breaker is OPEN"):
         asyncio.run(breaker.acall(lambda: "never"))
+
+
+@pytest.mark.parametrize(
+    "error", [ConfigError("no API key"), InputError("missing topic"), TemplateError("{x}")]
+)
+def test_our_own_mistakes_never_open_the_breaker(error: Exception) -> None:
+    # A missing key fails every call without reaching the endpoint: no verdict on its health.
+    breaker = CircuitBreaker(1, 30, Clock())
+    for _ in range(3):
+        breaker.record_failure(error)
+    assert breaker.state == "closed" and breaker.failure_count == 0
 
 
 def test_call_and_acall_forward_keyword_arguments() -> None:
