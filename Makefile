@@ -9,9 +9,14 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# A strict editable install links every package file into build/__editable__*: mypy (and any
+# tool that reads site-packages statically) then finds mmoc_runtime, which the default editable
+# finder hides. New files need a reinstall, so the stamp also watches the package folders.
+PKG_DIRS := compiler compiler/checks compiler/cli compiler/templates runtime runtime/providers grammar
+
+$(STAMP): pyproject.toml $(PKG_DIRS) | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev]' --config-settings editable_mode=strict
 	touch $(STAMP)
 
 test: $(STAMP)
