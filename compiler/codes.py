@@ -94,8 +94,10 @@ CODES: dict[str, Code] = _codes(
     # ---- models and providers
     Code("MMO401", "unknown-model", "warning", "a model id is not in the catalog",
          "The model is not in mmoc's catalog; it may still exist at the provider, so this is "
-         "a warning. A bare name with no `provider/` that the catalog does not know is an "
-         "error instead: nothing says which provider would serve it."),
+         "a warning, with a \"did you mean\" from the catalog. A bare name with no `provider/` "
+         "that the catalog does not know is a warning too, but nothing says which provider "
+         "would serve it: a real run fails that step with a configuration error (a --mock run "
+         "answers it). Write `provider/model` for a model outside the catalog."),
     Code("MMO402", "unknown-provider", "error", "a model's provider is unknown",
          "Providers are openai, anthropic, gemini, ollama, mock, or a declared endpoint."),
     Code("MMO403", "bad-model-id", "error", "a model id is malformed",

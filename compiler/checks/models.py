@@ -53,16 +53,18 @@ def _judge(
         if not base or not _NAME_RE.match(base):
             yield _malformed(model_id, span, where)
             return
-        # A bare name no catalog entry resolves: the runtime cannot route it, so an error.
+        # A bare name the catalog does not know: a warning (it may be a typo, or a model newer
+        # than the catalog). Nothing says which provider serves it, so a real run fails the
+        # step with a configuration error; a --mock run answers it.
         near = suggest(base, [*CATALOG, *aliases])
         yield Diagnostic(
             "MMO401",
             f"unknown model `{base}` in {where}: it is not in the catalog and names no provider",
             span,
-            severity="error",
             label="unknown model",
             help=(f"did you mean `{near}`? A" if near else "A")
-            + " model outside the catalog is written `provider/model`",
+            + " model outside the catalog is written `provider/model`; as it is, only a"
+            " mock run can answer it",
         )
         return
     if not provider or not name or not _NAME_RE.match(name) or not _query_ok(query):

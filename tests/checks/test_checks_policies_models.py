@@ -47,10 +47,13 @@ def test_model_under_the_wrong_provider_names_the_right_one() -> None:
     assert d.code == "MMO401" and "anthropic/claude-3-haiku" in (d.help or "")
 
 
-def test_bare_name_outside_the_catalog_is_an_error() -> None:
-    (d,) = mmo(llm("gemini-2.5-flsh"))
-    assert (d.code, d.level) == ("MMO401", "error")
-    assert "gemini-2.5-flash" in (d.help or "")
+@pytest.mark.parametrize("name", ["gemini-2.5-flash-lit", "model-a", "llama3"])
+def test_bare_name_outside_the_catalog_is_a_warning(name: str) -> None:
+    # Issue 3: an unknown model id is a warning with "did you mean" from the catalog.
+    (d,) = mmo(llm(name))
+    assert (d.code, d.level) == ("MMO401", "warning")
+    if name == "gemini-2.5-flash-lit":
+        assert "did you mean `gemini-2.5-flash-lite`?" in (d.help or "")
 
 
 def test_unknown_provider_is_an_error_with_suggestion() -> None:
