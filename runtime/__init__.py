@@ -6,7 +6,8 @@ the compiler or its dependencies. Generated code imports only the names in `__al
 
 from __future__ import annotations
 
-from . import conditions, transforms
+from typing import TYPE_CHECKING, Any
+
 from .abi import ABI_VERSION, RUNTIME_VERSION, check_abi
 from .breaker import BreakerRegistry, CircuitBreaker, default_breakers
 from .errors import (
@@ -41,6 +42,20 @@ from .spec import (
 )
 from .trace import SCHEMA_VERSION as TRACE_SCHEMA_VERSION
 from .trace import AttemptTrace, StepTrace, Trace
+
+if TYPE_CHECKING:
+    from . import conditions, transforms
+else:
+
+    def __getattr__(name: str) -> Any:
+        # The condition helpers and built-in transforms (with the JSON scanner they use) load
+        # on first use, which keeps `import mmoc_runtime` lean for pipelines that use neither.
+        if name in ("conditions", "transforms"):
+            import importlib
+
+            return importlib.import_module(f"{__name__}.{name}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = RUNTIME_VERSION
 
