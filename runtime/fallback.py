@@ -4,7 +4,7 @@ Every failure moves on to the next option, client errors included: a prompt one 
 (too long, a blocked word, a bad key for that provider) may well pass on another. When all
 options fail, `FallbackExhaustedError` (a `RuntimeError` whose message starts `All fallback
 options failed`, as in the earlier library) lists each option with its error, in order. An
-empty chain raises `RuntimeError("No options configured ...")`.
+empty chain raises `RuntimeError("FallbackChain has no options configured ...")`.
 
 An option may carry a `CircuitBreaker`: while that breaker rejects, the option is skipped
 without being called (its entry in the error list is the `CircuitOpenError`), and its outcome
@@ -51,9 +51,9 @@ class FallbackChain:
         return len(self._options)
 
     def _check_not_empty(self) -> None:
-        # A RuntimeError, as in the earlier library, whose callers catch that.
+        # A RuntimeError with the earlier library's words: its users catch and match them.
         if not self._options:
-            raise RuntimeError("No options configured in FallbackChain: call add_option first")
+            raise RuntimeError("FallbackChain has no options configured: call add_option first")
 
     def execute(self, /, *args: Any, **kwargs: Any) -> tuple[str, Any]:
         """Try each option with the arguments; return (name of the option that answered, result).

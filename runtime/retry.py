@@ -226,6 +226,22 @@ class RetryStrategy:
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 
+def with_retry(
+    fn: Callable[..., T],
+    strategy: RetryStrategy,
+    /,
+    *args: Any,
+    sleep_fn: Callable[[float], Any] = time.sleep,
+    **kwargs: Any,
+) -> T:
+    """The earlier library's helper: `fn(*args, **kwargs)` retried under `strategy`.
+
+    `strategy.run` with the arguments bound; `sleep_fn` is the injectable sleep (the seed's
+    name). The last error is raised as is, with its attempt history attached.
+    """
+    return strategy.run(lambda: fn(*args, **kwargs), sleep=sleep_fn)
+
+
 # Shared default source of jitter; tests pass their own seeded `random.Random`.
 _RNG = random.Random()
 

@@ -15,7 +15,7 @@ from mmoc_runtime.errors import (
     LlmError,
     TemplateError,
 )
-from mmoc_runtime.retry import AttemptRecord, BackoffStrategy, RetryStrategy
+from mmoc_runtime.retry import AttemptRecord, BackoffStrategy, RetryStrategy, with_retry
 
 
 def llm_error(kind: str, retry_after: float | None = None) -> LlmError:
@@ -208,6 +208,34 @@ def test_config_input_and_template_errors_are_never_retried_even_when_named(
     error: Exception,
 ) -> None:
     assert not RetryStrategy(retry_on=(Exception,)).should_retry(error)
+
+
+def test_with_retry_binds_arguments_and_sleeps_with_sleep_fn() -> None:
+    calls: list[tuple[int, str]] = []
+
+    def flaky(x: int, *, label: str) -> str:
+        calls.append((x, label))
+        if len(calls) < 3:
+            raise ValueError("not yet")
+        return f"{label}{x}"
+
+    waits: list[float] = []
+    strategy = RetryStrategy(max_retries=3, base_delay_seconds=1.0)
+    assert with_retry(flaky, strategy, 7, label="n", sleep_fn=waits.append) == "n7"
+    assert calls == [(7, "n")] * 3
+    assert waits == [1.0, 2.0]
+
+
+def test_with_retry_raises_the_last_error_and_stops_on_unmatched_ones() -> None:
+    attempts: list[int] = []
+
+    def broken() -> None:
+        attempts.append(1)
+        raise TypeError("wrong type")
+
+    with pytest.raises(TypeError):
+        with_retry(broken, RetryStrategy(retry_on=(ValueError,)), sleep_fn=lambda _s: None)
+    assert len(attempts) == 1
 
 
 def test_invalid_output_is_retried_only_when_named() -> None:
