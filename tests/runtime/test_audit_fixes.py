@@ -269,11 +269,14 @@ def test_bad_mock_options_fail_the_step_as_config_errors(option: str, named: str
 
 # 12. `import mmoc_runtime` stays lean.
 
-def test_import_does_not_load_argparse() -> None:
-    code = "import sys, mmoc_runtime; print('argparse' in sys.modules)"
+def test_import_does_not_load_argparse_and_transforms_load_on_first_use() -> None:
+    code = ("import sys, mmoc_runtime; print('argparse' in sys.modules, "
+            "'mmoc_runtime.transforms' in sys.modules, "
+            "mmoc_runtime.transforms.BUILTINS['upper']('ok'), "
+            "mmoc_runtime.conditions.exists({'k': 1}, 'k'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "False", "OK", "True"]
 
 
 # 13. Keys are scrubbed from captured content.
