@@ -80,60 +80,69 @@ AFTER_STRICT_PROMPT = "after {strict_out}"
 
 def when_on_equal(values: Mapping[str, Any]) -> bool:
     'Whether step on_equal runs: when mode == "full"'
-    return conditions.compare("==", conditions.value(values, "mode"), "full")
+    decision: bool = conditions.compare("==", conditions.value(values, "mode"), "full")
+    return decision
 
 
 def when_on_not_equal(values: Mapping[str, Any]) -> bool:
     'Whether step on_not_equal runs: when mode != "fast"'
-    return conditions.compare("!=", conditions.value(values, "mode"), "fast")
+    decision: bool = conditions.compare("!=", conditions.value(values, "mode"), "fast")
+    return decision
 
 
 def when_on_length(values: Mapping[str, Any]) -> bool:
     """Whether step on_length runs: when len(text) >= 3 and len(label) < 1000"""
-    return conditions.compare(
+    decision: bool = conditions.compare(
         ">=", conditions.length(conditions.value(values, "text")), 3
     ) and conditions.compare(
         "<", conditions.length(conditions.value(values, "label")), 1000
     )
+    return decision
 
 
 def when_on_contains(values: Mapping[str, Any]) -> bool:
     'Whether step on_contains runs: when label contains "mock" or text contains "x"'
-    return conditions.contains(
+    decision: bool = conditions.contains(
         conditions.value(values, "label"), "mock"
     ) or conditions.contains(conditions.value(values, "text"), "x")
+    return decision
 
 
 def when_on_exists(values: Mapping[str, Any]) -> bool:
     """Whether step on_exists runs: when exists(label) and not strict"""
-    return conditions.exists(values, "label") and (
+    decision: bool = conditions.exists(values, "label") and (
         not conditions.truthy(conditions.value(values, "strict"))
     )
+    return decision
 
 
 def when_on_truthy(values: Mapping[str, Any]) -> bool:
     """Whether step on_truthy runs: when label"""
-    return conditions.truthy(conditions.value(values, "label"))
+    decision: bool = conditions.truthy(conditions.value(values, "label"))
+    return decision
 
 
 def when_gated(values: Mapping[str, Any]) -> bool:
     """Whether step gated runs: when exists(label)"""
-    return conditions.exists(values, "label")
+    decision: bool = conditions.exists(values, "label")
+    return decision
 
 
 def when_on_literals(values: Mapping[str, Any]) -> bool:
     """Whether step on_literals runs: when not (limit > 2.5 and strict == true) or mode == null"""
-    return (
+    decision: bool = (
         not (
             conditions.compare(">", conditions.value(values, "limit"), 2.5)
             and conditions.compare("==", conditions.value(values, "strict"), True)
         )
     ) or conditions.compare("==", conditions.value(values, "mode"), None)
+    return decision
 
 
 def when_only_strict(values: Mapping[str, Any]) -> bool:
     """Whether step only_strict runs: when strict"""
-    return conditions.truthy(conditions.value(values, "strict"))
+    decision: bool = conditions.truthy(conditions.value(values, "strict"))
+    return decision
 
 
 CLASSIFY_STEP = LlmStep(
@@ -316,12 +325,17 @@ async def run_result(
     **options: Any,
 ) -> RunResult:
     """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    return await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
+    result: RunResult = await execute(
+        PIPELINE, inputs, observer=observer, mock=mock, **options
+    )
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    return script_main(PIPELINE, argv)
+    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
+    code: int = script_main(PIPELINE, argv)
+    return code
 
 
 if __name__ == "__main__":

@@ -119,12 +119,17 @@ async def run_result(
     **options: Any,
 ) -> RunResult:
     """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    return await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
+    result: RunResult = await execute(
+        PIPELINE, inputs, observer=observer, mock=mock, **options
+    )
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    return script_main(PIPELINE, argv)
+    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
+    code: int = script_main(PIPELINE, argv)
+    return code
 
 
 if __name__ == "__main__":

@@ -65,20 +65,24 @@ INPUTS_PROMPT = "'''\n\"\"\"\\\n{main_out}"
 
 def when_run(values: Mapping[str, Any_2]) -> bool:
     'Whether step run runs: when values != "\\"; import os; os.system(\'echo pwned\'); \\""'
-    return conditions.compare(
+    decision: bool = conditions.compare(
         "!=",
         conditions.value(values, "values"),
         "\"; import os; os.system('echo pwned'); \"",
     )
+    return decision
 
 
 def when_Inputs(values: Mapping[str, Any_2]) -> bool:
     'Whether step Inputs runs: when main_out contains "\\"\\"\\"" or not (values == "\'; print(\'x\') #")'
-    return conditions.contains(conditions.value(values, "main_out"), '"""') or (
+    decision: bool = conditions.contains(
+        conditions.value(values, "main_out"), '"""'
+    ) or (
         not conditions.compare(
             "==", conditions.value(values, "values"), "'; print('x') #"
         )
     )
+    return decision
 
 
 def transform_PIPELINE(transforms: Any_2) -> Any_2:
@@ -189,12 +193,17 @@ async def run_result(
     **options: Any_2,
 ) -> RunResult:
     """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    return await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
+    result: RunResult = await execute(
+        PIPELINE, inputs, observer=observer, mock=mock, **options
+    )
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    return script_main(PIPELINE, argv)
+    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
+    code: int = script_main(PIPELINE, argv)
+    return code
 
 
 if __name__ == "__main__":

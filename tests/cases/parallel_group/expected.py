@@ -56,9 +56,10 @@ MERGE_PROMPT = "Merge {draft} with these reviews: {reviews}"
 
 def when_reviews(values: Mapping[str, Any]) -> bool:
     """Whether step reviews runs: when len(draft) > 0"""
-    return conditions.compare(
+    decision: bool = conditions.compare(
         ">", conditions.length(conditions.value(values, "draft")), 0
     )
+    return decision
 
 
 def transform_shout(draft: Any) -> Any:
@@ -156,12 +157,17 @@ async def run_result(
     **options: Any,
 ) -> RunResult:
     """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    return await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
+    result: RunResult = await execute(
+        PIPELINE, inputs, observer=observer, mock=mock, **options
+    )
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    return script_main(PIPELINE, argv)
+    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
+    code: int = script_main(PIPELINE, argv)
+    return code
 
 
 if __name__ == "__main__":
