@@ -19,8 +19,9 @@ from typing import Any
 
 from . import ir
 from .builder import Pipeline, compile_checked
-from .builder_results import PipelineResult, StepResult, result_from_run
-from .builder_steps import all_steps, is_inline, retry_policy_from_strategy
+from .builder_results import PipelineResult, StepResult, result_from_run, step_result_from_trace
+from .builder_steps import all_steps, is_inline
+from .builder_values import retry_policy_from_strategy
 
 _module_numbers = itertools.count(1)
 _MODULE_CACHE_SIZE = 32
@@ -130,14 +131,7 @@ class SeedCallbacks:
     def on_step_end(self, step_trace: Any) -> None:
         if self.on_end is not None and step_trace.name in self.started:
             entry = step_trace.to_dict()
-            result = StepResult(
-                step_name=step_trace.name, status=entry.get("status") or "not_run",
-                output=entry.get("output"), error=entry.get("error"),
-                model=entry.get("model"), model_used=entry.get("model_used"),
-                input_tokens=entry.get("input_tokens") or 0,
-                output_tokens=entry.get("output_tokens") or 0,
-                cost_usd=entry.get("cost_usd") or 0.0, latency_ms=entry.get("latency_ms") or 0.0,
-            )
+            result = step_result_from_trace(entry, entry.get("output"))
             self.on_end(self.steps.get(step_trace.name, step_trace.name), result)
         self._forward("on_step_end", step_trace)
 

@@ -166,27 +166,31 @@ def _final_output(p: ir.Pipeline, steps: StepResults, values: dict[str, Any]) ->
     return None
 
 
+def step_result_from_trace(entry: dict[str, Any], output: Any) -> StepResult:
+    """A `StepResult` from one step of a trace's JSON form (`trace.to_dict()["steps"]`)."""
+    return StepResult(
+        step_name=entry.get("name") or "",
+        status=entry.get("status") or NOT_RUN,
+        output=output,
+        error=entry.get("error"),
+        model=entry.get("model"),
+        model_used=entry.get("model_used"),
+        input_tokens=entry.get("input_tokens") or 0,
+        output_tokens=entry.get("output_tokens") or 0,
+        cost_usd=entry.get("cost_usd") or 0.0,
+        latency_ms=entry.get("latency_ms") or 0.0,
+    )
+
+
 def result_from_run(p: ir.Pipeline, run: Any) -> PipelineResult:
     data = run.trace.to_dict() if run.trace is not None else {}
     keys = {s.name: s.output_key for s in p.all_steps()}
     values = dict(run.values)
     steps = StepResults()
     for entry in data.get("steps", []):
-        name = entry.get("name")
-        key = keys.get(name)
-        status = entry.get("status") or NOT_RUN
-        steps.append(StepResult(
-            step_name=name,
-            status=status,
-            output=values.get(key) if key and status == SUCCESS else None,
-            error=entry.get("error"),
-            model=entry.get("model"),
-            model_used=entry.get("model_used"),
-            input_tokens=entry.get("input_tokens") or 0,
-            output_tokens=entry.get("output_tokens") or 0,
-            cost_usd=entry.get("cost_usd") or 0.0,
-            latency_ms=entry.get("latency_ms") or 0.0,
-        ))
+        key = keys.get(entry.get("name"))
+        output = values.get(key) if key and entry.get("status") == SUCCESS else None
+        steps.append(step_result_from_trace(entry, output))
     final = _final_output(p, steps, values) if run.success else None
     total_tokens = data.get("total_tokens")
     if total_tokens is None:
