@@ -136,4 +136,9 @@ CODES: dict[str, Code] = _codes(
          "file: give the transform as `package.module:function`."),
     Code("MMO702", "internal-error", "error", "the compiler failed",
          "This is a bug in mmoc; please report it with the source that caused it."),
+    Code("MMO703", "transform-import", "error", "a transform's function cannot be imported",
+         "`mmoc run` imports each `package.module:function` transform before running, from the "
+         "pipeline's folder, the current directory and `sys.path` (as running a script would). "
+         "The module is missing, fails to import, or has no such function. `mmoc check` and "
+         "`mmoc compile` do not import user code, so only a run reports this (exit 1)."),
 )

@@ -261,6 +261,9 @@ p.add_step(create_transform_step(name="up", transform_fn=lambda ctx: ctx["x"].up
 ''', "Name the function as `package.module:function` so the generated module can import it."),
     "MMO702": Example("shell", "mmoc check pipeline.mmo   # the compiler itself failed",
                       "Report the bug with the source that triggered it."),
+    "MMO703": Example("shell", "mmoc run pipeline.mmo   # step `t = transform mylib:fn(x)`, "
+                      "no mylib.py", "Put `mylib.py` beside the pipeline (or on PYTHONPATH) "
+                      "and check the function's name."),
 }
 
 # Examples that a test can load and check for their code (the others need a missing file,

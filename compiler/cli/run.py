@@ -134,16 +134,21 @@ def check_credentials(spec: Any) -> None:
 
 def compile_in_memory(path: Path, err: Console) -> Any:
     """Compile FILE as `mmoc compile` would and load the module; errors exit 1 as in check."""
-    from ..compile import compile_file, load_module
+    from ..compile import compile_file, load_module, transform_import_problems
     from .common import print_diagnostics
 
     result = compile_file(path)
-    if result.diagnostics:
+    diagnostics = list(result.diagnostics)
+    if result.ok and result.pipeline is not None:
+        # A transform's module that is missing or broken is the user's to fix (MMO703,
+        # pointing at the step), found before the generated module imports it.
+        diagnostics += transform_import_problems(result.pipeline)
+    if diagnostics:
         sources = None
         if result.display_path and result.text:
             sources = {result.display_path: result.text}
-        print_diagnostics(result.diagnostics, err, sources=sources)
-    if not result.ok or result.code is None:
+        print_diagnostics(diagnostics, err, sources=sources)
+    if not result.ok or result.code is None or any(d.is_error for d in diagnostics):
         raise RunAbort(1, "")
     module_name = "mmoc_run_" + "".join(c if c.isalnum() else "_" for c in path.stem)
     return load_module(result.code, module_name)
@@ -275,9 +280,14 @@ def run(
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
     try:
+        from ..compile import import_path, source_import_path
+
         request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
                              quiet, capture_content)
-        code = execute(request, err, out)
+        # As `python script.py` would: transforms import from the pipeline's folder (and the
+        # current directory) for the whole run, lazy imports inside them included.
+        with import_path(source_import_path(file)):
+            code = execute(request, err, out)
     except RunAbort as exc:
         _fail(exc.code, exc.message, err)
     except KeyboardInterrupt:

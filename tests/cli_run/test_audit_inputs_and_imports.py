@@ -4,6 +4,7 @@ and transform modules beside the pipeline."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,45 @@ def test_generated_inputs_spec(tmp_path: Path, declared: bool) -> None:
         assert 'InputSpec(name="topic", type="json")' in result.code
         assert 'InputSpec(name="flag", type="json", default=None)' in result.code
         assert "flag: NotRequired[Any]" in result.code
+
+
+def transform_pipeline(tmp_path: Path, function: str) -> Path:
+    return write(tmp_path, "c.mmo", f"pipeline c {{\n  step t = transform {function}(topic) -> out\n}}\n")
+
+
+def test_transform_module_beside_the_pipeline_is_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "c1_beside_lib.py", "def shout(topic):\n    return topic.upper() + '!'\n")
+    monkeypatch.chdir(tmp_path.parent)  # not the pipeline's folder: its folder must be searched
+    monkeypatch.delitem(sys.modules, "c1_beside_lib", raising=False)
+    before = list(sys.path)
+    result = run(str(transform_pipeline(tmp_path, "c1_beside_lib:shout")), "-i", "topic=hi",
+                 "--mock", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"out": "HI!"}
+    assert sys.path == before  # the folder is on sys.path for the run only
+    sys.modules.pop("c1_beside_lib", None)
+
+
+@pytest.mark.parametrize(
+    ("function", "why"),
+    [
+        ("c1_no_such_lib:fn", "no module named `c1_no_such_lib`"),
+        ("c1_present_lib:missing", "`missing` in module `c1_present_lib` does not exist"),
+        ("c1_broken_lib:fn", "raised ZeroDivisionError"),
+    ],
+)
+def test_transform_import_failure_is_a_user_error_at_the_step(
+    tmp_path: Path, function: str, why: str
+) -> None:
+    write(tmp_path, "c1_present_lib.py", "def fn(topic):\n    return topic\n")
+    write(tmp_path, "c1_broken_lib.py", "1 / 0\n")
+    result = run(str(transform_pipeline(tmp_path, function)), "-i", "topic=hi", "--mock")
+    for name in ("c1_present_lib", "c1_broken_lib"):
+        sys.modules.pop(name, None)
+    assert result.exit_code == 1, result.stderr
+    assert "error[MMO703]: transform `t` cannot import" in result.stderr
+    assert why in result.stderr
+    assert "c.mmo:2:8" in result.stderr
+    assert "MMO702" not in result.stderr and "bug" not in result.stderr
