@@ -11,7 +11,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# Public name -> module that defines it (runtime classes are the runtime's own objects).
+# Public name -> module that defines it (runtime classes are the runtime's own objects), or
+# "module:name" where the defining module calls it something else.
 _EXPORTS: dict[str, str] = {
     "Pipeline": "mmoc.builder",
     "PipelineExecutor": "mmoc.builder_exec",
@@ -33,7 +34,7 @@ _EXPORTS: dict[str, str] = {
     "FallbackChain": "mmoc_runtime.fallback",
     "CircuitBreaker": "mmoc_runtime.breaker",
     # The seed's tracing and retry helpers, where the runtime defines them.
-    "PipelineTrace": "mmoc_runtime.trace",
+    "PipelineTrace": "mmoc_runtime.trace:Trace",  # what `build_trace_from_result` returns
     "StepTrace": "mmoc_runtime.trace",
     "with_retry": "mmoc_runtime.retry",
 }
@@ -48,9 +49,11 @@ __all__ = [
     "PipelineObserver",
     "PipelineResult",
     "PipelineStep",
+    "PipelineTrace",
     "PipelineValidationError",
     "RetryStrategy",
     "StepResult",
+    "StepTrace",
     "StepType",
     "ValidationMessage",
     "__version__",
@@ -59,14 +62,16 @@ __all__ = [
     "create_parallel_group",
     "create_transform_step",
     "mock_model_call",
+    "with_retry",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    where = _EXPORTS.get(name)
+    if where is None:
         raise AttributeError(f"module 'mmoc' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    module, _, defined_as = where.partition(":")
+    value = getattr(import_module(module), defined_as or name)
     globals()[name] = value  # cache: later lookups skip this function
     return value
 

@@ -31,6 +31,21 @@ def test_public_names_resolve_from_mmoc() -> None:
         _ = mmoc.NoSuchThing  # type: ignore[attr-defined]
 
 
+def test_every_lazy_export_is_public_and_comes_from_its_defining_module() -> None:
+    # A name moved between modules must move in mmoc's lazy map too (the map names where
+    # each is defined, so no module has to re-export it).
+    exports = mmoc._EXPORTS
+    assert set(mmoc.__all__) == set(exports) | {"__version__"}
+    for name, where in exports.items():
+        module, _, defined_as = where.partition(":")
+        value = getattr(mmoc, name)
+        assert value.__module__ == module, name
+        assert value.__name__ == (defined_as or name), name
+    from mmoc_runtime.trace import Trace
+
+    assert mmoc.PipelineTrace is Trace  # the seed's name for the runtime's run trace
+
+
 def test_seed_example_ir(seed: Callable[[], Pipeline]) -> None:
     p = seed().to_ir()
     assert isinstance(p, ir.Pipeline)
