@@ -28,7 +28,8 @@ from .common import (
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, readable=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format: rustc-style text, a JSON array, GitHub annotations, SARIF.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")

@@ -55,7 +55,8 @@ def unified_diff(old: str | None, new: str, shown: str) -> str:
 
 
 @click.command("compile")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, readable=False))
 @click.option(
     "-o",
     "--output",

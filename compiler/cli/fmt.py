@@ -54,7 +54,8 @@ def unified_diff(old: str, new: str, display: str) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, readable=False))
 @click.option("--check", "check_only", is_flag=True,
               help="Write nothing; exit 1 if any file would be reformatted.")
 @click.option("--diff", "show_diff", is_flag=True,
@@ -112,7 +113,7 @@ def render_as(loaded: LoadResult, suffix: str) -> str:
 
 
 @click.command()
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path, readable=False))
 @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path),
               help="The file to write: .mmo, .yaml or .yml (or `-` for stdout with --to).")
 @click.option("--to", "to", type=click.Choice(["mmo", "yaml"]),

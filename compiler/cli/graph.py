@@ -52,7 +52,7 @@ def render_with_dot(dot_text: str, fmt: str, dot_program: str | None = None) -> 
 
 
 @click.command("graph")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path, readable=False))
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg", "png"]),
               default="mermaid", show_default=True, help="What to draw.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),

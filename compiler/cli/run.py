@@ -249,10 +249,10 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 
 
 @click.command("run")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path, readable=False))
 @click.option("-i", "--input", "pairs", multiple=True, metavar="KEY=VALUE",
               help="An input value (repeatable). Typed by the pipeline's input declarations.")
-@click.option("--inputs-json", type=click.Path(dir_okay=False), metavar="PATH",
+@click.option("--inputs-json", type=click.Path(readable=False), metavar="PATH",
               help="A JSON object of input values (-i overrides it).")
 @click.option("--mock", is_flag=True,
               help="Answer every model with the mock provider (no API keys needed).")

@@ -1,0 +1,52 @@
+"""Audit fixes for the commands' shared behaviour: an explicitly named file the user cannot
+read is MMO001 (exit 1), not a click usage error; one summary line everywhere; paths as given;
+fmt formats files with semantic errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from mmoc.cli import cli
+
+CLEAN = """\
+pipeline p {
+  step a = llm mock/m {
+    prompt "Hello {topic}"
+  } -> out
+}
+"""
+
+
+def invoke(*args: str) -> Result:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+@pytest.mark.parametrize("command", ["check", "compile", "run", "graph", "fmt"])
+def test_unreadable_file_is_left_to_the_loader_not_click(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # Tests run as root, where permissions do not stop reading: make click's os.access probe
+    # say "unreadable" and check the command does not turn that into a usage error (exit 2).
+    path = tmp_path / "p.mmo"
+    path.write_text(CLEAN, encoding="utf-8")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(path)
+                        else real_access(p, mode, **kw))
+    extra = ["--mock", "-i", "topic=x"] if command == "run" else []
+    result = invoke(command, str(path), *extra)
+    assert result.exit_code in (0, 1), result.output
+    assert "not readable" not in result.output + result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "graph"])
+def test_a_directory_named_as_the_file_is_mmo001(tmp_path: Path, command: str) -> None:
+    folder = tmp_path / "dir.mmo"
+    folder.mkdir()
+    result = invoke(command, str(folder))
+    assert result.exit_code == 1, result.output
+    assert "error[MMO001]: cannot read" in result.stderr
