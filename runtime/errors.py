@@ -16,6 +16,10 @@ RETRYABLE_KINDS: frozenset[str] = frozenset(
 )
 # Kinds never retried, whatever `retry_on` says: another attempt cannot succeed.
 CLIENT_KINDS: frozenset[str] = frozenset({"bad_request", "auth", "not_found", "quota", "blocked"})
+# The one marker that replaces a secret in any text the runtime shows or stores (errors, logs,
+# traces, captured content).
+REDACTED = "[REDACTED]"
+
 # Every kind the runtime knows; `invalid_output` is retried only when `retry_on` names it.
 ALL_KINDS: frozenset[str] = RETRYABLE_KINDS | CLIENT_KINDS | {"invalid_output", "circuit_open"}
 

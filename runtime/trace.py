@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from .errors import REDACTED
+
 SCHEMA_VERSION = 1
 
 # Step statuses. `pending` and `running` exist only while a run is in progress.
@@ -326,11 +328,11 @@ def redact(text: str) -> str:
     """Remove anything that looks like an API key, and the value of every key-like env var."""
     for value in _secret_env_values():
         if value in text:
-            text = text.replace(value, "[redacted]")
+            text = text.replace(value, REDACTED)
     global _key_regex
     if _key_regex is None:
         _key_regex = re.compile(_KEY_PATTERN)
-    return _key_regex.sub("[redacted]", text)
+    return _key_regex.sub(REDACTED, text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,13 +353,13 @@ def content_secrets(endpoints: Iterable[Any] = ()) -> tuple[str, ...]:
 
 
 def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
-    """`value` with every secret replaced by `[redacted]`, inside lists and dicts too."""
+    """`value` with every secret replaced by `[REDACTED]`, inside lists and dicts too."""
     if not secrets:
         return value
     if isinstance(value, str):
         for secret in secrets:
             if secret in value:
-                value = value.replace(secret, "[redacted]")
+                value = value.replace(secret, REDACTED)
         return value
     if isinstance(value, dict):
         return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}

@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, LlmError
+from ..errors import REDACTED, ConfigError, LlmError
 
 if TYPE_CHECKING:  # httpx is imported lazily: `import mmoc_runtime` must not load it
     import httpx
@@ -41,8 +41,6 @@ MAX_CONNECTIONS_ENV = "MMOC_HTTP_MAX_CONNECTIONS"
 
 # The longest provider message quoted in an error; bodies can be whole HTML pages.
 _MAX_MESSAGE = 500
-# The one marker that replaces a secret in any text the runtime shows or stores.
-REDACTED = "[REDACTED]"
 # A key's literal value is scrubbed only from this length: a short test "key" such as `test`
 # would otherwise shred ordinary words ("latest test request"). Header- and `key=`-shaped
 # values are hidden whatever their length; real provider keys are far longer.

@@ -298,9 +298,9 @@ def test_captured_content_is_scrubbed_of_key_values(monkeypatch: pytest.MonkeyPa
     text = result.trace.to_json()
     assert openai_key not in text and endpoint_key not in text
     ask = result.trace.step("ask")
-    assert ask.prompt == "About [redacted] and [redacted]"
-    assert ask.system == "key [redacted] and [redacted]"
-    assert "[redacted]" in ask.output
+    assert ask.prompt == "About [REDACTED] and [REDACTED]"
+    assert ask.system == "key [REDACTED] and [REDACTED]"
+    assert "[REDACTED]" in ask.output
     assert result.trace.step("echo").output == {"copy": [ask.output]}
     assert openai_key in result.values["answer"]  # only the trace is scrubbed, not the data
 

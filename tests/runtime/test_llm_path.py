@@ -215,7 +215,7 @@ def test_no_key_or_prompt_text_in_the_trace_unless_captured(
     ))
     plain = execute_sync(spec, {"topic": "plans"}, providers=registry)
     text = plain.trace.to_json() + plain.trace.to_markdown()
-    assert secret not in text and "[redacted]" in text
+    assert secret not in text and "[REDACTED]" in text
     assert "CONFIDENTIAL" not in text and "SYS-SECRET" not in text
     assert plain.success  # the fallback answered; its reply echoes the prompt, not captured
 
