@@ -96,6 +96,16 @@ def check_transforms(p: ir.Pipeline) -> Iterator[Diagnostic]:
             continue
         builtins = builtins if builtins is not None else builtin_transforms()
         if step.function in builtins:
+            if len(step.reads) != 1:  # a built-in is a one-argument function of one key
+                got = ", ".join(f"`{r.name}`" for r in step.reads) or "none"
+                yield Diagnostic(
+                    "MMO602",
+                    f"transform `{step.name}` uses the built-in `{step.function}`, which takes "
+                    f"exactly one key; it reads {len(step.reads)} ({got})",
+                    name_span(step),
+                    label="built-ins take exactly one key",
+                    help="read one key (YAML: `reads: [key]`), or chain one transform per key",
+                )
             continue
         hint = did_you_mean(step.function, builtins)
         yield Diagnostic(

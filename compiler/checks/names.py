@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 
 from .. import ir
-from ..analysis import effective_inputs, needs_of, produced_keys, template_names
+from ..analysis import effective_inputs, needs_of, produced_keys, template_names, walk_expr
 from ..diagnostics import Diagnostic, Label
 from ..source import Span
 from .support import (
@@ -92,10 +93,10 @@ def check_output_shadows_input(p: ir.Pipeline) -> Iterator[Diagnostic]:
 def check_identifiers(p: ir.Pipeline) -> Iterator[Diagnostic]:
     """Every name that may reach generated code must be an identifier and not a keyword."""
 
-    def bad(kind: str, name: str, span: Span | None) -> Diagnostic:
+    def bad(kind: str, name: str, span: Span | None, where: str = "") -> Diagnostic:
         return Diagnostic(
             "MMO104",
-            f"{kind} `{name}` is not a valid name: {why_not_identifier(name)}",
+            f"{kind} `{name}`{where} is not a valid name: {why_not_identifier(name)}",
             span,
             label="not an identifier",
             help="use letters, digits and underscores, not starting with a digit",
@@ -115,6 +116,11 @@ def check_identifiers(p: ir.Pipeline) -> Iterator[Diagnostic]:
             for ident in step.reads:
                 if not is_identifier(ident.name):
                     yield bad("key", ident.name, first_span(ident, step))
+        if step.when is not None:  # the seed's `key_exists:my-flag` names a key too
+            for node in walk_expr(step.when):
+                if isinstance(node, ir.KeyExpr) and not is_identifier(node.name):
+                    yield bad("key", node.name, first_span(node, step.when, step),
+                              f" in the condition of step `{step.name}`")
         if isinstance(step, ir.LlmStep):
             for text in (step.prompt, step.system):
                 for name in template_names(text):
@@ -182,6 +188,16 @@ def check_inputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
             continue
         if not inp.has_default or inp.default is None and type_name == "json":
             continue
+        if _has_non_finite(inp.default):
+            # Neither JSON nor a generated module's literal can hold NaN or infinity.
+            yield Diagnostic(
+                "MMO110",
+                f"input `{inp.name}` has default {inp.default!r}: NaN and infinity are not "
+                "allowed as input defaults",
+                inp.span,
+                help="use a finite number, or no default and pass the value at run time",
+            )
+            continue
         if not isinstance(inp.default, allowed) or (
             type_name in ("int", "float") and isinstance(inp.default, bool)
         ):
@@ -191,6 +207,19 @@ def check_inputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
                 f"{inp.default!r} is a {type(inp.default).__name__}",
                 inp.span,
             )
+
+
+def _has_non_finite(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return False
 
 
 def check_outputs(p: ir.Pipeline) -> Iterator[Diagnostic]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from mmoc_runtime.catalog import CATALOG
@@ -34,6 +35,9 @@ def _range(
         yield Diagnostic(code, f"{what} must be {kind}, not {fmt_value(value)}", span)
         return
     number = float(value)  # type: ignore[arg-type]
+    if math.isnan(number):  # NaN compares false with every bound: refuse it by name
+        yield Diagnostic(code, f"{what} is {fmt_value(value)}; it must be a number", span)
+        return
     too_low = number <= lo if lo_open else number < lo
     if too_low or number > hi:
         low = f"greater than {fmt_value(lo)}" if lo_open else f"at least {fmt_value(lo)}"

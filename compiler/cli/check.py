@@ -15,7 +15,6 @@ from rich.console import Console
 from ..codes import CODES, Code
 from ..diagnostics import Diagnostic, sort_key
 from ..loader import load_path
-from ..render import summary_line
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -24,6 +23,7 @@ from .common import (
     exit_code,
     guard,
     print_diagnostics,
+    print_report,
 )
 
 
@@ -51,18 +51,10 @@ def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
         if loaded.text is not None:
             sources[display] = loaded.text
     diags.sort(key=sort_key)
-    if fmt == "text":
-        out = Console(highlight=False)
-        if diags:
-            print_diagnostics(diags, out, sources=sources, summary=False)
-        counted = f" in {len(files)} file{'s' if len(files) != 1 else ''}"
-        if not diags:
-            out.file.write(f"All checks passed: {len(files)} "
-                           f"file{'s' if len(files) != 1 else ''}\n")
-        else:
-            out.file.write("\n" + summary_line(diags) + counted + "\n")
-    else:
-        print_diagnostics(diags, fmt=fmt)
+    out = Console(highlight=False)
+    print_report(diags, out, len(files), sources=sources, fmt=fmt)
+    if fmt == "text" and not diags:
+        out.file.write(f"All checks passed: {len(files)} file{'s' if len(files) != 1 else ''}\n")
     sys.exit(exit_code(diags, strict))
 
 

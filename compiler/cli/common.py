@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ..diagnostics import Diagnostic, sort_key
 from ..loader import SOURCE_SUFFIXES
-from ..render import render_github, render_json, render_sarif, render_text
+from ..render import render_github, render_json, render_sarif, render_text, summary_line
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -142,8 +142,39 @@ def print_diagnostics(
         console.file.flush()
 
 
+def print_report(
+    diags: Sequence[Diagnostic],
+    console: Console,
+    files: int,
+    sources: Mapping[str, str] | None = None,
+    fmt: str = "text",
+) -> None:
+    """Diagnostics exactly as `mmoc check` prints them: in text, after the last one, a blank
+    line and `found 2 errors, 1 warning in 3 files`. Nothing at all when there are none
+    (json, github and sarif always print: an empty list is still a document)."""
+    if fmt != "text":
+        print_diagnostics(diags, console, sources, fmt=fmt)
+        return
+    if not diags:
+        return
+    print_diagnostics(diags, console, sources, summary=False)
+    console.file.write(f"\n{summary_line(diags)} in {files} file{'s' if files != 1 else ''}\n")
+    console.file.flush()
+
+
+INTERNAL_ERROR_CODE = "MMO702"
+
+
+def has_internal_error(diags: Iterable[Diagnostic]) -> bool:
+    """A compiler failure (MMO702): the command exits 2, not 1, as a crash would."""
+    return any(d.code == INTERNAL_ERROR_CODE for d in diags)
+
+
 def exit_code(diags: Iterable[Diagnostic], strict: bool = False) -> int:
-    """1 when any error (or, with `strict`, any warning); else 0."""
+    """1 when any error (or, with `strict`, any warning); else 2 for an internal error (MMO702); else 0."""
+    diags = list(diags)
+    if has_internal_error(diags):
+        return EXIT_USAGE
     for d in diags:
         if d.is_error or (strict and d.level == "warning"):
             return EXIT_PROBLEMS

@@ -25,7 +25,8 @@ from .common import (
     FORMATS,
     collect_sources,
     guard,
-    print_diagnostics,
+    has_internal_error,
+    print_report,
 )
 
 
@@ -122,11 +123,8 @@ def compile_(
         failed_write += not wrote_ok
 
     diags.sort(key=sort_key)
-    if diags or fmt != "text":
-        print_diagnostics(
-            diags, Console(highlight=False), sources=sources, fmt=fmt, summary=fmt == "text"
-        )
-    if failed_write:
+    print_report(diags, Console(highlight=False), len(targets), sources=sources, fmt=fmt)
+    if failed_write or has_internal_error(diags):
         sys.exit(EXIT_USAGE)
     if any(d.is_error for d in diags):
         sys.exit(EXIT_PROBLEMS)

@@ -62,14 +62,15 @@ def graph(file: Path, fmt: str, output: Path | None) -> None:
     err = Console(stderr=True, highlight=False)
     try:
         from ..loader import load_path
-        from .common import print_diagnostics
+        from .common import display_path, exit_code, print_report
 
-        display = Path(os.path.relpath(file)).as_posix() if file.is_absolute() else file.as_posix()
+        # Shown as `check` shows it: as given (absolute only made relative under the cwd).
+        display = display_path(file)
         loaded = load_path(file, display=display)
-        if loaded.diagnostics:
-            print_diagnostics(loaded.diagnostics, err)
+        sources = {display: loaded.text} if loaded.text is not None else None
+        print_report(loaded.diagnostics, err, 1, sources=sources)
         if not loaded.ok or loaded.pipeline is None:
-            sys.exit(1)
+            sys.exit(exit_code(loaded.diagnostics) or 1)
         if fmt in ("mermaid", "dot"):
             data = render_graph(loaded.pipeline, fmt).encode("utf-8")
         else:

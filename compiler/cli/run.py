@@ -134,10 +134,11 @@ def check_credentials(spec: Any) -> None:
 
 def compile_in_memory(path: Path, err: Console) -> Any:
     """Compile FILE as `mmoc compile` would and load the module; errors exit 1 as in check."""
-    from ..compile import compile_file, load_module, transform_import_problems
-    from .common import print_diagnostics
+    from ..compile import compile_file, load_module, project_relative, transform_import_problems
+    from .common import display_path, has_internal_error, print_report
 
-    result = compile_file(path)
+    # Shown as `check` shows it; the module's header as `compile` writes it.
+    result = compile_file(path, display=display_path(path), header=project_relative(path))
     diagnostics = list(result.diagnostics)
     if result.ok and result.pipeline is not None:
         # A transform's module that is missing or broken is the user's to fix (MMO703,
@@ -147,7 +148,9 @@ def compile_in_memory(path: Path, err: Console) -> Any:
         sources = None
         if result.display_path and result.text:
             sources = {result.display_path: result.text}
-        print_diagnostics(diagnostics, err, sources=sources)
+        print_report(diagnostics, err, 1, sources=sources)
+    if has_internal_error(diagnostics):
+        raise RunAbort(2, "")
     if not result.ok or result.code is None or any(d.is_error for d in diagnostics):
         raise RunAbort(1, "")
     module_name = "mmoc_run_" + "".join(c if c.isalnum() else "_" for c in path.stem)

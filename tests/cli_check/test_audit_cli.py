@@ -50,3 +50,47 @@ def test_a_directory_named_as_the_file_is_mmo001(tmp_path: Path, command: str) -
     result = invoke(command, str(folder))
     assert result.exit_code == 1, result.output
     assert "error[MMO001]: cannot read" in result.stderr
+
+
+BROKEN = """\
+name: s
+steps:
+  - {name: a, model: mock/m, prompt: "{b_out}", output_key: a_out}
+  - {name: b, model: mock/m, prompt: "{a_out}", output_key: b_out}
+  - {name: c, model: mock/m, prompt: "{nowhere_at_all", output_key: c_out}
+"""
+
+
+@pytest.mark.parametrize("command", ["check", "compile", "run", "graph"])
+def test_every_command_ends_with_checks_summary(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(BROKEN, encoding="utf-8")
+    result = invoke(command, str(path))
+    assert result.exit_code == 1, result.output
+    last = (result.stdout + result.stderr).strip().splitlines()[-1]
+    assert last.startswith("found ") and last.endswith(" in 1 file"), last
+
+
+def test_compile_internal_failure_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mmoc.codegen  # noqa: PLC0415
+
+    def explode(*args: object, **kwargs: object) -> str:
+        raise ValueError("simulated codegen bug")
+
+    monkeypatch.setattr(mmoc.codegen, "render", explode)
+    path = tmp_path / "p.mmo"
+    path.write_text(CLEAN, encoding="utf-8")
+    result = invoke("compile", str(path))
+    assert "MMO702" in result.output
+    assert result.exit_code == 2
+    assert not (tmp_path / "p_gen.py").exists()
+
+
+def test_graph_shows_an_absolute_path_as_given(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(BROKEN, encoding="utf-8")
+    result = invoke("graph", str(path))
+    assert f"--> {path.as_posix()}:" in result.stderr
+    assert "../" not in result.stderr
