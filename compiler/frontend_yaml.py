@@ -219,7 +219,7 @@ class _Builder:
         if text is None:
             return None
         positions = text_positions(node, r.lines) if isinstance(node, ScalarNode) else None
-        expr, problems = parse_condition_text(text, r.file, r.span(node), positions)
+        expr, problems = parse_condition_text(text, r.file, r.span(node), positions, what)
         r.diagnostics.extend(problems)
         return expr
 

@@ -7,6 +7,7 @@ expression language, parsed by `frontend_mmo.parse_condition`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Literal
@@ -21,13 +22,33 @@ Positions = Sequence[tuple[int, int]] | None
 
 
 def parse_condition_text(
-    text: str, file: str, whole: Span, positions: Positions
+    text: str, file: str, whole: Span, positions: Positions, owner: str | None = None
 ) -> tuple[ir.Expr | None, list[Diagnostic]]:
-    """A condition string → Expr. `whole` is the scalar's span, `positions` its characters'."""
+    """A condition string → Expr. `whole` is the scalar's span, `positions` its characters'.
+
+    `owner` (such as "step `x`") names whose condition it is, so a message says
+    "in the condition of step `x`" and not just "bad condition".
+    """
     prefix, colon, rest = text.partition(":")
     if colon and prefix in SEED_PREFIXES:
-        return _seed_form(text, prefix, rest, file, whole, positions)
-    return _expression(text, file, whole, positions)
+        expr, problems = _seed_form(text, prefix, rest, file, whole, positions)
+    else:
+        expr, problems = _expression(text, file, whole, positions)
+    if owner is not None:
+        problems = [_owned(d, owner) for d in problems]
+    return expr, problems
+
+
+def _owned(d: Diagnostic, owner: str) -> Diagnostic:
+    """`bad condition: why` -> `syntax error in the condition of step `x`: why`."""
+    if d.code != "MMO601" or not d.message.startswith(_BAD):
+        return d
+    rest = d.message[len(_BAD):].lstrip(":").lstrip()
+    message = f"syntax error in the condition of {owner}: {rest}"
+    return dataclasses.replace(d, message=message)
+
+
+_BAD = "bad condition"
 
 
 def _seed_form(

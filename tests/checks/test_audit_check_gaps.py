@@ -83,3 +83,12 @@ def test_non_finite_input_default_is_mmo110(tmp_path: Path, default: str) -> Non
             "steps:\n  - {name: c, model: gpt-4, prompt: 'Hi {x}'}\n")
     found = compiles_or_reports(tmp_path, "s.yaml", text)
     assert "MMO110" in codes(found)
+
+
+@pytest.mark.parametrize("condition", ["len(o5) >>> 3", "equals:k", "key_exists:"])
+def test_yaml_condition_errors_name_their_step(condition: str) -> None:
+    text = ("name: s\nsteps:\n  - {name: x, model: gpt-4, prompt: Hello, output_key: o5}\n"
+            f"  - {{name: y, model: gpt-4, prompt: 'Hi {{o5}}', condition: '{condition}'}}\n")
+    (d,) = [d for d in yaml(text) if d.code == "MMO601"]
+    assert "in the condition of step `y`" in d.message
+    assert d.span is not None and d.span.line == 4
