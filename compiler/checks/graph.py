@@ -115,15 +115,17 @@ def check_cycles(p: ir.Pipeline) -> Iterator[Diagnostic]:
             for a, b in itertools.pairwise(ring[:-1])
             if (span := name_span(steps[b])) is not None
         )
+        # One form for every cycle, a self-loop included (`selfish -> selfish`); the label
+        # still says in words that the step depends on itself.
+        message = "dependency cycle: " + " -> ".join(ring)
+        label = reasons.explain(flow[0], flow[-1])
         if len(cycle) == 1:
-            message = f"dependency cycle: step `{cycle[0]}` depends on itself"
-        else:
-            message = "dependency cycle: " + " -> ".join(ring)
+            label = f"depends on itself: {label}"
         yield Diagnostic(
             "MMO201",
             message,
             name_span(first),
-            label=reasons.explain(flow[0], flow[-1]),
+            label=label,
             labels=labels,
             help="remove one of the dependencies to break the cycle",
         )
