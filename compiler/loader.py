@@ -50,8 +50,11 @@ def _file_span(display: str, line: int = 1, column: int = 1) -> Span:
     return Span(file=display, line=line, column=column, end_line=line, end_column=column + 1)
 
 
-def load_path(path: str | Path, display: str | None = None) -> LoadResult:
-    """Read, parse and check one file. `display` defaults to the path as given."""
+def load_path(path: str | Path, display: str | None = None, *, checks: bool = True) -> LoadResult:
+    """Read, parse and check one file. `display` defaults to the path as given.
+
+    With `checks=False` only reading and parsing report (what `fmt` needs: a file with a
+    missing key still has a canonical form)."""
     path = Path(path)
     shown = display if display is not None else display_of(path)
     result = LoadResult(path=path, display_path=shown)
@@ -79,10 +82,12 @@ def load_path(path: str | Path, display: str | None = None) -> LoadResult:
             )
         )
         return result
-    return load_text(text, shown, path.suffix, path=path)
+    return load_text(text, shown, path.suffix, path=path, checks=checks)
 
 
-def load_text(text: str, display: str, suffix: str, *, path: Path | None = None) -> LoadResult:
+def load_text(
+    text: str, display: str, suffix: str, *, path: Path | None = None, checks: bool = True
+) -> LoadResult:
     """Parse and check source text as if it came from a file shown as `display`."""
     # A leading BOM is not text: drop it (positions are unaffected, it has no column).
     source = text.removeprefix("\ufeff")
@@ -105,7 +110,7 @@ def load_text(text: str, display: str, suffix: str, *, path: Path | None = None)
         return result
     result.pipeline = pipeline
     found = list(diagnostics)
-    if pipeline is not None:
+    if pipeline is not None and checks:
         found.extend(run_checks(pipeline))
     result.diagnostics = sorted(dict.fromkeys(found), key=sort_key)
     return result

@@ -1,7 +1,7 @@
 """`mmoc fmt FILE...` (canonical .mmo through the IR printer) and `mmoc convert IN -o OUT`.
 
 fmt exit codes: 0 nothing to do or files rewritten; 1 with --check/--diff when a file would
-change, or when a file has errors (it is then left untouched); 2 usage or internal failure.
+change, or when a file does not parse (it is then left untouched); 2 usage or internal failure.
 """
 
 from __future__ import annotations
@@ -76,8 +76,10 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
                       markup=False)
             failed += 1
             continue
-        loaded = load_path(path, display=display)
-        if not loaded.ok or loaded.text is None:
+        # Only a file that does not parse is refused: one with check errors (a missing key,
+        # a cycle) still has a canonical form, and formatting it changes no meaning.
+        loaded = load_path(path, display=display, checks=False)
+        if not loaded.ok or loaded.text is None or loaded.pipeline is None:
             _report_errors(loaded, err, "formatting")
             failed += 1
             continue

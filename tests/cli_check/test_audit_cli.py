@@ -94,3 +94,33 @@ def test_graph_shows_an_absolute_path_as_given(tmp_path: Path) -> None:
     result = invoke("graph", str(path))
     assert f"--> {path.as_posix()}:" in result.stderr
     assert "../" not in result.stderr
+
+
+SEMANTIC_ERRORS_UNFORMATTED = """\
+pipeline   p {
+  input topic: str
+  step a = llm mock/m {   prompt "About {topic} and {missing_key}" } -> out
+}
+"""
+
+
+def test_fmt_formats_a_file_with_check_errors(tmp_path: Path) -> None:
+    path = tmp_path / "p.mmo"
+    path.write_text(SEMANTIC_ERRORS_UNFORMATTED, encoding="utf-8")
+    assert invoke("check", str(path)).exit_code == 1  # it does have check errors
+    result = invoke("fmt", str(path))
+    assert result.exit_code == 0, result.stderr
+    formatted = path.read_text(encoding="utf-8")
+    assert formatted != SEMANTIC_ERRORS_UNFORMATTED and "pipeline p {" in formatted
+    assert "error[" not in result.stderr
+    assert invoke("fmt", "--check", str(path)).exit_code == 0  # now canonical
+
+
+def test_fmt_still_refuses_a_file_that_does_not_parse(tmp_path: Path) -> None:
+    path = tmp_path / "p.mmo"
+    broken = "pipeline p {\n  step a = llm mock/m {\n    prompt \"x\"\n  -> out\n}\n"
+    path.write_text(broken, encoding="utf-8")
+    result = invoke("fmt", str(path))
+    assert result.exit_code == 1
+    assert "MMO002" in result.stderr
+    assert path.read_text(encoding="utf-8") == broken
