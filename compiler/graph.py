@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import analysis, ir
+from .printer import print_expr
 
 FORMATS: tuple[str, ...] = ("mermaid", "dot")
 
@@ -55,9 +56,6 @@ class GraphModel:
     groups: list[Group] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
 
-    def is_group(self, ident: str) -> bool:
-        return any(g.id == ident for g in self.groups)
-
 
 def _step_id(name: str) -> str:
     # Prefixed so no step name can collide with a renderer keyword (`end`, `graph`, ...).
@@ -72,13 +70,6 @@ def _group_id(name: str) -> str:
     return f"group_{name}"
 
 
-def condition_text(expr: ir.Expr) -> str:
-    """The condition as it reads in `.mmo`, for labels."""
-    from .yaml_conditions import expression_text
-
-    return expression_text(expr)
-
-
 def _step_node(p: ir.Pipeline, step: ir.LlmStep | ir.TransformStep, group: str | None) -> Node:
     detail: list[str] = []
     if isinstance(step, ir.LlmStep):
@@ -89,7 +80,7 @@ def _step_node(p: ir.Pipeline, step: ir.LlmStep | ir.TransformStep, group: str |
         detail.append(step.function if step.callable is None else "python callable")
         kind = "transform"
     if step.when is not None:
-        detail.append(f"when {condition_text(step.when)}")
+        detail.append(f"when {print_expr(step.when)}")
     return Node(_step_id(step.name), step.name, tuple(detail), kind, group)
 
 
@@ -109,7 +100,7 @@ def build_model(p: ir.Pipeline) -> GraphModel:
             for member in step.steps:
                 source_of[member.name] = _step_id(member.name)
                 model.nodes.append(_step_node(p, member, gid))
-            title = _group_title(p, step)
+            title = _group_title(step)
             model.groups.append(Group(gid, title, tuple(_step_id(m.name) for m in step.steps)))
         else:
             source_of[step.name] = _step_id(step.name)
@@ -153,7 +144,7 @@ def _key_source(
     return None
 
 
-def _group_title(p: ir.Pipeline, group: ir.GroupStep) -> str:
+def _group_title(group: ir.GroupStep) -> str:
     parts = [f"{group.name} (parallel"]
     if group.concurrency is not None:
         parts.append(f", max {group.concurrency}")
@@ -161,7 +152,7 @@ def _group_title(p: ir.Pipeline, group: ir.GroupStep) -> str:
     if group.output_key:
         parts.append(f" -> {group.output_key}")
     if group.when is not None:
-        parts.append(f" when {condition_text(group.when)}")
+        parts.append(f" when {print_expr(group.when)}")
     return "".join(parts)
 
 

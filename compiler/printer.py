@@ -143,8 +143,8 @@ def print_expr(e: ir.Expr) -> str:
     if isinstance(e, ir.CallExpr):
         return f"{e.func}({', '.join(print_expr(a) for a in e.args)})"
     if isinstance(e, ir.NotExpr):
-        # `not a == b` is `not (a == b)`; a nested and/or needs parentheses.
-        # `not a == b` means `not (a == b)`; the parentheses say so to a reader.
+        # `not a == b` already means `not (a == b)`; the parentheses say so to a reader
+        # (and a nested and/or needs them anyway).
         return "not " + _wrap(e.operand, PRECEDENCE["compare"])
     if isinstance(e, ir.CompareExpr):
         return f"{_wrap(e.left, 4)} {e.op} {_wrap(e.right, 4)}"

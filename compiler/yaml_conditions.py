@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Literal
 
 from . import ir
 from .diagnostics import Diagnostic
+from .printer import print_expr
 from .source import Span
 
 SEED_PREFIXES = ("key_exists", "not_empty", "equals", "contains")
@@ -141,9 +141,10 @@ def _sub_span(file: str, whole: Span, positions: Positions, start: int, end: int
 
 
 def condition_text(expr: ir.Expr) -> str:
-    """The text `parse_condition_text` reads back as `expr`: a seed form where one fits."""
+    """The text `parse_condition_text` reads back as `expr`: a seed form where one fits,
+    else the `.mmo` expression as `printer.print_expr` writes it."""
     seed = _as_seed_form(expr)
-    return seed if seed is not None else expression_text(expr)
+    return seed if seed is not None else print_expr(expr)
 
 
 def _as_seed_form(expr: ir.Expr) -> str | None:
@@ -173,60 +174,3 @@ def _as_seed_form(expr: ir.Expr) -> str | None:
 def _seed_key(name: str, *, last: bool) -> bool:
     # A key before a value must not hold the ':' that separates them.
     return bool(name) and (last or ":" not in name)
-
-
-# Binding strength: or < and < not < comparison < atoms.
-_OR, _AND, _NOT, _CMP, _ATOM = range(5)
-
-
-def expression_text(expr: ir.Expr) -> str:
-    """The expression in the `.mmo` condition language, parenthesised only where needed."""
-    return _text(expr, _OR)
-
-
-def _text(expr: ir.Expr, context: int) -> str:
-    if isinstance(expr, ir.BoolExpr):
-        level = _OR if expr.op == "or" else _AND
-        inner = f" {expr.op} ".join(_text(o, level + 1) for o in expr.operands)
-        return _wrap(inner, level, context)
-    if isinstance(expr, ir.NotExpr):
-        return _wrap(f"not {_text(expr.operand, _NOT)}", _NOT, context)
-    if isinstance(expr, ir.CompareExpr):
-        inner = f"{_text(expr.left, _CMP + 1)} {expr.op} {_text(expr.right, _CMP + 1)}"
-        return _wrap(inner, _CMP, context)
-    if isinstance(expr, ir.CallExpr):
-        return f"{expr.func}({', '.join(_text(a, _OR) for a in expr.args)})"
-    if isinstance(expr, ir.KeyExpr):
-        return expr.name
-    return _literal_text(expr.value)
-
-
-def _wrap(inner: str, level: int, context: int) -> str:
-    return f"({inner})" if level < context else inner
-
-
-def _literal_text(value: object) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return '"' + "".join(_escape(ch) for ch in value) + '"'
-    if isinstance(value, float) and "e" in repr(value):
-        text = format(Decimal(repr(value)), "f")  # the language's numbers have no exponent
-        return text if "." in text else text + ".0"
-    return repr(value)
-
-
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def _escape(ch: str) -> str:
-    """One character of a condition string literal, escaped as the `.mmo` lexer reads it."""
-    if ch in _ESCAPES:
-        return _ESCAPES[ch]
-    if ord(ch) < 0x20 or ord(ch) == 0x7F:
-        return f"\\u{ord(ch):04x}"
-    return ch

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mmoc import ir
 from mmoc.frontend_yaml import parse_yaml
-from mmoc.yaml_conditions import condition_text, expression_text
+from mmoc.printer import print_expr
+from mmoc.yaml_conditions import condition_text
 
 
 def when_of(condition: str) -> ir.Expr:
@@ -76,6 +79,8 @@ def test_yaml_true_is_a_literal_condition() -> None:
         (ir.CompareExpr(op="==", left=key("k"), right=lit(3)), "k == 3"),
         (ir.CompareExpr(op="!=", left=key("k"), right=lit("x")), 'k != "x"'),
         (ir.NotExpr(operand=ir.BoolExpr(op="or", operands=(key("a"), key("b")))), "not (a or b)"),
+        # The one printer: `not` over a comparison shows the parentheses it implies.
+        (ir.NotExpr(operand=ir.CompareExpr(op="==", left=key("a"), right=key("b"))), "not (a == b)"),
         (
             ir.BoolExpr(
                 op="and",
@@ -99,7 +104,7 @@ def test_printed_expressions_parse_back() -> None:
         ir.BoolExpr(op="and", operands=(ir.BoolExpr(op="and", operands=(key("a"), key("b"))), key("c"))),
     ]  # fmt: skip
     for expr in exprs:
-        text = expression_text(expr)
+        text = print_expr(expr)
         document = {
             "name": "x",
             "steps": [{"name": "a", "model": "m", "prompt": "p", "condition": text}],
@@ -108,3 +113,41 @@ def test_printed_expressions_parse_back() -> None:
         assert diagnostics == [] and p is not None, text
         assert p.steps[0].when is not None
         assert p.steps[0].when.model_dump() == expr.model_dump(), text
+
+
+# Random conditions: whatever `condition_text` writes (seed form or expression), the YAML
+# front end reads back as the same tree.
+_RESERVED = {"not", "and", "or", "true", "false", "null", "contains"}
+_keys = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(lambda s: s not in _RESERVED)
+_texts = st.text(alphabet=st.sampled_from(list('ab :{}"\\\n\t#é\x01')), max_size=12)
+_leaves = st.one_of(
+    _keys.map(key),
+    st.one_of(_texts, st.integers(-99, 99), st.floats(-1e4, 1e4), st.booleans(), st.none()).map(lit),
+)
+_exprs = st.recursive(
+    _leaves,
+    lambda inner: st.one_of(
+        st.builds(ir.CallExpr, func=st.sampled_from(["len", "exists"]),
+                  args=st.lists(inner, max_size=2).map(tuple)),
+        st.builds(ir.NotExpr, operand=inner),
+        st.builds(ir.BoolExpr, op=st.sampled_from(["and", "or"]),
+                  operands=st.lists(inner, min_size=2, max_size=3).map(tuple)),
+        st.builds(ir.CompareExpr, op=st.sampled_from(["==", "!=", "<", ">=", "contains"]),
+                  left=inner, right=inner),
+    ),
+    max_leaves=6,
+)  # fmt: skip
+
+
+@settings(max_examples=120, deadline=None)
+@given(_exprs)
+def test_condition_text_round_trips_through_yaml(expr: ir.Expr) -> None:
+    text = condition_text(expr)
+    document = {"name": "x", "steps": [{"name": "a", "model": "m", "prompt": "p", "condition": text}]}
+    p, diagnostics = parse_yaml(yaml.safe_dump(document), "c.yaml")
+    assert diagnostics == [] and p is not None, text
+    assert p.steps[0].when is not None
+    wrap = ir.TransformStep(name="s", function="f", when=expr)
+    back = wrap.model_copy(update={"when": p.steps[0].when})
+    assert back.model_dump() == wrap.model_dump(), text
+    assert condition_text(p.steps[0].when) == text
