@@ -6,17 +6,21 @@ values from a command line or an environment arrive as text (`convert_text`, the
 one text conversion, also used by generated scripts and `mmoc run -i`). Defaults are applied
 for absent optional inputs (a fresh copy of a list or dict default each run). Undeclared extra
 inputs are kept: a pipeline that declares no inputs takes whatever it is given.
+
+`inputs_from_command_line` is the one reading of command-line inputs (`-i KEY=VALUE` over an
+`--inputs-json` file), shared by the generated scripts (`script.main`) and `mmoc run`: there an
+undeclared name is a mistake (a typo, with a did-you-mean), and every problem is named at once.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import InputError
-from .spec import PipelineSpec
+from .spec import InputSpec, PipelineSpec
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -24,6 +28,20 @@ _FALSE = frozenset({"false", "no", "off", "0"})
 
 def validate_inputs(spec: PipelineSpec, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The run's starting values, or `InputError` naming every missing and mistyped input."""
+    values, missing, problems = _check_values(spec, inputs)
+    if missing or problems:
+        parts = []
+        if missing:
+            parts.append("missing required input(s): " + ", ".join(missing))
+        parts += problems
+        raise InputError(f"pipeline {spec.name!r}: " + "; ".join(parts), missing=tuple(missing))
+    return values
+
+
+def _check_values(
+    spec: PipelineSpec, inputs: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """(values with defaults applied and text converted, missing names, mistyped messages)."""
     values = dict(inputs)
     missing: list[str] = []
     problems: list[str] = []
@@ -47,13 +65,109 @@ def validate_inputs(spec: PipelineSpec, inputs: Mapping[str, Any]) -> dict[str, 
                 f"input {name!r} must be {_describe(declared.type)}, "
                 f"got {type(value).__name__} {_short(value)}"
             )
-    if missing or problems:
-        parts = []
-        if missing:
-            parts.append("missing required input(s): " + ", ".join(missing))
-        parts += problems
-        raise InputError(f"pipeline {spec.name!r}: " + "; ".join(parts), missing=tuple(missing))
-    return values
+    return values, missing, problems
+
+
+# ---- the command line -------------------------------------------------------------------
+
+# What each input type is called in the message for `-i` text that does not read as one.
+_TYPE_WORDS = {"int": "an int", "float": "a float", "bool": "a bool (true/false)"}
+
+
+def inputs_from_command_line(
+    spec: PipelineSpec, pairs: Iterable[str] = (), json_path: str | None = None
+) -> dict[str, Any]:
+    """The inputs a command line gives: the `--inputs-json` object at `json_path`, then each
+    `-i KEY=VALUE` of `pairs` over it, `-i` text converted to the input's declared type.
+
+    Raises one `InputError` naming every problem: a pair without `=` or with an empty key, an
+    unreadable or non-object JSON file, an input the pipeline does not declare (with the
+    closest declared name), a value not of its input's type, a missing required input.
+    Defaults are left for the executor to apply, so the result holds only what was given.
+    """
+    problems: list[str] = []
+    given: dict[str, Any] = {}
+    if json_path is not None:
+        given.update(_read_json_object(json_path, problems))
+    texts: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(f"bad -i {pair!r}: expected KEY=VALUE, e.g. -i topic=\"solar power\"")
+            continue
+        texts[key] = text
+        given.pop(key, None)  # -i overrides the file
+    declared = {item.name: item for item in spec.inputs}
+    unknown = [key for key in dict.fromkeys([*given, *texts]) if key not in declared]
+    if unknown:
+        problems.append(_unknown_message(unknown, list(declared)))
+    unreadable: set[str] = set()  # given, but as text that is not of the input's type
+    for key, text in texts.items():
+        if key not in declared:
+            continue
+        try:
+            given[key] = parse_input_text(declared[key], text)
+        except ValueError as exc:
+            problems.append(str(exc))
+            unreadable.add(key)
+    known = {key: value for key, value in given.items() if key in declared}
+    checked, missing, mistyped = _check_values(spec, known)
+    missing = [name for name in missing if name not in unreadable]
+    problems += mistyped
+    if missing:
+        flags = " ".join(f"-i {name}=..." for name in missing)
+        problems.append(f"missing required input(s): {', '.join(missing)} (pass {flags})")
+    if problems:
+        raise InputError("; ".join(problems), missing=tuple(missing))
+    return {key: checked[key] for key in known}
+
+
+def parse_input_text(spec: InputSpec | None, text: str) -> Any:
+    """`text` (a `-i KEY=VALUE` value) as the declared type of input `spec`.
+
+    An undeclared input (`spec` None) keeps the text. Raises `ValueError` naming the input and
+    its type when the text does not read as that type, e.g. "input 'count' is an int; got 'x'".
+    """
+    if spec is None:
+        return text
+    ok, value = convert_text(spec.type, text)
+    if not ok:
+        kind = _TYPE_WORDS.get(spec.type, spec.type)
+        raise ValueError(f"input {spec.name!r} is {kind}; got {text!r}")
+    return value
+
+
+def _read_json_object(path: str, problems: list[str]) -> dict[str, Any]:
+    """The JSON object in the file at `path`; {} after adding what is wrong to `problems`."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        problems.append(f"cannot read --inputs-json {path}: {exc.strerror or exc}")
+        return {}
+    except UnicodeDecodeError as exc:
+        problems.append(f"--inputs-json {path} is not valid JSON: {exc}")
+        return {}
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        problems.append(f"--inputs-json {path} is not valid JSON: {exc}")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"--inputs-json {path} must hold a JSON object of input values")
+        return {}
+    return data
+
+
+def _unknown_message(unknown: list[str], declared: list[str]) -> str:
+    import difflib  # only for a mistake: `import mmoc_runtime` stays lean
+
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, declared, n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return f"unknown input(s) {', '.join(hints)}; pipeline inputs: {', '.join(declared) or 'none'}"
 
 
 def convert_text(kind: str, text: str) -> tuple[bool, Any]:

@@ -5,44 +5,34 @@ lines that hand its `PIPELINE` to `main` here, so the generated file stays data 
 the command line reaches every module through the runtime.
 
 Exit codes: 0 the run succeeded (the outputs as one JSON object on stdout); 1 the run failed
-(the failing step and its error on stderr); 2 bad arguments or inputs (a `-i` without `=`, a
-value that is not of the input's type, an unreadable `--inputs-json`, a missing input),
-reported before any model call, never as a traceback.
+(the failing step and its error on stderr); 2 bad arguments or inputs (a `-i` without `=` or
+with an empty key, an input the pipeline does not declare, a value that is not of the input's
+type, an unreadable `--inputs-json`, a missing input: all named at once, read by
+`inputs.inputs_from_command_line` exactly as `mmoc run` reads them), reported before any model
+call, never as a traceback; 2 also for a `--trace` that cannot be written (missing folders are
+created).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import MmocRuntimeError
+from .errors import InputError, MmocRuntimeError
 from .executor import execute
-from .inputs import convert_text
-from .spec import InputSpec, PipelineSpec
+from .inputs import inputs_from_command_line, parse_input_text
+from .spec import PipelineSpec
 
 if TYPE_CHECKING:  # argparse is imported when a module runs as a script, not on import
     import argparse
 
-# What each input type is called in the message for a value that does not read as one.
-_TYPE_WORDS = {"int": "an int", "float": "a float", "bool": "a bool (true/false)"}
-
-
-def parse_input_text(spec: InputSpec | None, text: str) -> Any:
-    """`text` (a `-i KEY=VALUE` value) as the declared type of input `spec`.
-
-    An undeclared input (`spec` None) keeps the text. Raises `ValueError` naming the input and
-    its type when the text does not read as that type, e.g. "input 'count' is an int; got 'x'".
-    """
-    if spec is None:
-        return text
-    ok, value = convert_text(spec.type, text)
-    if not ok:
-        kind = _TYPE_WORDS.get(spec.type, spec.type)
-        raise ValueError(f"input {spec.name!r} is {kind}; got {text!r}")
-    return value
+# `parse_input_text` lives in `inputs` with the rest of the command-line reading; it is
+# re-exported here, where `mmoc_runtime` has always imported it from.
+__all__ = ["main", "parse_input_text"]
 
 
 def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
@@ -54,7 +44,7 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
         result = asyncio.run(execute(pipeline, values, mock=mock))
-    except MmocRuntimeError as exc:  # missing or mistyped inputs, bad configuration
+    except MmocRuntimeError as exc:  # bad configuration
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -62,8 +52,7 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
         return 130
     if trace_path:
         try:
-            with open(trace_path, "w", encoding="utf-8") as handle:
-                handle.write(result.trace.to_json())
+            _write_creating_folders(trace_path, result.trace.to_json())
         except OSError as exc:
             print(f"error: cannot write --trace {trace_path}: {exc.strerror or exc}",
                   file=sys.stderr)
@@ -73,6 +62,16 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
         return 1
     print(json.dumps(result.outputs, indent=2, ensure_ascii=False, default=str))
     return 0
+
+
+def _write_creating_folders(path: str, text: str) -> None:
+    """Write `text` to `path`, creating missing parent folders first (as `mmoc run --trace`,
+    `mmoc compile -o` and `mmoc convert -o` do)."""
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
@@ -94,26 +93,11 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
 def _read_arguments(
     parser: argparse.ArgumentParser, pipeline: PipelineSpec, argv: Sequence[str] | None
 ) -> tuple[dict[str, Any], bool, str | None]:
-    """The run's inputs (`--inputs-json`, then each `-i` over it), `--mock` and `--trace`;
-    `parser.error` (SystemExit 2, usage on stderr) for any mistake."""
+    """The run's inputs (by `inputs_from_command_line`, as `mmoc run` reads them), `--mock`
+    and `--trace`; `parser.error` (SystemExit 2, usage on stderr) for any mistake."""
     args = parser.parse_args(argv)
-    values: dict[str, Any] = {}
-    if args.inputs_json:
-        try:
-            with open(args.inputs_json, encoding="utf-8") as handle:
-                loaded = json.load(handle)
-        except (OSError, ValueError, RecursionError) as exc:
-            parser.error(f"--inputs-json {args.inputs_json}: {exc}")
-        if not isinstance(loaded, dict):
-            parser.error("--inputs-json must hold a JSON object")
-        values.update(loaded)
-    declared = {spec.name: spec for spec in pipeline.inputs}
-    for item in args.input:
-        key, sep, text = item.partition("=")
-        if not sep:
-            parser.error(f"--input takes KEY=VALUE, got {item!r}")
-        try:
-            values[key] = parse_input_text(declared.get(key), text)
-        except ValueError as exc:
-            parser.error(str(exc))
+    try:
+        values = inputs_from_command_line(pipeline, args.input, args.inputs_json)
+    except InputError as exc:
+        parser.error(str(exc))
     return values, bool(args.mock), args.trace

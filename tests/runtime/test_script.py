@@ -156,7 +156,11 @@ def test_inputs_json_gives_typed_values_and_input_overrides_it(
         (["-i", "topic=x", "-i", "count=three", "-i", "loud=1"],
          "input 'count' is an int; got 'three'"),
         (["-i", "topic=x", "-i", "loud=maybe"], "input 'loud' is a bool (true/false)"),
-        (["-i", "topic"], "--input takes KEY=VALUE, got 'topic'"),
+        (["-i", "topic", "-i", "loud=1"], "bad -i 'topic': expected KEY=VALUE"),
+        (["-i", "=x", "-i", "topic=x", "-i", "loud=1"], "bad -i '=x': expected KEY=VALUE"),
+        (["-i", "topic=x", "-i", "loud=1", "-i", "extra=3"],
+         "unknown input(s) 'extra'; pipeline inputs: topic, count, loud"),
+        (["-i", "topc=x", "-i", "loud=1"], "unknown input(s) 'topc' (did you mean 'topic'?)"),
         (["--inputs-json", "/nonexistent/in.json"], "--inputs-json /nonexistent/in.json"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
@@ -177,16 +181,17 @@ def test_inputs_json_must_be_a_json_object(
     bad = tmp_path / "in.json"
     bad.write_text("[1, 2]")
     code, _, err = _run(capsys, "--inputs-json", str(bad), "--mock")
-    assert code == 2 and "--inputs-json must hold a JSON object" in err
+    assert code == 2 and f"--inputs-json {bad} must hold a JSON object" in err
     bad.write_text("{not json")
     code, _, err = _run(capsys, "--inputs-json", str(bad), "--mock")
-    assert code == 2 and f"--inputs-json {bad}" in err
+    assert code == 2 and f"--inputs-json {bad} is not valid JSON" in err
 
 
 def test_missing_input_exits_2_before_any_step(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(capsys, "-i", "topic=x", "--mock")
     assert code == 2
-    assert err.startswith("error: ") and "loud" in err and "Traceback" not in err
+    assert "error: missing required input(s): loud (pass -i loud=...)" in err
+    assert "usage:" in err and "Traceback" not in err
     assert out == ""
 
 
@@ -208,10 +213,20 @@ def test_failing_run_still_writes_its_trace(
     assert json.loads(trace.read_text(encoding="utf-8"))["pipeline"] == "scripted"
 
 
+def test_trace_folders_are_created(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "dirs" / "t.json"
+    code, _, err = _run(capsys, "-i", "topic=x", "-i", "loud=no", "--mock", "--trace",
+                        str(target))
+    assert code == 0, err
+    assert json.loads(target.read_text(encoding="utf-8"))["pipeline"] == "scripted"
+
+
 def test_unwritable_trace_exits_2_without_traceback(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    target = tmp_path / "missing-dir" / "t.json"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "t.json"
     code, _, err = _run(capsys, "-i", "topic=x", "-i", "loud=no", "--mock", "--trace",
                         str(target))
     assert code == 2
