@@ -97,7 +97,7 @@ def run_one(source: Path, console: Console) -> bool:
     module = load_module(compiled.code, f"mmoc_demo_{source.stem}")
     pairs = example_inputs(module.PIPELINE)
     try:
-        inputs = collect_inputs(module.PIPELINE, pairs, {})
+        inputs = collect_inputs(module.PIPELINE, pairs)
     except RunAbort as exc:
         console.print(Text(f"{source}: {exc.message}", style="bold red"), soft_wrap=True)
         return False

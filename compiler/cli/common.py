@@ -1,5 +1,5 @@
 """Helpers every command shares: finding source files, printing diagnostics, exit codes,
-atomic writes, and turning an internal failure into MMO702 instead of a traceback.
+writing outputs, and turning an internal failure into MMO702 instead of a traceback.
 
 Exit codes (ruff's): 0 clean, 1 problems found, 2 usage error or internal failure.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -171,7 +170,8 @@ def has_internal_error(diags: Iterable[Diagnostic]) -> bool:
 
 
 def exit_code(diags: Iterable[Diagnostic], strict: bool = False) -> int:
-    """1 when any error (or, with `strict`, any warning); else 2 for an internal error (MMO702); else 0."""
+    """2 for an internal error (MMO702); else 1 when any error (or, with `strict`, any
+    warning); else 0."""
     diags = list(diags)
     if has_internal_error(diags):
         return EXIT_USAGE
@@ -193,7 +193,8 @@ def internal_error(exc: BaseException, doing: str = "running") -> Diagnostic:
 def guard(doing: str) -> Callable[[F], F]:
     """Decorate a command body: any unexpected exception prints MMO702 and exits 2.
 
-    Click's own exceptions (usage errors, `ctx.exit`) and `SystemExit` pass through.
+    Click's own exceptions (usage errors, `ctx.exit`), `SystemExit` and `KeyboardInterrupt`
+    pass through. With `MMOC_DEBUG` set, the exception propagates, traceback and all.
     """
 
     def wrap(fn: F) -> F:
@@ -204,9 +205,12 @@ def guard(doing: str) -> Callable[[F], F]:
             except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort,
                     SystemExit, KeyboardInterrupt):
                 raise
-            except Exception as exc:  # noqa: BLE001 - never a traceback for the user
-                print_diagnostics([internal_error(exc, doing)], Console(stderr=True),
-                                  summary=False)
+            except Exception as exc:  # never a traceback for the user (MMOC_DEBUG re-raises)
+                if os.environ.get("MMOC_DEBUG"):
+                    raise
+                err = Console(stderr=True, highlight=False)
+                print_diagnostics([internal_error(exc, doing)], err, summary=False)
+                err.print("(set MMOC_DEBUG=1 to see the traceback)", style="dim")
                 sys.exit(EXIT_USAGE)
 
         return inner  # type: ignore[return-value]
@@ -214,24 +218,10 @@ def guard(doing: str) -> Callable[[F], F]:
     return wrap
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` all at once: a temporary file beside it, then a rename."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def write_output(path: Path, text: str) -> None:
+    """Write a file a command produces (`compile -o`, `convert -o`, `run --trace`): missing
+    parent folders are created, then `mmoc.compile.write_atomic` writes it all at once."""
+    from ..compile import write_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text)

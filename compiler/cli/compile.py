@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ..compile import CompileResult, compile_file, project_relative, write_atomic
+from ..compile import CompileResult, compile_file, project_relative
 from ..diagnostics import Diagnostic, sort_key
 from .common import (
     EXIT_OK,
@@ -27,6 +27,7 @@ from .common import (
     guard,
     has_internal_error,
     print_report,
+    write_output,
 )
 
 
@@ -157,9 +158,7 @@ def _emit(
     if _existing(target) == result.code:
         return 0, True  # unchanged: leave the file (and its mtime) alone
     try:
-        if target.parent and not target.parent.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, result.code)
+        write_output(target, result.code)  # missing folders are created
     except OSError as exc:
         click.echo(f"error: cannot write {shown}: {exc.strerror or exc}", err=True)
         return 0, False

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ..compile import write_atomic
 from ..diagnostics import Diagnostic
 from ..loader import MMO_SUFFIXES, SOURCE_SUFFIXES, YAML_SUFFIXES, LoadResult, load_path
 from .common import (
@@ -23,7 +24,7 @@ from .common import (
     display_path,
     guard,
     print_diagnostics,
-    write_atomic,
+    write_output,
 )
 
 
@@ -117,7 +118,8 @@ def render_as(loaded: LoadResult, suffix: str) -> str:
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path, readable=False))
 @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path),
-              help="The file to write: .mmo, .yaml or .yml (or `-` for stdout with --to).")
+              help="The file to write: .mmo, .yaml or .yml (or `-` for stdout with --to); "
+                   "missing folders are created.")
 @click.option("--to", "to", type=click.Choice(["mmo", "yaml"]),
               help="Output language when -o is `-` (otherwise taken from -o's suffix).")
 @guard("converting")
@@ -144,7 +146,7 @@ def convert(source: Path, output: Path, to: str | None) -> None:
     if output.resolve() == source.resolve():
         raise click.UsageError("the output would overwrite the source; choose another -o")
     try:
-        write_atomic(output, text)
+        write_output(output, text)  # missing folders are created, as compile -o does
     except OSError as exc:
         err.print(f"error: cannot write {display_path(output)}: {exc.strerror or exc}",
                   markup=False)

@@ -8,7 +8,6 @@ Exit codes: 0 drawn, 1 the pipeline has errors (reported as `mmoc check` reports
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from rich.console import Console
 from rich.text import Text
 
 from ..graph import render_graph
+from ..loader import load_path
+from .common import display_path, exit_code, guard, print_report
 
 _INSTALL_HINT = (
     "install Graphviz to render {fmt}: `apt install graphviz` (Debian/Ubuntu), "
@@ -57,20 +58,18 @@ def render_with_dot(dot_text: str, fmt: str, dot_program: str | None = None) -> 
               default="mermaid", show_default=True, help="What to draw.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of stdout (required for png).")
+@guard("drawing the graph")
 def graph(file: Path, fmt: str, output: Path | None) -> None:
     """Draw FILE's steps, groups (as subgraphs), conditional edges (dashed) and models."""
     err = Console(stderr=True, highlight=False)
+    # Shown as `check` shows it: as given (absolute only made relative under the cwd).
+    display = display_path(file)
+    loaded = load_path(file, display=display)
+    sources = {display: loaded.text} if loaded.text is not None else None
+    print_report(loaded.diagnostics, err, 1, sources=sources)
+    if not loaded.ok or loaded.pipeline is None:
+        sys.exit(exit_code(loaded.diagnostics) or 1)
     try:
-        from ..loader import load_path
-        from .common import display_path, exit_code, print_report
-
-        # Shown as `check` shows it: as given (absolute only made relative under the cwd).
-        display = display_path(file)
-        loaded = load_path(file, display=display)
-        sources = {display: loaded.text} if loaded.text is not None else None
-        print_report(loaded.diagnostics, err, 1, sources=sources)
-        if not loaded.ok or loaded.pipeline is None:
-            sys.exit(exit_code(loaded.diagnostics) or 1)
         if fmt in ("mermaid", "dot"):
             data = render_graph(loaded.pipeline, fmt).encode("utf-8")
         else:
@@ -88,11 +87,3 @@ def graph(file: Path, fmt: str, output: Path | None) -> None:
         _fail(2, str(exc), err)
     except OSError as exc:
         _fail(2, f"cannot write {output}: {exc.strerror or exc}", err)
-    except Exception as exc:  # a bug, never a traceback for the user
-        if os.environ.get("MMOC_DEBUG"):
-            raise
-        from .common import internal_error, print_diagnostics
-
-        print_diagnostics([internal_error(exc, "drawing the graph")], err, summary=False)
-        err.print("(set MMOC_DEBUG=1 to see the traceback)", style="dim")
-        sys.exit(2)

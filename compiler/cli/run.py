@@ -15,11 +15,10 @@ nothing on failure; everything else (progress, summary, errors) goes to stderr.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import json
-import os
 import sys
-from collections.abc import Mapping
+import types
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -29,8 +28,10 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
+from .common import guard
+
 if TYPE_CHECKING:
-    from mmoc_runtime import InputSpec
+    from mmoc_runtime import PipelineSpec, RunResult
 
 
 class RunAbort(Exception):
@@ -45,81 +46,41 @@ class RunAbort(Exception):
 # ---- inputs -----------------------------------------------------------------------------
 
 
-def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
-    """`KEY=VALUE` pairs (the value may hold `=`); a pair without `=` is a usage error."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise RunAbort(2, f"bad -i {pair!r}: expected KEY=VALUE, e.g. -i topic=\"solar power\"")
-        out[key] = value
-    return out
-
-
-def read_inputs_json(path: str) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RunAbort(2, f"cannot read --inputs-json {path}: {exc.strerror or exc}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunAbort(2, f"--inputs-json {path} is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RunAbort(2, f"--inputs-json {path} must hold a JSON object of input values")
-    return data
-
-
-def convert_value(spec: InputSpec, text: str) -> Any:
-    """A command-line string as the declared type of input `spec`, by the
-    runtime's one conversion, the one generated scripts use; a bad value is a usage error."""
-    from mmoc_runtime import parse_input_text
-
-    try:
-        return parse_input_text(spec, text)
-    except ValueError as exc:
-        raise RunAbort(2, str(exc)) from None
-
-
 def collect_inputs(
-    spec: Any, pairs: Mapping[str, str], from_json: Mapping[str, Any]
+    spec: PipelineSpec, pairs: Iterable[str] | Mapping[str, str], json_path: str | None = None
 ) -> dict[str, Any]:
-    """The run's inputs, typed; unknown names and missing required inputs are usage errors
-    reported here, before any model call, each naming every offender at once."""
-    declared = {i.name: i for i in spec.inputs}
-    unknown = [k for k in (*from_json, *pairs) if k not in declared]
-    if unknown:
-        hints = []
-        for key in dict.fromkeys(unknown):
-            close = difflib.get_close_matches(key, list(declared), n=1)
-            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        known = ", ".join(declared) or "none"
-        raise RunAbort(2, f"unknown input(s) {', '.join(hints)}; pipeline inputs: {known}")
-    values: dict[str, Any] = dict(from_json)
-    for key, text in pairs.items():
-        values[key] = convert_value(declared[key], text)
-    missing = [i.name for i in spec.inputs if i.required and i.name not in values]
-    if missing:
-        flags = " ".join(f"-i {m}=..." for m in missing)
-        raise RunAbort(2, f"missing input(s): {', '.join(missing)} (pass {flags})")
-    return values
+    """The run's inputs, typed, read by the runtime's `inputs_from_command_line` (the reading
+    generated scripts use): `pairs` are `-i KEY=VALUE` texts (or a mapping of them) over the
+    `--inputs-json` object at `json_path`. Every mistake, all named at once, is a usage error,
+    reported before any model call."""
+    from mmoc_runtime import InputError
+    from mmoc_runtime.inputs import inputs_from_command_line
+
+    if isinstance(pairs, Mapping):
+        pairs = [f"{key}={value}" for key, value in pairs.items()]
+    try:
+        return inputs_from_command_line(spec, pairs, json_path)
+    except InputError as exc:
+        raise RunAbort(2, str(exc)) from None
 
 
 # ---- credentials ------------------------------------------------------------------------
 
 
-def spec_model_ids(spec: Any) -> list[str]:
+def spec_model_ids(spec: PipelineSpec) -> list[str]:
     """Every model an llm step of the spec may call: primaries and fallbacks, members too."""
+    from mmoc_runtime import LlmStep, ParallelGroup
+
     ids: list[str] = []
     for step in spec.steps:
-        for member in getattr(step, "steps", None) or (step,):
-            model = getattr(member, "model", None)
-            if isinstance(model, str):
-                ids.append(model)
-                ids.extend(getattr(member, "fallback", ()) or ())
+        for member in step.steps if isinstance(step, ParallelGroup) else (step,):
+            if isinstance(member, LlmStep):
+                ids.append(member.model)
+                ids.extend(member.fallback)
     return list(dict.fromkeys(ids))
 
 
-def check_credentials(spec: Any) -> None:
+def check_credentials(spec: PipelineSpec) -> None:
     from mmoc_runtime.providers.credentials import missing_credentials
 
     missing = missing_credentials(spec_model_ids(spec), spec.endpoints)
@@ -132,7 +93,7 @@ def check_credentials(spec: Any) -> None:
 # ---- compiling --------------------------------------------------------------------------
 
 
-def compile_in_memory(path: Path, err: Console) -> Any:
+def compile_in_memory(path: Path, err: Console) -> types.ModuleType:
     """Compile FILE as `mmoc compile` would and load the module; errors exit 1 as in check."""
     from ..compile import compile_file, load_module, project_relative, transform_import_problems
     from .common import display_path, has_internal_error, print_report
@@ -161,13 +122,22 @@ def compile_in_memory(path: Path, err: Console) -> Any:
 
 
 def _check_writable(option: str, value: str | None) -> None:
-    if value is not None and not Path(value).resolve().parent.is_dir():
-        raise RunAbort(2, f"{option} {value}: the directory does not exist")
+    """Refuse, before the run, a path whose missing folders could not be created: the
+    nearest folder that exists on the way up must be a folder, not a file."""
+    if value is None:
+        return
+    existing = Path(value).resolve().parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RunAbort(2, f"{option} {value}: {existing} is not a directory")
 
 
 def _write(option: str, path: str, text: str) -> None:
+    from .common import write_output
+
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        write_output(Path(path), text)
     except OSError as exc:
         raise RunAbort(2, f"cannot write {option} {path}: {exc.strerror or exc}") from exc
 
@@ -194,24 +164,22 @@ class RunRequest:
     capture_content: bool = False
 
 
-def execute(request: RunRequest, err: Console, out: Console) -> int:
+def run_request(request: RunRequest, err: Console, out: Console) -> int:
     """Compile, check inputs and keys, run, report; the exit code (RunAbort for 2 and 1)."""
     from mmoc_runtime import InputError
 
     from .live import LiveView, summary_table
 
-    parsed_pairs = parse_pairs(request.pairs)
-    from_json = read_inputs_json(request.inputs_json) if request.inputs_json else {}
     _check_writable("--trace", request.trace_path)
     _check_writable("--trace-md", request.trace_md)
     module = compile_in_memory(request.file, err)
-    spec = module.PIPELINE
-    inputs = collect_inputs(spec, parsed_pairs, from_json)
+    spec: PipelineSpec = module.PIPELINE
+    inputs = collect_inputs(spec, request.pairs, request.inputs_json)
     if not request.mock:
         check_credentials(spec)
     view = LiveView(err, quiet=request.quiet)
     try:
-        result = asyncio.run(
+        result: RunResult = asyncio.run(
             module.run_result(
                 inputs, mock=request.mock, observer=view, capture_content=request.capture_content
             )
@@ -233,7 +201,7 @@ def execute(request: RunRequest, err: Console, out: Console) -> int:
         if step not in reason:
             reason = f"step {step!r}: {reason}"
         err.print(Text(f"error: run failed: {reason}", style="bold red"), soft_wrap=True)
-        for other in getattr(result, "failed_steps", ()) or ():
+        for other in result.failed_steps:
             if other != step:
                 line = f"  also failed: {other} ({trace.step(other).error})"
                 err.print(Text(line, style="red"), soft_wrap=True)
@@ -260,14 +228,15 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("--mock", is_flag=True,
               help="Answer every model with the mock provider (no API keys needed).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), metavar="PATH",
-              help="Write the run's trace as JSON (docs/trace.md).")
+              help="Write the run's trace as JSON (docs/trace.md); missing folders are created.")
 @click.option("--trace-md", type=click.Path(dir_okay=False), metavar="PATH",
-              help="Write the run's trace as Markdown.")
+              help="Write the run's trace as Markdown; missing folders are created.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the outputs as one JSON object on stdout, and nothing else there.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress view or summary on stderr.")
 @click.option("--capture-content", is_flag=True,
               help="Record prompts and outputs in the trace (off by default).")
+@guard("running the pipeline")
 def run(
     file: Path,
     pairs: tuple[str, ...],
@@ -280,27 +249,19 @@ def run(
     capture_content: bool,
 ) -> None:
     """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage."""
+    from ..compile import import_path, source_import_path
+
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
+    request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
+                         quiet, capture_content)
     try:
-        from ..compile import import_path, source_import_path
-
-        request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                             quiet, capture_content)
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.
         with import_path(source_import_path(file)):
-            code = execute(request, err, out)
+            code = run_request(request, err, out)
     except RunAbort as exc:
         _fail(exc.code, exc.message, err)
     except KeyboardInterrupt:
         _fail(130, "interrupted", err)
-    except Exception as exc:  # a bug, not a user mistake: still no traceback by default
-        if os.environ.get("MMOC_DEBUG"):
-            raise
-        from .common import internal_error, print_diagnostics
-
-        print_diagnostics([internal_error(exc, "running the pipeline")], err, summary=False)
-        err.print("(set MMOC_DEBUG=1 to see the traceback)", style="dim")
-        sys.exit(2)
     sys.exit(code)

@@ -83,7 +83,9 @@ def test_missing_input_exits_2_naming_it_with_zero_model_calls(
     before = mock_calls()
     result = invoke(str(pipeline_file("typed.yaml")), "--mock")
     assert result.exit_code == 2
-    assert "missing input(s): topic, count" in result.stderr
+    assert "missing required input(s): topic, count (pass -i topic=... -i count=...)" in (
+        result.stderr
+    )
     assert "loud" not in result.stderr  # it has a default
     assert mock_calls() == before
 
@@ -116,7 +118,6 @@ def test_inputs_are_typed_from_declarations(pipeline_file: PipelineFile, tmp_pat
         (["-i", "=x"], "expected KEY=VALUE"),
         (["-i", "topc=x"], "did you mean 'topic'?"),
         (["--inputs-json", "/nonexistent/in.json"], "cannot read --inputs-json"),
-        (["-i", "topic=x", "--trace", "/nonexistent/dir/t.json"], "directory does not exist"),
         (["--no-such-flag"], "No such option"),
     ],
 )
@@ -136,6 +137,29 @@ def test_inputs_json_must_be_an_object(pipeline_file: PipelineFile, tmp_path: Pa
     bad.write_text("{not json")
     result = invoke(str(pipeline_file("seed.yaml")), "--inputs-json", str(bad), "--mock")
     assert result.exit_code == 2 and "not valid JSON" in result.stderr
+
+
+def test_trace_folders_are_created(pipeline_file: PipelineFile, tmp_path: Path) -> None:
+    trace_json = tmp_path / "new" / "dirs" / "t.json"
+    trace_md = tmp_path / "other" / "t.md"
+    result = invoke(str(pipeline_file("seed.yaml")), "-i", "topic=x", "--mock",
+                    "--trace", str(trace_json), "--trace-md", str(trace_md))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(trace_json.read_text())["pipeline"] == "research_and_summarize"
+    assert "research_and_summarize" in trace_md.read_text()
+
+
+def test_trace_under_a_file_is_refused_before_the_run(
+    pipeline_file: PipelineFile, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    before = mock_calls()
+    result = invoke(str(pipeline_file("seed.yaml")), "-i", "topic=x", "--mock",
+                    "--trace", str(blocker / "sub" / "t.json"))
+    assert result.exit_code == 2
+    assert f"{blocker} is not a directory" in result.stderr
+    assert mock_calls() == before
 
 
 def test_failed_run_exits_1_naming_the_step(pipeline_file: PipelineFile, tmp_path: Path) -> None:
