@@ -6,25 +6,26 @@ across machines; absolute times are printed beside them for context only.
 
 from __future__ import annotations
 
-import importlib
 import sys
+from collections.abc import Callable
 
-MODULES = ("bench_runtime", "bench_check", "bench_compile", "bench_providers")
+from bench import bench_check, bench_compile, bench_providers, bench_runtime
+
+MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
+    ("bench_runtime", bench_runtime.main),
+    ("bench_check", bench_check.main),
+    ("bench_compile", bench_compile.main),
+    ("bench_providers", bench_providers.main),
+)
 
 
 def main() -> int:
     failed = 0
-    for name in MODULES:
-        try:
-            module = importlib.import_module(f"bench.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"bench.{name}":
-                raise
-            continue
+    for name, run_benchmark in MODULES:
         print(f"\n=== {name} ===", flush=True)
         try:
-            module.main()
-        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            run_benchmark()
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
             failed += 1
             print(f"{name} failed: {exc!r}", file=sys.stderr)
     return 1 if failed else 0

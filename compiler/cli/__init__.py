@@ -7,22 +7,17 @@ internal failure.
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
 from .. import __version__
 
-# (module, command function) pairs; a module that does not exist yet is skipped.
-_COMMANDS = (
-    ("check", "check"),
-    ("check", "explain"),
-    ("fmt", "fmt"),
-    ("fmt", "convert"),
-    ("compile", "compile_"),
-    ("run", "run"),
-    ("graph", "graph"),
-)
+# Plain imports (a missing module is an error, never a silently missing command). The names
+# are the modules, not their commands: `mmoc.cli.run` must stay the module (tests patch it).
+from . import check as _check
+from . import compile as _compile
+from . import fmt as _fmt
+from . import graph as _graph
+from . import run as _run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,14 +26,9 @@ def cli() -> None:
     """mmoc compiles declarative multi-LLM pipelines (.mmo or YAML) into typed Python modules."""
 
 
-for _module, _attr in _COMMANDS:
-    try:
-        _mod = importlib.import_module(f"{__name__}.{_module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.{_module}":
-            raise
-        continue
-    cli.add_command(getattr(_mod, _attr))
+for _command in (_check.check, _check.explain, _fmt.fmt, _fmt.convert, _compile.compile_,
+                 _run.run, _graph.graph):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
-"""Audit fixes for `mmoc run`: inferred inputs (condition-only keys optional, any JSON value)
-and transform modules beside the pipeline."""
+"""`mmoc run` with inferred inputs (condition-only keys optional, any JSON value) and with
+transform modules beside the pipeline."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Audit fixes for the commands' shared behaviour: an explicitly named file the user cannot
-read is MMO001 (exit 1), not a click usage error; one summary line everywhere; paths as given;
-fmt formats files with semantic errors."""
+"""What the commands share: an explicitly named file the user cannot read is MMO001 (exit 1),
+not a click usage error; one summary line everywhere; paths as given; fmt formats files with
+semantic errors; an internal failure is MMO702 (exit 2) unless MMOC_DEBUG asks for the
+traceback; outputs (`compile -o`, `convert -o`, `run --trace`) get their missing folders."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def test_every_command_ends_with_checks_summary(tmp_path: Path, command: str) ->
 def test_compile_internal_failure_exits_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mmoc.codegen  # noqa: PLC0415
+    import mmoc.codegen
 
     def explode(*args: object, **kwargs: object) -> str:
         raise ValueError("simulated codegen bug")
@@ -124,3 +125,83 @@ def test_fmt_still_refuses_a_file_that_does_not_parse(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "MMO002" in result.stderr
     assert path.read_text(encoding="utf-8") == broken
+
+
+def _break(monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """Make `command` hit a bug of ours (a ValueError deep inside it)."""
+    import mmoc.cli.graph
+    import mmoc.cli.run
+    import mmoc.codegen
+
+    def explode(*args: object, **kwargs: object) -> str:
+        raise ValueError("simulated bug")
+
+    target = {"compile": (mmoc.codegen, "render"), "run": (mmoc.cli.run, "collect_inputs"),
+              "graph": (mmoc.cli.graph, "render_graph")}[command]
+    monkeypatch.setattr(*target, explode)
+
+
+@pytest.mark.parametrize("command", ["compile", "run", "graph"])
+def test_internal_failure_is_mmo702_with_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.delenv("MMOC_DEBUG", raising=False)
+    _break(monkeypatch, command)
+    path = tmp_path / "p.mmo"
+    path.write_text(CLEAN, encoding="utf-8")
+    extra = ["--mock", "-i", "topic=x"] if command == "run" else []
+    result = invoke(command, str(path), *extra)
+    assert result.exit_code == 2, result.output
+    assert "MMO702" in result.output and "simulated bug" in result.output
+
+
+@pytest.mark.parametrize("command", ["check", "run", "graph"])
+def test_mmoc_debug_lets_the_traceback_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setenv("MMOC_DEBUG", "1")
+    if command == "check":
+        import mmoc.cli.check
+
+        def explode(*args: object, **kwargs: object) -> None:
+            raise ValueError("simulated bug")
+
+        monkeypatch.setattr(mmoc.cli.check, "load_path", explode)
+    else:
+        _break(monkeypatch, command)
+    path = tmp_path / "p.mmo"
+    path.write_text(CLEAN, encoding="utf-8")
+    extra = ["--mock", "-i", "topic=x"] if command == "run" else []
+    result = CliRunner().invoke(cli, [command, str(path), *extra])
+    assert isinstance(result.exception, ValueError), result.output
+    assert str(result.exception) == "simulated bug"
+    assert "MMO702" not in result.output
+    # without MMOC_DEBUG, the same bug is MMO702 and the hint says how to see the traceback
+    monkeypatch.delenv("MMOC_DEBUG")
+    quiet = invoke(command, str(path), *extra)
+    assert quiet.exit_code == 2 and "MMO702" in quiet.output
+    assert "set MMOC_DEBUG=1 to see the traceback" in quiet.output
+
+
+def test_compile_and_convert_create_missing_output_folders(tmp_path: Path) -> None:
+    path = tmp_path / "p.mmo"
+    path.write_text(CLEAN, encoding="utf-8")
+    module = tmp_path / "out" / "deeper" / "p_gen.py"
+    compiled = invoke("compile", str(path), "-o", str(module))
+    assert compiled.exit_code == 0, compiled.output
+    assert "PIPELINE" in module.read_text(encoding="utf-8")
+    converted_path = tmp_path / "yaml" / "dir" / "p.yaml"
+    converted = invoke("convert", str(path), "-o", str(converted_path))
+    assert converted.exit_code == 0, converted.output
+    assert "name: p" in converted_path.read_text(encoding="utf-8")
+
+
+def test_convert_under_a_file_is_a_write_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.mmo"
+    path.write_text(CLEAN, encoding="utf-8")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = invoke("convert", str(path), "-o", str(blocker / "p.yaml"))
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr
+
