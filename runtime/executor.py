@@ -26,7 +26,7 @@ from .providers import ProviderRegistry, default_registry
 from .result import RunResult
 from .scheduler import Run
 from .spec import PipelineSpec
-from .trace import FAILED, NOT_RUN, RUNNING, SUCCESS, StepTrace, Trace, content_secrets
+from .trace import FAILED, NOT_RUN, RUNNING, SUCCESS, StepTrace, Trace
 
 
 def _iso(epoch: float) -> str:
@@ -75,7 +75,6 @@ async def execute(
         breakers=breakers or default_breakers(), endpoints=spec.endpoints, hooks=hooks,
         sleep=sleep or asyncio.sleep, clock=clock, rng=rng, capture=capture_content,
         model_concurrency=model_concurrency,
-        secrets=content_secrets(spec.endpoints) if capture_content else (),
     )
     run = Run(plan, values, trace, llm, hooks, clock, concurrency, capture_content)
     # `now`: a callable giving epoch seconds, or the run's start as epoch seconds (the end is

@@ -13,7 +13,6 @@ each model and its last error.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
@@ -27,15 +26,18 @@ from .observer import Hooks, safe_call
 from .pricing import cost as price_cost
 from .providers import ProviderRegistry
 from .providers.base import LlmRequest, LlmResponse, Provider
+from .redaction import redact, scrub, secret_values
 from .spec import EndpointSpec, LlmStep
+from .structured import parse_structured
 from .template import ParsedTemplate, parse_template, render
-from .trace import FAILED, SUCCESS, AttemptTrace, StepTrace, redact, scrub
+from .trace import FAILED, SUCCESS, AttemptTrace, StepTrace
 
 
 class LlmContext:
     """Everything an llm step needs from its run."""
 
     __slots__ = (
+        "_secrets",
         "breakers",
         "capture",
         "clock",
@@ -48,7 +50,6 @@ class LlmContext:
         "providers",
         "rng",
         "run_id",
-        "secrets",
         "sleep",
     )
 
@@ -66,7 +67,6 @@ class LlmContext:
         rng: random.Random | None,
         capture: bool,
         model_concurrency: int | Mapping[str, int] | None,
-        secrets: tuple[str, ...] = (),
     ) -> None:
         self.run_id = run_id
         self.mock = mock
@@ -78,11 +78,20 @@ class LlmContext:
         self.clock = clock
         self.rng = rng
         self.capture = capture
-        self.secrets = secrets  # key values scrubbed from captured content
+        self._secrets: tuple[str, ...] | None = None
         # Per-model semaphores, created on first use (a run only pays for models it calls).
         self.model_limits: dict[str, asyncio.Semaphore | None] = {}
         self.default_model_limit: int | Mapping[str, int] | None = model_concurrency
         self.mock_provider: Provider | None = providers.mock() if mock else None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values of the keys this run can use (`redaction.secret_values`), hidden from its
+        errors and captured content. Read from the environment once per run, on first need:
+        a run where nothing fails and nothing is captured never reads it."""
+        if self._secrets is None:
+            self._secrets = secret_values(self.endpoints)
+        return self._secrets
 
     def limit_for(self, requested: str, model: ModelId) -> asyncio.Semaphore | None:
         try:
@@ -121,29 +130,6 @@ def parsed(template: str) -> ParsedTemplate:
     return parse_template(template)
 
 
-_parse_structured: Callable[[str, Mapping[str, Any] | None], Any] | None = None
-
-
-def parse_output(text: str, schema: Mapping[str, Any] | None) -> Any:
-    """Parse a structured reply: `mmoc_runtime.structured` when present, plain JSON otherwise."""
-    global _parse_structured
-    if _parse_structured is None:
-        try:
-            from .structured import parse_structured  # type: ignore[attr-defined,unused-ignore]
-
-            _parse_structured = parse_structured
-        except ImportError:
-            _parse_structured = _parse_json
-    return _parse_structured(text, schema)
-
-
-def _parse_json(text: str, schema: Mapping[str, Any] | None) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise LlmError("invalid_output", f"the reply is not valid JSON: {exc}") from None
-
-
 async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any],
                        st: StepTrace) -> Any:
     """Run one llm step to its value, filling `st`; raises the step's error on failure."""
@@ -180,9 +166,7 @@ async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any]
         if breaker is not None:
             _note_breaker(st, key, breaker)
         _account(st, requested, response)
-        if ctx.capture:
-            st.output = scrub(value, ctx.secrets)
-        return value
+        return value  # the scheduler records it (and captures it, scrubbed)
     raise _exhausted(failures)
 
 
@@ -191,6 +175,7 @@ async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: st
                     breaker: CircuitBreaker | None) -> tuple[LlmResponse, Any]:
     """The retry loop on one model: (response, value), or raises the last error."""
     retry = step.retry
+    fmt = step.output_format
     limit = ctx.limit_for(requested, routed) if ctx.default_model_limit is not None else None
     on_attempt = ctx.on_attempt
     clock = ctx.clock
@@ -219,9 +204,9 @@ async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: st
                     response = await _call(provider, request, step.timeout)
             else:
                 response = await _call(provider, request, step.timeout)
-            fmt = step.output_format
             # A reply that does not parse is a failed attempt (retried if the policy says so).
-            value = parse_output(response.text, fmt.schema) if fmt is not None else response.text
+            value = (parse_structured(response.text, fmt.schema) if fmt is not None
+                     else response.text)
         except asyncio.CancelledError:
             if breaker is not None:
                 breaker.release()
@@ -230,7 +215,7 @@ async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: st
             attempt.latency_ms = (clock() - started) * 1000.0
             attempt.status = FAILED
             attempt.error_kind = error_kind(exc)
-            attempt.error = redact(str(exc) or type(exc).__name__)
+            attempt.error = redact(str(exc) or type(exc).__name__, ctx.secrets)
             if breaker is not None:
                 breaker.record_failure(exc)
             if retry is None or retry_number >= retry.max_retries or not retry.should_retry(exc):

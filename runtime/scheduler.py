@@ -22,8 +22,9 @@ from .errors import MmocRuntimeError, error_kind
 from .llm_call import LlmContext, run_llm_step
 from .observer import Hooks, safe_call
 from .plan import GROUP, Node, Plan
+from .redaction import redact, scrub
 from .spec import LlmStep, ParallelGroup, TransformStep
-from .trace import FAILED, NOT_RUN, RUNNING, SKIPPED, SUCCESS, StepTrace, Trace, redact, scrub
+from .trace import FAILED, NOT_RUN, RUNNING, SKIPPED, SUCCESS, StepTrace, Trace
 
 _CoroutineType = types.CoroutineType
 _Proxy = types.MappingProxyType
@@ -229,7 +230,7 @@ class Run:
             st.status = FAILED
             st.error_kind = "condition"
             st.error = redact(f"condition {step.when_text or ''} raised {type(exc).__name__}: "
-                              f"{exc}")
+                              f"{exc}", self.llm.secrets)
             self.failed.append(step.name)
             return False
         if not holds:
@@ -286,7 +287,7 @@ class Run:
                 exc: Exception) -> None:
         st.status = FAILED
         st.error_kind = error_kind(exc)
-        st.error = redact(str(exc) or type(exc).__name__)
+        st.error = redact(str(exc) or type(exc).__name__, self.llm.secrets)
         self.failed.append(step.name)
         st.latency_ms = (self.clock() - started) * 1000.0
         if self.on_step_end is not None:

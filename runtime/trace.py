@@ -9,12 +9,7 @@ with `capture_content=True`.
 from __future__ import annotations
 
 import json
-import os
-import re
-from collections.abc import Iterable
 from typing import Any
-
-from .errors import REDACTED
 
 SCHEMA_VERSION = 1
 
@@ -304,65 +299,3 @@ def render_markdown(trace: Trace) -> str:
         lines += ["", "## Skipped and not run", ""]
         lines += [f"- {s.name}: {s.skip_reason}" for s in skipped]
     return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------
-# Redaction: error text from providers may echo request headers or URLs with keys in them.
-
-_KEY_PATTERN = (
-    r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,}"
-    r"|(?i:(?:api[_-]?key|x-api-key|x-goog-api-key|key)=)[^\s&\"']{6,})"
-)
-_key_regex: re.Pattern[str] | None = None  # compiled on first use: errors are rare
-
-
-def _secret_env_values() -> list[str]:
-    return [
-        value
-        for name, value in os.environ.items()
-        if len(value) >= 8 and any(t in name.upper() for t in ("API_KEY", "TOKEN", "SECRET"))
-    ]
-
-
-def redact(text: str) -> str:
-    """Remove anything that looks like an API key, and the value of every key-like env var."""
-    for value in _secret_env_values():
-        if value in text:
-            text = text.replace(value, REDACTED)
-    global _key_regex
-    if _key_regex is None:
-        _key_regex = re.compile(_KEY_PATTERN)
-    return _key_regex.sub(REDACTED, text)
-
-
-# ---------------------------------------------------------------------------------------------
-# Captured content: a prompt may quote a key (a user pasted it, a transform read it from the
-# environment). With content capture on, the values of the keys a run can use are scrubbed.
-
-KEY_ENV_NAMES: tuple[str, ...] = (
-    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
-)
-
-
-def content_secrets(endpoints: Iterable[Any] = ()) -> tuple[str, ...]:
-    """The values (8+ characters) of the providers' key variables and of each endpoint's
-    `api_key_env`, longest first so a key containing another is scrubbed whole."""
-    names = [*KEY_ENV_NAMES, *(e.api_key_env for e in endpoints if e.api_key_env)]
-    values = {v for v in (os.environ.get(n) for n in names) if v and len(v) >= 8}
-    return tuple(sorted(values, key=len, reverse=True))
-
-
-def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
-    """`value` with every secret replaced by `[REDACTED]`, inside lists and dicts too."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, secrets) for v in value]
-    return value

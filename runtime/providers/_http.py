@@ -1,4 +1,4 @@
-"""What every HTTP provider shares: the connection pools, timeouts, error mapping and redaction.
+"""What every HTTP provider shares: the connection pools, timeouts and error mapping.
 
 Adapters build a wire request, call `post_json`, and turn the decoded body into an
 `LlmResponse`. Everything that can go wrong on the way (a status code, a timeout, a dropped
@@ -7,7 +7,8 @@ retry, fallback and breaker understand. Nothing here retries: only the runtime d
 
 Secrets: the key is read from the environment at call time, sent only in a header, and
 scrubbed (with every `Authorization`, `x-api-key`, `x-goog-api-key` and `key=` value) from
-any text that ends up in an error, since providers echo keys back in their error messages.
+any text that ends up in an error, since providers echo keys back in their error messages
+(`mmoc_runtime.redaction` holds the rules).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import asyncio
 import email.utils
 import json
 import os
-import re
 import time
 import weakref
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import REDACTED, ConfigError, LlmError
+from ..errors import ConfigError, LlmError
+from ..redaction import redact
 
 if TYPE_CHECKING:  # httpx is imported lazily: `import mmoc_runtime` must not load it
     import httpx
@@ -41,43 +42,6 @@ MAX_CONNECTIONS_ENV = "MMOC_HTTP_MAX_CONNECTIONS"
 
 # The longest provider message quoted in an error; bodies can be whole HTML pages.
 _MAX_MESSAGE = 500
-# A key's literal value is scrubbed only from this length: a short test "key" such as `test`
-# would otherwise shred ordinary words ("latest test request"). Header- and `key=`-shaped
-# values are hidden whatever their length; real provider keys are far longer.
-MIN_SECRET_LENGTH = 8
-
-# --------------------------------------------------------------------------- redaction
-
-_SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
-    # Header-shaped text: `Authorization: Bearer sk-...`, `'x-api-key': '...'`, `x-goog-api-key=...`
-    re.compile(
-        r"(?i)((?:authorization|x-api-key|x-goog-api-key|api[-_]?key)[\"']?\s*[:=]\s*[\"']?)"
-        r"(?:bearer\s+)?[^\s\"',;&}]+"
-    ),
-    # Query strings: `?key=AIza...`
-    re.compile(r"(?i)(\bkey=)[^\s\"'&,;]+"),
-    # A bare bearer token anywhere.
-    re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+"),
-)
-
-
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """`text` with every known secret value (of `MIN_SECRET_LENGTH`+ characters) and every
-    header- or `key=`-shaped value replaced by `REDACTED`."""
-    # Longest first, so a secret that contains another is replaced whole.
-    long_enough = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
-    for secret in sorted(long_enough, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-    return text
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """A copy of `headers` safe to log or store."""
-    hidden = {"authorization", "x-api-key", "x-goog-api-key", "api-key"}
-    return {k: (REDACTED if k.lower() in hidden else v) for k, v in headers.items()}
-
 
 # --------------------------------------------------------------------------- settings
 
@@ -193,12 +157,6 @@ async def close_pools(provider: str | None = None) -> None:
         return
     for key in [k for k in pools.clients if provider is None or k[0] == provider]:
         await pools.clients.pop(key).aclose()
-
-
-def pool_count() -> int:
-    """How many clients the running loop holds (for tests)."""
-    pools = _POOLS.get(asyncio.get_running_loop())
-    return len(pools.clients) if pools is not None else 0
 
 
 # --------------------------------------------------------------------------- errors

@@ -7,9 +7,9 @@ import logging
 import pytest
 from mmoc_runtime.errors import LlmError
 from mmoc_runtime.providers import anthropic, gemini, openai_compat
-from mmoc_runtime.providers._http import REDACTED, redact, redact_headers
 from mmoc_runtime.providers.base import LlmRequest
 from mmoc_runtime.providers.credentials import key_envs, missing_credentials
+from mmoc_runtime.redaction import REDACTED, redact
 from mmoc_runtime.spec import EndpointSpec
 from provider_loopback import (
     ANTHROPIC_KEY,
@@ -84,10 +84,10 @@ def test_redact_scrubs_values_headers_and_query_keys() -> None:
     # Even without being told the key, header- and query-shaped values are hidden.
     assert OPENAI_KEY not in redact(f"Authorization: Bearer {OPENAI_KEY}")
     assert GEMINI_KEY not in redact(f"?key={GEMINI_KEY}")
-    assert redact_headers({"X-Api-Key": "s", "Accept": "json"}) == {
-        "X-Api-Key": REDACTED,
-        "Accept": "json",
-    }
+    # A headers dict quoted in a message (its repr) hides the key header, keeps the others.
+    assert redact(repr({"X-Api-Key": "s", "Accept": "json"})) == (
+        f"{{'X-Api-Key': '{REDACTED}', 'Accept': 'json'}}"
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from mmoc_runtime.errors import ConfigError, LlmError
-from mmoc_runtime.providers import anthropic, gemini, openai_compat
-from mmoc_runtime.providers._http import pool_count
+from mmoc_runtime.providers import _http, anthropic, gemini, openai_compat
 from mmoc_runtime.providers.base import LlmRequest
 from mmoc_runtime.spec import EndpointSpec
 from provider_loopback import (
@@ -266,6 +265,12 @@ def test_missing_key_is_a_config_error_naming_the_variable(
         complete_once(make(), LlmRequest(provider, "m", "hi"))
     assert caught.value.kind == "config"
     assert provider_env.requests == []  # nothing was sent
+
+
+def pool_count() -> int:
+    """How many clients (connection pools) the running event loop holds."""
+    pools = _http._POOLS.get(asyncio.get_running_loop())
+    return len(pools.clients) if pools is not None else 0
 
 
 def test_one_pool_per_provider_reused_across_calls_and_closed(
