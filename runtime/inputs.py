@@ -80,9 +80,10 @@ def inputs_from_command_line(
     """The inputs a command line gives: the `--inputs-json` object at `json_path`, then each
     `-i KEY=VALUE` of `pairs` over it, `-i` text converted to the input's declared type.
 
-    Raises one `InputError` naming every problem: a pair without `=` or with an empty key, an
-    unreadable or non-object JSON file, an input the pipeline does not declare (with the
-    closest declared name), a value not of its input's type, a missing required input.
+    Raises one `InputError` naming every problem (one a line when there are several): a pair
+    without `=` or with an empty key, an unreadable or non-object JSON file, an input the
+    pipeline does not declare (with the closest declared name), a value not of its input's
+    type, a missing required input.
     Defaults are left for the executor to apply, so the result holds only what was given.
     """
     problems: list[str] = []
@@ -118,8 +119,12 @@ def inputs_from_command_line(
     if missing:
         flags = " ".join(f"-i {name}=..." for name in missing)
         problems.append(f"missing required input(s): {', '.join(missing)} (pass {flags})")
+    if len(problems) == 1:
+        raise InputError(problems[0], missing=tuple(missing))
     if problems:
-        raise InputError("; ".join(problems), missing=tuple(missing))
+        listed = "".join(f"\n  - {problem}" for problem in problems)
+        raise InputError(f"{len(problems)} problems with the inputs:{listed}",
+                         missing=tuple(missing))
     return {key: checked[key] for key in known}
 
 

@@ -113,8 +113,11 @@ def test_every_problem_is_named_at_once(
                 "missing required input(s): topic, loud"]
     for code, err in (via_run(typed_source, args), via_script(typed_pipeline, args, capsys)):
         assert code == 2
-        for part in expected:
-            assert part in err, (part, err)
+        assert "error: 4 problems with the inputs:\n" in err
+        listed = [line for line in err.splitlines() if line.startswith("  - ")]
+        assert len(listed) == 4  # one line each
+        for part, line in zip(expected, listed, strict=True):
+            assert line.startswith(f"  - {part}"), (part, line)
 
 
 @pytest.mark.parametrize(
