@@ -9,9 +9,8 @@ logs stay readable. `summary_table` is the table printed when the run ends.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from mmoc_runtime import PipelineObserver
+from mmoc_runtime import AttemptTrace, PipelineObserver, StepTrace, Trace
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -54,7 +53,7 @@ class LiveView(PipelineObserver):
 
     # ---- observer callbacks ---------------------------------------------------------
 
-    def on_run_start(self, trace: Any) -> None:
+    def on_run_start(self, trace: Trace) -> None:
         self.rows = {
             s.name: _Row(s.name, s.kind, s.group, model=s.model) for s in trace.steps
         }
@@ -66,7 +65,7 @@ class LiveView(PipelineObserver):
             )
             self._live.start()
         else:
-            mock = " (mock)" if getattr(trace, "mock", False) else ""
+            mock = " (mock)" if trace.mock else ""
             self._line(f"run {trace.pipeline}{mock}: {len(trace.steps)} step(s)")
 
     def on_step_start(self, step_name: str, kind: str, model: str | None) -> None:
@@ -77,14 +76,14 @@ class LiveView(PipelineObserver):
             self._line(f"  start   {step_name}" + (f" ({_model_label(model)})" if model else ""))
         self._refresh()
 
-    def on_attempt(self, step_name: str, attempt: Any) -> None:
-        number = getattr(attempt, "number", 1)
+    def on_attempt(self, step_name: str, attempt: AttemptTrace) -> None:
+        number = attempt.number
         if number <= 1:
             return
         row = self._row(step_name, "llm")
         row.state = "retrying"
-        wait = getattr(attempt, "wait_before_ms", 0.0) or 0.0
-        target = getattr(attempt, "model", None)
+        wait = attempt.wait_before_ms
+        target = attempt.model
         other = f" on {_model_label(target)}" if target and target != row.model else ""
         row.note = f"attempt {number}{other}"
         if not self.live_mode:
@@ -92,7 +91,7 @@ class LiveView(PipelineObserver):
             self._line(f"  retry   {step_name}: {row.note}{waited}")
         self._refresh()
 
-    def on_step_end(self, step_trace: Any) -> None:
+    def on_step_end(self, step_trace: StepTrace) -> None:
         row = self._row(step_trace.name, step_trace.kind)
         row.state = step_trace.status
         row.model = step_trace.model_used or step_trace.model or row.model
@@ -103,7 +102,7 @@ class LiveView(PipelineObserver):
             row.note = step_trace.skip_reason or ""
         elif step_trace.status == "failed":
             row.note = step_trace.error or ""
-        elif getattr(step_trace, "fallback_used", False):
+        elif step_trace.fallback_used:
             row.note = f"fallback for {step_trace.model}"
         else:
             row.note = ""
@@ -116,7 +115,7 @@ class LiveView(PipelineObserver):
             self._line(f"  {label:<7} {row.name}{extra}{note}")
         self._refresh()
 
-    def on_run_end(self, trace: Any) -> None:
+    def on_run_end(self, trace: Trace) -> None:
         if self._live is not None:
             self._live.update(self.table())
             self._live.stop()
@@ -175,7 +174,7 @@ def _short(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def summary_table(trace: Any) -> Table:
+def summary_table(trace: Trace) -> Table:
     """Steps, models used, attempts, tokens, cost and wall time of a finished run."""
     steps = [s for s in trace.steps if s.kind != "group"]
     counts: dict[str, int] = {}
@@ -201,6 +200,6 @@ def summary_table(trace: Any) -> Table:
     )
     table.add_row("cost", cost)
     table.add_row("wall time", f"{trace.latency_ms:.0f} ms")
-    if getattr(trace, "mock", False):
+    if trace.mock:
         table.add_row("provider", "mock (every model answered by the mock provider)")
     return table
