@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +35,10 @@ class Reply:
     status: int = 200
     body: Any = None  # dict → JSON; str/bytes → sent as is; None → the provider's success body
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds before answering (a slow server)
+    # A server that never answers: the handler waits until the test ends (the fixture's reset
+    # or stop releases it), so a client timeout of any length is the only way out. No sleeps:
+    # a timeout test takes its own timeout, however loaded the machine.
+    stall: bool = False
     drop: bool = False  # close the connection without any response
 
 
@@ -258,6 +260,7 @@ class LoopbackServer:
         self._queues: dict[str, deque[Reply]] = {p: deque() for p in (*PROVIDERS, "unknown")}
         self._always: dict[str, Reply] = {}
         self._lock = threading.Lock()
+        self._release = threading.Event()  # set at reset/stop: stalled handlers give up
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -280,7 +283,14 @@ class LoopbackServer:
         with self._lock:
             return [r for r in self.requests if r.provider == provider]
 
+    def release_stalled(self) -> None:
+        """Let every stalled handler go (they close their connection without a reply)."""
+        with self._lock:
+            self._release.set()
+            self._release = threading.Event()
+
     def reset(self) -> None:
+        self.release_stalled()
         with self._lock:
             self.requests.clear()
             self._always.clear()
@@ -332,8 +342,13 @@ class LoopbackServer:
                 with server._lock:
                     server.requests.append(Recorded(provider, "POST", self.path, headers, body))
                 reply = server._next(provider, path, body)
-                if reply.delay:
-                    time.sleep(reply.delay)
+                if reply.stall:
+                    with server._lock:
+                        release = server._release
+                    # The cap only guards against a test that forgets to reset: never reached.
+                    release.wait(timeout=60.0)
+                    self.close_connection = True
+                    return
                 if reply.drop:
                     self.close_connection = True
                     return
@@ -364,6 +379,7 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
+        self.release_stalled()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

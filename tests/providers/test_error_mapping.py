@@ -178,7 +178,7 @@ def test_gemini_blocked_prompt_is_blocked_and_not_retryable(
 def test_slow_reply_past_read_timeout_is_timeout(
     provider_env: LoopbackServer, provider: str
 ) -> None:
-    provider_env.queue(provider, Reply(200, None, delay=0.6))
+    provider_env.queue(provider, Reply(stall=True))
     assert fail(provider, read_timeout=0.05).kind == "timeout"
 
 
@@ -203,7 +203,7 @@ def test_timeout_env_variable_is_read_at_call_time(
     provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MMOC_HTTP_READ_TIMEOUT", "0.05")
-    provider_env.queue("openai", Reply(200, None, delay=0.6))
+    provider_env.queue("openai", Reply(stall=True))
     assert fail("openai").kind == "timeout"
 
 

@@ -296,7 +296,7 @@ def test_one_pool_per_provider_reused_across_calls_and_closed(
 
 
 def test_step_timeout_caps_the_read_timeout(provider_env: LoopbackServer) -> None:
-    provider_env.queue("openai", Reply(200, None, delay=1.0))
+    provider_env.queue("openai", Reply(stall=True))
     with pytest.raises(LlmError) as caught:
         complete_once(
             openai_compat.create("openai", None),
