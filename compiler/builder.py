@@ -20,6 +20,7 @@ from . import ir
 from .builder_seed import PipelineStep, plain_step, seed_step
 from .builder_steps import StepNode, all_steps, is_inline
 from .diagnostics import Diagnostic
+from .loader import LoadResult, load_path, load_text
 
 # The seed's default, shown by `Pipeline.version` when none was given (the IR keeps None, so
 # a printed `.mmo` or YAML file does not gain a version line it never had).
@@ -65,11 +66,14 @@ def _one_line(d: Diagnostic) -> str:
     return f"{text} (help: {d.help})" if d.help else text
 
 
-def _read_pipeline_file(path: str | Path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileNotFoundError(f"cannot read pipeline {str(path)!r}: {exc}") from exc
+def _loaded_ir(loaded: LoadResult, title: str | None = None) -> ir.Pipeline:
+    """The parsed IR of a load without checks (they run in `validate()`), or the raise."""
+    if loaded.path is not None and loaded.text is None and not loaded.path.is_file():
+        # As `open()` would: a missing file is no invalid pipeline (seed callers catch this).
+        raise FileNotFoundError(f"cannot read pipeline {str(loaded.path)!r}: no such file")
+    if loaded.pipeline is None or loaded.errors:
+        raise PipelineValidationError(loaded.diagnostics, loaded.display_path, title=title)
+    return loaded.pipeline
 
 
 def compile_checked(p: ir.Pipeline, source_path: str, *, inline: bool = False) -> str:
@@ -238,32 +242,23 @@ class Pipeline:
 
     @classmethod
     def from_yaml(cls, text: str, file: str = "<yaml>") -> Pipeline:
-        from .frontend_yaml import parse_yaml
-
-        p, diagnostics = parse_yaml(text, file)
-        if p is None or any(d.is_error for d in diagnostics):
-            raise PipelineValidationError(diagnostics, file, title=f"Invalid YAML pipeline {file}")
-        return cls.from_ir(p)
+        loaded = load_text(text, file, ".yaml", checks=False)
+        return cls.from_ir(_loaded_ir(loaded, title=f"Invalid YAML pipeline {file}"))
 
     @classmethod
     def from_yaml_file(cls, path: str | Path) -> Pipeline:
-        return cls.from_yaml(_read_pipeline_file(path), str(path))
+        loaded = load_path(path, checks=False, suffix=".yaml")
+        return cls.from_ir(_loaded_ir(loaded, title=f"Invalid YAML pipeline {path}"))
 
     @classmethod
     def from_mmo(cls, text: str, file: str = "<mmo>") -> Pipeline:
-        from .frontend_mmo import parse_mmo
-
-        p, diagnostics = parse_mmo(text, file)
-        if p is None or any(d.is_error for d in diagnostics):
-            raise PipelineValidationError(diagnostics, file)
-        return cls.from_ir(p)
+        return cls.from_ir(_loaded_ir(load_text(text, file, ".mmo", checks=False)))
 
     @classmethod
     def from_file(cls, path: str | Path) -> Pipeline:
-        """A `.mmo` or YAML file (by suffix); syntax and schema errors raise, as `from_yaml`."""
-        if Path(path).suffix == ".mmo":
-            return cls.from_mmo(_read_pipeline_file(path), str(path))
-        return cls.from_yaml_file(path)
+        """A `.mmo` or YAML file (by suffix, as `mmoc` reads it); syntax and schema errors
+        raise `PipelineValidationError`, a missing file `FileNotFoundError`."""
+        return cls.from_ir(_loaded_ir(load_path(path, checks=False)))
 
     def to_mmo(self) -> str:
         self._refuse_inline("as .mmo")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ir
-from .diagnostics import Diagnostic, sort_key
+from .diagnostics import Diagnostic, internal_error, sort_key
 
 
 @dataclass
@@ -90,21 +90,12 @@ def _generate(
             return failed()
         code = render(view)
     except CodegenError as exc:
-        diagnostics.append(_bug(str(exc), p))
+        diagnostics.append(internal_error(str(exc), p.span, doing="generating code"))
         return failed()
     except Exception as exc:  # noqa: BLE001 - a bug must be a diagnostic, never a traceback
-        diagnostics.append(_bug(f"internal error while generating code: {exc!r}", p))
+        diagnostics.append(internal_error(exc, p.span, doing="generating code"))
         return failed()
     return CompileResult(code, _sorted(diagnostics), text, source_path)
-
-
-def _bug(message: str, p: ir.Pipeline) -> Diagnostic:
-    return Diagnostic(
-        code="MMO702",
-        message=message,
-        span=p.span,
-        help="this is a bug in mmoc; please report it with the source",
-    )
 
 
 _ROOT_MARKERS = ("pyproject.toml", ".git")

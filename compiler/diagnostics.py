@@ -46,3 +46,22 @@ class Diagnostic:
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     s = d.span
     return (s.file if s else "", s.line if s else 0, s.column if s else 0, d.code)
+
+
+INTERNAL_ERROR_HELP = "this is a bug in mmoc; please report it with the source that caused it"
+
+
+def internal_error(
+    problem: BaseException | str,
+    span: Span | None = None,
+    *,
+    doing: str = "running",
+    help: str = INTERNAL_ERROR_HELP,
+) -> Diagnostic:
+    """MMO702: mmoc itself failed while `doing` something — a bug of ours, not the user's.
+
+    The one place this diagnostic is made, so every internal error reads the same:
+    `internal error while <doing>: <ExceptionType>: <message>` (or the given message).
+    """
+    what = f"{type(problem).__name__}: {problem}" if isinstance(problem, BaseException) else problem
+    return Diagnostic("MMO702", f"internal error while {doing}: {what}", span, help=help)

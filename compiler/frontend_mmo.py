@@ -1,4 +1,4 @@
-"""The `.mmo` front end: text to IR, with every problem as a diagnostic, never an exception.
+"""The `.mmo` front end: text to IR, with every user mistake as a diagnostic.
 
 The grammar is `grammar/mmo.lark`; `frontend_mmo_tree.MmoBuilder` turns the tree into IR.
 This module builds the Lark parser once, turns Lark's errors into friendly `MMO002`
@@ -307,20 +307,16 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _guarded(fn: Any, file: str) -> tuple[Any, list[Diagnostic]]:
-    """Run a parse; too-deep nesting is the user's, anything else is an internal error."""
+    """Run a parse; too-deep nesting is the user's mistake (MMO002).
+
+    Anything else propagates: a crash is our bug, reported once by `loader.load_text`.
+    """
     try:
         with _collector_paused():
             result, diags = fn()
     except RecursionError:
         diag = Diagnostic(
             "MMO002", "the source is nested too deeply to parse", Span.point(file, 1, 1)
-        )
-        return None, [diag]
-    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
-        diag = Diagnostic(
-            "MMO702",
-            f"the .mmo front end failed: {type(exc).__name__}: {exc}",
-            Span.point(file, 1, 1),
         )
         return None, [diag]
     return result, sorted(diags, key=sort_key)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import ir
 from .checks import run_checks
-from .diagnostics import Diagnostic, sort_key
+from .diagnostics import Diagnostic, internal_error, sort_key
 from .source import Span
 
 MMO_SUFFIXES = (".mmo",)
@@ -50,11 +50,18 @@ def _file_span(display: str, line: int = 1, column: int = 1) -> Span:
     return Span(file=display, line=line, column=column, end_line=line, end_column=column + 1)
 
 
-def load_path(path: str | Path, display: str | None = None, *, checks: bool = True) -> LoadResult:
+def load_path(
+    path: str | Path,
+    display: str | None = None,
+    *,
+    checks: bool = True,
+    suffix: str | None = None,
+) -> LoadResult:
     """Read, parse and check one file. `display` defaults to the path as given.
 
     With `checks=False` only reading and parsing report (what `fmt` needs: a file with a
-    missing key still has a canonical form)."""
+    missing key still has a canonical form). `suffix` picks the front end when the file's
+    own suffix must not (`Pipeline.from_yaml_file` reads any file as YAML)."""
     path = Path(path)
     shown = display if display is not None else display_of(path)
     result = LoadResult(path=path, display_path=shown)
@@ -82,7 +89,7 @@ def load_path(path: str | Path, display: str | None = None, *, checks: bool = Tr
             )
         )
         return result
-    return load_text(text, shown, path.suffix, path=path, checks=checks)
+    return load_text(text, shown, suffix or path.suffix, path=path, checks=checks)
 
 
 def load_text(
@@ -106,7 +113,10 @@ def load_text(
     try:
         pipeline, diagnostics = front(source, display)
     except Exception as exc:  # noqa: BLE001 - a crashing front end is our bug, not the user's
-        result.diagnostics.append(_internal(display, "parsing", exc))
+        # The one place a front-end crash is caught: the front ends have no catch-alls.
+        result.diagnostics.append(
+            internal_error(exc, _file_span(display), doing=f"parsing `{display}`")
+        )
         return result
     result.pipeline = pipeline
     found = list(diagnostics)
@@ -117,29 +127,13 @@ def load_text(
 
 
 def _front_end(suffix: str) -> FrontEnd | None:
-    try:
-        if suffix in MMO_SUFFIXES:
-            from .frontend_mmo import parse_mmo
+    # Imported on first use: `mmoc check x.yaml` never pays for the Lark grammar.
+    if suffix in MMO_SUFFIXES:
+        from .frontend_mmo import parse_mmo
 
-            return parse_mmo
-        if suffix in YAML_SUFFIXES:
-            from .frontend_yaml import parse_yaml
+        return parse_mmo
+    if suffix in YAML_SUFFIXES:
+        from .frontend_yaml import parse_yaml
 
-            return parse_yaml
-    except ImportError as exc:
-        message = f"the front end for {suffix} files is not available: {exc}"
-
-        def unavailable(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnostic]]:
-            return None, [Diagnostic("MMO702", message, _file_span(file))]
-
-        return unavailable
+        return parse_yaml
     return None
-
-
-def _internal(display: str, doing: str, exc: BaseException) -> Diagnostic:
-    return Diagnostic(
-        "MMO702",
-        f"internal error while {doing} `{display}`: {type(exc).__name__}: {exc}",
-        _file_span(display),
-        help="this is a bug in mmoc; please report it with the source that caused it",
-    )

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mmoc_runtime.transforms import BUILTINS
+
 from . import analysis, ir
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, internal_error
 from .lower_expr import ConditionLowerer, LoweringError, expr_text, literal, text_literal
 from .lower_names import NameAllocator, check_identifier, upper_name
 from .lower_views import (
@@ -21,7 +23,6 @@ from .lower_views import (
     Constant,
     StepConstant,
     TransformFunction,
-    builtin_transform_names,
     docstring_literal,
 )
 from .source import Span
@@ -51,21 +52,20 @@ class LowerContext:
 
 
 def internal(message: str, span: Span | None) -> Diagnostic:
-    return Diagnostic(
-        code="MMO702",
-        message=f"cannot generate code: {message}",
-        span=span,
+    return internal_error(
+        message,
+        span,
+        doing="generating code",
         help="this should have been reported by a check; please report it as a bug",
     )
 
 
 def wrapper_params(p: ir.Pipeline) -> set[str]:
     """Keys that become parameters of built-in transform wrappers."""
-    builtins = builtin_transform_names()
     return {
         r.name
         for s in p.all_steps()
-        if isinstance(s, ir.TransformStep) and s.callable is None and s.function in builtins
+        if isinstance(s, ir.TransformStep) and s.callable is None and s.function in BUILTINS
         for r in s.reads
     }
 
@@ -230,7 +230,7 @@ def _transform_function(ctx: LowerContext, step: ir.TransformStep, reads: tuple[
         ctx.uses_inline = True
         return f"{ctx.n['INLINE_TRANSFORMS']}[{literal(step.name)}]"
     function = step.function
-    if function in builtin_transform_names():
+    if function in BUILTINS:
         if len(reads) != 1:
             raise LoweringError(
                 f"built-in transform {function!r} takes exactly one key, got {len(reads)}"

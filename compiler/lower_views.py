@@ -140,17 +140,3 @@ def safe_comment_text(text: str) -> str:
     if text.isprintable():
         return text
     return repr(text)
-
-
-def builtin_transform_names() -> frozenset[str]:
-    """The runtime's built-in transforms (upper, lower, strip, json, ...)."""
-    try:
-        from mmoc_runtime.transforms import BUILTINS
-    except ImportError:  # the runtime's table has not landed yet
-        return _FALLBACK_BUILTINS
-    return frozenset(BUILTINS)
-
-
-_FALLBACK_BUILTINS = frozenset(
-    {"upper", "lower", "strip", "json", "to_json", "length", "lines", "first_line", "trim_fences"}
-)

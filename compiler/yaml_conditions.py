@@ -8,7 +8,7 @@ expression language, parsed by `frontend_mmo.parse_condition`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 from . import ir
@@ -89,21 +89,10 @@ def _bad(message: str, where: Span, prefix: str) -> Diagnostic:
 def _expression(
     text: str, file: str, whole: Span, positions: Positions
 ) -> tuple[ir.Expr | None, list[Diagnostic]]:
-    parser = _expression_parser()
-    if parser is None:
-        return None, [
-            Diagnostic(
-                "MMO601",
-                f"bad condition {text!r}: not a seed form and the expression parser is unavailable",
-                whole,
-                help=f"seed forms: {', '.join(p + ':...' for p in SEED_PREFIXES)}",
-            )
-        ]
+    from .frontend_mmo import parse_condition  # on first use: YAML alone skips the Lark grammar
+
     line, column = positions[0] if positions else (whole.line, whole.column)
-    try:
-        expr, problems = parser(text, file, line, column)
-    except Exception as exc:  # noqa: BLE001 - another front end's bug is no traceback here
-        return None, [Diagnostic("MMO601", f"bad condition {text!r}: {exc}", whole)]
+    expr, problems = parse_condition(text, file, line, column)
     # A condition that does not parse is a bad condition (MMO601), not a bad file.
     return expr, [_as_bad_condition(d) if d.code == "MMO002" else d for d in problems]
 
@@ -118,14 +107,6 @@ def _as_bad_condition(d: Diagnostic) -> Diagnostic:
         help=d.help
         or f"seed forms: {', '.join(p + ':...' for p in SEED_PREFIXES)}; or an expression",
     )
-
-
-def _expression_parser() -> Callable[..., tuple[ir.Expr | None, list[Diagnostic]]] | None:
-    try:
-        from .frontend_mmo import parse_condition
-    except ImportError:
-        return None
-    return parse_condition
 
 
 def _sub_span(file: str, whole: Span, positions: Positions, start: int, end: int) -> Span:

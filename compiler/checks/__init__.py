@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from .. import ir
 from ..analysis import memoized
-from ..diagnostics import Diagnostic, sort_key
+from ..diagnostics import Diagnostic, internal_error, sort_key
 from . import conditions, graph, keys, models, names, policies
 
 Check = Callable[[ir.Pipeline], Iterable[Diagnostic]]
@@ -34,15 +34,7 @@ def run_checks(p: ir.Pipeline, checks: Iterable[Check] = CHECKS) -> list[Diagnos
             try:
                 found.extend(check(p))
             except Exception as exc:  # noqa: BLE001 - a bug in a check must not hide the others
-                found.append(
-                    Diagnostic(
-                        "MMO702",
-                        f"internal error in check `{check.__name__}`: "
-                        f"{type(exc).__name__}: {exc}",
-                        p.span,
-                        help="this is a bug in mmoc; please report it with the source",
-                    )
-                )
+                found.append(internal_error(exc, p.span, doing=f"running check `{check.__name__}`"))
     unique = list(dict.fromkeys(found))
     unique.sort(key=sort_key)
     return unique

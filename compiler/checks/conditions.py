@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
+
+from mmoc_runtime.transforms import BUILTINS
 
 from .. import ir
 from ..analysis import effective_inputs, produced_keys, walk_expr
@@ -11,18 +12,6 @@ from ..diagnostics import Diagnostic
 from .support import did_you_mean, first_span, is_identifier, name_span, step_contexts
 
 FUNCTIONS = ("len", "exists")
-# Used until `mmoc_runtime.transforms` exists; the runtime's own table wins when it does.
-FALLBACK_BUILTINS = ("upper", "lower", "strip", "title", "json", "parse_json", "to_json",
-                     "identity", "lines", "join", "length")
-
-
-def builtin_transforms() -> tuple[str, ...]:
-    try:
-        module = importlib.import_module("mmoc_runtime.transforms")
-    except ImportError:
-        return FALLBACK_BUILTINS
-    table = getattr(module, "BUILTINS", None)
-    return tuple(table) if table else FALLBACK_BUILTINS
 
 
 def check_conditions(p: ir.Pipeline) -> Iterator[Diagnostic]:
@@ -78,7 +67,6 @@ def _is_import_path(function: str) -> bool:
 
 
 def check_transforms(p: ir.Pipeline) -> Iterator[Diagnostic]:
-    builtins: tuple[str, ...] | None = None
     for step in p.all_steps():
         if not isinstance(step, ir.TransformStep) or step.callable is not None:
             continue  # an in-process callable from the builder API is codegen's concern
@@ -94,8 +82,7 @@ def check_transforms(p: ir.Pipeline) -> Iterator[Diagnostic]:
                 help="write the callable as `package.module:function`",
             )
             continue
-        builtins = builtins if builtins is not None else builtin_transforms()
-        if step.function in builtins:
+        if step.function in BUILTINS:
             if len(step.reads) != 1:  # a built-in is a one-argument function of one key
                 got = ", ".join(f"`{r.name}`" for r in step.reads) or "none"
                 yield Diagnostic(
@@ -107,14 +94,14 @@ def check_transforms(p: ir.Pipeline) -> Iterator[Diagnostic]:
                     help="read one key (YAML: `reads: [key]`), or chain one transform per key",
                 )
             continue
-        hint = did_you_mean(step.function, builtins)
+        hint = did_you_mean(step.function, BUILTINS)
         yield Diagnostic(
             "MMO602",
             f"transform `{step.name}` uses `{step.function}`, which is neither a built-in "
             "nor a `package.module:function` path",
             name_span(step),
             label="unknown transform",
-            help=hint or "built-ins: " + ", ".join(builtins),
+            help=hint or "built-ins: " + ", ".join(BUILTINS),
         )
 
 
