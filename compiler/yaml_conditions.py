@@ -7,12 +7,11 @@ expression language, parsed by `frontend_mmo.parse_condition`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Literal
 
 from . import ir
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Label
 from .printer import print_expr
 from .source import Span
 
@@ -27,32 +26,41 @@ def parse_condition_text(
     """A condition string → Expr. `whole` is the scalar's span, `positions` its characters'.
 
     `owner` (such as "step `x`") names whose condition it is, so a message says
-    "in the condition of step `x`" and not just "bad condition".
+    "syntax error in the condition of step `x`" and not just "bad condition".
     """
     prefix, colon, rest = text.partition(":")
     if colon and prefix in SEED_PREFIXES:
-        expr, problems = _seed_form(text, prefix, rest, file, whole, positions)
-    else:
-        expr, problems = _expression(text, file, whole, positions)
-    if owner is not None:
-        problems = [_owned(d, owner) for d in problems]
-    return expr, problems
+        return _seed_form(text, prefix, rest, file, whole, positions, owner)
+    return _expression(text, file, whole, positions, owner)
 
 
-def _owned(d: Diagnostic, owner: str) -> Diagnostic:
-    """`bad condition: why` -> `syntax error in the condition of step `x`: why`."""
-    if d.code != "MMO601" or not d.message.startswith(_BAD):
-        return d
-    rest = d.message[len(_BAD):].lstrip(":").lstrip()
-    message = f"syntax error in the condition of {owner}: {rest}"
-    return dataclasses.replace(d, message=message)
+SEED_HELP = f"seed forms: {', '.join(p + ':...' for p in SEED_PREFIXES)}; or an expression"
 
 
-_BAD = "bad condition"
+def _bad(
+    why: str,
+    where: Span | None,
+    owner: str | None,
+    *,
+    label: str | None = None,
+    labels: tuple[Label, ...] = (),
+    help: str | None = None,
+) -> Diagnostic:
+    """MMO601, worded once: whose condition it is when the caller knows."""
+    head = f"syntax error in the condition of {owner}" if owner else "bad condition"
+    return Diagnostic(
+        "MMO601", f"{head}: {why}", where, label=label, labels=labels, help=help or SEED_HELP
+    )
 
 
 def _seed_form(
-    text: str, prefix: str, rest: str, file: str, whole: Span, positions: Positions
+    text: str,
+    prefix: str,
+    rest: str,
+    file: str,
+    whole: Span,
+    positions: Positions,
+    owner: str | None,
 ) -> tuple[ir.Expr | None, list[Diagnostic]]:
     def span(start: int, end: int) -> Span:
         return _sub_span(file, whole, positions, start, end)
@@ -60,16 +68,15 @@ def _seed_form(
     key_start = len(prefix) + 1
     if prefix in ("key_exists", "not_empty"):
         if not rest:
-            return None, [_bad(f"`{prefix}:` needs a key name after the colon", whole, prefix)]
+            return None, [_bad(f"`{prefix}:` needs a key name after the colon", whole, owner)]
         key = ir.KeyExpr(name=rest, span=span(key_start, len(text)))
         if prefix == "not_empty":
             return key, []
         return ir.CallExpr(func="exists", args=(key,), span=whole), []
     key_name, colon, value = rest.partition(":")
     if not key_name or not colon:
-        return None, [
-            _bad(f"`{prefix}:` needs a key and a value: `{prefix}:key:value`", whole, prefix)
-        ]
+        why = f"`{prefix}:` needs a key and a value: `{prefix}:key:value`"
+        return None, [_bad(why, whole, owner)]
     value_start = key_start + len(key_name) + 1
     left = ir.KeyExpr(name=key_name, span=span(key_start, value_start - 1))
     right = ir.LiteralExpr(value=value, span=span(value_start, len(text)))
@@ -77,36 +84,20 @@ def _seed_form(
     return ir.CompareExpr(op=op, left=left, right=right, span=whole), []
 
 
-def _bad(message: str, where: Span, prefix: str) -> Diagnostic:
-    return Diagnostic(
-        "MMO601",
-        f"bad condition: {message}",
-        where,
-        help=f"seed forms: {', '.join(p + ':...' for p in SEED_PREFIXES)}; or an expression",
-    )
-
-
 def _expression(
-    text: str, file: str, whole: Span, positions: Positions
+    text: str, file: str, whole: Span, positions: Positions, owner: str | None
 ) -> tuple[ir.Expr | None, list[Diagnostic]]:
     from .frontend_mmo import parse_condition  # on first use: YAML alone skips the Lark grammar
 
     line, column = positions[0] if positions else (whole.line, whole.column)
     expr, problems = parse_condition(text, file, line, column)
-    # A condition that does not parse is a bad condition (MMO601), not a bad file.
-    return expr, [_as_bad_condition(d) if d.code == "MMO002" else d for d in problems]
-
-
-def _as_bad_condition(d: Diagnostic) -> Diagnostic:
-    return Diagnostic(
-        "MMO601",
-        f"bad condition: {d.message}",
-        d.span,
-        label=d.label,
-        labels=d.labels,
-        help=d.help
-        or f"seed forms: {', '.join(p + ':...' for p in SEED_PREFIXES)}; or an expression",
-    )
+    # A condition that does not parse is a bad condition (MMO601), not a bad file (MMO002).
+    return expr, [
+        _bad(d.message, d.span, owner, label=d.label, labels=d.labels, help=d.help)
+        if d.code == "MMO002"
+        else d
+        for d in problems
+    ]
 
 
 def _sub_span(file: str, whole: Span, positions: Positions, start: int, end: int) -> Span:

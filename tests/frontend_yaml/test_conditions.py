@@ -151,3 +151,18 @@ def test_condition_text_round_trips_through_yaml(expr: ir.Expr) -> None:
     back = wrap.model_copy(update={"when": p.steps[0].when})
     assert back.model_dump() == wrap.model_dump(), text
     assert condition_text(p.steps[0].when) == text
+
+
+@pytest.mark.parametrize("text", ["equals:k", "key_exists:", "len(k) >>> 3"])
+def test_condition_messages_are_worded_once_with_or_without_owner(text: str) -> None:
+    from mmoc.source import Span
+    from mmoc.yaml_conditions import parse_condition_text
+
+    where = Span.point("c.yaml", 2, 5)
+    _e, plain = parse_condition_text(text, "c.yaml", where, None)
+    _e, owned = parse_condition_text(text, "c.yaml", where, None, owner="step `y`")
+    assert [d.code for d in plain] == [d.code for d in owned] == ["MMO601"]
+    why = plain[0].message.removeprefix("bad condition: ")
+    assert why != plain[0].message and why
+    assert owned[0].message == f"syntax error in the condition of step `y`: {why}"
+    assert owned[0].help == plain[0].help and owned[0].help
