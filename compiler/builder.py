@@ -76,13 +76,18 @@ def _loaded_ir(loaded: LoadResult, title: str | None = None) -> ir.Pipeline:
     return loaded.pipeline
 
 
-def compile_checked(p: ir.Pipeline, source_path: str, *, inline: bool = False) -> str:
+def compile_checked(
+    p: ir.Pipeline, source_path: str, *, inline: bool = False, format: bool = True
+) -> str:
     """The generated module's code, as `mmoc compile` makes it (`inline=True` allows Python
-    callables as transforms, for an in-process run). Raises `PipelineValidationError` with
-    every diagnostic when the pipeline has errors."""
+    callables as transforms, for an in-process run; `format=False` skips black for code that
+    is only executed). Raises `PipelineValidationError` with every diagnostic when the
+    pipeline has errors."""
     from .compile import compile_pipeline
 
-    compiled = compile_pipeline(p, source_path=source_path, source_text="", inline=inline)
+    compiled = compile_pipeline(
+        p, source_path=source_path, source_text="", inline=inline, format=format
+    )
     if not compiled.ok or compiled.code is None:
         raise PipelineValidationError(compiled.diagnostics, f"pipeline {p.name!r}")
     return compiled.code

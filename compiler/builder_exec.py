@@ -34,7 +34,8 @@ def compile_to_module(p: ir.Pipeline) -> Any:
     """
     from .compile import load_module
 
-    code = compile_checked(p, f"<builder:{p.name}>", inline=True)
+    # Executed, never read: no black, no sanity compile (`load_module` compiles it).
+    code = compile_checked(p, f"<builder:{p.name}>", inline=True, format=False)
     inline = {s.name: s.callable for s in p.all_steps() if is_inline(s)}
     name = f"mmoc_builder_{next(_module_numbers)}_{p.name}"
     module = load_module(code, name, inline_transforms=inline)

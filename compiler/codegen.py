@@ -1,5 +1,5 @@
 """The code generator: render a `ModuleView` with the Jinja2 templates, format with black,
-and `compile()` the result as a last sanity check.
+and `compile()` the result as a last sanity check (both skipped for in-memory modules).
 
 Templates live beside this module (`templates/*.jinja`, shipped as package data). They only
 print what lowering prepared; autoescaping is off because the output is Python, and every
@@ -57,9 +57,16 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def render(view: ModuleView) -> str:
-    """The module's source: rendered, black-formatted, and known to compile."""
+def render(view: ModuleView, *, format: bool = True) -> str:
+    """The module's source: rendered, black-formatted, and known to compile.
+
+    `format=False` is for a module that is only executed in memory (`mmoc run`, the builder):
+    nobody reads it, so black's cost (most of a compile) and the sanity `compile()` (the
+    loader compiles it anyway) are skipped; the code means the same either way.
+    """
     raw = environment().get_template(_TEMPLATE).render(m=view, n=view.n)
+    if not format:
+        return raw
     try:
         with _gc_paused():
             code = black.format_str(raw, mode=_MODE)

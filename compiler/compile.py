@@ -39,16 +39,27 @@ class CompileResult:
 
 
 def compile_pipeline(
-    p: ir.Pipeline, *, source_path: str, source_text: str, inline: bool = False
+    p: ir.Pipeline,
+    *,
+    source_path: str,
+    source_text: str,
+    inline: bool = False,
+    format: bool = True,
 ) -> CompileResult:
-    """Check `p` and generate its module. Any error diagnostic means no code."""
+    """Check `p` and generate its module. Any error diagnostic means no code.
+
+    `format=False`: the module will only be executed (see `codegen.render`), not written."""
     from .checks import run_checks
 
-    return _generate(p, list(run_checks(p)), source_path, source_text, inline)
+    return _generate(p, list(run_checks(p)), source_path, source_text, inline, format)
 
 
 def compile_file(
-    path: str | Path, *, display: str | None = None, header: str | None = None
+    path: str | Path,
+    *,
+    display: str | None = None,
+    header: str | None = None,
+    format: bool = True,
 ) -> CompileResult:
     """Load (parse + check) a `.mmo` or YAML file and generate its module.
 
@@ -66,14 +77,21 @@ def compile_file(
     if header is None:
         header = shown if display is not None else project_relative(path)
     # The loader has run the checks: generate from its findings, without checking twice.
-    result = _generate(loaded.pipeline, list(loaded.diagnostics), header, loaded.text or "", False)
+    result = _generate(
+        loaded.pipeline, list(loaded.diagnostics), header, loaded.text or "", False, format
+    )
     result.display_path = shown
     result.pipeline = loaded.pipeline
     return result
 
 
 def _generate(
-    p: ir.Pipeline, diagnostics: list[Diagnostic], source_path: str, text: str, inline: bool
+    p: ir.Pipeline,
+    diagnostics: list[Diagnostic],
+    source_path: str,
+    text: str,
+    inline: bool,
+    format: bool,
 ) -> CompileResult:
     from .codegen import CodegenError, render
     from .lower import lower
@@ -88,7 +106,7 @@ def _generate(
         diagnostics += problems
         if view is None:
             return failed()
-        code = render(view)
+        code = render(view, format=format)
     except CodegenError as exc:
         diagnostics.append(internal_error(str(exc), p.span, doing="generating code"))
         return failed()

@@ -1,0 +1,39 @@
+"""In-memory modules skip black: the raw render must be the same program, only unformatted."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import black
+import pytest
+from codegen_support import PIPELINES, case_dirs
+from mmoc.codegen import _MODE
+from mmoc.compile import compile_file, load_module
+
+SOURCES = sorted(PIPELINES.glob("*.mmo")) + [
+    d / "pipeline.mmo" for d in case_dirs() if (d / "pipeline.mmo").exists()
+]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_unformatted_module_is_the_formatted_one_before_black(source: Path) -> None:
+    formatted = compile_file(source)
+    raw = compile_file(source, format=False)
+    assert formatted.ok and raw.ok and formatted.code and raw.code
+    assert black.format_str(raw.code, mode=_MODE) == formatted.code
+
+
+def test_unformatted_module_runs_as_the_formatted_one() -> None:
+    source = PIPELINES / "analyze_and_report.mmo"
+    results = []
+    for fmt in (True, False):
+        compiled = compile_file(source, format=fmt)
+        assert compiled.code is not None
+        module = load_module(compiled.code, f"mmoc_test_unformatted_{fmt}")
+        inputs = {i.name: "some data" for i in module.PIPELINE.inputs if i.required}
+        results.append(asyncio.run(module.run_result(inputs, mock=True)))
+    formatted, raw = results
+    assert raw.success and formatted.success, (raw.error, formatted.error)
+    assert raw.outputs == formatted.outputs and raw.outputs
+    assert [s.status for s in raw.trace.steps] == [s.status for s in formatted.trace.steps]
