@@ -8,11 +8,8 @@ comment to the statement it belongs to.
 
 from __future__ import annotations
 
-import gc
 import threading
 from bisect import bisect_right
-from collections.abc import Iterator
-from contextlib import contextmanager
 from difflib import get_close_matches
 from functools import lru_cache
 from importlib.resources import files
@@ -23,6 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.lexer import PatternStr
 
 from . import ir
+from ._gc import gc_paused
 from .diagnostics import Diagnostic, sort_key
 from .frontend_mmo_tree import MmoBuilder
 from .source import Span
@@ -289,30 +287,13 @@ def _transform(builder: MmoBuilder, tree: Tree[Token], file: str) -> tuple[Any, 
         raise
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while one parse runs.
-
-    A parse allocates many small objects that live until it ends, and the collector's full
-    passes over them made a 10,000-step file cost 15x a 1,000-step one; a parse makes no
-    reference cycles worth collecting, so pausing keeps the cost linear.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _guarded(fn: Any, file: str) -> tuple[Any, list[Diagnostic]]:
     """Run a parse; too-deep nesting is the user's mistake (MMO002).
 
     Anything else propagates: a crash is our bug, reported once by `loader.load_text`.
     """
     try:
-        with _collector_paused():
+        with gc_paused():
             result, diags = fn()
     except RecursionError:
         diag = Diagnostic(
