@@ -225,7 +225,11 @@ def load_module(
 
 
 def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` all at once: a temporary file beside it, then a rename."""
+    """Write `text` to `path` all at once: a temporary file beside it, then a rename.
+
+    Lines end in `\n` on every platform. A file that exists keeps its permissions; a new
+    one gets what `open()` would give it (0o666 less the umask), not the temporary file's
+    private 0o600."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
@@ -234,7 +238,7 @@ def write_atomic(path: str | Path, text: str) -> None:
         if target.exists():
             os.chmod(tmp, target.stat().st_mode & 0o777)
         else:
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -242,6 +246,20 @@ def write_atomic(path: str | Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    # Reading the umask means setting it (racy with other threads); Linux shows it in /proc.
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
