@@ -119,7 +119,7 @@ class PipelineStep:
         retry = getattr(self, "retry", None)
         return retry.max_retries if isinstance(retry, ir.RetryPolicy) else 0
 
-    def validate(self) -> list[str]:  # type: ignore[override,misc]
+    def validate(self) -> list[str]:
         """The step's own required fields, as messages (empty when complete). Whole-pipeline
         problems (missing keys, cycles, unknown models) come from `Pipeline.validate()`."""
         errors: list[str] = []

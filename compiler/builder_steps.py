@@ -110,7 +110,9 @@ def create_llm_step(
         breaker=breaker_policy(extras.get("breaker")),
         output=output_spec(bool(extras.get("json_output")), extras.get("output_schema")),
     )
-    return seed_step(step, condition_text=when if isinstance(when, str) else None)
+    view = seed_step(step, condition_text=when if isinstance(when, str) else None)
+    assert isinstance(view, SeedLlmStep)  # seed_step keeps the node's kind
+    return view
 
 
 def create_transform_step(
@@ -152,7 +154,9 @@ def create_transform_step(
         when=condition_expr(condition),
         timeout=timeout,
     )
-    return seed_step(step, condition_text=condition if isinstance(condition, str) else None)
+    view = seed_step(step, condition_text=condition if isinstance(condition, str) else None)
+    assert isinstance(view, SeedTransformStep)  # seed_step keeps the node's kind
+    return view
 
 
 def create_parallel_group(
@@ -177,7 +181,9 @@ def create_parallel_group(
         concurrency=concurrency,
         after=idents(depends_on),
     )
-    return seed_step(group)
+    view = seed_step(group)
+    assert isinstance(view, SeedGroupStep)  # seed_step keeps the node's kind
+    return view
 
 
 def create_conditional_step(
