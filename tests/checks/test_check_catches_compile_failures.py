@@ -1,5 +1,6 @@
-"""Audit fixes: what `check` passed but `compile` failed on (MMO702) is now a check error;
-NaN fails every range; condition and cycle messages name their step."""
+"""What `check` used to pass but `compile` failed on (MMO702) is a check error: non-identifier
+seed condition keys, built-ins with other than one key, NaN in ranges, non-finite input
+defaults; condition messages name their step."""
 
 from __future__ import annotations
 
@@ -43,10 +44,10 @@ steps:
 @pytest.mark.parametrize(
     ("name", "text", "reads"),
     [
-        ("b.mmo", "pipeline b {\n  input a: str\n  input b: str\n"
-                  "  step t = transform upper(a, b) -> out\n}\n", "2 (`a`, `b`)"),
-        ("b.yaml", "name: s\nsteps:\n  - {name: t, type: transform, function: upper, "
-                   "output_key: o}\n", "0 (none)"),
+        ("b.mmo", ("pipeline b {\n  input a: str\n  input b: str\n"
+                   "  step t = transform upper(a, b) -> out\n}\n"), "2 (`a`, `b`)"),
+        ("b.yaml", ("name: s\nsteps:\n  - {name: t, type: transform, function: upper, "
+                    "output_key: o}\n"), "0 (none)"),
     ],
 )
 def test_builtin_transform_needs_exactly_one_key(
