@@ -26,7 +26,7 @@ from .providers import ProviderRegistry, default_registry
 from .result import RunResult
 from .scheduler import Run
 from .spec import PipelineSpec
-from .trace import FAILED, NOT_RUN, RUNNING, SUCCESS, StepTrace, Trace
+from .trace import FAILED, NOT_RUN, PENDING, RUNNING, SUCCESS, StepTrace, Trace
 
 
 def _iso(epoch: float) -> str:
@@ -63,7 +63,9 @@ async def execute(
 ) -> RunResult:
     """Run `spec` with `inputs`. Raises `InputError` (before any step) for bad inputs and
     `ConfigError` for a malformed spec (a cycle, an unknown `after`); every other failure is
-    reported in the returned `RunResult` (see `raise_for_status`)."""
+    reported in the returned `RunResult` (see `raise_for_status`). `now` dates the trace: a
+    callable giving epoch seconds, or the run's start as epoch seconds (its end is then that
+    start plus the run's latency on `clock`)."""
     plan = plan_for(spec)
     values = validate_inputs(spec, inputs)
     clock = clock or time.perf_counter
@@ -77,45 +79,47 @@ async def execute(
         model_concurrency=model_concurrency,
     )
     run = Run(plan, values, trace, llm, hooks, clock, concurrency, capture_content)
-    # `now`: a callable giving epoch seconds, or the run's start as epoch seconds (the end is
-    # then that start plus the run's latency on `clock`).
-    if now is None:
-        start = time.time()
-    elif callable(now):
-        start = now()
-    else:
-        start = float(now)
-    trace.started_at = _iso(start)
+    wall = _wall_clock(now)
+    trace.started_at = _iso(wall(0.0))
     if hooks is not None and hooks.on_run_start is not None:
         safe_call(hooks.on_run_start, trace)
     try:
         await run.drive()
     finally:
         trace.latency_ms = (clock() - run.t0) * 1000.0
-        if now is None:
-            end = time.time()
-        elif callable(now):
-            end = now()
-        else:
-            end = start + trace.latency_ms / 1000.0
-        trace.ended_at = _iso(end)
+        trace.ended_at = _iso(wall(trace.latency_ms / 1000.0))
         for st in trace.steps:  # cancelled runs leave steps unfinished
-            if st.status in ("pending", RUNNING):
-                st.status = NOT_RUN if st.status == "pending" else FAILED
+            if st.status == PENDING:
+                st.status = NOT_RUN
+            elif st.status == RUNNING:
+                st.status = FAILED
     return _finish(spec, plan, run, trace, hooks)
+
+
+def _wall_clock(now: Callable[[], float] | float | None) -> Callable[[float], float]:
+    """`now` (see `execute`) as one function: epoch seconds at `elapsed` seconds into the run.
+    A callable or None is asked each time; a number is the start, and later times add the
+    run's latency measured on its `clock`."""
+    if now is None:
+        return lambda elapsed: time.time()
+    if callable(now):
+        read = now
+        return lambda elapsed: read()
+    start = float(now)
+    return lambda elapsed: start + elapsed
 
 
 def _finish(spec: PipelineSpec, plan: Plan, run: Run, trace: Trace,
             hooks: Hooks | None) -> RunResult:
     values = run.values
     failed = tuple(run.failed)
+    first_failed = failed[0] if failed else None
     error = None
-    if failed:
-        first = trace.step(failed[0])
-        error = f"step {failed[0]!r} failed: {first.error}"
+    if first_failed is not None:
+        error = f"step {first_failed!r} failed: {trace.step(first_failed).error}"
     trace.status = FAILED if failed else SUCCESS
     trace.error = error
-    trace.failed_step = failed[0] if failed else None
+    trace.failed_step = first_failed
     keys = spec.outputs or plan.produced
     outputs = {key: values[key] for key in keys if key in values}
     if hooks is not None:
@@ -124,7 +128,7 @@ def _finish(spec: PipelineSpec, plan: Plan, run: Run, trace: Trace,
             safe_call(hooks.on_run_end, trace)
     return RunResult(
         success=not failed, outputs=outputs, values=values, trace=trace, error=error,
-        failed_step=failed[0] if failed else None, failed_steps=failed,
+        failed_step=first_failed, failed_steps=failed,
     )
 
 

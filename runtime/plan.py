@@ -23,7 +23,7 @@ Entry = tuple[LlmStep | TransformStep | ParallelGroup, str, str | None]
 
 
 class Node:
-    __slots__ = ("dependants", "deps", "index", "inline", "keys", "kind", "step", "trace_index")
+    __slots__ = ("dependants", "deps", "index", "keys", "kind", "plain", "step", "trace_index")
 
     def __init__(self, index: int, step: Step, kind: str, trace_index: int) -> None:
         self.index = index
@@ -33,8 +33,9 @@ class Node:
         self.deps: tuple[int, ...] = ()
         self.dependants: list[int] = []
         self.keys: frozenset[str] = frozenset()  # every key the node reads
-        # An unconditional transform: the executor runs it inline, its hottest path.
-        self.inline = kind == TRANSFORM and step.when is None
+        # A step without a condition or members (the bulk of large DAGs): the scheduler runs
+        # it straight away, its hottest path.
+        self.plain = kind != GROUP and step.when is None
 
 
 class Plan:

@@ -108,28 +108,10 @@ class Run:
         try:
             while index is not None:
                 node = nodes[index]
-                if node.inline and self.limit is None:
-                    # An unconditional transform, the bulk of large DAGs: run it right here
-                    # (the same steps as `_run_leaf`, without another coroutine frame).
-                    step: Any = node.step
-                    st = traces[index]
-                    started = self._begin(step, st)
-                    try:
-                        value = self._transform(step)
-                        if type(value) is _CoroutineType or isawaitable(value):
-                            value = await (value if step.timeout is None
-                                           else _bounded(value, step))
-                    except asyncio.CancelledError:
-                        self._cancelled(st, started)
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - fails that step, not the run
-                        self._failed(step, st, started, exc)
-                    else:
-                        self._succeeded(step, st, started, value)
-                elif node.kind == GROUP or node.step.when is not None:
-                    await self._run_node(node)
-                else:
+                if node.plain:
                     await self._run_leaf(node.step, traces[index])  # type: ignore[arg-type]
+                else:
+                    await self._run_node(node)
                 index = self._release(index)
         except asyncio.CancelledError:
             raise
@@ -146,19 +128,23 @@ class Run:
         """Count down `index`'s dependants; return one ready node to continue with."""
         nodes, remaining = self.plan.nodes, self.remaining
         follow: int | None = None
-        finished = [index]
-        while finished:
-            for dependant in nodes[finished.pop()].dependants:
+        resolved: list[int] | None = None  # nodes finished without running (rare)
+        dependants = nodes[index].dependants
+        while True:
+            for dependant in dependants:
                 remaining[dependant] -= 1
                 if remaining[dependant]:
                     continue
                 if self._blocked(nodes[dependant]):
-                    finished.append(dependant)  # resolved without running: release its own
+                    resolved = resolved or []
+                    resolved.append(dependant)  # release its own dependants in turn
                 elif follow is None:
                     follow = dependant
                 else:
                     self._spawn(dependant)
-        return follow
+            if not resolved:
+                return follow
+            dependants = nodes[resolved.pop()].dependants
 
     def _blocked(self, node: Node) -> bool:
         """Mark `node` not_run/skipped when a dependency did not succeed."""
@@ -227,11 +213,8 @@ class Run:
         try:
             holds = bool(step.when(_Proxy(self.values)))
         except Exception as exc:  # noqa: BLE001 - any error in a condition fails its step
-            st.status = FAILED
-            st.error_kind = "condition"
-            st.error = redact(f"condition {step.when_text or ''} raised {type(exc).__name__}: "
-                              f"{exc}", self.llm.secrets)
-            self.failed.append(step.name)
+            self._mark_failed(st, "condition", f"condition {step.when_text or ''} raised "
+                                               f"{type(exc).__name__}: {exc}")
             return False
         if not holds:
             st.status = SKIPPED
@@ -251,12 +234,17 @@ class Run:
 
     async def _run_leaf(self, step: LlmStep | TransformStep, st: StepTrace) -> None:
         started = self._begin(step, st)
+        limit = self.limit
         try:
-            if self.limit is not None:
-                async with self.limit:
-                    value = await self._compute(step, st)
-            else:
-                value = await self._compute(step, st)
+            if limit is not None:
+                await limit.acquire()
+            try:
+                value = self._start(step, st)
+                if type(value) is _CoroutineType or isawaitable(value):
+                    value = await value
+            finally:
+                if limit is not None:
+                    limit.release()
         except asyncio.CancelledError:
             self._cancelled(st, started)
             raise
@@ -265,7 +253,7 @@ class Run:
         else:
             self._succeeded(step, st, started, value)
 
-    def _begin(self, step: LlmStep | TransformStep, st: StepTrace) -> float:
+    def _begin(self, step: LlmStep | TransformStep | ParallelGroup, st: StepTrace) -> float:
         started = self.clock()
         st.status = RUNNING
         st.start_ms = (started - self.t0) * 1000.0
@@ -277,21 +265,24 @@ class Run:
                    value: Any) -> None:
         self.values[step.output_key] = value
         st.status = SUCCESS
-        if self.capture and st.output is None:
+        if self.capture:
             st.output = scrub(value, self.llm.secrets)
         st.latency_ms = (self.clock() - started) * 1000.0
-        if self.on_step_end is not None:
-            safe_call(self.on_step_end, st)
+        self._ended(st)
 
     def _failed(self, step: LlmStep | TransformStep, st: StepTrace, started: float,
                 exc: Exception) -> None:
-        st.status = FAILED
-        st.error_kind = error_kind(exc)
-        st.error = redact(str(exc) or type(exc).__name__, self.llm.secrets)
-        self.failed.append(step.name)
+        self._mark_failed(st, error_kind(exc), str(exc) or type(exc).__name__)
         st.latency_ms = (self.clock() - started) * 1000.0
-        if self.on_step_end is not None:
-            safe_call(self.on_step_end, st)
+        self._ended(st)
+
+    def _mark_failed(self, st: StepTrace, kind: str | None, error: str) -> None:
+        """The one place a step becomes finally failed: `failed` keeps the order steps failed
+        in (the trace keeps plan order), so the run's `failed_step` is the first to fail."""
+        st.status = FAILED
+        st.error_kind = kind
+        st.error = redact(error, self.llm.secrets)
+        self.failed.append(st.name)
 
     def _cancelled(self, st: StepTrace, started: float) -> None:
         # Not final: a group timeout or the run's end turns this into its real outcome.
@@ -300,21 +291,25 @@ class Run:
         st.error = "cancelled"
         st.latency_ms = (self.clock() - started) * 1000.0
 
-    async def _compute(self, step: LlmStep | TransformStep, st: StepTrace) -> Any:
+    def _start(self, step: LlmStep | TransformStep, st: StepTrace) -> Any:
+        """Start the step: a sync transform's value, or an awaitable of the step's value."""
         if type(step) is TransformStep:
             value = self._transform(step)
-            if type(value) is _CoroutineType or isawaitable(value):
-                value = await (value if step.timeout is None else _bounded(value, step))
+            if step.timeout is not None and (type(value) is _CoroutineType
+                                             or isawaitable(value)):
+                return _bounded(value, step)
             return value
-        return await run_llm_step(self.llm, step, self.values, st)  # type: ignore[arg-type]
+        return run_llm_step(self.llm, step, self.values, st)  # type: ignore[arg-type]
 
     def _transform(self, step: TransformStep) -> Any:
         """Call the transform; the result may be an awaitable the caller awaits."""
         values = self.values
         if step.pass_context:
             return step.function(_Proxy(values))
+        kwargs = {}
         try:
-            kwargs = {key: values[key] for key in step.reads}
+            for key in step.reads:  # a loop, not a comprehension: no extra frame (3.11)
+                kwargs[key] = values[key]
         except KeyError:
             missing = ", ".join(k for k in step.reads if k not in values)
             raise MissingKeyError(
@@ -324,12 +319,7 @@ class Run:
     async def _run_group(self, group: ParallelGroup, st: StepTrace, node: Node) -> None:
         """Members run concurrently (at most `group.concurrency` at once); a failing member
         fails the group once its siblings finish, and their results are kept."""
-        clock = self.clock
-        started = clock()
-        st.status = RUNNING
-        st.start_ms = (started - self.t0) * 1000.0
-        if self.on_step_start is not None:
-            safe_call(self.on_step_start, group.name, GROUP, None)
+        started = self._begin(group, st)
         cap = asyncio.Semaphore(group.concurrency) if group.concurrency else None
         member_traces = self.traces[node.trace_index + 1:node.trace_index + 1 + len(group.steps)]
 
@@ -344,7 +334,7 @@ class Run:
                     await self._run_leaf(step, mst)
 
         runs = [member(s, m) for s, m in zip(group.steps, member_traces)]
-        timed_out = False
+        timed_out: str | None = None  # the group's error when it timed out
         try:
             if group.timeout is not None:
                 async with asyncio.timeout(group.timeout):
@@ -352,24 +342,20 @@ class Run:
             else:
                 await asyncio.gather(*runs)
         except TimeoutError:
-            timed_out = True
-            st.error_kind = "timeout"
-            st.error = f"group {group.name!r} timed out after {group.timeout}s"
+            timed_out = f"group {group.name!r} timed out after {group.timeout}s"
             for mst in member_traces:
-                if mst.status in (RUNNING, FAILED) and mst.error_kind == "cancelled":
-                    mst.error_kind, mst.error = "timeout", st.error
-                    self.failed.append(mst.name)
+                if mst.status == FAILED and mst.error_kind == "cancelled":  # was running
+                    self._mark_failed(mst, "timeout", timed_out)
                     self._ended(mst)
-                elif mst.status not in (SUCCESS, FAILED, SKIPPED, NOT_RUN):
-                    mst.status, mst.skip_reason = NOT_RUN, st.error
+                elif mst.status not in (SUCCESS, FAILED, SKIPPED, NOT_RUN):  # never started
+                    mst.status, mst.skip_reason = NOT_RUN, timed_out
                     self._ended(mst)
         failed = [m for m in member_traces if m.status == FAILED]
-        if failed or timed_out:
-            st.status = FAILED
-            if st.error is None:
-                st.error_kind = failed[0].error_kind
-                st.error = "; ".join(f"member {m.name!r} failed: {m.error}" for m in failed)
-            self.failed.append(group.name)
+        if timed_out:
+            self._mark_failed(st, "timeout", timed_out)
+        elif failed:
+            self._mark_failed(st, failed[0].error_kind, "; ".join(
+                f"member {m.name!r} failed: {m.error}" for m in failed))
         elif all(m.status == SKIPPED for m in member_traces):
             st.status = SKIPPED
             st.skip_reason = "every member was skipped"
@@ -380,7 +366,7 @@ class Run:
                     s.output_key: self.values[s.output_key]
                     for s, m in zip(group.steps, member_traces) if m.status == SUCCESS
                 }
-        st.latency_ms = (clock() - started) * 1000.0
+        st.latency_ms = (self.clock() - started) * 1000.0
         self._ended(st)
 
     def _ended(self, st: StepTrace) -> None:

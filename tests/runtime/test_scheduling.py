@@ -239,6 +239,34 @@ def test_group_member_failure_keeps_siblings_and_fails_group() -> None:
     assert result.failed_step == "bad"
 
 
+def test_group_timeout_fails_running_members_and_never_starts_waiting_ones() -> None:
+    async def block() -> str:
+        await asyncio.Event().wait()  # never set: only the group's timeout ends it
+        return "never"
+
+    spec = PipelineSpec("gt", steps=(
+        ParallelGroup("grp", (
+            TransformStep("fast", recorder([], "fast", "done"), "fast_out"),
+            TransformStep("block1", block, "b1"),
+            TransformStep("block2", block, "b2"),
+            TransformStep("late", recorder([], "late"), "late_out"),  # waits for the cap
+        ), output_key="grp_out", concurrency=2, timeout=0.01),
+        TransformStep("after", recorder([], "a"), "a", after=("grp",)),
+    ))
+    result = execute_sync(spec, {})
+    by_name = {s.name: s for s in result.trace.steps}
+    message = "group 'grp' timed out after 0.01s"
+    assert {n: s.status for n, s in by_name.items()} == {
+        "grp": "failed", "fast": "success", "block1": "failed", "block2": "failed",
+        "late": "not_run", "after": "not_run"}
+    for name in ("grp", "block1", "block2"):
+        assert (by_name[name].error_kind, by_name[name].error) == ("timeout", message)
+    assert by_name["late"].skip_reason == message
+    assert result.failed_steps == ("block1", "block2", "grp")
+    assert result.failed_step == "block1"
+    assert result.values["fast_out"] == "done" and "grp_out" not in result.values
+
+
 def test_group_condition_applies_to_every_member() -> None:
     spec = PipelineSpec("gc", steps=(
         ParallelGroup("grp", (
