@@ -75,17 +75,6 @@ def truthy(v: Any) -> bool:
         return False
 
 
-def not_empty(v: Any) -> bool:
-    """The seed's `not_empty:k`: present, and not empty or whitespace-only."""
-    if v is None:
-        return False
-    if isinstance(v, str):
-        return bool(v.strip())
-    if isinstance(v, (list, tuple, set, frozenset, dict)):
-        return len(v) > 0
-    return True
-
-
 def compare(op: str, a: Any, b: Any) -> bool:
     """`a op b` for == != < <= > >=, False instead of raising.
 

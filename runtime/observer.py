@@ -11,6 +11,7 @@ fails the run.
 from __future__ import annotations
 
 import warnings
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,16 @@ CALLBACKS: tuple[str, ...] = (
 )
 
 
+class TraceHistory(deque[Trace]):
+    """A `PipelineObserver`'s recent traces, oldest first, at most `maxlen` of them: an
+    observer that watches a long-lived service must not keep every run ever made."""
+
+
 class PipelineObserver:
+    # How many traces `traces` keeps; the oldest are dropped first. Raise it in a subclass
+    # (or set it before the first run) to keep more.
+    max_traces = 100
+
     def __init__(
         self,
         *,
@@ -31,7 +41,7 @@ class PipelineObserver:
         on_step_end: Callable[[StepTrace], Any] | None = None,
         on_run_end: Callable[[Trace], Any] | None = None,
     ) -> None:
-        self.traces: list[Trace] = []
+        self.traces = TraceHistory(maxlen=self.max_traces)
         # A callable given here replaces the method of that name on this instance.
         given = {"on_run_start": on_run_start, "on_step_start": on_step_start,
                  "on_attempt": on_attempt, "on_step_end": on_step_end, "on_run_end": on_run_end}
@@ -90,9 +100,10 @@ class Hooks:
         self.on_run_end = _lookup(observer, "on_run_end")
 
     def keep(self, trace: Trace) -> None:
-        """Add `trace` to the observer's `traces` list, when it has one."""
+        """Add `trace` to the observer's `traces` when they are a `PipelineObserver`'s history
+        (its own, or one a wrapper hands on); any other object's `traces` is left alone."""
         traces = getattr(self.observer, "traces", None)
-        if isinstance(traces, list):
+        if isinstance(traces, TraceHistory):
             traces.append(trace)
 
 

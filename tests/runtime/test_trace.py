@@ -141,8 +141,35 @@ def test_observer_callbacks_in_order() -> None:
     assert ("start", "research", "llm", "mock/r?latency_ms=10") in events
     assert events.index(("end", "research", "success")) < events.index(
         ("start", "pro", "llm", "mock/p"))
-    assert observer.traces == [result.trace]
+    assert list(observer.traces) == [result.trace]
     assert observer.build_trace_from_result(mixed_spec(), result) is result.trace
+
+
+def test_an_observer_keeps_only_its_latest_traces() -> None:
+    class Short(PipelineObserver):
+        max_traces = 3
+
+    spec = PipelineSpec("tiny", steps=(TransformStep("t", lambda: "x", "out"),))
+    observer = Short()
+    results = [execute_sync(spec, {}, observer=observer) for _ in range(5)]
+    assert list(observer.traces) == [r.trace for r in results[2:]]  # the oldest two dropped
+    assert observer.last_trace is results[-1].trace
+    assert PipelineObserver().traces.maxlen == 100  # the documented default
+
+
+def test_another_objects_traces_list_is_left_alone() -> None:
+    class Watcher:  # duck-typed observer that happens to have a `traces` list of its own
+        def __init__(self) -> None:
+            self.traces: list[Any] = []
+            self.ended: list[Trace] = []
+
+        def on_run_end(self, trace: Trace) -> None:
+            self.ended.append(trace)
+
+    spec = PipelineSpec("tiny", steps=(TransformStep("t", lambda: "x", "out"),))
+    watcher = Watcher()
+    result = execute_sync(spec, {}, observer=watcher)
+    assert watcher.traces == [] and watcher.ended == [result.trace]
 
 
 def test_a_raising_observer_does_not_fail_the_run() -> None:

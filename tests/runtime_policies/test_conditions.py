@@ -11,7 +11,6 @@ from mmoc_runtime.conditions import (
     contains,
     exists,
     length,
-    not_empty,
     truthy,
     value,
 )
@@ -46,15 +45,14 @@ def test_contains() -> None:
     assert not contains(42, 4)
 
 
-def test_truthy_and_not_empty() -> None:
+def test_truthy() -> None:
     assert not truthy(None)
     assert not truthy("   \n")
     assert truthy("no")
     assert not truthy(0)
     assert truthy([0])
-    assert not not_empty([])
-    assert not_empty(0)  # present: a number is never "empty"
-    assert not not_empty(" ")
+    assert not truthy([])
+    assert not truthy(" ")
 
 
 @pytest.mark.parametrize(
