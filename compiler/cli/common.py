@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from ..diagnostics import Diagnostic, sort_key
+from ..diagnostics import Diagnostic, internal_error, sort_key
 from ..loader import SOURCE_SUFFIXES
 from ..render import render_github, render_json, render_sarif, render_text, summary_line
 
@@ -181,15 +181,6 @@ def exit_code(diags: Iterable[Diagnostic], strict: bool = False) -> int:
     return EXIT_OK
 
 
-def internal_error(exc: BaseException, doing: str = "running") -> Diagnostic:
-    return Diagnostic(
-        "MMO702",
-        f"internal error while {doing}: {type(exc).__name__}: {exc}",
-        None,
-        help="this is a bug in mmoc; please report it with the source that caused it",
-    )
-
-
 def guard(doing: str) -> Callable[[F], F]:
     """Decorate a command body: any unexpected exception prints MMO702 and exits 2.
 
@@ -209,7 +200,7 @@ def guard(doing: str) -> Callable[[F], F]:
                 if os.environ.get("MMOC_DEBUG"):
                     raise
                 err = Console(stderr=True, highlight=False)
-                print_diagnostics([internal_error(exc, doing)], err, summary=False)
+                print_diagnostics([internal_error(exc, doing=doing)], err, summary=False)
                 err.print("(set MMOC_DEBUG=1 to see the traceback)", style="dim")
                 sys.exit(EXIT_USAGE)
 

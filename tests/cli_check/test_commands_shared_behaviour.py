@@ -205,3 +205,28 @@ def test_convert_under_a_file_is_a_write_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
 
+
+def test_written_files_respect_the_umask(tmp_path: Path) -> None:
+    path = tmp_path / "p.mmo"
+    path.write_text(CLEAN, encoding="utf-8")
+    trace = tmp_path / "t.json"
+    old = os.umask(0o077)
+    try:
+        assert invoke("convert", str(path), "-o", str(tmp_path / "p.yaml")).exit_code == 0
+        assert invoke("compile", str(path)).exit_code == 0
+        ran = invoke("run", str(path), "--mock", "-i", "topic=x", "--trace", str(trace))
+        assert ran.exit_code == 0, ran.stderr
+    finally:
+        os.umask(old)
+    for written in ("p.yaml", "p_gen.py", "t.json"):
+        assert (tmp_path / written).stat().st_mode & 0o777 == 0o600, written
+
+
+def test_fmt_keeps_the_mode_of_the_file_it_rewrites(tmp_path: Path) -> None:
+    path = tmp_path / "p.mmo"
+    path.write_text(SEMANTIC_ERRORS_UNFORMATTED, encoding="utf-8")
+    path.chmod(0o640)
+    result = invoke("fmt", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert path.read_text(encoding="utf-8") != SEMANTIC_ERRORS_UNFORMATTED  # rewritten
+    assert path.stat().st_mode & 0o777 == 0o640
