@@ -1,4 +1,7 @@
-"""The gaps an acceptance audit of issues 2 and 5 found, one test (or two) per gap."""
+"""`execute`'s options and the trace details they show: mock routing, injected sleep and `now`,
+observers, content capture, timeout and breaker messages, totals, seed names, the lean import.
+
+(Grown from an acceptance audit of issues 2 and 5: the numbered comments are its gaps.)"""
 
 from __future__ import annotations
 
