@@ -29,8 +29,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check runtime compiler
+	$(BIN)/ruff check runtime compiler tests bench
 	$(BIN)/mypy --strict runtime
+	$(BIN)/mypy --strict compiler
 
 goldens: $(STAMP)
 	$(BIN)/python -m pytest tests/cases --update-goldens
