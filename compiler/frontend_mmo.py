@@ -8,6 +8,7 @@ comment to the statement it belongs to.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from bisect import bisect_right
 from difflib import get_close_matches
@@ -22,8 +23,8 @@ from lark.lexer import PatternStr
 from . import ir
 from ._gc import gc_paused
 from .diagnostics import Diagnostic, sort_key
-from .frontend_mmo_tree import MmoBuilder
-from .source import Span
+from .frontend_mmo_tree import LLM_FIELDS, MmoBuilder
+from .source import Span, offset_to_line_col
 
 __all__ = ["parse_condition", "parse_mmo"]
 
@@ -42,20 +43,8 @@ STATEMENTS = frozenset(
         "default_stmt",
         "step",
         "group",
-        "prompt_field",
-        "system_field",
-        "temperature_field",
-        "max_tokens_field",
-        "stop_field",
-        "after_field",
-        "when_field",
-        "retry_field",
-        "fallback_field",
-        "breaker_field",
-        "timeout_field",
-        "json_field",
     }
-)
+) | {f"{name}_field" for name in LLM_FIELDS}
 
 TERMINAL_WORDS = {
     "NAME": "a name",
@@ -158,21 +147,13 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
                 label="nested group",
                 help="move this group out to the top level",
             )
-        if shown.isidentifier() and keywords:
-            close = get_close_matches(shown, keywords, n=1, cutoff=0.6)
-            help_text = f"did you mean `{close[0]}`?" if close else None
-            return Diagnostic(
-                "MMO002",
-                f"unexpected `{shown}`; expected {_expected_text(expected)}",
-                span,
-                label="not expected here",
-                help=help_text,
-            )
+        close = get_close_matches(shown, keywords, n=1, cutoff=0.6) if shown.isidentifier() else []
         return Diagnostic(
             "MMO002",
             f"unexpected `{shown}`; expected {_expected_text(expected)}",
             span,
             label="not expected here",
+            help=f"did you mean `{close[0]}`?" if close else None,
         )
     if isinstance(err, UnexpectedCharacters):
         char = err.char
@@ -226,8 +207,7 @@ def _word_at(text: str, pos: int | None) -> str:
 
 
 def _end_of(text: str) -> tuple[int, int]:
-    line = text.count("\n") + 1
-    return line, len(text) - (text.rfind("\n") + 1) + 1
+    return offset_to_line_col(text, len(text))
 
 
 def _assign_comments(
@@ -278,7 +258,7 @@ def _parse(text: str, start: str) -> tuple[Tree[Token] | None, list[Token], Unex
     return tree, comments, None
 
 
-def _transform(builder: MmoBuilder, tree: Tree[Token], file: str) -> tuple[Any, list[Diagnostic]]:
+def _transform(builder: MmoBuilder, tree: Tree[Token]) -> tuple[Any, list[Diagnostic]]:
     try:
         return builder.transform(tree), builder.diagnostics
     except VisitError as err:
@@ -304,7 +284,8 @@ def _guarded(fn: Any, file: str) -> tuple[Any, list[Diagnostic]]:
 
 
 def _normalise(text: str) -> str:
-    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+    # A leading BOM was dropped by `loader.load_text`, the one way in for files.
+    return text.replace("\r\n", "\n")
 
 
 def parse_mmo(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnostic]]:
@@ -317,7 +298,7 @@ def parse_mmo(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnostic
             assert err is not None
             return None, [_syntax_diagnostic(err, source, file)]
         owned, trailing = _assign_comments(tree, comments)
-        pipeline, diags = _transform(MmoBuilder(file, owned), tree, file)
+        pipeline, diags = _transform(MmoBuilder(file, owned), tree)
         if trailing:
             pipeline = pipeline.model_copy(update={"trailing_comments": trailing})
         return pipeline, diags
@@ -337,22 +318,8 @@ def parse_condition(
             assert err is not None
             diag = _syntax_diagnostic(err, source, file)
             if diag.span is not None:
-                s = diag.span
-                first = s.line == 1
-                diag = Diagnostic(
-                    diag.code,
-                    diag.message,
-                    Span(
-                        file=file,
-                        line=s.line + line - 1,
-                        column=s.column + (column - 1 if first else 0),
-                        end_line=s.end_line + line - 1,
-                        end_column=s.end_column + (column - 1 if s.end_line == 1 else 0),
-                    ),
-                    label=diag.label,
-                    help=diag.help,
-                )
+                diag = dataclasses.replace(diag, span=diag.span.shifted(line, column))
             return None, [diag]
-        return _transform(MmoBuilder(file, line=line, column=column), tree, file)
+        return _transform(MmoBuilder(file, line=line, column=column), tree)
 
     return _guarded(run, file)

@@ -20,6 +20,7 @@ from .frontend_mmo_base import RulesBase
 from .frontend_mmo_text import parse_number
 from .source import Span
 
+# The fields of an llm step: the grammar's `<name>_field` rules (a test keeps them equal).
 LLM_FIELDS = frozenset(
     {
         "prompt",
@@ -38,7 +39,6 @@ LLM_FIELDS = frozenset(
 )
 CONTROL_FIELDS = frozenset({"after", "when", "timeout"})
 GROUP_ARGS: dict[str, tuple[str, tuple[str, ...]]] = {"concurrency": ("concurrency", ("number",))}
-SINGLE_ITEMS = ("version", "description")
 
 
 @dataclass
@@ -318,12 +318,15 @@ class MmoBuilder(RulesBase):
         default_comments: list[str] = []
         extra_comments: list[str] = []
         outputs: list[ir.Ident] = []
-        groups: dict[type, list[Any]] = {}
+        steps: list[ir.Step] = []  # in source order, as they come
+        declared: dict[type, list[Any]] = {}  # inputs, models, providers, policies by type
         for item in items:
             if item is None:
                 continue
-            if not isinstance(item, Item):
-                groups.setdefault(type(item), []).append(item)
+            if isinstance(item, (ir.LlmStep, ir.TransformStep, ir.GroupStep)):
+                steps.append(item)
+            elif not isinstance(item, Item):
+                declared.setdefault(type(item), []).append(item)
             elif item.name == "output":
                 first = self._with_comments(item.value[0], item.comments)
                 outputs.extend((first,) + item.value[1:])
@@ -349,9 +352,7 @@ class MmoBuilder(RulesBase):
             else:
                 singles[item.name] = item
                 extra_comments.extend(item.comments)
-        steps = [s for t in (ir.LlmStep, ir.TransformStep, ir.GroupStep) for s in groups.get(t, [])]
-        steps.sort(key=lambda s: (s.span.line, s.span.column) if s.span else (0, 0))
-        inputs = tuple(groups.get(ir.Input, []))
+        inputs = tuple(declared.get(ir.Input, []))
         return ir.Pipeline(
             name=str(name_tok),
             version=singles["version"].value if "version" in singles else None,
@@ -359,10 +360,10 @@ class MmoBuilder(RulesBase):
             inputs_declared=bool(inputs),
             inputs=inputs,
             outputs=tuple(outputs),
-            models=tuple(groups.get(ir.ModelAlias, [])),
-            providers=tuple(groups.get(ir.Endpoint, [])),
-            retry_policies=tuple(groups.get(ir.RetryPolicy, [])),
-            breaker_policies=tuple(groups.get(ir.BreakerPolicy, [])),
+            models=tuple(declared.get(ir.ModelAlias, [])),
+            providers=tuple(declared.get(ir.Endpoint, [])),
+            retry_policies=tuple(declared.get(ir.RetryPolicy, [])),
+            breaker_policies=tuple(declared.get(ir.BreakerPolicy, [])),
             defaults=ir.Defaults(
                 retry=defaults["retry"].value if "retry" in defaults else None,
                 breaker=defaults["breaker"].value if "breaker" in defaults else None,

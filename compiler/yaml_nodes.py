@@ -14,7 +14,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .diagnostics import Diagnostic
-from .source import Span
+from .source import Span, offset_to_line_col
 
 STR_TAG = "tag:yaml.org,2002:str"
 INT_TAG = "tag:yaml.org,2002:int"
@@ -56,8 +56,7 @@ def compose(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
 def _reader_position(text: str, exc: yaml.YAMLError) -> tuple[int, int]:
     position = getattr(exc, "position", None)
     if isinstance(position, int):
-        line = text.count("\n", 0, position) + 1
-        return line, position - (text.rfind("\n", 0, position) + 1) + 1
+        return offset_to_line_col(text, position)
     return 1, 1
 
 

@@ -104,7 +104,3 @@ def step_contexts(p: ir.Pipeline) -> list[StepContext]:
         if isinstance(step, ir.GroupStep):
             out.extend(StepContext(m, step) for m in step.steps)
     return out
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -303,8 +303,33 @@ def test_transform_with_the_whole_context() -> None:
 
 
 def test_windows_line_endings_and_bom() -> None:
-    p = parse_ok(
-        '\ufeffpipeline t {\r\n  step s = llm m {\r\n    prompt """\r\n      a\r\n      b\r\n    """\r\n  }\r\n}\r\n'
-    )
+    from mmoc.loader import load_text  # the loader drops the BOM, the front end the \r
+
+    text = '\ufeffpipeline t {\r\n  step s = llm m {\r\n    prompt """\r\n      a\r\n      b\r\n    """\r\n  }\r\n}\r\n'
+    loaded = load_text(text, "t.mmo", ".mmo", checks=False)
+    assert loaded.diagnostics == [] and loaded.pipeline is not None
+    p = loaded.pipeline
     assert p.steps[0].prompt.value == "a\nb"  # type: ignore[union-attr]
     assert p.steps[0].name_span is not None and p.steps[0].name_span.line == 2
+
+
+def test_llm_fields_are_the_grammars_field_rules() -> None:
+    import re
+    from importlib.resources import files
+
+    from mmoc.frontend_mmo import STATEMENTS
+    from mmoc.frontend_mmo_tree import LLM_FIELDS
+
+    grammar = files("mmoc.grammar").joinpath("mmo.lark").read_text(encoding="utf-8")
+    rules = set(re.findall(r"^(\w+)_field:", grammar, flags=re.MULTILINE))
+    assert rules == set(LLM_FIELDS)
+    assert {f"{name}_field" for name in rules} <= STATEMENTS  # comments attach to each field
+
+
+def test_steps_keep_source_order_across_kinds() -> None:
+    p = parse_ok(
+        "pipeline t {\n  parallel g {\n    step a = llm m { prompt \"x\" } -> a\n  }\n"
+        "  step b = transform upper(a) -> b\n  step c = llm m { prompt \"{b}\" } -> c\n"
+        "  step d = transform lower(c) -> d\n}\n"
+    )
+    assert [s.name for s in p.steps] == ["g", "b", "c", "d"]
