@@ -13,6 +13,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from mmoc import loader
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -50,7 +51,6 @@ def test_the_doc_has_examples_for_every_provider() -> None:
 def test_every_example_is_a_whole_file_mmoc_check_accepts(
     name: str, suffix: str, text: str
 ) -> None:
-    loader = pytest.importorskip("mmoc.loader")
     assert name.endswith(f".{suffix}"), f"the block should open with `# NAME.{suffix}`: {name}"
     result = loader.load_text(text, f"docs/providers.md:{name}", f".{suffix}")
     problems = [f"{d.code} {d.message}" for d in result.errors]

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
+import mmoc.compile as compile_mod
 from provider_loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
@@ -45,7 +45,6 @@ def seed_copy(name: str, tmp_path: Path) -> Path:
 
 def mmoc_cli_run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`python -m mmoc run *args` from the repository root, with exactly the environment `env`."""
-    pytest.importorskip("mmoc.cli.run")
     return subprocess.run(
         [sys.executable, "-m", "mmoc", "run", *args],
         capture_output=True,
@@ -143,7 +142,6 @@ def test_mmoc_run_reports_a_missing_key_before_any_call(
 def test_breaker_opened_by_5xx_skips_the_model_in_later_runs(
     provider_env: LoopbackServer, tmp_path: Path
 ) -> None:
-    compile_mod = pytest.importorskip("mmoc.compile")
     from mmoc_runtime import BreakerRegistry
     from mmoc_runtime.providers import ProviderRegistry
 
