@@ -41,7 +41,8 @@ class LowerContext:
     conditions: list[ConditionFunction] = field(default_factory=list)
     wrappers: list[TransformFunction] = field(default_factory=list)
     imports: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    policy_consts: dict[int, str] = field(default_factory=dict)  # id(ir policy) -> constant
+    # (kind, policy name; None for the inline pipeline default) -> the shared constant's name
+    policy_consts: dict[tuple[str, str | None], str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     uses_inline: bool = False
 
@@ -246,7 +247,7 @@ def _transform_function(ctx: LowerContext, step: ir.TransformStep, reads: tuple[
         )
         return name
     module, sep, attr = function.partition(":")
-    if not sep or not all(part.isidentifier() for part in module.split(".")):
+    if not sep:
         raise LoweringError(f"transform {function!r} is not `package.module:function`")
     check_identifier(attr, "transform function")
     for part in module.split("."):
@@ -270,7 +271,7 @@ def _policy(
     """A named or pipeline-default policy becomes a shared constant; an inline one stays inline."""
     if policy.name is None and policy is not default:
         return to_code(ctx, policy)
-    key = id(policy)
+    key = (kind, policy.name)
     if key not in ctx.policy_consts:
         if policy.name is not None:
             check_identifier(policy.name, "policy name")
