@@ -6,6 +6,9 @@ and the retry and breaker settings a step or `defaults` gives: a policy name, or
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from . import ir
@@ -122,25 +125,32 @@ def read_named_policies(
     return tuple(p for p in found if p)  # type: ignore[return-value]
 
 
-def retry_setting(r: Reader, node: Node, what: str) -> ir.RetryPolicy | ir.PolicyRef | None:
-    """A step's or the defaults' `retry`: a policy name, or the settings inline."""
+_Policy = TypeVar("_Policy", ir.RetryPolicy, ir.BreakerPolicy)
+
+
+def _setting(
+    r: Reader,
+    node: Node,
+    what: str,
+    field: str,
+    read: Callable[[Reader, Node, str, str | None], _Policy | None],
+) -> _Policy | ir.PolicyRef | None:
+    """A step's or the defaults' `retry`/`breaker`: a policy name, or the settings inline."""
     if is_str(node):
         assert isinstance(node, ScalarNode)
         return ir.PolicyRef(name=node.value, span=r.span(node))
     if not isinstance(node, MappingNode):
-        r.wrong_type(node, "retry", what, "a retry policy name or a mapping of settings")
+        r.wrong_type(node, field, what, f"a {field} policy name or a mapping of settings")
         return None
-    return retry_policy(r, node, what, None)
+    return read(r, node, what, None)
+
+
+def retry_setting(r: Reader, node: Node, what: str) -> ir.RetryPolicy | ir.PolicyRef | None:
+    return _setting(r, node, what, "retry", retry_policy)
 
 
 def breaker_setting(r: Reader, node: Node, what: str) -> ir.BreakerPolicy | ir.PolicyRef | None:
-    if is_str(node):
-        assert isinstance(node, ScalarNode)
-        return ir.PolicyRef(name=node.value, span=r.span(node))
-    if not isinstance(node, MappingNode):
-        r.wrong_type(node, "breaker", what, "a breaker policy name or a mapping of settings")
-        return None
-    return breaker_policy(r, node, what, None)
+    return _setting(r, node, what, "breaker", breaker_policy)
 
 
 def retry_policy(r: Reader, node: Node, what: str, name: str | None) -> ir.RetryPolicy | None:
