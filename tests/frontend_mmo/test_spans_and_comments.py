@@ -130,3 +130,17 @@ def test_comments_before_every_kind_of_field_survive_fmt() -> None:
         assert f"# c{i}\n" in out
     again, _ = parse_mmo(out, "c.mmo")
     assert again is not None and print_mmo(again) == out
+
+
+def test_condition_errors_are_shifted_to_where_the_condition_starts() -> None:
+    from mmoc.frontend_mmo import parse_condition
+    from mmoc.source import Span
+
+    _e, diags = parse_condition("a and\n  (b or", "f.yaml", line=7, column=13)
+    (d,) = diags
+    assert d.code == "MMO002" and d.span is not None
+    assert d.span.line == 8  # second line of the condition: no column shift there
+    one_line = Span(file="f", line=1, column=3, end_line=1, end_column=5).shifted(7, 13)
+    assert (one_line.line, one_line.column, one_line.end_line, one_line.end_column) == (7, 15, 7, 17)
+    two_lines = Span(file="f", line=1, column=3, end_line=2, end_column=5).shifted(7, 13)
+    assert (two_lines.column, two_lines.end_line, two_lines.end_column) == (15, 8, 5)
