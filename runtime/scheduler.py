@@ -25,6 +25,7 @@ from .plan import GROUP, Node, Plan
 from .redaction import redact, scrub
 from .spec import LlmStep, ParallelGroup, TransformStep
 from .trace import FAILED, NOT_RUN, RUNNING, SKIPPED, SUCCESS, StepTrace, Trace
+from .transform_call import takes_keys_by_name
 
 _CoroutineType = types.CoroutineType
 _Proxy = types.MappingProxyType
@@ -306,15 +307,17 @@ class Run:
         values = self.values
         if step.pass_context:
             return step.function(_Proxy(values))
-        kwargs = {}
+        args = []
         try:
             for key in step.reads:  # a loop, not a comprehension: no extra frame (3.11)
-                kwargs[key] = values[key]
+                args.append(values[key])
         except KeyError:
             missing = ", ".join(k for k in step.reads if k not in values)
             raise MissingKeyError(
                 f"transform {step.name!r} needs missing key(s): {missing}") from None
-        return step.function(**kwargs)
+        if takes_keys_by_name(step.function, step.reads):
+            return step.function(**dict(zip(step.reads, args)))
+        return step.function(*args)
 
     async def _run_group(self, group: ParallelGroup, st: StepTrace, node: Node) -> None:
         """Members run concurrently (at most `group.concurrency` at once); a failing member

@@ -93,7 +93,7 @@ class LlmStep:
 @dataclass(frozen=True)
 class TransformStep:
     name: str
-    function: Callable[..., Any]  # sync or async; called with the keys in `reads` as keywords
+    function: Callable[..., Any]  # sync or async; called with the values of `reads`, in order
     output_key: str
     reads: tuple[str, ...] = ()
     after: tuple[str, ...] = ()

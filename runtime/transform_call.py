@@ -1,0 +1,41 @@
+"""How a transform is called with the keys it reads.
+
+Users write transforms two ways: named after the keys (`def fmt(analysis): ...`, or
+`**values`), or as any callable that takes the values in order (`lambda s: s.upper()`,
+`str.upper`, `json.dumps`). A function whose signature binds every key by name is called with
+keywords; anything else gets the values positionally, in the declared order.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+# Decided once per (function, keys): signature inspection is too slow for the per-step path.
+_BY_NAME: dict[tuple[Callable[..., Any], tuple[str, ...]], bool] = {}
+
+
+def takes_keys_by_name(function: Callable[..., Any], keys: tuple[str, ...]) -> bool:
+    try:
+        return _BY_NAME[(function, keys)]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable callable: decide every time
+        return _decide(function, keys)
+    decision = _BY_NAME[(function, keys)] = _decide(function, keys)
+    return decision
+
+
+def _decide(function: Callable[..., Any], keys: tuple[str, ...]) -> bool:
+    if not keys:
+        return False
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin without a signature takes positions
+        return False
+    try:
+        signature.bind(**dict.fromkeys(keys))
+    except TypeError:  # a required parameter is not among the keys, or a key is not a name
+        return False
+    return True
