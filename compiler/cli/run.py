@@ -145,7 +145,7 @@ def _write(option: str, path: str, text: str) -> None:
 def print_outputs(outputs: Mapping[str, Any], out: Console) -> None:
     for key, value in outputs.items():
         out.print(Rule(key, style="bold"))
-        text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+        text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
         out.print(Text(text), soft_wrap=True)
 
 

@@ -119,3 +119,19 @@ def test_transform_import_failure_is_a_user_error_at_the_step(
     assert why in result.stderr
     assert "c.mmo:2:8" in result.stderr
     assert "MMO702" not in result.stderr and "bug" not in result.stderr
+
+
+def test_a_value_json_cannot_hold_is_shown_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A transform may return anything; the output panel, --json and the trace show it as text.
+    write(tmp_path, "objlib.py", "def make(t):\n    return object()\n")
+    source = write(tmp_path, "o.mmo", 'pipeline o {\n  input t: str\n  step s = transform objlib:make(t) -> out\n}\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    sys.modules.pop("objlib", None)
+    trace = tmp_path / "t.json"
+    shown = run(str(source), "-i", "t=x", "--mock", "--trace", str(trace), "--capture-content")
+    assert shown.exit_code == 0, shown.stderr
+    assert "<object object at" in shown.stdout
+    assert json.loads(trace.read_text())["status"] == "success"
