@@ -26,7 +26,7 @@ from .observer import PipelineObserver
 from .providers import MockProvider, ProviderRegistry, default_registry
 from .providers.base import LlmRequest, LlmResponse, Provider
 from .result import PipelineFailed, RunResult
-from .retry import BackoffStrategy, RetryStrategy
+from .retry import BackoffStrategy, RetryStrategy, with_retry
 from .script import main as script_main
 from .script import parse_input_text
 from .spec import (
@@ -90,6 +90,7 @@ __all__ = [
     "Provider",
     "ProviderRegistry",
     "RetryStrategy",
+    "with_retry",
     "RunResult",
     "StepTrace",
     "TemplateError",

@@ -11,7 +11,7 @@ from .errors import AbiMismatchError
 ABI_VERSION = 1
 RUNTIME_VERSION = "0.1.0"
 
-# The runtime release series that first speaks each ABI (for the `pip install` hint).
+# The release series that speaks each ABI (for the `pip install` hint).
 _RUNTIME_FOR_ABI: dict[int, str] = {1: "0.1"}
 
 
@@ -23,18 +23,13 @@ def check_abi(required: int, source: str) -> None:
     if required == ABI_VERSION:
         return
     here = f"the installed mmoc_runtime {RUNTIME_VERSION} speaks ABI {ABI_VERSION}"
+    # The runtime ships inside the `mmoc` distribution, so that is what pip installs.
+    made_with = _RUNTIME_FOR_ABI.get(required)
     if required > ABI_VERSION:
-        series = _RUNTIME_FOR_ABI.get(required)
-        fix = (
-            f'pip install "mmoc-runtime=={series}.*"'
-            if series
-            else 'pip install --upgrade "mmoc-runtime"'
-        )
-        hint = f"upgrade the runtime: {fix}"
+        hint = 'upgrade the runtime: pip install --upgrade "mmoc"'
     else:
-        hint = (
-            f'regenerate it with a current compiler: pip install --upgrade "mmoc" and run '
-            f'`mmoc compile` again (or pin the runtime it was made for: pip install '
-            f'"mmoc-runtime=={_RUNTIME_FOR_ABI.get(required, "0.1")}.*")'
-        )
+        hint = 'regenerate it with a current compiler: pip install --upgrade "mmoc" and run ' \
+               "`mmoc compile` again"
+    if made_with:
+        hint += f' (or install the release it was made with: pip install "mmoc=={made_with}.*")'
     raise AbiMismatchError(f"{source} was generated for runtime ABI {required}, but {here}; {hint}")

@@ -58,7 +58,11 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
     if not result.success:
-        print(f"error: step {result.failed_step} failed: {result.error}", file=sys.stderr)
+        print(f"error: {result.error}", file=sys.stderr)
+        failed = result.trace.step(result.failed_step) if result.failed_step else None
+        if failed is not None and failed.error_kind == "config":
+            print("hint: set the API key it names, or add --mock to use the mock provider",
+                  file=sys.stderr)
         return 1
     print(json.dumps(result.outputs, indent=2, ensure_ascii=False, default=str))
     return 0

@@ -7,6 +7,9 @@ internal failure.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from .. import __version__
@@ -32,4 +35,10 @@ for _command in (_check.check, _check.explain, _fmt.fmt, _fmt.convert, _compile.
 
 
 def main() -> None:
-    cli(prog_name="mmoc")
+    try:
+        cli(prog_name="mmoc")
+    except BrokenPipeError:
+        # `mmoc check ... | head`: the reader left. Python would complain again when it flushes
+        # stdout at exit, so point stdout at /dev/null first, then exit quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

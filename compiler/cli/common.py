@@ -194,8 +194,8 @@ def guard(doing: str) -> Callable[[F], F]:
             try:
                 return fn(*args, **kwargs)
             except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort,
-                    SystemExit, KeyboardInterrupt):
-                raise
+                    SystemExit, KeyboardInterrupt, BrokenPipeError):
+                raise  # BrokenPipeError: the reader of our output left; `main` ends quietly
             except Exception as exc:  # never a traceback for the user (MMOC_DEBUG re-raises)
                 if os.environ.get("MMOC_DEBUG"):
                     raise

@@ -230,3 +230,25 @@ def test_fmt_keeps_the_mode_of_the_file_it_rewrites(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert path.read_text(encoding="utf-8") != SEMANTIC_ERRORS_UNFORMATTED  # rewritten
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_reader_that_leaves_early_is_not_an_internal_error(tmp_path: Path) -> None:
+    # `mmoc check ... | head`: stdout closes under us; no traceback, no MMO702.
+    import subprocess
+    import sys
+
+    bad = "pipeline p {\n  step a = llm mock/x { prompt \"{b_out}\" } -> a_out\n" \
+          "  step b = llm mock/x { prompt \"{a_out}\" } -> b_out\n}\n"
+    files = []
+    for i in range(200):
+        path = tmp_path / f"loop{i}.mmo"
+        path.write_text(bad)
+        files.append(str(path))
+    proc = subprocess.Popen([sys.executable, "-m", "mmoc", "check", *files],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "MMO702" not in err

@@ -199,8 +199,18 @@ def test_failing_step_exits_1_naming_the_step(capsys: pytest.CaptureFixture[str]
     code, out, err = _run(capsys, "-i", "topic=x", "-i", "loud=no",
                           model="mock/x?fail=always")
     assert code == 1
-    assert err.startswith("error: step write failed: ")
+    assert err.startswith("error: step 'write' failed: ")
+    assert err.count("failed:") == 1  # the step is named once, not twice
     assert out == ""
+
+
+def test_missing_api_key_suggests_mock(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, out, err = _run(capsys, "-i", "topic=x", "-i", "loud=no", model="openai/gpt-4o")
+    assert code == 1 and out == ""
+    assert "OPENAI_API_KEY" in err and "--mock" in err
 
 
 def test_failing_run_still_writes_its_trace(
