@@ -49,8 +49,13 @@ def quote(value: str) -> str:
 
 
 def _triple_safe(value: str) -> bool:
-    """A multi-line value reads back from `\"\"\"` only if indentation stripping keeps it."""
-    return "\n" in value and common_indent(value.split("\n")) == ""
+    """A multi-line value reads back from `\"\"\"` only if indentation stripping keeps it.
+
+    With no line that is more than spaces and tabs, the reader finds no indentation to
+    strip, so the printed indentation would stay in the value: such text is quoted."""
+    lines = value.split("\n")
+    has_text = any(line.strip(" \t") for line in lines)
+    return "\n" in value and has_text and common_indent(lines) == ""
 
 
 def text(value: str, indent: str) -> str:

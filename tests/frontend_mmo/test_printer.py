@@ -129,6 +129,9 @@ def test_texts_choose_the_form_that_reads_back() -> None:
     # Every line indented: stripping would lose it, so one escaped line instead.
     assert text("  a\n  b", "") == '"  a\\n  b"'
     assert text('say """hi"""\nok', "") == '"""\n  say \\"\\"\\"hi\\"\\"\\"\n  ok\n"""'
+    # Only blank lines: the reader would find no indentation to strip (found by Hypothesis).
+    assert text("\n\t", "  ") == '"\\n\\t"'
+    assert text(" \n ", "") == '" \\n "'
 
 
 def test_print_expr_parenthesises_only_where_needed() -> None:
