@@ -65,10 +65,11 @@ def parse_yaml(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnosti
             problems = [Diagnostic("MMO003", "the YAML document is empty", where)]
         return None, problems
     reader = Reader(text, file)
-    pipeline = _Builder(reader).pipeline(root)
-    if any(d.is_error for d in reader.diagnostics):
-        return None, reader.diagnostics
-    return pipeline, reader.diagnostics
+    # Best effort, as the .mmo front end: a pipeline whose shape could be read goes on to the
+    # checks even when some field was wrong (an unknown key, a bad condition), so one run
+    # reports every problem in the file. A step too broken to build still stops it, rather
+    # than letting its absence cause follow-on errors.
+    return _Builder(reader).pipeline(root), reader.diagnostics
 
 
 class _Builder:
@@ -202,8 +203,8 @@ class _Builder:
             ok = ok and out["after"] is not None
         condition = r.one_of(fields, ("condition", "when"), what)
         if condition is not None:
+            # A bad condition is reported here; the step is kept without it for the checks.
             out["when"] = self.condition(condition[1], condition[0], what)
-            ok = ok and out["when"] is not None
         timeout = r.one_of(fields, ("timeout_seconds", "timeout"), what)
         if timeout is not None:
             out["timeout"] = r.duration(timeout[1], timeout[0], what)

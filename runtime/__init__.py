@@ -90,7 +90,6 @@ __all__ = [
     "Provider",
     "ProviderRegistry",
     "RetryStrategy",
-    "with_retry",
     "RunResult",
     "StepTrace",
     "TemplateError",
@@ -108,4 +107,5 @@ __all__ = [
     "run_sync",
     "script_main",
     "transforms",
+    "with_retry",
 ]

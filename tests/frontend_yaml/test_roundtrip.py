@@ -68,7 +68,8 @@ def _check_contract(text: str) -> None:
     p, diagnostics = parse_yaml(text, "fuzz.yaml")
     assert isinstance(diagnostics, list)
     assert all(d.code != "MMO702" for d in diagnostics), [d.message for d in diagnostics]
-    assert (p is None) == any(d.is_error for d in diagnostics)
+    # No pipeline only with an error; a pipeline may come with errors (best effort, for the checks).
+    assert p is not None or any(d.is_error for d in diagnostics)
     for d in diagnostics:
         assert d.span is not None and d.span.line >= 1 and d.span.column >= 1
 
