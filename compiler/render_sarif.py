@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from . import __version__
 from .codes import CODES
@@ -35,10 +36,19 @@ def sarif_rules() -> list[dict[str, Any]]:
     ]
 
 
+def _artifact(path: str) -> dict[str, str]:
+    """A SARIF artifactLocation: a percent-encoded URI reference; relative paths are relative to
+    the checkout (`%SRCROOT%`), absolute ones are `file://` URIs."""
+    posix = path.replace("\\", "/")
+    if posix.startswith("/"):
+        return {"uri": "file://" + quote(posix)}
+    return {"uri": quote(posix), "uriBaseId": "%SRCROOT%"}
+
+
 def _physical(span: Span) -> dict[str, Any]:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": span.file.replace("\\", "/"), "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": _artifact(span.file),
             "region": {
                 "startLine": span.line,
                 "startColumn": span.column,

@@ -138,6 +138,15 @@ def test_sarif_structure(work: Path) -> None:
             "loop.mmo", "warn.mmo")
 
 
+def test_sarif_uris_are_percent_encoded(work: Path) -> None:
+    (work / "my pipe é.mmo").write_text(CYCLE)
+    _, out, _ = run(["check", "--format", "sarif", "my pipe é.mmo", str(work / "loop.mmo")],
+                    work)
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"]
+                 for r in json.loads(out)["runs"][0]["results"]]
+    assert {"uri": "my%20pipe%20%C3%A9.mmo", "uriBaseId": "%SRCROOT%"} in locations
+
+
 def test_unreadable_and_non_utf8_files(work: Path) -> None:
     (work / "latin.mmo").write_bytes(b"pipeline x {\n  # caf\xe9\n}\n")
     code, out, _ = run(["check", "--format", "json", "missing.mmo", "latin.mmo"], work)
