@@ -65,6 +65,12 @@ def load_path(
     path = Path(path)
     shown = display if display is not None else display_of(path)
     result = LoadResult(path=path, display_path=shown)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # A FIFO, socket or device: reading it could block forever.
+        result.diagnostics.append(
+            Diagnostic("MMO001", f"cannot read `{shown}`: not a regular file", _file_span(shown))
+        )
+        return result
     try:
         data = path.read_bytes()
     except OSError as exc:

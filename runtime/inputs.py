@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -191,9 +192,11 @@ def convert_text(kind: str, text: str) -> tuple[bool, Any]:
             return False, text
     if kind == "float":
         try:
-            return True, float(text.strip())
+            number = float(text.strip())
         except ValueError:
             return False, text
+        # nan and inf parse as floats but no JSON output or trace can hold them.
+        return (True, number) if math.isfinite(number) else (False, text)
     if kind == "bool":
         word = text.strip().lower()
         if word in _TRUE | _FALSE:
@@ -216,7 +219,7 @@ def _convert(kind: str, value: Any) -> tuple[bool, Any]:
         return isinstance(value, int) and not isinstance(value, bool), value
     if kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return True, float(value)
+            return math.isfinite(value), float(value)
         return False, value
     if kind == "bool":
         return isinstance(value, bool), value

@@ -26,6 +26,7 @@ from .observer import Hooks, safe_call
 from .pricing import cost as price_cost
 from .providers import ProviderRegistry
 from .providers.base import LlmRequest, LlmResponse, Provider
+from .providers.mock import OPTIONS as MOCK_OPTIONS
 from .redaction import redact, scrub, secret_values
 from .spec import EndpointSpec, LlmStep
 from .structured import parse_structured
@@ -121,7 +122,13 @@ def route(requested: str, mock: bool) -> tuple[ModelId, str]:
         # here (it is priced at the default rate and flagged `cost_estimated`).
         requested = f"mock/{requested}"
     mid = parse_model_id(requested)
-    routed = ModelId("mock", mid.name, mid.options) if mock else mid
+    if not mock:
+        return mid, mid.key
+    options = mid.options
+    if mid.provider != "mock":
+        # Options written for a real provider mean nothing to the mock: only its own go along.
+        options = {k: v for k, v in options.items() if k in MOCK_OPTIONS}
+    routed = ModelId("mock", mid.name, options)
     return routed, routed.key
 
 

@@ -64,7 +64,12 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
             print("hint: set the API key it names, or add --mock to use the mock provider",
                   file=sys.stderr)
         return 1
-    print(json.dumps(result.outputs, indent=2, ensure_ascii=False, default=str))
+    try:
+        print(json.dumps(result.outputs, indent=2, ensure_ascii=False, default=str), flush=True)
+    except BrokenPipeError:
+        # `| head`: the reader left. Point stdout at /dev/null so the flush at exit is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

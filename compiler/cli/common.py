@@ -64,6 +64,8 @@ def collect_sources(
                     if name.startswith(".") or not name.endswith(tuple(suffixes)):
                         continue
                     file = Path(root) / name
+                    if not file.is_file():  # a FIFO or socket would block the read forever
+                        continue
                     if _identity(file) not in seen:
                         seen.add(_identity(file))
                         found.append((file, display_path(file)))

@@ -81,6 +81,8 @@ def graph(file: Path, fmt: str, output: Path | None) -> None:
         else:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # the reader of stdout left (`| head`): `mmoc.cli.main` ends quietly
     except FileNotFoundError as exc:
         _fail(2, str(exc), err)
     except RuntimeError as exc:

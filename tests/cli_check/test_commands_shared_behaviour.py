@@ -252,3 +252,19 @@ def test_a_reader_that_leaves_early_is_not_an_internal_error(tmp_path: Path) -> 
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "Traceback" not in err and "MMO702" not in err
+
+
+def test_a_fifo_is_never_read(tmp_path: Path) -> None:
+    # Reading a FIFO would block forever: a folder walk skips it, a named one is MMO001.
+    import os
+    import subprocess
+    import sys
+
+    os.mkfifo(tmp_path / "p.yaml")
+    (tmp_path / "ok.mmo").write_text('pipeline ok {\n  input t: str\n  step a = llm mock/x { prompt "{t}" } -> out\n}\n')
+    walked = subprocess.run([sys.executable, "-m", "mmoc", "check", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert walked.returncode == 0, walked.stdout + walked.stderr
+    named = subprocess.run([sys.executable, "-m", "mmoc", "check", str(tmp_path / "p.yaml")],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert named.returncode == 1 and "MMO001" in named.stdout and "not a regular file" in named.stdout

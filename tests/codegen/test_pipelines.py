@@ -95,6 +95,20 @@ def test_script_entry_point_prints_outputs_as_json(tmp_path: Path) -> None:
     assert json.loads(trace.read_text())["pipeline"] == "translate_and_review"
 
 
+def test_script_output_to_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
+    # `python x_gen.py ... | head -c 0`: the reader is gone before the outputs are printed.
+    script = PIPELINES / "research_and_summarize_gen.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "-i", "topic=x", "--mock"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err
+
+
 def test_script_reports_missing_input_and_bad_syntax(tmp_path: Path) -> None:
     script = PIPELINES / "translate_and_review_gen.py"
     missing = subprocess.run(
