@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
-
-# Decided once per (function, keys): signature inspection is too slow for the per-step path.
-_BY_NAME: dict[tuple[Callable[..., Any], tuple[str, ...]], bool] = {}
 
 
 def takes_keys_by_name(function: Callable[..., Any], keys: tuple[str, ...]) -> bool:
     try:
-        return _BY_NAME[(function, keys)]
-    except KeyError:
-        pass
+        return _cached_decision(function, keys)
     except TypeError:  # an unhashable callable: decide every time
         return _decide(function, keys)
-    decision = _BY_NAME[(function, keys)] = _decide(function, keys)
-    return decision
+
+
+# Decided once per (function, keys): signature inspection is too slow for the per-step path.
+# Bounded, since builder pipelines made in a loop bring new functions (lambdas) each time.
+@lru_cache(maxsize=1024)
+def _cached_decision(function: Callable[..., Any], keys: tuple[str, ...]) -> bool:
+    return _decide(function, keys)
 
 
 def _decide(function: Callable[..., Any], keys: tuple[str, ...]) -> bool:
