@@ -15,7 +15,7 @@ from collections import deque
 
 from . import __version__, analysis, ir
 from .diagnostics import Diagnostic
-from .lower_expr import LoweringError, literal
+from .lower_expr import LoweringError, ascii_literal, literal
 from .lower_names import NameAllocator, check_identifier
 from .lower_steps import LowerContext, internal, lower_step_safely, wrapper_params
 from .lower_views import (
@@ -26,7 +26,6 @@ from .lower_views import (
     TypedDictField,
     TypedDictView,
     docstring_literal,
-    safe_comment_text,
 )
 
 # The runtime ABI the templates are written against (`mmoc_runtime.ABI_VERSION` must match).
@@ -99,7 +98,7 @@ def _lower(
     outputs_td = _outputs_typeddict(ctx, api["Outputs"])
     stdlib, third_party = _import_blocks(ctx, inputs_td, outputs_td)
     view = ModuleView(
-        header_source=safe_comment_text(source_path),
+        header_source=ascii_literal(source_path),
         source_literal=literal(source_path),
         source_sha256=sha,
         compiler_version=__version__,

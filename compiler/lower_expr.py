@@ -22,8 +22,10 @@ def literal(value: Any) -> str:
 
     Anything else (an object whose repr could be arbitrary text) is refused.
     """
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool):
         return repr(value)
+    if isinstance(value, str):
+        return str.__repr__(value)  # a str subclass's own repr could be anything
     if isinstance(value, int):
         return repr(int(value))  # an int subclass's repr could be anything: normalise first
     if isinstance(value, float):
@@ -45,14 +47,20 @@ def literal(value: Any) -> str:
     raise LoweringError(f"value of type {type(value).__name__} cannot be written as a literal")
 
 
+def ascii_literal(text: str) -> str:
+    """A string literal of printable ASCII only (what `ascii()` gives): one line that no
+    character of `text` can break, fit for a comment. Used for the source path."""
+    return literal(text).encode("ascii", "backslashreplace").decode("ascii")
+
+
 def text_literal(text: str, width: int = 72) -> str:
     """A prompt as Python source: one `repr`, or for long multi-line text one `repr` per line,
     implicitly concatenated in parentheses so the module reads like the prompt does."""
-    single = repr(text)
+    single = literal(text)
     lines = text.splitlines(keepends=True)
     if len(lines) < 2 or len(single) <= width:
         return single
-    return "(\n" + "\n".join(repr(line) for line in lines) + "\n)"
+    return "(\n" + "\n".join(literal(line) for line in lines) + "\n)"
 
 
 class ConditionLowerer:

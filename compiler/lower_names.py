@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import keyword
 
+from .checks.support import is_identifier
 from .lower_expr import LoweringError
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -18,8 +19,8 @@ _BUILTIN_NAMES = frozenset(dir(builtins))
 
 def check_identifier(name: str, what: str) -> str:
     """Defence in depth: the checks already reject these, lowering refuses them again."""
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-        raise LoweringError(f"{what} {name!r} is not a Python identifier")
+    if not is_identifier(name):
+        raise LoweringError(f"{what} {name!r} is not a Python identifier as written")
     return name
 
 
@@ -31,8 +32,11 @@ class NameAllocator:
         self._avoid = set(avoid)
 
     def take(self, preferred: str, fallback: str) -> str:
-        """`preferred` if free and an identifier, else `fallback`, suffixed until unique."""
-        base = preferred if _usable(preferred) else fallback
+        """`preferred` if free and an identifier, else `fallback`, suffixed until unique.
+
+        Every name handed out reads as itself (`is_identifier` refuses what NFKC would
+        change), so distinct spellings here are distinct names in the module."""
+        base = preferred if is_identifier(preferred) else fallback
         name, n = base, 2
         while name in self._taken or name in self._avoid:
             name = f"{base}_{n}"
@@ -48,11 +52,7 @@ class NameAllocator:
         return name
 
 
-def _usable(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name)
-
-
 def upper_name(name: str) -> str:
     """`research` -> `RESEARCH` (constants); '' when upper-casing breaks the identifier."""
     upper = name.upper()
-    return upper if _usable(upper) else ""
+    return upper if is_identifier(upper) else ""

@@ -128,7 +128,7 @@ def _common_args(
         ctx.conditions.append(
             ConditionFunction(
                 name=fn,
-                doc=docstring_literal(f"Whether step {step.name} runs: when {text}"),
+                doc=docstring_literal(f"Whether step {step.name} runs: when {text}", indented=True),
                 expr=lowerer.condition(step.when),
             )
         )
@@ -241,7 +241,9 @@ def _transform_function(ctx: LowerContext, step: ir.TransformStep, reads: tuple[
             TransformFunction(
                 name=name,
                 param=reads[0],
-                doc=docstring_literal(f"Step {step.name}: the built-in {function} transform."),
+                doc=docstring_literal(
+                    f"Step {step.name}: the built-in {function} transform.", indented=True
+                ),
                 body=f"{ctx.rt('transforms')}.BUILTINS[{literal(function)}]({reads[0]})",
             )
         )

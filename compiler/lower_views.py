@@ -2,14 +2,16 @@
 
 A template never decides anything: it prints `Call`s (a constructor and its keyword
 arguments), constants, and small functions whose bodies are one expression prepared by
-lowering. The safe-text helpers here are the only places user text can reach the output
-other than `repr`.
+lowering. `docstring_literal` is the only place user text can reach the output other than
+`lower_expr.literal` (`repr`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from .lower_expr import literal
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class ImportView:
 
 @dataclass(frozen=True)
 class ModuleView:
-    header_source: str  # the source path, safe inside a comment
+    header_source: str  # the source path as an ASCII string literal (one comment line)
     source_literal: str
     source_sha256: str
     compiler_version: str
@@ -122,21 +124,36 @@ class ModuleView:
     all_names: str
 
 
-def docstring_literal(text: str) -> str:
-    """A string literal for a docstring: triple-quoted when that is exactly `text`, else repr.
+def docstring_literal(text: str, *, indented: bool = False) -> str:
+    """A string literal for a docstring whose value, after black, is exactly `text`.
 
     Triple quotes are used only for text with no backslash, no quote character, no
     carriage return and nothing non-printable besides newlines, where the literal's value
-    is the text itself. Anything else goes through `repr`.
+    is the text itself, and only where black keeps it so (black strips each docstring line,
+    and re-indents the lines after the first of an `indented` one). Anything else is a
+    one-line `repr`, its two end characters hex-escaped where black would strip or pad them.
     """
-    plain = all(ch == "\n" or ch.isprintable() for ch in text)
-    if plain and '"' not in text and "\\" not in text and text.strip() == text:
+    lines = text.split("\n")
+    plain = text.strip() == text and all(
+        line.isprintable() and line.strip() == line for line in lines
+    )
+    if plain and '"' not in text and "\\" not in text and not (indented and len(lines) > 1):
         return '"""' + text + '"""'
-    return repr(text)
+    if len(text) < 2:
+        return '"' + _docstring_end(text, '"', "") + '"'
+    middle = literal(text[1:-1])
+    quote, body = middle[0], middle[1:-1]
+    first, last = _docstring_end(text[0], quote, body), _docstring_end(text[-1], quote, body)
+    return quote + first + body + last + quote
 
 
-def safe_comment_text(text: str) -> str:
-    """`text` if it can sit on one comment line as is, else its repr (no line break escapes)."""
-    if text.isprintable():
-        return text
-    return repr(text)
+def _docstring_end(char: str, quote: str, body: str) -> str:
+    """An end character of a `repr` docstring, written so black leaves the value alone.
+
+    black strips a docstring's outer spaces, pads an end quote or a final backslash with a
+    space, and turns a '-quoted string into a "-quoted one when that adds no escapes (after
+    which an end `"` would be an end quote)."""
+    may_become_quote = char == '"' and quote == "'" and "\\'" in body
+    if char in (" ", "\\", quote) or may_become_quote:
+        return f"\\x{ord(char):02x}"
+    return literal(char)[1:-1]  # not this literal's quote: safe as written

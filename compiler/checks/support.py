@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import keyword
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,7 +30,15 @@ def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = SUGGEST_C
 
 
 def is_identifier(name: object) -> bool:
-    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+    """A Python identifier, not a keyword, that Python reads exactly as written: Python
+    NFKC-normalises identifiers (`ｒｕｎ`, `ﬁnd` are `run`, `find`), so a name normalisation
+    changes would silently be another name in generated code."""
+    return (
+        isinstance(name, str)
+        and str.isidentifier(name)
+        and not keyword.iskeyword(name)
+        and unicodedata.normalize("NFKC", name) == name
+    )
 
 
 def why_not_identifier(name: str) -> str:
@@ -37,6 +46,9 @@ def why_not_identifier(name: str) -> str:
         return f"`{name}` is a Python keyword"
     if name == "":
         return "the name is empty"
+    normal = unicodedata.normalize("NFKC", name)
+    if name.isidentifier() and normal != name:
+        return f"Python reads `{name}` as `{normal}`"
     return f"`{name}` is not a Python identifier"
 
 
