@@ -16,7 +16,6 @@ created).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import InputError, MmocRuntimeError
 from .executor import execute
 from .inputs import inputs_from_command_line, parse_input_text
+from .redaction import secret_values, shown_json
 from .spec import PipelineSpec
 
 if TYPE_CHECKING:  # argparse is imported when a module runs as a script, not on import
@@ -65,7 +65,9 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
         return 1
     try:
-        print(json.dumps(result.outputs, indent=2, ensure_ascii=False, default=str), flush=True)
+        # Never a key on stdout, even one a model repeated (docs/runtime.md).
+        secrets = secret_values(pipeline.endpoints)
+        print(shown_json(result.outputs, secrets, indent=2), flush=True)
     except BrokenPipeError:
         # `| head`: the reader left. Point stdout at /dev/null so the flush at exit is quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -15,7 +15,6 @@ nothing on failure; everything else (progress, summary, errors) goes to stderr.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import types
 from collections.abc import Iterable, Mapping
@@ -142,10 +141,18 @@ def _write(option: str, path: str, text: str) -> None:
         raise RunAbort(2, f"cannot write {option} {path}: {exc.strerror or exc}") from exc
 
 
-def print_outputs(outputs: Mapping[str, Any], out: Console) -> None:
+def print_outputs(
+    outputs: Mapping[str, Any], out: Console, secrets: tuple[str, ...] = ()
+) -> None:
+    """One titled block per output, every piece of a key in `secrets` hidden (docs/runtime.md)."""
+    from mmoc_runtime.redaction import scrub, shown_json
+
     for key, value in outputs.items():
         out.print(Rule(key, style="bold"))
-        text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
+        if isinstance(value, str):
+            text = scrub(value, secrets)
+        else:
+            text = shown_json(value, secrets, indent=2)
         out.print(Text(text), soft_wrap=True)
 
 
@@ -167,6 +174,7 @@ class RunRequest:
 def run_request(request: RunRequest, err: Console, out: Console) -> int:
     """Compile, check inputs and keys, run, report; the exit code (RunAbort for 2 and 1)."""
     from mmoc_runtime import InputError
+    from mmoc_runtime.redaction import secret_values, shown_json
 
     from .live import LiveView, summary_table
 
@@ -206,10 +214,12 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
                 line = f"  also failed: {other} ({trace.step(other).error})"
                 err.print(Text(line, style="red"), soft_wrap=True)
         return 1
+    # What mmoc prints never shows a key, even one a model repeated (docs/runtime.md).
+    secrets = secret_values(spec.endpoints)
     if request.as_json:
-        click.echo(json.dumps(result.outputs, ensure_ascii=False, default=str))
+        click.echo(shown_json(result.outputs, secrets))
     else:
-        print_outputs(result.outputs, out)
+        print_outputs(result.outputs, out, secrets)
     return 0
 
 

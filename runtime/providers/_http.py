@@ -6,9 +6,10 @@ connection, a body that is not JSON) comes back as an `LlmError` whose kind the 
 retry, fallback and breaker understand. Nothing here retries: only the runtime does.
 
 Secrets: the key is read from the environment at call time, sent only in a header, and
-scrubbed (with every `Authorization`, `x-api-key`, `x-goog-api-key` and `key=` value) from
-any text that ends up in an error, since providers echo keys back in their error messages
-(`mmoc_runtime.redaction` holds the rules).
+scrubbed (every piece of it, in any case or escaped, with every `Authorization`, `x-api-key`,
+`x-goog-api-key` and `key=` value) from any text that ends up in an error, since providers echo
+keys back in their error messages (`mmoc_runtime.redaction` holds the rules). A text is always
+redacted whole before it is cut short, so a cut never leaves a key's first characters behind.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, LlmError
-from ..redaction import redact
+from ..redaction import cut_redacted, redact
 
 if TYPE_CHECKING:  # httpx is imported lazily: `import mmoc_runtime` must not load it
     import httpx
@@ -42,6 +43,8 @@ MAX_CONNECTIONS_ENV = "MMOC_HTTP_MAX_CONNECTIONS"
 
 # The longest provider message quoted in an error; bodies can be whole HTML pages.
 _MAX_MESSAGE = 500
+# The longest piece of a 2xx body that is not JSON quoted in its error.
+_MAX_BODY_QUOTE = 200
 
 # --------------------------------------------------------------------------- settings
 
@@ -234,6 +237,11 @@ class Call:
     def __repr__(self) -> str:  # never the secret
         return f"Call(provider={self.provider!r}, model={self.model!r})"
 
+    def quote(self, text: str, limit: int) -> str:
+        """`text` redacted whole, then cut to `limit` characters, as a repr. In that order:
+        cut first, a key's first characters could be left where the cut fell."""
+        return repr(cut_redacted(redact(text, (self.secret,)), limit))
+
     def error(
         self,
         kind: str,
@@ -243,10 +251,11 @@ class Call:
         retry_after: float | None = None,
     ) -> LlmError:
         """An `LlmError` whose message names provider, model and status, scrubbed of secrets."""
-        # Redact before truncating: a cut through a key would leave a prefix no scrub matches.
+        # Redact the whole text, then cut it: cut first, a key's first characters could stay.
         detail = redact(detail.strip(), (self.secret,))
-        if len(detail) > _MAX_MESSAGE:
-            detail = detail[:_MAX_MESSAGE] + "..."
+        shortened = cut_redacted(detail, _MAX_MESSAGE)
+        if len(shortened) < len(detail):
+            detail = shortened + "..."
         where = f"{self.provider}/{self.model}"
         head = f"{where}: HTTP {status} ({kind})" if status is not None else f"{where}: {kind}"
         message = redact(f"{head}: {detail}" if detail else head, (self.secret,))
@@ -298,7 +307,8 @@ async def post_json(
         response = await client.post(url, json=dict(body), headers=dict(headers), timeout=timeout)
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         # A base URL without http:// or https://: a configuration mistake, not a network blip.
-        raise ConfigError(redact(f"{call.provider}: bad base URL {base_url!r}: {exc}")) from None
+        message = f"{call.provider}: bad base URL {base_url!r}: {exc}"
+        raise ConfigError(redact(message, (call.secret,))) from None
     except httpx.TransportError as exc:
         raise transport_error(call, exc) from None
 
@@ -310,7 +320,8 @@ async def post_json(
         decoded = None
     if 200 <= status < 300:
         if decoded is None and text.strip() != "null":
-            raise call.error("bad_response", f"body is not JSON: {text[:200]!r}", status=status)
+            quoted = call.quote(text, _MAX_BODY_QUOTE)
+            raise call.error("bad_response", f"body is not JSON: {quoted}", status=status)
         return decoded
 
     message, err_type, code = error_fields(decoded)

@@ -29,6 +29,26 @@ ANTHROPIC_KEY = "sk-ant-planted-77b2d4e0"
 GEMINI_KEY = "AIzaPlantedGemini0c41b8"
 PLANTED = (OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY)
 
+# A key for the echo tests, and the environment variable each provider reads its key from.
+PROBE_KEY = "sk-PROBE-5f3e9a1c77b2d4e0jd8s"
+SHAPELESS_KEY = "PROBE-5f3e9a1c77b2d4e0cafe0042jd8s"  # no `sk-`/`AIza` shape to catch it by
+KEY_VAR = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
+
+
+def key_pieces(key: str, text: str) -> set[str]:
+    """The 8-character pieces of `key` that `text` shows, in any case: none may show."""
+    shown = text.lower()
+    return {key[i : i + 8] for i in range(len(key) - 7) if key[i : i + 8].lower() in shown}
+
+
+def echoed_forms(key: str) -> dict[str, str]:
+    """How servers echo a key other than whole: masked, upper-cased, with `-` JSON-escaped."""
+    return {
+        "masked": key[:8] + "*" * 12 + key[-4:],
+        "upper": key.upper(),
+        "escaped": key.replace("-", "\\u002d"),
+    }
+
 
 @dataclass
 class Reply:

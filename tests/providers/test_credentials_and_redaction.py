@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+from mmoc.cli import cli
+from mmoc_runtime import LlmStep, PipelineSpec, execute_sync, script_main
 from mmoc_runtime.errors import LlmError
 from mmoc_runtime.providers import anthropic, gemini, openai_compat
 from mmoc_runtime.providers.base import LlmRequest
@@ -14,13 +19,22 @@ from mmoc_runtime.spec import EndpointSpec
 from provider_loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
+    KEY_VAR,
     OPENAI_KEY,
     PLANTED,
+    PROBE_KEY,
+    PROVIDERS,
+    SHAPELESS_KEY,
     LoopbackServer,
     Reply,
     anthropic_error,
+    anthropic_message,
     complete_once,
+    echoed_forms,
     gemini_error,
+    gemini_response,
+    key_pieces,
+    openai_completion,
     openai_error,
 )
 
@@ -201,3 +215,172 @@ def test_base_url_without_scheme_is_a_config_error(
 
     with pytest.raises(ConfigError, match="bad base URL"):
         complete_once(adapter, LlmRequest("ollama", "llama3", "hi"))
+
+
+# ---- keys echoed cut short, masked, upper-cased or escaped --------------------------------
+
+ADAPTERS = {
+    "openai": lambda: openai_compat.create("openai", None),
+    "anthropic": anthropic.create,
+    "gemini": gemini.create,
+}
+MODELS = {
+    "openai": "openai/gpt-4o-mini",
+    "anthropic": "anthropic/claude-haiku-4-5",
+    "gemini": "gemini/gemini-2.5-flash-lite",
+}
+# A 2xx body that is not JSON is quoted up to this many characters; other bodies up to 500.
+BODY_QUOTE = 200
+
+
+def error_of(provider: str, reply: Reply, server: LoopbackServer) -> str:
+    server.queue(provider, reply)
+    with pytest.raises(LlmError) as caught:
+        complete_once(ADAPTERS[provider](), LlmRequest(provider, "m", "hi"))
+    return str(caught.value)
+
+
+def cut_body(key: str, shown: int, before: str = "") -> str:
+    """An HTML page saying `before`, then echoing `key` where a cut at `BODY_QUOTE` keeps its
+    first `shown` characters."""
+    head = "<html>" + before
+    page = head + "x" * (BODY_QUOTE - shown - len(head)) + key + " is not a valid key</html>"
+    assert page.index(key) == BODY_QUOTE - shown
+    return page
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("key", [PROBE_KEY, SHAPELESS_KEY])
+def test_a_key_echoed_at_the_cut_of_a_body_is_hidden_whole(
+    provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch, provider: str, key: str
+) -> None:
+    monkeypatch.setenv(KEY_VAR[provider], key)
+    # A cut at 8-10 characters of PROBE_KEY leaves too little for its `sk-` shape to match;
+    # the shapeless key has no shape to match at any length.
+    for shown in [n for n in (8, 9, 10, 11, 16, 24, 29, 30) if n <= len(key)]:
+        for status in (200, 502):  # the 2xx body is quoted up to 200 characters, others 500
+            message = error_of(provider, Reply(status, cut_body(key, shown)), provider_env)
+            assert key_pieces(key, message) == set(), (shown, status, message)
+            assert REDACTED in message
+            if status != 200:  # quoted whole: the cut is the 2xx body's alone
+                assert "is not a valid key" in message
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("form", ["masked", "upper", "escaped"])
+def test_a_key_echoed_masked_upper_cased_or_escaped_is_hidden(
+    provider_env: LoopbackServer, monkeypatch: pytest.MonkeyPatch, provider: str, form: str
+) -> None:
+    monkeypatch.setenv(KEY_VAR[provider], PROBE_KEY)
+    echoed = echoed_forms(PROBE_KEY)[form]
+    for status in (200, 401, 502):
+        body = f"<html><body>Invalid API key: {echoed}</body></html>"
+        message = error_of(provider, Reply(status, body), provider_env)
+        assert key_pieces(PROBE_KEY, message) == set(), (status, message)
+        assert REDACTED in message and "Invalid API key: " in message
+
+
+def leaky_pipeline(tmp_path: Path, provider: str) -> Path:
+    source = tmp_path / f"leaky_{provider}.yaml"
+    source.write_text(
+        f"name: leaky\nsteps:\n  - name: ask\n    model: {MODELS[provider]}\n"
+        '    prompt: "Say hi"\n    output_key: answer\n',
+        encoding="utf-8",
+    )
+    return source
+
+
+def mmoc_run(source: Path, tmp_path: Path, *options: str) -> tuple[Result, str, str]:
+    """`mmoc run SOURCE` in process: its result, and its JSON and Markdown traces."""
+    trace, trace_md = tmp_path / "t.json", tmp_path / "t.md"
+    args = ["run", str(source), "--trace", str(trace), "--trace-md", str(trace_md), *options]
+    result = CliRunner().invoke(cli, args)
+    assert "Traceback" not in result.stdout + result.stderr
+    return result, trace.read_text(encoding="utf-8"), trace_md.read_text(encoding="utf-8")
+
+
+def assert_no_piece(key: str, **texts: str) -> None:
+    for name, text in texts.items():
+        # Rich may wrap a long line: look at the text with its line breaks removed too.
+        for view in (text, text.replace("\n", "")):
+            assert key_pieces(key, view) == set(), f"{name}: {text}"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("status", [200, 502])
+def test_mmoc_run_shows_no_piece_of_an_echoed_key(
+    provider_env: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    provider: str,
+    status: int,
+) -> None:
+    monkeypatch.setenv(KEY_VAR[provider], PROBE_KEY)
+    echoes = " ".join(f"{name}={text}" for name, text in echoed_forms(PROBE_KEY).items())
+    provider_env.always(provider, Reply(status, cut_body(PROBE_KEY, 8, before=echoes + " ")))
+
+    result, trace, trace_md = mmoc_run(leaky_pipeline(tmp_path, provider), tmp_path)
+    assert result.exit_code == 1, result.stderr
+    assert_no_piece(PROBE_KEY, stderr=result.stderr, stdout=result.stdout, trace=trace,
+                    trace_md=trace_md)
+    assert "run failed" in result.stderr
+    assert REDACTED in result.stderr and REDACTED in trace and REDACTED in trace_md
+
+
+# ---- a model that repeats a key -----------------------------------------------------------
+
+
+def reply_with_key(provider: str) -> Reply:
+    forms = echoed_forms(PROBE_KEY)
+    text = (
+        f"Your key is {PROBE_KEY}; masked {forms['masked']}; loud {forms['upper']}; "
+        f"escaped {forms['escaped']}."
+    )
+    body = {
+        "openai": openai_completion,
+        "anthropic": anthropic_message,
+        "gemini": gemini_response,
+    }[provider](text)
+    return Reply(200, body)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("as_json", [False, True])
+def test_mmoc_run_never_prints_a_key_a_model_repeated(
+    provider_env: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    provider: str,
+    as_json: bool,
+) -> None:
+    monkeypatch.setenv(KEY_VAR[provider], PROBE_KEY)
+    provider_env.always(provider, reply_with_key(provider))
+    options = ["--capture-content", "-q"] + (["--json"] if as_json else [])
+    result, trace, trace_md = mmoc_run(leaky_pipeline(tmp_path, provider), tmp_path, *options)
+    assert result.exit_code == 0, result.stderr
+    assert_no_piece(PROBE_KEY, stdout=result.stdout, stderr=result.stderr, trace=trace,
+                    trace_md=trace_md)
+    assert "Your key is [REDACTED]; masked [REDACTED]****" in result.stdout
+    if as_json:  # still exactly one JSON object
+        assert json.loads(result.stdout)["answer"].startswith("Your key is [REDACTED];")
+    # The trace captured the (scrubbed) output under the same rule.
+    captured = json.loads(trace)["steps"][0]["output"]
+    assert captured.startswith("Your key is [REDACTED]; masked [REDACTED]****")
+
+
+def test_a_generated_script_never_prints_a_key_but_run_returns_it(
+    provider_env: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", PROBE_KEY)
+    provider_env.always("openai", reply_with_key("openai"))
+    spec = PipelineSpec("leaky", steps=(LlmStep("ask", MODELS["openai"], "Say hi", "answer"),))
+
+    assert script_main(spec, []) == 0
+    out, err = capsys.readouterr()
+    assert_no_piece(PROBE_KEY, stdout=out, stderr=err)
+    assert json.loads(out)["answer"].startswith("Your key is [REDACTED];")
+    # The value handed back to Python is the app's own data: untouched.
+    result = execute_sync(spec, {})
+    assert result.outputs["answer"].startswith(f"Your key is {PROBE_KEY};")

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+import string
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mmoc_runtime import (
     InputSpec,
     LlmError,
@@ -14,7 +21,15 @@ from mmoc_runtime import (
     execute_sync,
 )
 from mmoc_runtime import llm_call as llm_call_module
-from mmoc_runtime.redaction import MIN_SECRET_LENGTH, REDACTED, redact, scrub, secret_values
+from mmoc_runtime.redaction import (
+    MIN_SECRET_LENGTH,
+    REDACTED,
+    cut_redacted,
+    redact,
+    scrub,
+    secret_values,
+    shown_json,
+)
 from mmoc_runtime.spec import EndpointSpec
 from runtime_fakes import FakeTime, ScriptedProvider
 
@@ -101,3 +116,128 @@ def test_a_run_where_nothing_fails_never_reads_the_secrets(
     ))
     assert execute_sync(spec, {}, mock=True).success
     assert reads == []
+
+
+# ---- pieces of a key: cut short, masked, in any case, escaped ------------------------------
+
+KEY = "sk-PROBE-5f3e9a1c77b2d4e0jd8s"
+
+
+def test_every_piece_of_eight_characters_or_more_is_hidden() -> None:
+    for size in range(MIN_SECRET_LENGTH, len(KEY) + 1):
+        for piece in (KEY[:size], KEY[-size:], KEY[(len(KEY) - size) // 2 :][:size]):
+            assert redact(f"echo {piece}!", (KEY,)) == f"echo {REDACTED}!", piece
+    # Seven characters are no piece of a key: text that happens to share them stays.
+    assert redact("echo sk-PROB! 5f3e9a1 jd8s", (KEY,)) == "echo sk-PROB! 5f3e9a1 jd8s"
+
+
+def test_a_masked_key_loses_its_visible_prefix() -> None:
+    masked = "sk-PROBE************jd8s"
+    assert redact(f"Incorrect API key: {masked}.", (KEY,)) == (
+        f"Incorrect API key: {REDACTED}************jd8s."
+    )
+
+
+def test_a_key_in_any_case_is_hidden() -> None:
+    text = f"KEY {KEY.upper()} / {KEY.swapcase()} / {KEY[3:20].upper()}"
+    assert redact(text, (KEY,)) == f"KEY {REDACTED} / {REDACTED} / {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    "echoed",
+    [
+        KEY.replace("-", "\\u002d"),  # JSON
+        KEY.replace("-", "\\u002D"),
+        "".join(f"\\u{ord(c):04x}" for c in KEY),  # every character escaped
+        KEY.replace("-", "\\\\u002d"),  # a JSON body quoted in a JSON string
+        KEY.replace("-", "\\x2d"),  # Python's repr
+        KEY.replace("-", "%2D"),  # a URL
+    ],
+)
+def test_an_escaped_key_is_hidden_with_its_escapes_and_nothing_else(echoed: str) -> None:
+    text = f'{{"detail": "bad key \\"{echoed}\\" \\u00e9t\\u00e9"}}'
+    assert redact(text, (KEY,)) == f'{{"detail": "bad key \\"{REDACTED}\\" \\u00e9t\\u00e9"}}'
+
+
+def test_escaped_slashes_in_a_key_are_decoded() -> None:
+    key = "Zm9vYmFy/YmF6+cXV4/eA=="  # base64-like keys hold `/`, JSON may write it `\/`
+    assert redact(json.dumps({"k": key}).replace("/", "\\/"), (key,)) == f'{{"k": "{REDACTED}"}}'
+
+
+def test_a_cut_after_redaction_keeps_the_marker_whole() -> None:
+    text = redact("x" * 195 + KEY + " tail", (KEY,))
+    assert text == "x" * 195 + REDACTED + " tail"
+    assert cut_redacted(text, 200) == "x" * 195 + REDACTED  # not `[REDAC`
+    assert cut_redacted(text, 195) == "x" * 195
+    assert cut_redacted(text, 500) == text
+
+
+def test_scrub_follows_the_same_rule_for_values_but_not_key_shapes() -> None:
+    value = {
+        "out": [f"a {KEY.upper()} b", f"masked {KEY[:8]}****{KEY[-4:]}"],
+        "n": 3,
+        "k": "key=visible sk-other-0123456789",
+    }
+    assert scrub(value, (KEY,)) == {
+        "out": [f"a {REDACTED} b", f"masked {REDACTED}****jd8s"],
+        "n": 3,
+        "k": "key=visible sk-other-0123456789",
+    }
+
+
+def test_shown_json_hides_keys_and_stays_valid_json() -> None:
+    class Opaque:
+        def __str__(self) -> str:
+            return f"opaque {KEY}"
+
+    value = {"a": f'a quote " then {KEY}', "b": [KEY.upper(), 2], "c": Opaque()}
+    text = shown_json(value, (KEY,), indent=2)
+    assert json.loads(text) == {
+        "a": f'a quote " then {REDACTED}',
+        "b": [REDACTED, 2],
+        "c": f"opaque {REDACTED}",
+    }
+
+
+# The property: whatever the key and the text around it, and however the key is echoed, no
+# piece of it (`MIN_SECRET_LENGTH` characters, any case, escapes decoded) is left.
+
+KEY_CHARS = string.ascii_letters + string.digits + "-_"
+ECHOES: dict[str, Callable[[str], str]] = {
+    "as is": lambda piece: piece,
+    "upper": str.upper,
+    "swapcase": str.swapcase,
+    "dash escaped": lambda piece: piece.replace("-", "\\u002d"),
+    "all escaped": lambda piece: "".join(f"\\u{ord(c):04X}" for c in piece),
+    "escaped twice": lambda piece: piece.replace("-", "\\\\u002d").replace("_", "\\\\u005f"),
+}
+
+
+def _unescaped(text: str) -> str:
+    return re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def pieces_left(key: str, text: str) -> set[str]:
+    """The `MIN_SECRET_LENGTH`-character pieces of `key` that `text` still shows."""
+    views = (text.lower(), _unescaped(text).lower())
+    size = MIN_SECRET_LENGTH
+    pieces = {key[i : i + size].lower() for i in range(len(key) - size + 1)}
+    return {p for p in pieces if any(p in view for view in views)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    key=st.text(KEY_CHARS, min_size=MIN_SECRET_LENGTH, max_size=60),
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+    echo=st.sampled_from(sorted(ECHOES)),
+    data=st.data(),
+)
+def test_no_piece_of_a_key_survives(
+    key: str, before: str, after: str, echo: str, data: st.DataObject
+) -> None:
+    start = data.draw(st.integers(0, len(key) - MIN_SECRET_LENGTH))
+    end = data.draw(st.integers(start + MIN_SECRET_LENGTH, len(key)))
+    text = before + ECHOES[echo](key[start:end]) + after
+    assert pieces_left(key, redact(text, (key,))) == set()
+    assert pieces_left(key, scrub(text, (key,))) == set()
