@@ -18,6 +18,9 @@ trial slot it held, so a rejected prompt cannot wedge the breaker in half-open. 
 Results that arrive while the breaker is open (calls admitted before it opened) are ignored:
 they neither close it early nor restart its timer.
 
+`call`/`acall` are one attempt of the executor's own loop (`attempts.attempt_loop`), which
+drives this protocol for the llm steps too.
+
 Async-safety: `allow` and the `record_*` methods never await, so on one event loop each is
 atomic; a `threading.Lock` also makes them safe for `call` from several threads.
 """
@@ -25,12 +28,12 @@ atomic; a `threading.Lock` also makes them safe for `call` from several threads.
 from __future__ import annotations
 
 import enum
-import inspect
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from .attempts import drive, guarded_call
 from .errors import CLIENT_KINDS, CircuitOpenError, error_kind
 from .spec import BreakerPolicy
 
@@ -191,7 +194,8 @@ class CircuitBreaker:
 
     # -- wrappers -------------------------------------------------------------------------
 
-    def _rejection(self) -> CircuitOpenError:
+    def rejection(self) -> CircuitOpenError:
+        """The error a rejected `call`/`acall` raises, with `retry_after` = `retry_in()`."""
         # "Circuit breaker is OPEN" is the earlier library's wording, which its users match on;
         # a half-open breaker whose trial slots are taken rejects with the same words.
         label = self.name or "this endpoint"
@@ -208,37 +212,14 @@ class CircuitBreaker:
         """Call `fn(*args, **kwargs)` through the breaker.
 
         Rejected: raises `CircuitOpenError`, a `RuntimeError` whose message contains
-        "Circuit breaker is OPEN" (the earlier library's wording).
+        "Circuit breaker is OPEN" (the earlier library's wording). One attempt of the
+        executor's own loop (`attempts.attempt_loop`), driven synchronously.
         """
-        if not self.allow():
-            raise self._rejection()
-        try:
-            result = fn(*args, **kwargs)
-        except Exception as exc:
-            self.record_failure(exc)
-            raise
-        except BaseException:
-            self.release()
-            raise
-        self.record_success()
-        return result
+        return drive(guarded_call(fn, args, kwargs, self, sync=True))
 
     async def acall(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Like `call`, awaiting `fn`'s result when it is awaitable (async or sync `fn`)."""
-        if not self.allow():
-            raise self._rejection()
-        try:
-            result = fn(*args, **kwargs)
-            if inspect.isawaitable(result):
-                result = await result
-        except Exception as exc:
-            self.record_failure(exc)
-            raise
-        except BaseException:  # cancellation: no verdict on the endpoint
-            self.release()
-            raise
-        self.record_success()
-        return result
+        return await guarded_call(fn, args, kwargs, self, sync=False)
 
 
 class BreakerRegistry:

@@ -9,17 +9,19 @@ empty chain raises `RuntimeError("FallbackChain has no options configured ...")`
 An option may carry a `CircuitBreaker`: while that breaker rejects, the option is skipped
 without being called (its entry in the error list is the `CircuitOpenError`), and its outcome
 is recorded on the breaker when it is called.
+
+`execute`/`aexecute` run the executor's own fallback and attempt loops (`attempts`), one
+attempt per option, so an llm step's fallback models and a chain's options behave alike.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .attempts import drive, first_success, guarded_call
 from .breaker import CircuitBreaker
-from .errors import FallbackExhaustedError
 
 
 @dataclass(frozen=True)
@@ -60,34 +62,20 @@ class FallbackChain:
 
         Raises `FallbackExhaustedError` (a `RuntimeError`) when every option failed.
         """
-        self._check_not_empty()
-        errors: list[tuple[str, BaseException]] = []
-        for option in self._options:
-            try:
-                if option.breaker is not None:
-                    result = option.breaker.call(option.fn, *args, **kwargs)
-                else:
-                    result = option.fn(*args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - any failure moves on to the next option
-                errors.append((option.name, exc))
-                continue
-            return option.name, result
-        raise FallbackExhaustedError(errors)
+        return drive(self._first_success(args, kwargs, sync=True))
 
     async def aexecute(self, /, *args: Any, **kwargs: Any) -> tuple[str, Any]:
         """Async `execute`; each option may be a coroutine function or a plain one."""
+        return await self._first_success(args, kwargs, sync=False)
+
+    async def _first_success(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], sync: bool
+    ) -> tuple[str, Any]:
         self._check_not_empty()
-        errors: list[tuple[str, BaseException]] = []
-        for option in self._options:
-            try:
-                if option.breaker is not None:
-                    result = await option.breaker.acall(option.fn, *args, **kwargs)
-                else:
-                    result = option.fn(*args, **kwargs)
-                    if inspect.isawaitable(result):
-                        result = await result
-            except Exception as exc:  # noqa: BLE001 - any failure moves on to the next option
-                errors.append((option.name, exc))
-                continue
-            return option.name, result
-        raise FallbackExhaustedError(errors)
+        options = tuple(self._options)  # an option added meanwhile waits for the next call
+
+        async def attempt(index: int) -> tuple[str, Any]:
+            option = options[index]
+            return option.name, await guarded_call(option.fn, args, kwargs, option.breaker, sync)
+
+        return await first_success([option.name for option in options], attempt)

@@ -1,5 +1,8 @@
 """The llm-step path: render, route, breaker, retry loop per model, then fallback models.
 
+The loops are the runtime's one attempt loop and fallback loop (`attempts`), which
+`RetryStrategy.run`, `CircuitBreaker.call` and `FallbackChain.execute` also run; what this
+module adds is the trace (`_ModelAttempts`), the provider call and the step's accounting.
 For each model of the step (the primary, then its fallbacks in order):
 - a breaker policy on the step puts a per-model breaker (keyed `provider/name`, shared by every
   run in the process) in front of each attempt; an open breaker skips the model without a call
@@ -14,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from functools import lru_cache
-from inspect import isawaitable
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from functools import lru_cache, partial
 from typing import Any
 
+from .attempts import AttemptLog, attempt_loop, first_success
 from .breaker import BreakerRegistry, CircuitBreaker
 from .catalog import ModelId, parse_model_id
 from .errors import CircuitOpenError, FallbackExhaustedError, LlmError, error_kind
@@ -137,111 +140,130 @@ def parsed(template: str) -> ParsedTemplate:
     return parse_template(template)
 
 
-async def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any],
-                       st: StepTrace) -> Any:
-    """Run one llm step to its value, filling `st`; raises the step's error on failure."""
+def run_llm_step(ctx: LlmContext, step: LlmStep, values: Mapping[str, Any],
+                 st: StepTrace) -> Coroutine[Any, Any, Any]:
+    """Start one llm step: its prompts are rendered now (a template error raises here), and
+    the coroutine returned runs the models and gives the step's value, filling `st`, or
+    raises the step's error. A plain function, so the step costs no extra coroutine."""
     prompt = render(parsed(step.prompt), values)
     system = render(parsed(step.system), values) if step.system else None
     if ctx.capture:
         st.prompt, st.system = scrub(prompt, ctx.secrets), scrub(system, ctx.secrets)
+    if not step.fallback:
+        # One model: the fallback loop would await it and raise its error as is
+        # (`_exhausted`), so it is skipped, and with it a coroutine per step.
+        return _on_model(ctx, step, st, (step.model,), prompt, system, 0)
+    models = (step.model, *step.fallback)
+    on_model = partial(_on_model, ctx, step, st, models, prompt, system)
+    return first_success(models, on_model, _exhausted)
+
+
+def _on_model(ctx: LlmContext, step: LlmStep, st: StepTrace, models: tuple[str, ...],
+              prompt: str, system: str | None, index: int) -> Coroutine[Any, Any, Any]:
+    """The attempts on model `models[index]`, under the step's retry policy and breaker: a
+    coroutine of the value, which raises the model's last error (the fallback loop then
+    moves on). A model that cannot be called at all (no API key) raises here."""
+    requested = models[index]
+    if index:
+        st.fallback_used = True
+    routed, key = route(requested, ctx.mock)
+    breaker = ctx.breakers.get(key, step.breaker) if step.breaker is not None else None
     fmt = step.output_format
-    policy = step.breaker
-    models = (step.model, *step.fallback) if step.fallback else (step.model,)
-    failures: list[tuple[str, BaseException]] = []
-    for index, requested in enumerate(models):
-        if index:
-            st.fallback_used = True
-        routed, key = route(requested, ctx.mock)
-        breaker = ctx.breakers.get(key, policy) if policy is not None else None
-        try:
-            provider = ctx.mock_provider or ctx.providers.get(routed, ctx.endpoints)
-            request = LlmRequest(
-                provider=routed.provider, model=routed.name, prompt=prompt, system=system,
-                temperature=step.temperature, max_tokens=step.max_tokens, stop=step.stop,
-                json_output=fmt is not None, json_schema=fmt.schema if fmt else None,
-                options=routed.options, step=st.name, run_id=ctx.run_id, timeout=step.timeout,
-            )
-            response, value = await _attempts(ctx, step, st, requested, routed, provider,
-                                              request, breaker)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure moves on to the next model
-            failures.append((requested, exc))
-            if breaker is not None:
-                _note_breaker(st, key, breaker)
-            continue
+    try:
+        provider = ctx.mock_provider or ctx.providers.get(routed, ctx.endpoints)
+    except Exception:
         if breaker is not None:
             _note_breaker(st, key, breaker)
-        _account(st, requested, response)
-        return value  # the scheduler records it (and captures it, scrubbed)
-    raise _exhausted(failures)
-
-
-async def _attempts(ctx: LlmContext, step: LlmStep, st: StepTrace, requested: str,
-                    routed: ModelId, provider: Provider, request: LlmRequest,
-                    breaker: CircuitBreaker | None) -> tuple[LlmResponse, Any]:
-    """The retry loop on one model: (response, value), or raises the last error."""
-    retry = step.retry
-    fmt = step.output_format
+        raise
+    request = LlmRequest(
+        provider=routed.provider, model=routed.name, prompt=prompt, system=system,
+        temperature=step.temperature, max_tokens=step.max_tokens, stop=step.stop,
+        json_output=fmt is not None, json_schema=fmt.schema if fmt else None,
+        options=routed.options, step=st.name, run_id=ctx.run_id, timeout=step.timeout,
+    )
     limit = ctx.limit_for(requested, routed) if ctx.default_model_limit is not None else None
-    on_attempt = ctx.on_attempt
-    clock = ctx.clock
-    retry_number = 0
-    wait = 0.0
-    while True:
-        attempt = AttemptTrace(len(st.attempts) + 1, requested, wait * 1000.0)
+    model = _ModelAttempts(ctx, step, st, requested, key, breaker, provider, request, limit)
+    return attempt_loop(model.reply, step.retry, breaker, model, ctx.sleep, ctx.rng, ctx.clock)
+
+
+class _ModelAttempts(AttemptLog):
+    """One model of an llm step: the call each attempt makes (`reply`), and what the trace
+    records of it: an `AttemptTrace` per attempt, shown to the observer before its backoff
+    wait, with errors scrubbed of the run's secrets; the breaker's state once the model is
+    done; and on success the step's model, tokens and cost."""
+
+    __slots__ = ("attempt", "breaker", "ctx", "key", "limit", "provider", "request",
+                 "requested", "response", "st", "step")
+
+    def __init__(self, ctx: LlmContext, step: LlmStep, st: StepTrace, requested: str, key: str,
+                 breaker: CircuitBreaker | None, provider: Provider, request: LlmRequest,
+                 limit: asyncio.Semaphore | None) -> None:
+        self.ctx = ctx
+        self.step = step
+        self.st = st
+        self.requested = requested
+        self.key = key
+        self.breaker = breaker
+        self.provider = provider
+        self.request = request
+        self.limit = limit
+
+    async def reply(self) -> Any:
+        """One call: the reply's value (its text, or for a structured step its parsed JSON).
+        A reply that does not parse is a failed attempt (retried if the policy says so)."""
+        timeout = self.step.timeout
+        if self.limit is not None:
+            async with self.limit:
+                response = await _call(self.provider, self.request, timeout)
+        elif timeout is None:  # the common case, without `_call`'s extra coroutine
+            response = await self.provider.complete(self.request)
+        else:
+            response = await _call(self.provider, self.request, timeout)
+        self.response = response
+        fmt = self.step.output_format
+        return parse_structured(response.text, fmt.schema) if fmt is not None else response.text
+
+    # -- the log ------------------------------------------------------------------------
+
+    def begin(self, retry_number: int, wait: float) -> None:
+        st = self.st
+        self.attempt = attempt = AttemptTrace(len(st.attempts) + 1, self.requested, wait * 1000.0)
         st.attempts.append(attempt)
+        on_attempt = self.ctx.on_attempt
         if on_attempt is not None:
             safe_call(on_attempt, st.name, attempt)
         if retry_number:  # this attempt is a retry (its wait may be 0)
             st.retries += 1
-        if wait:
-            pause = ctx.sleep(wait)
-            if pause is not None and isawaitable(pause):  # a plain function sleeps by itself
-                await pause
-        if breaker is not None and not breaker.allow():
-            attempt.status = "rejected"
-            attempt.error_kind = "circuit_open"
-            attempt.error = f"circuit open for {request.provider}/{request.model}: not called"
-            raise CircuitOpenError(requested, attempt.error)
-        started = clock()
-        try:
-            if limit is not None:
-                async with limit:
-                    response = await _call(provider, request, step.timeout)
-            else:
-                response = await _call(provider, request, step.timeout)
-            # A reply that does not parse is a failed attempt (retried if the policy says so).
-            value = (parse_structured(response.text, fmt.schema) if fmt is not None
-                     else response.text)
-        except asyncio.CancelledError:
-            if breaker is not None:
-                breaker.release()
-            raise
-        except Exception as exc:
-            attempt.latency_ms = (clock() - started) * 1000.0
-            attempt.status = FAILED
-            attempt.error_kind = error_kind(exc)
-            attempt.error = redact(str(exc) or type(exc).__name__, ctx.secrets)
-            if breaker is not None:
-                breaker.record_failure(exc)
-            if retry is None or retry_number >= retry.max_retries or not retry.should_retry(exc):
-                raise
-            wait = retry.wait_before(retry_number, exc, ctx.rng)
-            if breaker is not None and breaker.retry_in() > wait:
-                # The breaker would reject the retry after the whole wait: move on to the next
-                # model now, without sleeping or counting an attempt that cannot happen.
-                raise
-            retry_number += 1
-            continue
-        attempt.latency_ms = (clock() - started) * 1000.0
+
+    def rejected(self, breaker: CircuitBreaker) -> Exception:
+        attempt = self.attempt
+        attempt.status = "rejected"
+        attempt.error_kind = "circuit_open"
+        attempt.error = f"circuit open for {self.request.provider}/{self.request.model}: not called"
+        _note_breaker(self.st, self.key, breaker)
+        return CircuitOpenError(self.requested, attempt.error)
+
+    def failed(self, exc: Exception, latency: float) -> None:
+        attempt = self.attempt
+        attempt.latency_ms = latency * 1000.0
+        attempt.status = FAILED
+        attempt.error_kind = error_kind(exc)
+        attempt.error = redact(str(exc) or type(exc).__name__, self.ctx.secrets)
+
+    def gave_up(self, exc: Exception) -> None:
+        if self.breaker is not None:
+            _note_breaker(self.st, self.key, self.breaker)
+
+    def succeeded(self, result: Any, latency: float) -> None:
+        attempt, response = self.attempt, self.response
+        attempt.latency_ms = latency * 1000.0
         attempt.status = SUCCESS
         attempt.input_tokens = response.input_tokens
         attempt.output_tokens = response.output_tokens
         attempt.cached_input_tokens = response.cached_input_tokens
-        if breaker is not None:
-            breaker.record_success()
-        return response, value
+        if self.breaker is not None:
+            _note_breaker(self.st, self.key, self.breaker)
+        _account(self.st, self.requested, response)
 
 
 async def _call(provider: Provider, request: LlmRequest, timeout: float | None) -> LlmResponse:

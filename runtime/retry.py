@@ -1,7 +1,8 @@
-"""Retry policy (seed names `RetryStrategy`, `BackoffStrategy`) and the standalone retry loop.
+"""Retry policy (seed names `RetryStrategy`, `BackoffStrategy`) and its standalone loops.
 
 The policy is plain frozen data that generated modules build at import time. It answers three
-questions for whoever runs the attempts (the executor, or `run`/`arun` here):
+questions for the one attempt loop (`attempts.attempt_loop`), which the executor's llm steps,
+`run`/`arun` here, `with_retry`, and the breaker and fallback wrappers all share:
 
 - `should_retry(exc)`: is this failure worth another attempt? With an empty `retry_on`, the
   transient kinds and unclassified exceptions are (as in the earlier library, which retried
@@ -25,6 +26,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
+from .attempts import AttemptLog, attempt_loop, drive
 from .errors import ALL_KINDS, CLIENT_KINDS, RETRYABLE_KINDS, error_kind, retry_after_of
 
 T = TypeVar("T")
@@ -175,7 +177,7 @@ class RetryStrategy:
         self,
         fn: Callable[[], Awaitable[T]],
         *,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        sleep: Callable[[float], Any] = asyncio.sleep,  # async, or plain (not awaited)
         rng: random.Random | None = None,
         on_attempt: Callable[[AttemptRecord], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
@@ -183,22 +185,11 @@ class RetryStrategy:
         """Call `fn` until it succeeds or the policy gives up; then raise the last error.
 
         Only `Exception`s are retried: cancellation and KeyboardInterrupt pass straight
-        through. The raised error carries `.attempts`, one dict per attempt.
+        through. The raised error carries `.attempts`, one dict per attempt. The loop is the
+        executor's own (`attempts.attempt_loop`).
         """
-        log = _AttemptLog(self, rng, on_attempt, clock)
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                await sleep(log.wait)
-            started = clock()
-            try:
-                result = await fn()
-            except Exception as exc:
-                if log.gives_up(attempt, exc, started):
-                    raise
-                continue
-            log.succeeded(attempt, started)
-            return result
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+        result: T = await attempt_loop(fn, self, None, _History(on_attempt), sleep, rng, clock)
+        return result
 
     def run(
         self,
@@ -209,21 +200,10 @@ class RetryStrategy:
         on_attempt: Callable[[AttemptRecord], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> T:
-        """The synchronous twin of `arun`."""
-        log = _AttemptLog(self, rng, on_attempt, clock)
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                sleep(log.wait)
-            started = clock()
-            try:
-                result = fn()
-            except Exception as exc:
-                if log.gives_up(attempt, exc, started):
-                    raise
-                continue
-            log.succeeded(attempt, started)
-            return result
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+        """The synchronous twin of `arun`: the same loop, driven without an event loop."""
+        loop = attempt_loop(fn, self, None, _History(on_attempt), sleep, rng, clock, sync=True)
+        result: T = drive(loop)
+        return result
 
 
 def with_retry(
@@ -246,40 +226,28 @@ def with_retry(
 _RNG = random.Random()
 
 
-class _AttemptLog:
-    """What both loops decide after an attempt: the record, whether to go on, the next wait.
+class _History(AttemptLog):
+    """What `run`/`arun` record: an `AttemptRecord` per attempt, passed to `on_attempt` and
+    attached to the error they give up on (`exc.attempts`)."""
 
-    The loops differ only in how they call and sleep (await or not); everything they record
-    and decide lives here, so `run` and `arun` cannot drift apart.
-    """
+    __slots__ = ("history", "on_attempt", "wait")
 
-    __slots__ = ("clock", "history", "on_attempt", "policy", "rng", "wait")
-
-    def __init__(
-        self,
-        policy: RetryStrategy,
-        rng: random.Random | None,
-        on_attempt: Callable[[AttemptRecord], None] | None,
-        clock: Callable[[], float],
-    ) -> None:
-        self.policy = policy
-        self.rng = rng
+    def __init__(self, on_attempt: Callable[[AttemptRecord], None] | None) -> None:
         self.on_attempt = on_attempt
-        self.clock = clock
         self.history: list[AttemptRecord] = []
-        self.wait = 0.0  # seconds to sleep before the next attempt
+        self.wait = 0.0  # seconds slept before the current attempt
 
-    def gives_up(self, attempt: int, exc: Exception, started: float) -> bool:
-        """Record failed attempt `attempt` (0-based); True: re-raise `exc`, False: retry."""
-        self._note(_failed(attempt, exc, self.wait, self.clock() - started))
-        if attempt >= self.policy.max_retries or not self.policy.should_retry(exc):
-            _attach_history(exc, self.history)
-            return True
-        self.wait = self.policy.wait_before(attempt, exc, self.rng)
-        return False
+    def begin(self, retry_number: int, wait: float) -> None:
+        self.wait = wait
 
-    def succeeded(self, attempt: int, started: float) -> None:
-        self._note(_succeeded(attempt, self.wait, self.clock() - started))
+    def failed(self, exc: Exception, latency: float) -> None:
+        self._note(_failed(len(self.history), exc, self.wait, latency))
+
+    def succeeded(self, result: Any, latency: float) -> None:
+        self._note(_succeeded(len(self.history), self.wait, latency))
+
+    def gave_up(self, exc: Exception) -> None:
+        _attach_history(exc, self.history)
 
     def _note(self, record: AttemptRecord) -> None:
         self.history.append(record)

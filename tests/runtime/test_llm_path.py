@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 
@@ -9,6 +10,8 @@ import pytest
 from mmoc_runtime import (
     BreakerPolicy,
     BreakerRegistry,
+    FallbackChain,
+    FallbackExhaustedError,
     InputSpec,
     LlmError,
     LlmStep,
@@ -20,6 +23,7 @@ from mmoc_runtime import (
     RetryStrategy,
     execute_sync,
 )
+from mmoc_runtime.errors import error_kind
 from mmoc_runtime.providers.base import LlmResponse
 from mmoc_runtime.trace import AttemptTrace
 from runtime_fakes import FakeTime, ScriptedProvider, rate_limited
@@ -309,3 +313,134 @@ def test_a_missing_api_key_fails_the_step_and_falls_back(monkeypatch: pytest.Mon
     rescued = execute_sync(one_step("openai/gpt-4o", fallback=("mock/spare",)), {},
                            providers=registry)
     assert rescued.success and rescued.trace.step("ask").model_used == "mock/spare"
+
+
+# -- one loop: the executor and the seed-compatible wrappers decide alike -----------------
+
+
+def flaky_script() -> list[Exception]:
+    """Failures whose waits show every rule: a Retry-After above the backoff, none, one above
+    the cap (base 1, cap 10: waits 4, 2, 10)."""
+    return [LlmError("rate_limit", "429", retry_after=4.0), LlmError("server_error", "502"),
+            LlmError("rate_limit", "429 again", retry_after=3600.0)]
+
+
+FLAKY_POLICY = RetryStrategy(max_retries=3, base_delay_seconds=1.0, max_delay_seconds=10.0)
+FLAKY_HISTORY = [(1, "rate_limit", 0.0), (2, "server_error", 4.0), (3, "rate_limit", 2.0),
+                 (4, None, 10.0)]
+
+
+def scripted_fn(script: list[Exception]):  # type: ignore[no-untyped-def]
+    def fn() -> str:
+        if script:
+            raise script.pop(0)
+        return "ok"
+
+    return fn
+
+
+def test_retry_after_floor_cap_and_history_are_the_same_in_run_arun_and_the_executor() -> None:
+    # The executor's trace.
+    fake = FakeTime()
+    registry = ProviderRegistry()
+    registry.register("scripted", ScriptedProvider(script=list(flaky_script())))
+    result = execute_sync(one_step("scripted/m", retry=FLAKY_POLICY), {}, providers=registry,
+                          sleep=fake.sleep, clock=fake.clock)
+    assert result.success
+    traced = [(a.number, a.error_kind, a.wait_before_ms / 1000.0)
+              for a in result.trace.step("ask").attempts]
+    # `run` and `arun`'s attempt records.
+    sync_waits: list[float] = []
+    sync_seen: list[tuple[int, str | None, float]] = []
+    FLAKY_POLICY.run(scripted_fn(flaky_script()), sleep=sync_waits.append,
+                     on_attempt=lambda r: sync_seen.append((r.attempt, r.error_kind,
+                                                            r.wait_before)))
+    async_waits: list[float] = []
+    async_seen: list[tuple[int, str | None, float]] = []
+
+    plain = scripted_fn(flaky_script())
+
+    async def call() -> str:
+        return plain()  # type: ignore[no-any-return]
+
+    asyncio.run(FLAKY_POLICY.arun(call, sleep=async_waits.append,
+                                  on_attempt=lambda r: async_seen.append(
+                                      (r.attempt, r.error_kind, r.wait_before))))
+    assert traced == sync_seen == async_seen == FLAKY_HISTORY
+    assert fake.sleeps == sync_waits == async_waits == [4.0, 2.0, 10.0]
+
+
+def test_jittered_waits_and_the_exhausted_history_match_between_run_and_the_executor() -> None:
+    policy = RetryStrategy(max_retries=2, base_delay_seconds=3.0, jitter="full")
+    fake = FakeTime()
+    registry = ProviderRegistry()
+    registry.register("scripted", ScriptedProvider(script=[rate_limited()] * 3))
+    result = execute_sync(one_step("scripted/m", retry=policy), {}, providers=registry,
+                          sleep=fake.sleep, clock=fake.clock, rng=random.Random(11))
+    assert not result.success
+    waits: list[float] = []
+    with pytest.raises(LlmError) as caught:
+        policy.run(scripted_fn([rate_limited()] * 3), sleep=waits.append,
+                   rng=random.Random(11))
+    assert fake.sleeps == waits and len(waits) == 2
+    history = [(a["attempt"], a["error_kind"], a["wait_before"])
+               for a in caught.value.attempts]  # type: ignore[attr-defined]
+    assert history == [(a.number, a.error_kind, a.wait_before_ms / 1000.0)
+                       for a in result.trace.step("ask").attempts]
+
+
+def test_a_zero_wait_is_slept_in_the_executor_as_in_run() -> None:
+    # One rule for both: every retry sleeps its wait, 0 included (the executor skipped it).
+    policy = RetryStrategy(max_retries=1, base_delay_seconds=0.0)
+    fake = FakeTime()
+    registry, _ = mock_registry()
+    result = execute_sync(one_step("mock/m?fail_first=1", retry=policy), {},
+                          providers=registry, sleep=fake.sleep, clock=fake.clock)
+    waits: list[float] = []
+    policy.run(scripted_fn([rate_limited()]), sleep=waits.append)
+    assert result.success and fake.sleeps == waits == [0.0]
+    assert result.trace.step("ask").retries == 1
+
+
+def test_fallback_chain_and_fallback_models_skip_an_open_breaker_and_list_failures_alike(
+) -> None:
+    # The executor: a failing primary, a model whose breaker is open, a model that refuses.
+    registry, mock = mock_registry()
+    breakers = BreakerRegistry(time_fn=lambda: 0.0)
+    policy = BreakerPolicy(failure_threshold=1, recovery_timeout_seconds=60)
+    breakers.get("mock/b", policy).record_failure()
+    spec = one_step("mock/a?fail=always&error=rate_limit",
+                    fallback=("mock/b", "mock/c?fail=always&error=bad_request"), breaker=policy)
+    result = execute_sync(spec, {}, providers=registry, breakers=breakers)
+    step = result.trace.step("ask")
+    executor = [(a.model.split("?")[0], a.error_kind) for a in step.attempts]
+    # The chain: the same three options as plain functions, b behind the same open breaker.
+    called: list[str] = []
+
+    def option(name: str, error: Exception | None):  # type: ignore[no-untyped-def]
+        def fn() -> str:
+            called.append(name)
+            if error is not None:
+                raise error
+            return name
+
+        return fn
+
+    fresh = BreakerRegistry(time_fn=lambda: 0.0)  # the run above opened mock/a's
+    fresh.get("mock/b", policy).record_failure()
+    chain = (FallbackChain()
+             .add_option("mock/a", option("mock/a", LlmError("rate_limit", "429")),
+                         breaker=fresh.get("mock/a", policy))
+             .add_option("mock/b", option("mock/b", None), breaker=fresh.get("mock/b"))
+             .add_option("mock/c", option("mock/c", LlmError("bad_request", "400")),
+                         breaker=fresh.get("mock/c", policy)))
+    with pytest.raises(FallbackExhaustedError) as caught:
+        chain.execute()
+    listed = [(name, error_kind(exc)) for name, exc in caught.value.errors]
+    assert executor == listed == [("mock/a", "rate_limit"), ("mock/b", "circuit_open"),
+                                  ("mock/c", "bad_request")]
+    assert called == ["mock/a", "mock/c"] and mock.total_calls == 2  # b never called
+    assert step.error_kind == caught.value.kind == "bad_request"
+    # Each breaker was told the same: a counted failure opens a, a client error leaves c closed.
+    assert step.breaker_state == fresh.states() == {"mock/a": "open", "mock/b": "open",
+                                                    "mock/c": "closed"}
