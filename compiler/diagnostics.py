@@ -5,6 +5,8 @@ Rendering lives in `render.py`; codes, slugs and explanations live in `codes.py`
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -46,6 +48,53 @@ class Diagnostic:
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     s = d.span
     return (s.file if s else "", s.line if s else 0, s.column if s else 0, d.code)
+
+
+# How many diagnostics of one code on one source line every output format shows; the rest
+# are counted in one note. 10,000 unknown placeholders on one line are 10,000 diagnostics, and
+# each would print that whole line again.
+REPEAT_LIMIT = 20
+
+_PLURAL = {"error": "errors", "warning": "warnings", "info": "notes"}
+
+
+def cap_repeats(diags: Sequence[Diagnostic], limit: int = REPEAT_LIMIT) -> list[Diagnostic]:
+    """`diags` in their order, with at most `limit` of one code and severity on one line.
+
+    Where a group is cut, one note (severity info, same code) takes the place of the first
+    diagnostic left out and says how many were left out. Linear, and a no-op on a list it
+    already capped (a note's severity puts it in a group of its own).
+    """
+    totals = Counter(_repeat_key(d) for d in diags)
+    if all(n <= limit for n in totals.values()):
+        return list(diags)
+    seen: Counter[tuple[str, int, str, str]] = Counter()
+    out: list[Diagnostic] = []
+    for d in diags:
+        key = _repeat_key(d)
+        seen[key] += 1
+        if seen[key] <= limit:
+            out.append(d)
+        elif seen[key] == limit + 1:
+            out.append(_left_out_note(d, totals[key] - limit, limit))
+    return out
+
+
+def _repeat_key(d: Diagnostic) -> tuple[str, int, str, str]:
+    s = d.span
+    return (s.file if s else "", s.line if s else 0, d.code, d.level)
+
+
+def _left_out_note(first: Diagnostic, count: int, limit: int) -> Diagnostic:
+    where = f"on line {first.span.line}" if first.span is not None else "without a place"
+    return Diagnostic(
+        first.code,
+        f"{count} more {first.code} {_PLURAL[first.level]} {where} are not shown "
+        f"(only the first {limit} are)",
+        first.span,
+        severity="info",
+        help="fix the ones shown and check again",
+    )
 
 
 INTERNAL_ERROR_HELP = "this is a bug in mmoc; please report it with the source that caused it"

@@ -8,11 +8,12 @@ wants it). Every renderer takes diagnostics already sorted as the caller wants t
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .diagnostics import Diagnostic, Label
+from .diagnostics import Diagnostic, Label, cap_repeats
 from .render_sarif import render_sarif
 from .source import Span
 
@@ -61,17 +62,22 @@ def render_text(
     *,
     summary: bool = True,
 ) -> str:
-    """rustc-style text: header, `-->` location, gutter, source lines, carets, labels, help."""
-    blocks = [_render_one(d, sources, color) for d in diags]
+    """rustc-style text: header, `-->` location, gutter, source lines, carets, labels, help.
+
+    Bounded: repeats of one code on one line are capped (`cap_repeats`), long source lines
+    show a window around the span, and long messages keep their start and end. The summary
+    still counts every diagnostic given."""
+    lines = _Lines(sources)
+    blocks = [_render_one(d, lines, color) for d in cap_repeats(diags)]
     if summary and diags:
         blocks.append(_paint(summary_line(diags), "bold", color) + "\n")
     return "\n".join(blocks)
 
 
-def _render_one(d: Diagnostic, sources: Mapping[str, str], color: bool) -> str:
+def _render_one(d: Diagnostic, lines: _Lines, color: bool) -> str:
     level = d.level
-    head = _paint(f"{level}[{d.code}]", level, color) + _paint(f": {d.message}", "bold", color)
-    out = [head]
+    head = _paint(f"{level}[{d.code}]", level, color)
+    out = [head + _paint(f": {clip_text(d.message)}", "bold", color)]
     marks: list[_Mark] = []
     if d.span is not None:
         marks.append(_Mark(d.span, d.label, True))
@@ -79,7 +85,7 @@ def _render_one(d: Diagnostic, sources: Mapping[str, str], color: bool) -> str:
     lines_by_file: dict[str, list[_Mark]] = {}
     for mark in marks:
         lines_by_file.setdefault(mark.span.file, []).append(mark)
-    shown_lines = [m.span.line for m in marks if _source_line(sources, m.span) is not None]
+    shown_lines = [m.span.line for m in marks if lines.line(m.span) is not None]
     width = len(str(max(shown_lines))) if shown_lines else 1
     gutter = " " * width
     bar = _paint(gutter + " |", "gutter", color)
@@ -87,32 +93,92 @@ def _render_one(d: Diagnostic, sources: Mapping[str, str], color: bool) -> str:
         first = file_marks[0].span
         arrow = "-->" if file_i == 0 else ":::"
         out.append(_paint(f"{gutter}{arrow}", "gutter", color) + f" {file}:{first.line}:{first.column}")
-        snippet = _snippet(file_marks, sources, width, level, color)
+        snippet = _snippet(file_marks, lines, width, level, color)
         if snippet:
             out.append(bar)
             out.extend(snippet)
             out.append(bar)
     if d.help:
-        out.append(_paint("help", "bold", color) + f": {d.help}")
+        out.append(_paint("help", "bold", color) + f": {clip_text(d.help)}")
     return "\n".join(out) + "\n"
 
 
-def _source_line(sources: Mapping[str, str], span: Span) -> str | None:
-    text = sources.get(span.file)
-    if text is None:
+class _Lines:
+    """Source lines by file, split once per render: splitting the whole file again for each
+    diagnostic made 10,000 diagnostics cost 10,000 passes over the file."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self._sources = sources
+        self._split: dict[str, list[str] | None] = {}
+
+    def line(self, span: Span) -> str | None:
+        if span.file not in self._split:
+            text = self._sources.get(span.file)
+            self._split[span.file] = text.splitlines() if text is not None else None
+        lines = self._split[span.file]
+        if lines is not None and 1 <= span.line <= len(lines):
+            return lines[span.line - 1]
         return None
-    lines = text.splitlines()
-    if 1 <= span.line <= len(lines):
-        return lines[span.line - 1]
-    return None
 
 
-def _snippet(
-    marks: list[_Mark], sources: Mapping[str, str], width: int, level: str, color: bool
-) -> list[str]:
+# A source line longer than this many characters shows only a window of that many, starting
+# a little before the primary span, with `...` where text was left out.
+SNIPPET_WIDTH = 160
+_CONTEXT_BEFORE = 40
+_CLIPPED = "..."
+# Messages, labels and help longer than this keep their start and end (a message can quote a
+# name or a value from the source, and a source line can be megabytes long).
+TEXT_LIMIT = 1000
+
+
+def clip_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    """`text`, or its start and end around a note of how many characters were left out."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]} ...({len(text) - 2 * keep} characters)... {text[-keep:]}"
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The part of a source line a snippet shows: `raw[lo:hi]`, tabs expanded to 4."""
+
+    raw: str
+    lo: int
+    hi: int
+
+    @classmethod
+    def around(cls, raw: str, anchor: int) -> _Window:
+        if len(raw) <= SNIPPET_WIDTH:
+            return cls(raw, 0, len(raw))
+        lo = max(0, min(anchor - _CONTEXT_BEFORE, len(raw) - SNIPPET_WIDTH))
+        return cls(raw, lo, lo + SNIPPET_WIDTH)
+
+    @property
+    def _prefix(self) -> str:
+        return _CLIPPED if self.lo > 0 else ""
+
+    def text(self) -> str:
+        suffix = _CLIPPED if self.hi < len(self.raw) else ""
+        return (self._prefix + self.raw[self.lo : self.hi]).expandtabs(4) + suffix
+
+    def column(self, index: int) -> int:
+        """Where `raw[index]` is shown (0-based), clamped to the window, in terminal cells."""
+        index = min(max(index, self.lo), self.hi)
+        return _cells((self._prefix + self.raw[self.lo : index]).expandtabs(4))
+
+
+def _cells(text: str) -> int:
+    """Terminal cells `text` takes: wide and fullwidth characters (`ｓ`, CJK) take two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _snippet(marks: list[_Mark], lines: _Lines, width: int, level: str, color: bool) -> list[str]:
     by_line: dict[int, list[_Mark]] = {}
     for mark in marks:
-        if _source_line(sources, mark.span) is not None:
+        if lines.line(mark.span) is not None:
             by_line.setdefault(mark.span.line, []).append(mark)
     out: list[str] = []
     previous: int | None = None
@@ -120,21 +186,22 @@ def _snippet(
         if previous is not None and line_no > previous + 1:
             out.append(_paint("...", "gutter", color))
         previous = line_no
-        raw = _source_line(sources, by_line[line_no][0].span) or ""
-        shown = raw.expandtabs(4)
-        out.append(_paint(f"{line_no:>{width}} |", "gutter", color) + (f" {shown}" if shown else ""))
         # Primary first, then by column, one caret row each.
-        for mark in sorted(by_line[line_no], key=lambda m: (not m.primary, m.span.column)):
-            start = len(raw[: max(mark.span.column - 1, 0)].expandtabs(4))
+        line_marks = sorted(by_line[line_no], key=lambda m: (not m.primary, m.span.column))
+        window = _Window.around(lines.line(line_marks[0].span) or "", line_marks[0].span.column - 1)
+        shown = window.text()
+        out.append(_paint(f"{line_no:>{width}} |", "gutter", color) + (f" {shown}" if shown else ""))
+        for mark in line_marks:
+            start = window.column(mark.span.column - 1)
             if mark.span.end_line == mark.span.line:
-                end = len(raw[: max(mark.span.end_column - 1, 0)].expandtabs(4))
+                end = window.column(mark.span.end_column - 1)
             else:
-                end = len(shown)
+                end = window.column(window.hi)
             caret = ("^" if mark.primary else "-") * max(end - start, 1)
             style = level if mark.primary else "secondary"
             row = " " * start + _paint(caret, style, color)
             if mark.text:
-                row += " " + _paint(mark.text, style, color)
+                row += " " + _paint(clip_text(mark.text), style, color)
             out.append(_paint(" " * width + " |", "gutter", color) + " " + row)
     return out
 
@@ -172,8 +239,10 @@ def diagnostic_dict(d: Diagnostic) -> dict[str, Any]:
 
 
 def render_json(diags: Sequence[Diagnostic]) -> str:
-    """One JSON array, one object per diagnostic (stable field order)."""
-    return json.dumps([diagnostic_dict(d) for d in diags], indent=2, ensure_ascii=False) + "\n"
+    """One JSON array, one object per diagnostic (stable field order), repeats capped."""
+    return json.dumps(
+        [diagnostic_dict(d) for d in cap_repeats(diags)], indent=2, ensure_ascii=False
+    ) + "\n"
 
 
 # ---- GitHub workflow annotations ------------------------------------------------------
@@ -192,7 +261,7 @@ def _escape_property(text: str) -> str:
 def render_github(diags: Sequence[Diagnostic]) -> str:
     """`::error file=..,line=..,col=..,endLine=..,endColumn=..,title=..::message` lines."""
     lines = []
-    for d in diags:
+    for d in cap_repeats(diags):
         props: list[tuple[str, object]] = []
         if d.span is not None:
             s = d.span
