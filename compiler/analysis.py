@@ -171,6 +171,17 @@ def effective_inputs(p: ir.Pipeline) -> tuple[str, ...]:
 
 
 @_per_object
+def declared_inputs(p: ir.Pipeline) -> dict[str, ir.Input]:
+    """Declared input name -> its declaration (the first, if declared twice); {} when the
+    inputs are inferred."""
+    out: dict[str, ir.Input] = {}
+    if p.inputs_declared:
+        for item in p.inputs:
+            out.setdefault(item.name, item)
+    return out
+
+
+@_per_object
 def optional_inputs(p: ir.Pipeline) -> frozenset[str]:
     """Inferred inputs that only conditions name (no template or transform reads them).
 
@@ -247,9 +258,15 @@ def member_dependencies(p: ir.Pipeline) -> dict[str, tuple[str, ...]]:
     return out
 
 
+@_per_object
+def _alias_targets(p: ir.Pipeline) -> dict[str, str]:
+    """Alias name -> the model id it names (first definition wins)."""
+    return {a.name: a.model.id for a in reversed(p.models)}
+
+
 def resolve_model(p: ir.Pipeline, ref_id: str) -> str:
     """An alias's model id (following alias chains); any other id unchanged."""
-    aliases = {a.name: a.model.id for a in reversed(p.models)}  # first definition wins
+    aliases = _alias_targets(p)
     seen: set[str] = set()
     current = ref_id
     while current in aliases and current not in seen:
@@ -267,7 +284,7 @@ def resolve_retry(p: ir.Pipeline, step: AnyStep) -> ir.RetryPolicy | None:
         return None
     setting = step.retry if step.retry is not None else p.defaults.retry
     if isinstance(setting, ir.PolicyRef):
-        return _named(p.retry_policies, setting.name)
+        return _retry_by_name(p).get(setting.name)
     return setting
 
 
@@ -277,7 +294,7 @@ def resolve_breaker(p: ir.Pipeline, step: AnyStep) -> ir.BreakerPolicy | None:
         return None
     setting = step.breaker if step.breaker is not None else p.defaults.breaker
     if isinstance(setting, ir.PolicyRef):
-        return _named(p.breaker_policies, setting.name)
+        return _breaker_by_name(p).get(setting.name)
     return setting
 
 
@@ -286,11 +303,24 @@ def step_timeout(p: ir.Pipeline, step: AnyStep) -> object:
     return step.timeout if step.timeout is not None else p.defaults.timeout
 
 
-def _named(policies: Iterable[_P], name: str) -> _P | None:
+@_per_object
+def _retry_by_name(p: ir.Pipeline) -> dict[str, ir.RetryPolicy]:
+    return _by_name(p.retry_policies)
+
+
+@_per_object
+def _breaker_by_name(p: ir.Pipeline) -> dict[str, ir.BreakerPolicy]:
+    return _by_name(p.breaker_policies)
+
+
+def _by_name(policies: Iterable[_P]) -> dict[str, _P]:
+    """Named policies by name, the first definition of a name winning (duplicates are
+    reported): one dict per pipeline, not one scan of the policies per step."""
+    out: dict[str, _P] = {}
     for policy in policies:
-        if policy.name == name:
-            return policy
-    return None
+        if policy.name is not None:
+            out.setdefault(policy.name, policy)
+    return out
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:

@@ -76,7 +76,8 @@ def lower(
 ) -> tuple[ModuleView | None, list[Diagnostic]]:
     """Lower a checked pipeline. Returns (view, diagnostics); the view is None on any error."""
     try:
-        return _lower(p, source_path=source_path, source_text=source_text, inline=inline)
+        with analysis.memoized():  # each fact about `p` once, not once per step or input
+            return _lower(p, source_path=source_path, source_text=source_text, inline=inline)
     except LoweringError as exc:
         return None, [internal(str(exc), p.span)]
 
@@ -172,10 +173,7 @@ def _member_key(pair: tuple[str, str]) -> tuple[int, str, str, str]:
 
 
 def _declared(p: ir.Pipeline) -> dict[str, ir.Input]:
-    out: dict[str, ir.Input] = {}
-    for item in p.inputs:
-        out.setdefault(item.name, item)
-    return out if p.inputs_declared else {}
+    return analysis.declared_inputs(p)  # memoized: `_input_spec` asks once per input
 
 
 def _input_spec(ctx: LowerContext, name: str) -> Call:

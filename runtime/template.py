@@ -54,6 +54,8 @@ def parse_template(text: str) -> ParsedTemplate:
     problems: list[TemplateProblem] = []
     literal: list[str] = []
     i, n = 0, len(text)
+    close = 0  # the `}` found for an earlier `{` is still the next one while it lies ahead:
+    # searching again from every `{` made `{a {a {a ...` quadratic
     while i < n:
         ch = text[i]
         if ch == "{":
@@ -61,7 +63,8 @@ def parse_template(text: str) -> ParsedTemplate:
                 literal.append("{")
                 i += 2
                 continue
-            close = text.find("}", i + 1)
+            if close != -1 and close <= i:
+                close = text.find("}", i + 1)
             nxt = text.find("{", i + 1)
             if close == -1 or (nxt != -1 and nxt < close):
                 problems.append(TemplateProblem("unclosed '{' in template", i, i + 1))

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from .. import ir
+from .._gc import gc_paused
 from ..analysis import memoized
 from ..diagnostics import Diagnostic, internal_error, sort_key
 from . import conditions, graph, keys, models, names, policies
+from .support import suggestion_budget
 
 Check = Callable[[ir.Pipeline], Iterable[Diagnostic]]
 
@@ -29,7 +31,10 @@ CHECKS: tuple[Check, ...] = (
 def run_checks(p: ir.Pipeline, checks: Iterable[Check] = CHECKS) -> list[Diagnostic]:
     """Every diagnostic of every check, deduplicated and sorted by place then code."""
     found: list[Diagnostic] = []
-    with memoized():  # the checks share one computation of each fact about `p`
+    # The checks share one computation of each fact about `p`, and one bounded budget of
+    # "did you mean" searches. The facts live until the run ends: the cyclic collector's
+    # passes over them cost as much as the checks on a large pipeline, and find nothing.
+    with memoized(), suggestion_budget(), gc_paused():
         for check in checks:
             try:
                 found.extend(check(p))

@@ -76,11 +76,12 @@ def check_missing_keys(p: ir.Pipeline) -> Iterator[Diagnostic]:
         return  # every free key is an input; near misses are check_possible_typos' job
     produced = produced_keys(p)
     inputs = set(effective_inputs(p))
+    known = [*effective_inputs(p), *produced]  # built once, not once per miss
     for use in _uses(p):
         key = use.key
         if key in produced or key in inputs:
             continue
-        hint = did_you_mean(key, [*inputs, *produced])
+        hint = did_you_mean(key, known)
         yield Diagnostic(
             "MMO301",
             f"step `{use.step.name}` reads `{key}`, which is neither an input nor the output "

@@ -35,15 +35,17 @@ def model_refs(p: ir.Pipeline) -> Iterator[tuple[ir.ModelRef, str]]:
 def check_model_ids(p: ir.Pipeline) -> Iterator[Diagnostic]:
     providers = [*BUILTIN_PROVIDERS, *(e.name for e in p.providers)]
     aliases = {a.name for a in p.models}
+    # What a bare name may mean; built once, not once per reference.
+    names = [*CATALOG, *(a.name for a in p.models)]
     for ref, where in model_refs(p):
         if ref.id in aliases:
             continue  # judged where the alias is defined
         resolved = resolve_model(p, ref.id)
-        yield from _judge(resolved, ref.span, where, providers, set(aliases))
+        yield from _judge(resolved, ref.span, where, providers, names)
 
 
 def _judge(
-    model_id: str, span: Span | None, where: str, providers: list[str], aliases: set[str]
+    model_id: str, span: Span | None, where: str, providers: list[str], names: list[str]
 ) -> Iterator[Diagnostic]:
     base, _, query = model_id.partition("?")
     provider, slash, name = base.partition("/")
@@ -56,7 +58,7 @@ def _judge(
         # A bare name the catalog does not know: a warning (it may be a typo, or a model newer
         # than the catalog). Nothing says which provider serves it, so a real run fails the
         # step with a configuration error; a --mock run answers it.
-        near = suggest(base, [*CATALOG, *aliases])
+        near = suggest(base, names)
         yield Diagnostic(
             "MMO401",
             f"unknown model `{base}` in {where}: it is not in the catalog and names no provider",

@@ -15,6 +15,8 @@ from .support import (
     is_identifier,
     key_span,
     name_span,
+    python_name,
+    read_as,
     step_contexts,
     why_not_identifier,
 )
@@ -43,12 +45,12 @@ def check_structure(p: ir.Pipeline) -> Iterator[Diagnostic]:
 def check_duplicate_steps(p: ir.Pipeline) -> Iterator[Diagnostic]:
     first: dict[str, ir.LlmStep | ir.TransformStep | ir.GroupStep] = {}
     for step in p.all_steps():
-        earlier = first.setdefault(step.name, step)
+        earlier = first.setdefault(python_name(step.name), step)
         if earlier is step:
             continue
         yield Diagnostic(
             "MMO101",
-            f"duplicate step name `{step.name}`",
+            f"duplicate step name `{step.name}`{read_as(step.name, earlier.name)}",
             name_span(step),
             label="defined again here",
             labels=_first_label(name_span(earlier), "first defined here"),
@@ -61,12 +63,13 @@ def check_duplicate_outputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
     for step in p.all_steps():
         if step.output_key is None:
             continue
-        earlier = first.setdefault(step.output_key, step)
-        if earlier is step or earlier.name == step.name:  # a duplicate step: MMO101 says it
-            continue
+        earlier = first.setdefault(python_name(step.output_key), step)
+        if earlier is step or python_name(earlier.name) == python_name(step.name):
+            continue  # a duplicate step: MMO101 says it
         yield Diagnostic(
             "MMO102",
-            f"steps `{earlier.name}` and `{step.name}` both produce `{step.output_key}`",
+            f"steps `{earlier.name}` and `{step.name}` both produce `{step.output_key}`"
+            + read_as(step.output_key, earlier.output_key or step.output_key),
             key_span(step),
             label=f"`{step.name}` produces `{step.output_key}` again",
             labels=_first_label(key_span(earlier), f"`{earlier.name}` produces it first"),
@@ -77,15 +80,20 @@ def check_duplicate_outputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
 def check_output_shadows_input(p: ir.Pipeline) -> Iterator[Diagnostic]:
     if not p.inputs_declared:
         return  # undeclared inputs are by definition keys no step produces
-    inputs = {i.name: i for i in p.inputs}
+    inputs: dict[str, ir.Input] = {}
+    for inp in p.inputs:
+        inputs.setdefault(python_name(inp.name), inp)
     for step in p.all_steps():
-        if step.output_key is not None and step.output_key in inputs:
+        key = step.output_key
+        shadowed = inputs.get(python_name(key)) if key is not None else None
+        if key is not None and shadowed is not None:
             yield Diagnostic(
                 "MMO103",
-                f"step `{step.name}` produces `{step.output_key}`, which is a pipeline input",
+                f"step `{step.name}` produces `{key}`, which is a pipeline input"
+                + read_as(key, shadowed.name),
                 key_span(step),
                 label="shadows the input",
-                labels=_first_label(first_span(inputs[step.output_key]), "input declared here"),
+                labels=_first_label(first_span(shadowed), "input declared here"),
                 help="rename the output key or the input",
             )
 
@@ -152,25 +160,32 @@ def check_duplicate_definitions(p: ir.Pipeline) -> Iterator[Diagnostic]:
         ("provider endpoint", ((e.name, e.span) for e in p.providers)),
     ]
     for kind, items in groups:
-        seen: dict[str, Span | None] = {}
+        seen: dict[str, tuple[str, Span | None]] = {}
         for name, span in items:
             if name is None:
                 continue
-            if name in seen:
-                yield Diagnostic(
-                    "MMO107",
-                    f"{kind} `{name}` is defined twice",
-                    span,
-                    label="defined again here",
-                    labels=_first_label(seen[name], "first defined here"),
-                )
-            else:
-                seen[name] = span
-    outputs: set[str] = set()
+            entry = (name, span)
+            first = seen.setdefault(python_name(name), entry)
+            if first is entry:
+                continue
+            yield Diagnostic(
+                "MMO107",
+                f"{kind} `{name}` is defined twice{read_as(name, first[0])}",
+                span,
+                label="defined again here",
+                labels=_first_label(first[1], "first defined here"),
+            )
+    listed: dict[str, ir.Ident] = {}
     for out in p.outputs:
-        if out.name in outputs:
-            yield Diagnostic("MMO107", f"output `{out.name}` is listed twice", out.span)
-        outputs.add(out.name)
+        earlier = listed.setdefault(python_name(out.name), out)
+        if earlier is not out:
+            yield Diagnostic(
+                "MMO107",
+                f"output `{out.name}` is listed twice{read_as(out.name, earlier.name)}",
+                out.span,
+                label="listed again here",
+                labels=_first_label(earlier.span, "first listed here"),
+            )
 
 
 def check_inputs(p: ir.Pipeline) -> Iterator[Diagnostic]:

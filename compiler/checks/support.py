@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import keyword
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from .. import ir
@@ -17,9 +19,47 @@ SUGGEST_CUTOFF = 0.7
 TYPO_CUTOFF = 0.8
 
 
+# "Did you mean" compares the word with every candidate, at a cost that grows with both
+# lengths; thousands of misses among thousands of names would make a check quadratic. Within
+# `suggestion_budget()` (every run of the checks) the searches together may compare at most
+# this many (word character, candidate character) pairs, about a second of difflib at worst;
+# once it is spent, misses get no suggestion. Real pipelines use a fraction of a percent.
+SUGGEST_BUDGET = 10_000_000
+
+
+class _Budget:
+    def __init__(self, pairs: int) -> None:
+        self.left = pairs
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("mmoc_suggest_budget", default=None)
+
+
+@contextlib.contextmanager
+def suggestion_budget(pairs: int | None = None) -> Iterator[None]:
+    """Bound the total work of `suggest` calls made in this block (default SUGGEST_BUDGET)."""
+    token = _BUDGET.set(_Budget(SUGGEST_BUDGET if pairs is None else pairs))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
 def suggest(word: str, candidates: Iterable[str], cutoff: float = SUGGEST_CUTOFF) -> str | None:
-    """The closest candidate to `word`, or None. Call only on a miss: it is linear per call."""
-    matches = difflib.get_close_matches(word, list(dict.fromkeys(candidates)), n=1, cutoff=cutoff)
+    """The closest candidate to `word`, or None. Call only on a miss: it is linear per call.
+
+    Under a `suggestion_budget`, a search the budget cannot pay for finds nothing and spends
+    the rest, so later calls return None at once (without even reading `candidates`)."""
+    budget = _BUDGET.get()
+    if budget is not None and budget.left <= 0:
+        return None
+    unique = list(dict.fromkeys(candidates))
+    if budget is not None:
+        cost = (len(word) + 1) * sum(len(c) + 1 for c in unique)
+        budget.left -= cost
+        if budget.left < 0:
+            return None
+    matches = difflib.get_close_matches(word, unique, n=1, cutoff=cutoff)
     return matches[0] if matches else None
 
 
@@ -27,6 +67,21 @@ def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = SUGGEST_C
     """A `help` line suggesting the closest candidate, or None."""
     found = suggest(word, candidates, cutoff)
     return f"did you mean `{found}`?" if found else None
+
+
+def python_name(name: str) -> str:
+    """The name Python reads for `name` as an identifier: its NFKC form, so `ｓ` is `s`.
+
+    Names that become identifiers in the generated module are compared in this form; two
+    spellings with one form would be one name there."""
+    return unicodedata.normalize("NFKC", name)
+
+
+def read_as(name: str, first: str) -> str:
+    """'' when the spellings are equal; else a note that Python reads both as one name."""
+    if name == first:
+        return ""
+    return f" (Python reads `{name}` and `{first}` both as `{python_name(name)}`)"
 
 
 def is_identifier(name: object) -> bool:
