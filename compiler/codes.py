@@ -46,6 +46,24 @@ CODES: dict[str, Code] = _codes(
          "Durations are a number with a unit: 500ms, 2s, 1m, 1h (or plain seconds in YAML)."),
     Code("MMO009", "bad-string", "error", "a string literal is not valid",
          "An escape sequence in a string is unknown, or a string is not terminated."),
+    Code("MMO010", "number-too-large", "error", "a number is too large",
+         "Every number in a pipeline (retries, durations, temperature, max tokens, limits, "
+         "input defaults, numbers in a schema or a condition) is at most 2**53 - 1 = "
+         "9,007,199,254,740,991 in magnitude, the range JSON keeps exact in any language. "
+         "Each field then has its own narrower range (MMO501, MMO507)."),
+    Code("MMO011", "nested-too-deeply", "error", "lists, objects or conditions nest too deeply",
+         "A value (a JSON schema, an input default) nests lists and objects at most 32 levels "
+         "deep, and a condition nests operators at most 32 levels deep; a whole YAML document "
+         "nests at most 64 levels from its root. Deeper nesting is never needed, and the "
+         "generated Python module could not hold it."),
+    Code("MMO012", "source-too-large", "error", "the source is too large",
+         "A pipeline source is at most 1 MiB (1,048,576 bytes of UTF-8). Real pipelines are "
+         "a few kilobytes; split a larger one into several pipelines."),
+    Code("MMO013", "alias-expansion", "error", "YAML aliases repeat too much",
+         "YAML aliases (`*name`) and merge keys (`<<: *name`) may repeat at most 10,000 "
+         "nodes in one document, counting each use of an alias as a copy of what it names. "
+         "Like the limits of safe YAML loaders, this stops a few hundred bytes from expanding "
+         "to gigabytes (\"billion laughs\")."),
     # ---- names and structure
     Code("MMO101", "duplicate-step", "error", "two steps have the same name",
          "Step names must be unique in a pipeline, group members included."),

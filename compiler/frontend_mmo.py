@@ -17,16 +17,20 @@ from importlib.resources import files
 from typing import Any
 
 from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
 from . import ir
 from ._gc import gc_paused
 from .diagnostics import Diagnostic, sort_key
 from .frontend_mmo_tree import LLM_FIELDS, MmoBuilder
+from .limits import MAX_NESTING, source_too_large
 from .source import Span, offset_to_line_col
 
 __all__ = ["parse_condition", "parse_mmo"]
+
+# Rules that nest (a list, an object, an operator of a condition): MAX_NESTING bounds them.
+NESTING_RULES = frozenset({"array", "object", "not_op", "and_test", "or_test", "compare", "call"})
 
 # Rules that are statements: a comment before one (or at the end of its last line) is its.
 STATEMENTS = frozenset(
@@ -258,28 +262,44 @@ def _parse(text: str, start: str) -> tuple[Tree[Token] | None, list[Token], Unex
     return tree, comments, None
 
 
+def _too_deep(tree: Tree[Token]) -> Tree[Token] | None:
+    """The first construct, in source order, nested more than MAX_NESTING levels deep.
+
+    Lark's parser keeps its stack in a list, but the transformer calls itself once per level
+    of the tree: bounding the nesting here (in a loop) bounds that recursion, so no input
+    can reach Python's recursion limit."""
+    stack: list[tuple[Tree[Token], int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data in NESTING_RULES:
+            depth += 1
+            if depth > MAX_NESTING:
+                return node
+        stack.extend((c, depth) for c in reversed(node.children) if isinstance(c, Tree))
+    return None
+
+
+def _nesting_diagnostic(node: Tree[Token], file: str) -> Diagnostic:
+    meta = node.meta
+    return Diagnostic(
+        "MMO011",
+        f"lists, objects and conditions nest more than {MAX_NESTING} levels deep here",
+        Span.point(file, meta.line, meta.column),
+        label=f"level {MAX_NESTING + 1}",
+        help="no pipeline needs this much nesting: flatten the value or the condition",
+    )
+
+
 def _transform(builder: MmoBuilder, tree: Tree[Token]) -> tuple[Any, list[Diagnostic]]:
-    try:
-        return builder.transform(tree), builder.diagnostics
-    except VisitError as err:
-        if isinstance(err.orig_exc, RecursionError):
-            raise err.orig_exc from None
-        raise
+    return builder.transform(tree), builder.diagnostics
 
 
-def _guarded(fn: Any, file: str) -> tuple[Any, list[Diagnostic]]:
-    """Run a parse; too-deep nesting is the user's mistake (MMO002).
+def _guarded(fn: Any) -> tuple[Any, list[Diagnostic]]:
+    """Run a parse with the collector paused; diagnostics in order.
 
-    Anything else propagates: a crash is our bug, reported once by `loader.load_text`.
-    """
-    try:
-        with gc_paused():
-            result, diags = fn()
-    except RecursionError:
-        diag = Diagnostic(
-            "MMO002", "the source is nested too deeply to parse", Span.point(file, 1, 1)
-        )
-        return None, [diag]
+    A crash propagates: it is our bug, reported once by `loader.load_text`."""
+    with gc_paused():
+        result, diags = fn()
     return result, sorted(diags, key=sort_key)
 
 
@@ -297,13 +317,19 @@ def parse_mmo(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnostic
         if err is not None or tree is None:
             assert err is not None
             return None, [_syntax_diagnostic(err, source, file)]
+        deep = _too_deep(tree)
+        if deep is not None:
+            return None, [_nesting_diagnostic(deep, file)]
         owned, trailing = _assign_comments(tree, comments)
         pipeline, diags = _transform(MmoBuilder(file, owned), tree)
         if trailing:
             pipeline = pipeline.model_copy(update={"trailing_comments": trailing})
         return pipeline, diags
 
-    return _guarded(run, file)
+    too_large = source_too_large(text, file)
+    if too_large is not None:
+        return None, [too_large]
+    return _guarded(run)
 
 
 def parse_condition(
@@ -317,9 +343,12 @@ def parse_condition(
         if err is not None or tree is None:
             assert err is not None
             diag = _syntax_diagnostic(err, source, file)
-            if diag.span is not None:
-                diag = dataclasses.replace(diag, span=diag.span.shifted(line, column))
-            return None, [diag]
-        return _transform(MmoBuilder(file, line=line, column=column), tree)
+        elif (deep := _too_deep(tree)) is not None:
+            diag = _nesting_diagnostic(deep, file)
+        else:
+            return _transform(MmoBuilder(file, line=line, column=column), tree)
+        if diag.span is not None:
+            diag = dataclasses.replace(diag, span=diag.span.shifted(line, column))
+        return None, [diag]
 
-    return _guarded(run, file)
+    return _guarded(run)

@@ -15,6 +15,7 @@ from . import ir
 from .diagnostics import Diagnostic
 from .frontend_mmo_text import decode_string, decode_triple, parse_duration, parse_number
 from .frontend_mmo_values import Val, ValueReader
+from .limits import too_large_reason
 from .source import Span
 
 
@@ -82,7 +83,14 @@ class RulesBase(Transformer[Token, Any]):
         return Val("string", self.decode(c[0]).value, self.span(meta))
 
     def number(self, meta: Meta, c: list[Token]) -> Val:
-        return Val("number", parse_number(str(c[0])), self.span(meta))
+        return Val("number", self.number_of(c[0]), self.span(meta))
+
+    def number_of(self, tok: Token) -> int | float | None:
+        """A NUMBER token's value; MMO010 and None when it is too large."""
+        value = parse_number(str(tok))
+        if value is None:
+            self.error("MMO010", f"the number {too_large_reason(str(tok))}", self.tspan(tok))
+        return value
 
     def duration(self, meta: Meta, c: list[Token]) -> Val:
         return Val("duration", str(c[0]), self.span(meta))
@@ -132,7 +140,7 @@ class RulesBase(Transformer[Token, Any]):
             return None
         value, problem = parse_duration(str(tok))
         if problem:
-            self.error("MMO008", problem, self.tspan(tok))
+            self.error(*problem, self.tspan(tok))
         return value
 
     # ---- conditions --------------------------------------------------------------------

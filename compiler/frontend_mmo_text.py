@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .limits import MAX_NUMBER_TEXT, number_too_large, too_large_reason
+
 # Escapes a string may hold. `{{` and `}}` are not escapes: they stay as written and the
 # template layer reads them as literal braces.
 SIMPLE_ESCAPES: dict[str, str] = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"'}
@@ -158,22 +160,32 @@ def decode_triple(
     return value, tuple(positions), problems
 
 
-def parse_duration(token: str) -> tuple[float | None, str | None]:
-    """`500ms`, `2s`, `1.5m`, `1h` to seconds; (None, message) when the unit is unknown."""
+def parse_duration(token: str) -> tuple[float | None, tuple[str, str] | None]:
+    """`500ms`, `2s`, `1.5m`, `1h` to seconds; (None, (code, message)) when the unit is unknown
+    (MMO008) or the duration is too large (MMO010)."""
     i = 0
     while i < len(token) and (token[i].isdigit() or token[i] in "-."):
         i += 1
     number, unit = token[:i], token[i:]
     if unit not in DURATION_UNITS:
-        return None, f"unknown duration unit `{unit}` in `{token}`; use ms, s, m or h"
-    if "." in number:
-        if unit == "s":
-            return float(number), None
-        return float(number) * DURATION_UNITS[unit], None
+        return None, ("MMO008", f"unknown duration unit `{unit}` in `{token}`; use ms, s, m or h")
+    value = parse_number(number)
+    if value is None or number_too_large(value * DURATION_UNITS[unit]):
+        return None, ("MMO010", f"the duration {too_large_reason(token)}")
+    if isinstance(value, float):
+        return (value if unit == "s" else value * DURATION_UNITS[unit]), None
     if unit == "ms":
-        return int(number) / 1000, None
-    return float(int(number) * int(DURATION_UNITS[unit])), None
+        return value / 1000, None
+    return float(value * int(DURATION_UNITS[unit])), None
 
 
-def parse_number(token: str) -> int | float:
-    return float(token) if "." in token else int(token)
+def parse_number(token: str) -> int | float | None:
+    """A NUMBER token's value; None when it is beyond MAX_NUMBER. A long whole number is
+    refused before Python converts it: int() refuses more than 4,300 digits."""
+    if "." in token:
+        value: int | float = float(token)  # a long one is infinity, not an error
+    elif len(token) > MAX_NUMBER_TEXT:
+        return None
+    else:
+        value = int(token)
+    return None if number_too_large(value) else value

@@ -17,7 +17,6 @@ from lark.tree import Meta
 from . import ir
 from .diagnostics import Label
 from .frontend_mmo_base import RulesBase
-from .frontend_mmo_text import parse_number
 from .source import Span
 
 # The fields of an llm step: the grammar's `<name>_field` rules (a test keeps them equal).
@@ -78,10 +77,10 @@ class MmoBuilder(RulesBase):
         return self._field(meta, "system", c[0])
 
     def temperature_field(self, meta: Meta, c: list[Token]) -> Field:
-        return self._field(meta, "temperature", parse_number(str(c[0])), has_node=False)
+        return self._field(meta, "temperature", self.number_of(c[0]), has_node=False)
 
     def max_tokens_field(self, meta: Meta, c: list[Token]) -> Field:
-        return self._field(meta, "max_tokens", parse_number(str(c[0])), has_node=False)
+        return self._field(meta, "max_tokens", self.number_of(c[0]), has_node=False)
 
     def stop_field(self, meta: Meta, c: list[Any]) -> Field:
         stops = tuple(self.decode(t).value for t in c if t is not None)
@@ -115,8 +114,8 @@ class MmoBuilder(RulesBase):
         return self._field(meta, "timeout", self.seconds(c[0]), has_node=False)
 
     def json_field(self, meta: Meta, c: list[Any]) -> Field:
-        schema = self.values.to_json(c[0], "a schema") if c[0] is not None else None
-        if schema is not None and not isinstance(schema, dict):
+        valid, schema = (False, None) if c[0] is None else self.values.to_json(c[0], "a schema")
+        if not valid or not isinstance(schema, dict):
             schema = None
         return self._field(meta, "json", ir.OutputSpec(schema=schema, span=self.span(meta)))
 
@@ -278,11 +277,14 @@ class MmoBuilder(RulesBase):
 
     def input_decl(self, meta: Meta, c: list[Any]) -> ir.Input:
         name, type_tok, default = c
+        valid, value = (False, None) if default is None else self.values.to_json(
+            default, "an input default"
+        )
         return ir.Input(
             name=str(name),
             type=str(type_tok) if type_tok is not None else None,
-            default=self.values.to_json(default, "an input default") if default else None,
-            has_default=default is not None,
+            default=value if valid else None,
+            has_default=valid,  # a default in error was reported: it is left out
             span=self.span(meta),
             comments=self.comments_at(meta),
         )

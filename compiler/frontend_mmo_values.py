@@ -66,21 +66,30 @@ class ValueReader:
     def __init__(self, report: Report) -> None:
         self.report = report
 
-    def to_json(self, val: Val, where: str) -> Any:
-        """A literal value (string, number, bool, null, list, object) as plain Python."""
-        if val.kind in ("string", "number", "bool", "null"):
+    def to_json(self, val: Val, where: str) -> tuple[bool, Any]:
+        """A literal value (string, number, bool, null, list, object) as plain Python, and
+        whether all of it was valid (each problem is reported once, where it was found)."""
+        bad: list[Val] = []
+        value = self._json(val, where, bad)
+        return not bad, value
+
+    def _json(self, val: Val, where: str, bad: list[Val]) -> Any:
+        if val.kind == "number" and val.value is None:
+            bad.append(val)  # too large: reported when it was read
+        elif val.kind in ("string", "number", "bool", "null"):
             return val.value
-        if val.kind == "list":
-            return [self.to_json(v, where) for v in val.value]
-        if val.kind == "object":
-            return {k: self.to_json(v, where) for k, v in val.value.items()}
-        shown = val.value
-        self.report(
-            "MMO006",
-            f"`{shown}` is not a literal value for {where}",
-            val.span,
-            help='quote text as a string: "..."',
-        )
+        elif val.kind == "list":
+            return [self._json(v, where, bad) for v in val.value]
+        elif val.kind == "object":
+            return {k: self._json(v, where, bad) for k, v in val.value.items()}
+        else:
+            bad.append(val)
+            self.report(
+                "MMO006",
+                f"`{val.value}` is not a literal value for {where}",
+                val.span,
+                help='quote text as a string: "..."',
+            )
         return None
 
     def convert(self, val: Val) -> Any:
@@ -88,7 +97,7 @@ class ValueReader:
         if val.kind == "duration":
             seconds, problem = parse_duration(str(val.value))
             if problem:
-                self.report("MMO008", problem, val.span)
+                self.report(*problem, val.span)
             return seconds
         if val.kind == "list":
             out: list[ir.Ident] = []
@@ -147,7 +156,10 @@ class ValueReader:
                         val.span,
                     )
                 continue
-            out[target] = self.convert(val)
+            value = self.convert(val)
+            if value is None and val.kind in ("number", "duration"):
+                continue  # too large or a bad unit, reported already: the default stands
+            out[target] = value
         return out
 
     def retry_policy(

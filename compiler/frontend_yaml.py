@@ -1,10 +1,10 @@
 """The YAML front end: the seed's pipeline schema plus mmoc's extensions, into the IR.
 
 A user's mistake never raises from `parse_yaml` (a crash would be our bug, which
-`loader.load_text` reports as MMO702). It loads with PyYAML's safe composer, so every IR node gets the span
-of the YAML node it came from, and reports every shape problem it finds as a diagnostic. It
-returns a pipeline only when it reported no error: checks then run on a complete IR, and never
-on a guess. The schema is documented in docs/yaml.md.
+`loader.load_text` reports as MMO702). It composes with the safe resolver within the limits of
+`limits` (yaml_compose), so every IR node gets the span of the YAML node it came from, and it
+reports every shape problem it finds as a diagnostic. The schema is documented in
+docs/yaml.md.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from . import ir
 from .diagnostics import Diagnostic
+from .limits import source_too_large
 from .source import Span
+from .yaml_compose import compose
 from .yaml_conditions import parse_condition_text
-from .yaml_nodes import compose, text_positions
+from .yaml_nodes import text_positions
 from .yaml_reader import Fields, Reader
 from .yaml_sections import (
     breaker_setting,
@@ -58,6 +60,9 @@ FIELDS_BY_TYPE = {
 
 def parse_yaml(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnostic]]:
     """The pipeline in `text` (named `file` in spans), or None with the reasons why."""
+    too_large = source_too_large(text, file)
+    if too_large is not None:
+        return None, [too_large]
     root, problems = compose(text, file)
     if root is None:
         if not problems:

@@ -1,8 +1,8 @@
-"""Positioned YAML loading for the YAML front end.
+"""Positioned YAML nodes for the YAML front end.
 
-PyYAML's `compose` gives a node tree whose every node carries `start_mark`/`end_mark`; this
-module turns that tree into spans, Python values and `Text` positions, and reports YAML syntax
-problems as diagnostics. Only the safe loader is ever used: no tag can build a Python object.
+`yaml_compose.compose` gives a node tree whose every node carries `start_mark`/`end_mark`;
+this module turns that tree into spans, Python values and `Text` positions. Only the safe
+loader's constructors are ever used: no tag can build a Python object.
 """
 
 from __future__ import annotations
@@ -13,51 +13,14 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .diagnostics import Diagnostic
-from .source import Span, offset_to_line_col
+from .limits import MAX_NESTING, MAX_NUMBER_TEXT, number_too_large, too_large_reason
+from .source import Span
 
 STR_TAG = "tag:yaml.org,2002:str"
 INT_TAG = "tag:yaml.org,2002:int"
 FLOAT_TAG = "tag:yaml.org,2002:float"
 BOOL_TAG = "tag:yaml.org,2002:bool"
 NULL_TAG = "tag:yaml.org,2002:null"
-
-
-# libyaml's composer builds the same nodes with the same marks about eight times faster; the
-# pure-Python one (always there) words errors better, so it re-reads any file libyaml refuses.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
-
-
-def compose(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
-    """The document's node tree, or a syntax diagnostic. Never raises."""
-    if _FAST_LOADER is not None:
-        try:
-            return yaml.compose(text, Loader=_FAST_LOADER), []
-        except (yaml.YAMLError, RecursionError, ValueError):
-            pass
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader), []
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
-        return None, [Diagnostic("MMO002", f"YAML syntax error: {message}", span)]
-    except yaml.YAMLError as exc:  # reader errors (bad characters) carry a position of their own
-        line, column = _reader_position(text, exc)
-        return None, [
-            Diagnostic("MMO002", f"YAML syntax error: {exc}", Span.point(file, line, column))
-        ]
-    except RecursionError:
-        return None, [
-            Diagnostic("MMO002", "YAML syntax error: nesting is too deep", Span.point(file, 1, 1))
-        ]
-
-
-def _reader_position(text: str, exc: yaml.YAMLError) -> tuple[int, int]:
-    position = getattr(exc, "position", None)
-    if isinstance(position, int):
-        return offset_to_line_col(text, position)
-    return 1, 1
 
 
 def span_of(node: Node, file: str) -> Span:
@@ -94,39 +57,123 @@ def is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == NULL_TAG
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+VALUE_TAG = "tag:yaml.org,2002:value"
+
+
 def flatten_merges(node: MappingNode) -> str | None:
-    """Apply `<<` merge keys in place, as the safe loader would; an error message if bad."""
-    try:
-        yaml.SafeLoader("").flatten_mapping(node)
-    except yaml.YAMLError as exc:
-        return str(getattr(exc, "problem", None) or exc)
+    """Apply `<<` merge keys in place; an error message if a merge names anything but mappings.
+
+    As YAML's merge-key spec says, a mapping's own keys win over merged ones, and a mapping
+    earlier in `<<: [*a, *b]` wins over a later one. Merged mappings are flattened first, in a
+    loop, so a chain of merges of any length costs no recursion, and a merged mapping keeps one
+    entry per key, so merging one mapping many times copies its entries once.
+    """
+    order: list[MappingNode] = []  # every merged mapping before the mappings that merge it
+    started: set[int] = set()
+    stack: list[tuple[MappingNode, bool]] = [(node, False)]
+    while stack:
+        mapping, sources_done = stack.pop()
+        if sources_done:
+            order.append(mapping)
+            continue
+        if id(mapping) in started:
+            continue  # flattened already, or a merge cycle (it merges no further)
+        started.add(id(mapping))
+        stack.append((mapping, True))
+        for key, value in mapping.value:
+            if key.tag == MERGE_TAG:
+                sources = _merge_sources(value)
+                if isinstance(sources, str):
+                    return sources
+                stack.extend((source, False) for source in reversed(sources))
+    for mapping in order:
+        _flatten_one(mapping)
     return None
+
+
+def _merge_sources(value: Node) -> list[MappingNode] | str:
+    """The mappings a `<<` value names, or why it names none."""
+    if isinstance(value, MappingNode):
+        return [value]
+    if isinstance(value, SequenceNode):
+        for item in value.value:
+            if not isinstance(item, MappingNode):
+                return f"expected a mapping for merging, but found {kind_name(item)}"
+        return list(value.value)
+    return f"expected a mapping or list of mappings for merging, but found {kind_name(value)}"
+
+
+def _flatten_one(mapping: MappingNode) -> None:
+    """Replace the `<<` entries of a mapping whose merged mappings are flat already."""
+    merged: dict[object, tuple[Node, Node]] = {}
+    own: list[tuple[Node, Node]] = []
+    for key, value in mapping.value:
+        if key.tag != MERGE_TAG:
+            if key.tag == VALUE_TAG:  # `=`, as the safe loader reads it
+                key.tag = STR_TAG
+            own.append((key, value))
+            continue
+        sources = _merge_sources(value)
+        assert isinstance(sources, list)  # checked before any mapping was changed
+        for source in sources:
+            for entry in source.value:
+                if entry[0].tag != MERGE_TAG:  # left only in a merge cycle
+                    merged.setdefault(_key_identity(entry[0]), entry)
+    if len(own) == len(mapping.value):
+        return  # nothing to merge: the entries stay as written
+    for entry in own:
+        merged[_key_identity(entry[0])] = entry
+    mapping.value = list(merged.values())
+
+
+def _key_identity(key: Node) -> object:
+    return (key.tag, key.value) if isinstance(key, ScalarNode) else id(key)
 
 
 class JsonValueError(ValueError):
     pass
 
 
+class NodeLimitError(ValueError):
+    """A node passes one of the limits in `limits`: the code to report, why, and where."""
+
+    def __init__(self, code: str, reason: str, node: Node) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.node = node
+
+
+_JSON_TAGS = (STR_TAG, INT_TAG, FLOAT_TAG, BOOL_TAG, NULL_TAG)
+
+
 def to_value(node: Node) -> Any:
     """The JSON-like Python value of a node (str, int, float, bool, None, list, dict).
 
-    Raises JsonValueError for anything else (timestamps, binary, sets, recursive aliases)."""
-    return _to_value(node, set())
+    Raises JsonValueError for anything else (timestamps, binary, sets, recursive aliases),
+    and NodeLimitError for a number too large (MMO010) or lists and mappings nested more
+    than MAX_NESTING levels (MMO011), with the node at fault."""
+    return _to_value(node, set(), 0)
 
 
-def _to_value(node: Node, active: set[int]) -> Any:
+def _to_value(node: Node, active: set[int], depth: int) -> Any:
     if id(node) in active:
         raise JsonValueError("a recursive alias")
     if isinstance(node, ScalarNode):
-        if node.tag not in (STR_TAG, INT_TAG, FLOAT_TAG, BOOL_TAG, NULL_TAG):
+        if node.tag not in _JSON_TAGS:
             raise JsonValueError(f"{kind_name(node)} value")
         try:
-            return yaml.SafeLoader("").construct_object(node)
+            return number_value(node) if node.tag in (INT_TAG, FLOAT_TAG) else scalar_value(node)
         except yaml.YAMLError as exc:
             raise JsonValueError(str(exc)) from None
+    if depth >= MAX_NESTING:
+        raise NodeLimitError(
+            "MMO011", f"lists and mappings nest more than {MAX_NESTING} levels deep here", node
+        )
     active = active | {id(node)}
     if isinstance(node, SequenceNode):
-        return [_to_value(item, active) for item in node.value]
+        return [_to_value(item, active, depth + 1) for item in node.value]
     if isinstance(node, MappingNode):
         problem = flatten_merges(node)
         if problem:
@@ -135,14 +182,36 @@ def _to_value(node: Node, active: set[int]) -> Any:
         for key, value in node.value:
             if not is_str(key):
                 raise JsonValueError(f"{kind_name(key)} as a mapping key")
-            out[key.value] = _to_value(value, active)
+            out[key.value] = _to_value(value, active, depth + 1)
         return out
     raise JsonValueError("an unknown node")
 
 
+# One set of the safe loader's constructors for every scalar: a loader made per scalar cost
+# most of the time of reading a large value. A scalar's constructor keeps no state.
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
 def scalar_value(node: ScalarNode) -> Any:
     """The Python value of a scalar of a JSON-like tag (call only for those tags)."""
-    return yaml.SafeLoader("").construct_object(node)
+    return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
+
+
+_INFINITY = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+
+
+def number_value(node: ScalarNode) -> int | float:
+    """The value of an int or float scalar.
+
+    NodeLimitError (MMO010) when it is beyond MAX_NUMBER, before Python converts a long one
+    (int() refuses more than 4,300 digits; YAML's base-60 `1:2:3` costs quadratic time). A
+    number written as YAML's `.inf` is let through: the range checks name it."""
+    if node.tag == INT_TAG and len(node.value) > MAX_NUMBER_TEXT:
+        raise NodeLimitError("MMO010", too_large_reason(node.value), node)
+    value = scalar_value(node)
+    if number_too_large(value) and not _INFINITY.fullmatch(node.value):
+        raise NodeLimitError("MMO010", too_large_reason(node.value), node)
+    return value  # type: ignore[no-any-return]
 
 
 # ---- durations ---------------------------------------------------------------------------

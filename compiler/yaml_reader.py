@@ -15,15 +15,18 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import ir
 from .diagnostics import Diagnostic
+from .limits import number_too_large, too_large_reason
 from .source import Span
 from .yaml_nodes import (
     BOOL_TAG,
     FLOAT_TAG,
     INT_TAG,
     JsonValueError,
+    NodeLimitError,
     flatten_merges,
     is_str,
     kind_name,
+    number_value,
     parse_duration,
     scalar_value,
     span_of,
@@ -168,43 +171,44 @@ class Reader:
         value = self.string(node, field, what)
         return None if value is None else ir.ModelRef(id=value, span=self.span(node))
 
-    def _number_of(self, node: Node, tags: tuple[str, ...]) -> int | float | None:
-        if isinstance(node, ScalarNode) and node.tag in tags:
-            value = scalar_value(node)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return value
-        return None
+    def _number(
+        self, node: Node, field: str, what: str, tags: tuple[str, ...], expected: str
+    ) -> int | float | None:
+        """The node's number when its tag is one of `tags`; else MMO006 (or MMO010) and None."""
+        if not isinstance(node, ScalarNode) or node.tag not in tags:
+            self.wrong_type(node, field, what, expected)
+            return None
+        try:
+            return number_value(node)
+        except NodeLimitError as exc:
+            self.limit(exc, field, what)
+            return None
 
     def integer(self, node: Node, field: str, what: str) -> int | None:
-        value = self._number_of(node, (INT_TAG,))
-        if value is None:
-            self.wrong_type(node, field, what, "a whole number")
+        value = self._number(node, field, what, (INT_TAG,), "a whole number")
         return None if value is None else int(value)
 
     def number(self, node: Node, field: str, what: str) -> int | float | None:
-        value = self._number_of(node, (INT_TAG, FLOAT_TAG))
-        if value is None:
-            self.wrong_type(node, field, what, "a number")
-        return value
+        return self._number(node, field, what, (INT_TAG, FLOAT_TAG), "a number")
 
     def duration(self, node: Node, field: str, what: str) -> int | float | None:
         """Plain numbers are seconds; strings like `500ms`, `2s`, `1m`, `1h` are durations."""
-        value = self._number_of(node, (INT_TAG, FLOAT_TAG))
-        if value is not None:
-            return value
-        if is_str(node):
-            assert isinstance(node, ScalarNode)
-            seconds = parse_duration(node.value)
-            if seconds is None:
-                self.error(
-                    "MMO008",
-                    f"`{field}` of {what}: {node.value!r} is not a duration",
-                    node,
-                    help="write seconds as a number, or a duration such as 500ms, 2s, 1m, 1h",
-                )
-            return seconds
-        self.wrong_type(node, field, what, "a number of seconds or a duration like 2s")
-        return None
+        if not is_str(node):
+            expected = "a number of seconds or a duration like 2s"
+            return self._number(node, field, what, (INT_TAG, FLOAT_TAG), expected)
+        assert isinstance(node, ScalarNode)
+        seconds = parse_duration(node.value)
+        if seconds is None:
+            self.error(
+                "MMO008",
+                f"`{field}` of {what}: {node.value!r} is not a duration",
+                node,
+                help="write seconds as a number, or a duration such as 500ms, 2s, 1m, 1h",
+            )
+        elif number_too_large(seconds):
+            self.error("MMO010", f"`{field}` of {what}: {too_large_reason(node.value)}", node)
+            return None
+        return seconds
 
     def boolean(self, node: Node, field: str, what: str) -> bool | None:
         if isinstance(node, ScalarNode) and node.tag == BOOL_TAG:
@@ -225,7 +229,13 @@ class Reader:
             return True, to_value(node)
         except JsonValueError as exc:
             self.error("MMO006", f"`{field}` of {what} must be JSON-like data, not {exc}", node)
-            return False, None
+        except NodeLimitError as exc:
+            self.limit(exc, field, what)
+        return False, None
+
+    def limit(self, exc: NodeLimitError, field: str, what: str) -> None:
+        """A number too large or a value nested too deeply, at the node at fault."""
+        self.error(exc.code, f"`{field}` of {what}: {exc.reason}", exc.node)
 
     # ---- lists ---------------------------------------------------------------------------
 

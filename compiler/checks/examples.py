@@ -70,6 +70,31 @@ steps:
     prompt "Hello \\q"
   } -> greeting
 '''), "Use a known escape (`\\n`, `\\t`, `\\\\`, `\\\"`) or a triple-quoted string."),
+    "MMO010": Example("yaml", '''name: demo
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+    prompt: "Hello"
+    max_tokens: 100000000000000000000
+''', "Write the number the field needs: each field has its own range (max_tokens is at "
+       "most 10,000,000)."),
+    "MMO011": Example("mmo", _mmo('''
+  input config: json = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+  step a = llm openai/gpt-4o-mini { prompt "Use {config}" } -> answer
+'''), "Flatten the value: no schema, default or condition needs more than 32 levels."),
+    "MMO012": Example("shell", "mmoc check huge.yaml   # a file of more than 1 MiB",
+                      "Split it into several pipelines."),
+    "MMO013": Example("yaml", '''name: demo
+inputs:
+  a: {type: json, default: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]}
+  b: {type: json, default: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]}
+  c: {type: json, default: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]}
+  d: {type: json, default: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+    prompt: "{a} {b} {c} {d}"
+''', "Write the repeated values out, or alias only small ones."),
     "MMO101": Example("mmo", _mmo('''
   step a = llm openai/gpt-4o-mini { prompt "Hello" } -> first
   step a = llm openai/gpt-4o-mini { prompt "Again {first}" } -> second

@@ -12,6 +12,7 @@ from mmoc_runtime.structured import schema_is_supported
 from .. import ir
 from ..analysis import AnyStep, resolve_model
 from ..diagnostics import Diagnostic
+from ..limits import json_nesting_problem, shown_value
 from ..source import Span
 from .support import did_you_mean, first_span, fmt_value, is_int, is_number, name_span
 
@@ -32,19 +33,26 @@ def _range(
     ok_type = is_int(value) if integer else is_number(value)
     kind = "a whole number" if integer else "a number"
     if not ok_type:
-        yield Diagnostic(code, f"{what} must be {kind}, not {fmt_value(value)}", span)
+        yield Diagnostic(code, f"{what} must be {kind}, not {_shown(value)}", span)
         return
-    number = float(value)  # type: ignore[arg-type]
-    if math.isnan(number):  # NaN compares false with every bound: refuse it by name
+    number: float = value  # type: ignore[assignment]  # compared as it is: float() of a
+    # huge int overflows, and Python compares ints with floats exactly
+    if isinstance(number, float) and math.isnan(number):  # NaN fails every comparison
         yield Diagnostic(code, f"{what} is {fmt_value(value)}; it must be a number", span)
         return
     too_low = number <= lo if lo_open else number < lo
     if too_low or number > hi:
         low = f"greater than {fmt_value(lo)}" if lo_open else f"at least {fmt_value(lo)}"
         yield Diagnostic(
-            code, f"{what} is {fmt_value(value)}; it must be {low} and at most {fmt_value(hi)}",
+            code, f"{what} is {_shown(value)}; it must be {low} and at most {fmt_value(hi)}",
             span,
         )
+
+
+def _shown(value: object) -> str:
+    """A value as a message shows it; a huge int (only the builder API can give one) without
+    the `str` that refuses more than 4,300 digits."""
+    return fmt_value(value) if not is_int(value) else shown_value(value)
 
 
 def _retry_problems(policy: ir.RetryPolicy, owner: str) -> Iterator[Diagnostic]:
@@ -65,8 +73,8 @@ def _retry_problems(policy: ir.RetryPolicy, owner: str) -> Iterator[Diagnostic]:
     ):
         yield Diagnostic(
             "MMO501",
-            f"the max delay of {what} ({fmt_value(policy.max_delay)}s) is below its base "
-            f"delay ({fmt_value(policy.base_delay)}s)",
+            f"the max delay of {what} ({_shown(policy.max_delay)}s) is below its base "
+            f"delay ({_shown(policy.base_delay)}s)",
             span,
             help="raise max_delay to at least the base delay",
         )
@@ -212,9 +220,20 @@ def check_step_values(p: ir.Pipeline) -> Iterator[Diagnostic]:
 
 
 def _schema_problems(step: AnyStep, span: Span | None) -> Iterator[Diagnostic]:
-    # The runtime validates replies against this subset, so it is the one judge of the subset.
     if not isinstance(step, ir.LlmStep) or step.output is None or step.output.schema_ is None:
         return
+    # The front ends bound a schema as they read it; the builder API hands it over as it is.
+    # A schema too deep, or with a number no module can write, is refused before the runtime's
+    # judge (which calls itself once per level) sees it.
+    unwritable = json_nesting_problem(step.output.schema_)
+    if unwritable is not None:
+        yield Diagnostic(
+            "MMO508",
+            f"the output schema of step `{step.name}` cannot be compiled: {unwritable}",
+            span,
+        )
+        return
+    # The runtime validates replies against this subset, so it is the one judge of the subset.
     for problem in schema_is_supported(step.output.schema_):
         yield Diagnostic("MMO508", f"the output schema of step `{step.name}`: {problem}", span)
 

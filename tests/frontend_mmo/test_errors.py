@@ -120,7 +120,8 @@ def test_syntax_error_returns_no_pipeline() -> None:
 
 def test_deep_nesting_is_a_diagnostic() -> None:
     expr, diags = parse_condition("not " * 5000 + "a", "deep")
-    assert expr is None and [d.code for d in diags] == ["MMO002"]
+    assert expr is None and [d.code for d in diags] == ["MMO011"]
+    assert diags[0].span is not None and diags[0].span.column == 32 * 4 + 1  # the 33rd `not`
 
 
 def test_condition_trailing_junk() -> None:
