@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._gc import gc_paused
 from .diagnostics import Diagnostic, Label, cap_repeats
 from .render_sarif import render_sarif
 from .source import Span
@@ -68,7 +69,8 @@ def render_text(
     show a window around the span, and long messages keep their start and end. The summary
     still counts every diagnostic given."""
     lines = _Lines(sources)
-    blocks = [_render_one(d, lines, color) for d in cap_repeats(diags)]
+    with gc_paused():  # many small objects, none in a cycle; see `_gc`
+        blocks = [_render_one(d, lines, color) for d in cap_repeats(diags)]
     if summary and diags:
         blocks.append(_paint(summary_line(diags), "bold", color) + "\n")
     return "\n".join(blocks)

@@ -223,3 +223,19 @@ def test_lowering_reads_the_declared_inputs_once(walks: None) -> None:
     view, problems = lower(p, source_path="t.mmo", source_text="")
     assert view is not None, problems
     assert CountingTuple.walks < 10  # was one walk per input (quadratic)
+
+
+def test_front_ends_run_with_the_cyclic_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmoc import loader
+
+    seen: list[bool] = []
+
+    def probe(text: str, display: str) -> tuple[None, list[Diagnostic]]:
+        seen.append(gc.isenabled())
+        return None, []
+
+    monkeypatch.setattr(loader, "_front_end", lambda suffix: probe)
+    was = gc.isenabled()
+    loader.load_text("name: d\n", "t.yaml", ".yaml")
+    assert seen == [False]  # the YAML front end ran with it on: 20,000 steps 5 s, not 3
+    assert gc.isenabled() == was

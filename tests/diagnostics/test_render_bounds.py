@@ -140,3 +140,22 @@ def test_fullwidth_names_get_carets_as_wide_as_they_are_shown() -> None:
     d = Diagnostic("MMO104", "bad", at(1, 7, 1, "t.yaml"), label="not an identifier")
     out = render_text([d], {"t.yaml": text}, summary=False)
     assert "|       ^^ not an identifier" in out
+
+
+def test_rendering_runs_with_the_cyclic_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from mmoc import render
+
+    seen: list[bool] = []
+    real = render._render_one
+
+    def probe(d: Diagnostic, lines: object, color: bool) -> str:
+        seen.append(gc.isenabled())
+        return real(d, lines, color)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render, "_render_one", probe)
+    was = gc.isenabled()
+    render_text([Diagnostic("MMO301", "m", at(1, 1))], {"t.mmo": "x\n"})
+    assert seen == [False]
+    assert gc.isenabled() == was
