@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .codes import CODES
@@ -78,6 +78,38 @@ def cap_repeats(diags: Sequence[Diagnostic], limit: int = REPEAT_LIMIT) -> list[
         elif seen[key] == limit + 1:
             out.append(_left_out_note(d, totals[key] - limit, limit))
     return out
+
+
+# Messages, labels and help longer than this keep their start and end in every output
+# format: a message can quote a name or a value from the source (up to a MiB long), and a
+# help line can list names; thousands of such diagnostics must not print gigabytes.
+TEXT_LIMIT = 1000
+
+
+def clip_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    """`text`, or its start and end around a note of how many characters were left out."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]} ...({len(text) - 2 * keep} characters)... {text[-keep:]}"
+
+
+def bounded(diags: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """What every output format prints: `cap_repeats`, then each text through `clip_text`."""
+    return [_clipped(d) for d in cap_repeats(diags)]
+
+
+def _clipped(d: Diagnostic) -> Diagnostic:
+    texts = (d.message, d.label or "", d.help or "", *(lab.message for lab in d.labels))
+    if all(len(t) <= TEXT_LIMIT for t in texts):
+        return d
+    return replace(
+        d,
+        message=clip_text(d.message),
+        label=clip_text(d.label) if d.label is not None else None,
+        help=clip_text(d.help) if d.help is not None else None,
+        labels=tuple(Label(lab.span, clip_text(lab.message)) for lab in d.labels),
+    )
 
 
 def _repeat_key(d: Diagnostic) -> tuple[str, int, str, str]:

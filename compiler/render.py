@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._gc import gc_paused
-from .diagnostics import Diagnostic, Label, cap_repeats
+from .diagnostics import Diagnostic, Label, bounded
 from .render_sarif import render_sarif
 from .source import Span
 
@@ -65,12 +65,12 @@ def render_text(
 ) -> str:
     """rustc-style text: header, `-->` location, gutter, source lines, carets, labels, help.
 
-    Bounded: repeats of one code on one line are capped (`cap_repeats`), long source lines
-    show a window around the span, and long messages keep their start and end. The summary
+    Bounded: repeats of one code on one line are capped and long texts clipped (`bounded`,
+    as in every format), and long source lines show a window around the span. The summary
     still counts every diagnostic given."""
     lines = _Lines(sources)
     with gc_paused():  # many small objects, none in a cycle; see `_gc`
-        blocks = [_render_one(d, lines, color) for d in cap_repeats(diags)]
+        blocks = [_render_one(d, lines, color) for d in bounded(diags)]
     if summary and diags:
         blocks.append(_paint(summary_line(diags), "bold", color) + "\n")
     return "\n".join(blocks)
@@ -79,7 +79,7 @@ def render_text(
 def _render_one(d: Diagnostic, lines: _Lines, color: bool) -> str:
     level = d.level
     head = _paint(f"{level}[{d.code}]", level, color)
-    out = [head + _paint(f": {clip_text(d.message)}", "bold", color)]
+    out = [head + _paint(f": {d.message}", "bold", color)]
     marks: list[_Mark] = []
     if d.span is not None:
         marks.append(_Mark(d.span, d.label, True))
@@ -101,7 +101,7 @@ def _render_one(d: Diagnostic, lines: _Lines, color: bool) -> str:
             out.extend(snippet)
             out.append(bar)
     if d.help:
-        out.append(_paint("help", "bold", color) + f": {clip_text(d.help)}")
+        out.append(_paint("help", "bold", color) + f": {d.help}")
     return "\n".join(out) + "\n"
 
 
@@ -128,19 +128,6 @@ class _Lines:
 SNIPPET_WIDTH = 160
 _CONTEXT_BEFORE = 40
 _CLIPPED = "..."
-# Messages, labels and help longer than this keep their start and end (a message can quote a
-# name or a value from the source, and a source line can be megabytes long).
-TEXT_LIMIT = 1000
-
-
-def clip_text(text: str, limit: int = TEXT_LIMIT) -> str:
-    """`text`, or its start and end around a note of how many characters were left out."""
-    if len(text) <= limit:
-        return text
-    keep = limit // 2
-    return f"{text[:keep]} ...({len(text) - 2 * keep} characters)... {text[-keep:]}"
-
-
 @dataclass(frozen=True)
 class _Window:
     """The part of a source line a snippet shows: `raw[lo:hi]`, tabs expanded to 4."""
@@ -203,7 +190,7 @@ def _snippet(marks: list[_Mark], lines: _Lines, width: int, level: str, color: b
             style = level if mark.primary else "secondary"
             row = " " * start + _paint(caret, style, color)
             if mark.text:
-                row += " " + _paint(clip_text(mark.text), style, color)
+                row += " " + _paint(mark.text, style, color)
             out.append(_paint(" " * width + " |", "gutter", color) + " " + row)
     return out
 
@@ -241,9 +228,9 @@ def diagnostic_dict(d: Diagnostic) -> dict[str, Any]:
 
 
 def render_json(diags: Sequence[Diagnostic]) -> str:
-    """One JSON array, one object per diagnostic (stable field order), repeats capped."""
+    """One JSON array, one object per diagnostic (stable field order), `bounded`."""
     return json.dumps(
-        [diagnostic_dict(d) for d in cap_repeats(diags)], indent=2, ensure_ascii=False
+        [diagnostic_dict(d) for d in bounded(diags)], indent=2, ensure_ascii=False
     ) + "\n"
 
 
@@ -263,7 +250,7 @@ def _escape_property(text: str) -> str:
 def render_github(diags: Sequence[Diagnostic]) -> str:
     """`::error file=..,line=..,col=..,endLine=..,endColumn=..,title=..::message` lines."""
     lines = []
-    for d in cap_repeats(diags):
+    for d in bounded(diags):
         props: list[tuple[str, object]] = []
         if d.span is not None:
             s = d.span

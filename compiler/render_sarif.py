@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from . import __version__
 from .codes import CODES
-from .diagnostics import Diagnostic, cap_repeats
+from .diagnostics import Diagnostic, bounded
 from .source import Span
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -93,7 +93,7 @@ def render_sarif(diags: Sequence[Diagnostic]) -> str:
                     }
                 },
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(d, index) for d in cap_repeats(diags)],
+                "results": [_result(d, index) for d in bounded(diags)],
             }
         ],
     }

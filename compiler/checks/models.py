@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from mmoc_runtime.catalog import BUILTIN_PROVIDERS, CATALOG
@@ -12,7 +13,7 @@ from .. import ir
 from ..analysis import resolve_model
 from ..diagnostics import Diagnostic
 from ..source import Span
-from .support import did_you_mean, first_span, is_identifier, suggest
+from .support import did_you_mean, first_span, is_identifier, listing, suggest
 
 # Providers whose model names the catalog lists; others (mock, ollama, endpoints) take any name.
 CATALOGUED = frozenset(CATALOG.values())
@@ -32,21 +33,32 @@ def model_refs(p: ir.Pipeline) -> Iterator[tuple[ir.ModelRef, str]]:
                 yield ref, f"the fallback list of step `{step.name}`"
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What model references are judged against, built once per pipeline (not per reference:
+    thousands of endpoints and aliases times thousands of references would be quadratic)."""
+
+    providers: list[str]  # built-in, then declared endpoints (in source order, for messages)
+    provider_set: frozenset[str]
+    bare_names: list[str]  # what a bare model name may mean: catalog names, then aliases
+
+    @classmethod
+    def of(cls, p: ir.Pipeline) -> _Known:
+        providers = [*BUILTIN_PROVIDERS, *(e.name for e in p.providers)]
+        return cls(providers, frozenset(providers), [*CATALOG, *(a.name for a in p.models)])
+
+
 def check_model_ids(p: ir.Pipeline) -> Iterator[Diagnostic]:
-    providers = [*BUILTIN_PROVIDERS, *(e.name for e in p.providers)]
+    known = _Known.of(p)
     aliases = {a.name for a in p.models}
-    # What a bare name may mean; built once, not once per reference.
-    names = [*CATALOG, *(a.name for a in p.models)]
     for ref, where in model_refs(p):
         if ref.id in aliases:
             continue  # judged where the alias is defined
         resolved = resolve_model(p, ref.id)
-        yield from _judge(resolved, ref.span, where, providers, names)
+        yield from _judge(resolved, ref.span, where, known)
 
 
-def _judge(
-    model_id: str, span: Span | None, where: str, providers: list[str], names: list[str]
-) -> Iterator[Diagnostic]:
+def _judge(model_id: str, span: Span | None, where: str, known: _Known) -> Iterator[Diagnostic]:
     base, _, query = model_id.partition("?")
     provider, slash, name = base.partition("/")
     if not slash:
@@ -58,7 +70,7 @@ def _judge(
         # A bare name the catalog does not know: a warning (it may be a typo, or a model newer
         # than the catalog). Nothing says which provider serves it, so a real run fails the
         # step with a configuration error; a --mock run answers it.
-        near = suggest(base, names)
+        near = suggest(base, known.bare_names)
         yield Diagnostic(
             "MMO401",
             f"unknown model `{base}` in {where}: it is not in the catalog and names no provider",
@@ -72,14 +84,14 @@ def _judge(
     if not provider or not name or not _NAME_RE.match(name) or not _query_ok(query):
         yield _malformed(model_id, span, where)
         return
-    if provider not in providers:
+    if provider not in known.provider_set:
         yield Diagnostic(
             "MMO402",
             f"unknown provider `{provider}` in model `{model_id}` ({where})",
             span,
             label="unknown provider",
-            help=did_you_mean(provider, providers)
-            or "providers: " + ", ".join(providers) + ", or declare an endpoint",
+            help=did_you_mean(provider, known.providers)
+            or "providers: " + listing(known.providers) + ", or declare an endpoint",
         )
         return
     if provider in CATALOGUED and not _in_catalog(provider, name):

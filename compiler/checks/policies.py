@@ -14,7 +14,15 @@ from ..analysis import AnyStep, resolve_model
 from ..diagnostics import Diagnostic
 from ..limits import json_nesting_problem, shown_value
 from ..source import Span
-from .support import did_you_mean, first_span, fmt_value, is_int, is_number, name_span
+from .support import (
+    did_you_mean,
+    first_span,
+    fmt_value,
+    is_int,
+    is_number,
+    listing,
+    name_span,
+)
 
 # Bounds past which a number is a mistake rather than a choice ("absurd").
 MAX_RETRIES = 100
@@ -124,14 +132,15 @@ def check_policies(p: ir.Pipeline) -> Iterator[Diagnostic]:
             settings.append((step.retry, step.breaker, f"step `{step.name}`", name_span(step)))
     retry_names = [r.name for r in p.retry_policies if r.name]
     breaker_names = [b.name for b in p.breaker_policies if b.name]
+    retry_known, breaker_known = set(retry_names), set(breaker_names)  # no list scan per step
     for retry, breaker, owner, owner_span in settings:
         if isinstance(retry, ir.RetryPolicy):
             yield from _retry_problems(retry, owner)
-        elif isinstance(retry, ir.PolicyRef) and retry.name not in retry_names:
+        elif isinstance(retry, ir.PolicyRef) and retry.name not in retry_known:
             yield _unknown_ref("retry policy", retry, owner, owner_span, retry_names)
         if isinstance(breaker, ir.BreakerPolicy):
             yield from _breaker_problems(breaker, owner)
-        elif isinstance(breaker, ir.PolicyRef) and breaker.name not in breaker_names:
+        elif isinstance(breaker, ir.PolicyRef) and breaker.name not in breaker_known:
             yield _unknown_ref("breaker", breaker, owner, owner_span, breaker_names)
 
 
@@ -144,7 +153,7 @@ def _unknown_ref(
         first_span(ref, owner_span),
         label=f"no {kind} has this name",
         help=did_you_mean(ref.name, names)
-        or (f"defined: {', '.join(names)}" if names else f"define the {kind} first"),
+        or (f"defined: {listing(names)}" if names else f"define the {kind} first"),
     )
 
 

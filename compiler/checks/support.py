@@ -69,6 +69,14 @@ def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = SUGGEST_C
     return f"did you mean `{found}`?" if found else None
 
 
+def listing(names: Iterable[str], limit: int = 10) -> str:
+    """`a, b, c` for a help line, and `a, b, ... (and 990 more)` past `limit` names: a list
+    of every user-defined name in each of thousands of diagnostics would be quadratic."""
+    items = list(names)
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown}, ... (and {len(items) - limit} more)"
+
+
 def python_name(name: str) -> str:
     """The name Python reads for `name` as an identifier: its NFKC form, so `ｓ` is `s`.
 

@@ -239,3 +239,17 @@ def test_front_ends_run_with_the_cyclic_collector_paused(monkeypatch: pytest.Mon
     loader.load_text("name: d\n", "t.yaml", ".yaml")
     assert seen == [False]  # the YAML front end ran with it on: 20,000 steps 5 s, not 3
     assert gc.isenabled() == was
+
+
+def test_help_lines_list_a_bounded_number_of_defined_names() -> None:
+    # Every unknown reference listed every defined policy: 3,000 of each printed 178 MB of JSON.
+    policies = "".join(f"  retry policy_{i} = constant(max_retries: 1)\n" for i in range(50))
+    found = load_text(
+        "pipeline d {\n" + policies
+        + '  step a = llm mock/m {\n    prompt "p"\n    retry zzz\n  } -> k\n}\n',
+        "t.mmo", ".mmo",
+    ).diagnostics
+    (d,) = only(found, "MMO502")
+    assert d.help == (
+        "defined: " + ", ".join(f"policy_{i}" for i in range(10)) + ", ... (and 40 more)"
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from mmoc.cli import cli
-from mmoc.diagnostics import REPEAT_LIMIT, Diagnostic, cap_repeats
+from mmoc.diagnostics import REPEAT_LIMIT, Diagnostic, Label, cap_repeats
 from mmoc.loader import load_text
 from mmoc.render import (
     SNIPPET_WIDTH,
@@ -159,3 +159,14 @@ def test_rendering_runs_with_the_cyclic_collector_paused(monkeypatch: pytest.Mon
     render_text([Diagnostic("MMO301", "m", at(1, 1))], {"t.mmo": "x\n"})
     assert seen == [False]
     assert gc.isenabled() == was
+
+
+@pytest.mark.parametrize("render", [render_json, render_sarif, render_github])
+def test_machine_formats_clip_long_texts_too(render: object) -> None:
+    name = "n" * 100_000
+    d = Diagnostic("MMO301", f"reads `{name}`", at(1, 1), label=name, help=name,
+                   labels=(Label(at(2, 1), name),))
+    empty = render([])  # type: ignore[operator]
+    out = render([d])  # type: ignore[operator]
+    assert len(out) - len(empty) < 6_000  # SARIF has its rules table either way
+    assert "characters)" in out and name not in out
