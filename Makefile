@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint goldens clean
+.PHONY: test demo bench lint goldens fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,12 @@ lint: $(STAMP)
 
 goldens: $(STAMP)
 	$(BIN)/python -m pytest tests/cases --update-goldens
+
+# The fuzz corpus (tests/fuzz) at length: random examples, MMOC_FUZZ_EXAMPLES per property
+# (the suite runs a few, always the same), and every bomb and special file.
+MMOC_FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	MMOC_FUZZ_EXAMPLES=$(MMOC_FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz
 
 clean:
 	rm -rf $(VENV) build *.egg-info
