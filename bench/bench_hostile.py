@@ -2,8 +2,9 @@
 
 `python -m bench.bench_hostile`. Each case is generated here (nothing large is committed):
 thousands of duplicate names, a 10,000-step cycle, 10,000 unused inputs, 10,000 distinct
-unknown placeholders on one line, a 10 MB string and a 10 MB line (over the 1 MiB source
-limit, so refused at once), and a string just under the limit. Every check, the renderer
+unknown placeholders on one line, 10,000 misses that each want a "did you mean", a 10 MB
+string and a 10 MB line (over the 1 MiB source limit, so refused at once), and a string and
+a line just under the limit. Every check, the renderer
 and the "did you mean" searches must stay linear; a case that takes more than TARGET
 seconds is marked SLOW. A case whose source checks without errors is also compiled.
 
@@ -66,6 +67,23 @@ def unknown_placeholders_mmo(n: int = 10_000) -> str:
     )
 
 
+def unknown_after_mmo(n: int = 10_000) -> str:
+    """n steps each running after a step that does not exist: n "did you mean" searches
+    among n step names."""
+    steps = "".join(
+        f'  step s{i} = llm mock/m {{ prompt "p"\n    after missing{i}\n  }} -> k{i}\n'
+        for i in range(n)
+    )
+    return "pipeline after {\n" + steps + "}\n"
+
+
+def unproduced_outputs_mmo(n: int = 10_000) -> str:
+    """n declared outputs no step produces, among n produced keys."""
+    outputs = "".join(f"  output wanted_{i}\n" for i in range(n))
+    steps = "".join(f'  step s{i} = llm mock/m {{ prompt "p" }} -> made_{i}\n' for i in range(n))
+    return "pipeline outputs {\n" + outputs + steps + "}\n"
+
+
 def long_string_mmo(size: int) -> str:
     """A triple-quoted prompt of about `size` characters, in indented lines of 80 (the file
     is about 6% larger than `size`)."""
@@ -86,6 +104,8 @@ CASES: tuple[tuple[str, str, Callable[[], str]], ...] = (
     ("10,000-step cycle", ".mmo", cycle_mmo),
     ("10,000 unused inputs", ".mmo", unused_inputs_mmo),
     ("10,000 unknown placeholders, one line", ".mmo", unknown_placeholders_mmo),
+    ("10,000 unknown `after` targets", ".mmo", unknown_after_mmo),
+    ("10,000 outputs nothing produces", ".mmo", unproduced_outputs_mmo),
     ("10 MB string in a prompt", ".mmo", lambda: long_string_mmo(10_000_000)),
     ("10 MB single line", ".mmo", lambda: long_line_mmo(10_000_000)),
     # Just under the 1 MiB source limit, so these go through the whole front end and checks.

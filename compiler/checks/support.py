@@ -22,9 +22,9 @@ TYPO_CUTOFF = 0.8
 # "Did you mean" compares the word with every candidate, at a cost that grows with both
 # lengths; thousands of misses among thousands of names would make a check quadratic. Within
 # `suggestion_budget()` (every run of the checks) the searches together may compare at most
-# this many (word character, candidate character) pairs, about a second of difflib at worst;
+# this many (word character, candidate character) pairs, under half a second of difflib;
 # once it is spent, misses get no suggestion. Real pipelines use a fraction of a percent.
-SUGGEST_BUDGET = 10_000_000
+SUGGEST_BUDGET = 5_000_000
 
 
 class _Budget:
