@@ -3,7 +3,7 @@
 `compile_pipeline` runs the checks itself, so no caller can generate code for a pipeline
 that has errors; `compile_file` adds loading. `load_module` executes generated code in a
 fresh module object (what `mmoc run` and the builder API do), `write_atomic` is how files
-are written: all or nothing.
+are written: all or nothing (`mmoc_runtime.files.write_file`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import contextlib
 import importlib
 import os
 import sys
-import tempfile
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mmoc_runtime.files import write_file
 
 from . import ir
 from .diagnostics import Diagnostic, internal_error, sort_key
@@ -119,10 +120,19 @@ def _generate(
 _ROOT_MARKERS = ("pyproject.toml", ".git")
 
 
+def resolved_path(path: str | Path) -> Path:
+    """`path` absolute, its symlinks resolved where they can be. A symlink loop (RuntimeError
+    before Python 3.13, OSError after) is left as written: reading it reports the loop."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path).absolute()
+
+
 def project_relative(path: str | Path) -> str:
     """`path` relative to its project root (nearest ancestor holding pyproject.toml or .git),
     else its bare file name; POSIX separators. Independent of the working directory."""
-    resolved = Path(path).resolve()
+    resolved = resolved_path(path)
     for parent in resolved.parents:
         if any((parent / marker).exists() for marker in _ROOT_MARKERS):
             return resolved.relative_to(parent).as_posix()
@@ -146,7 +156,7 @@ def import_path(folders: Sequence[str | Path]) -> Iterator[None]:
 def source_import_path(source: str | Path) -> list[str]:
     """Where a run imports a pipeline's transforms from: the source's folder, then the
     current directory (what `python pipeline_gen.py` and `python -m` would each see)."""
-    return [str(Path(source).resolve().parent), os.getcwd()]
+    return [str(resolved_path(source).parent), os.getcwd()]
 
 
 def transform_import_problems(p: ir.Pipeline) -> list[Diagnostic]:
@@ -224,42 +234,11 @@ def load_module(
     return module
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` all at once: a temporary file beside it, then a rename.
-
-    Lines end in `\n` on every platform. A file that exists keeps its permissions; a new
-    one gets what `open()` would give it (0o666 less the umask), not the temporary file's
-    private 0o600."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    # Reading the umask means setting it (racy with other threads); Linux shows it in /proc.
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+# How every file mmoc produces is written: a regular file all at once (a temporary file
+# beside it, then a rename), through symlinks; a device or FIFO as it is; nothing else. The
+# runtime holds the one copy (generated scripts write their --trace with it); this is its name
+# in the compiler's Python API.
+write_atomic = write_file
 
 
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

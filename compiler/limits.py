@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 
+from mmoc_runtime.files import MAX_FILE_BYTES
+
 from .diagnostics import Diagnostic
 from .source import Span
 
-# A pipeline source, in bytes of UTF-8. Real pipelines are a few kilobytes.
-MAX_SOURCE_BYTES = 1024 * 1024
+# A pipeline source, in bytes of UTF-8. Real pipelines are a few kilobytes. The one limit on
+# any file mmoc reads (an --inputs-json too), so the runtime's, which cannot import this.
+MAX_SOURCE_BYTES = MAX_FILE_BYTES
 # Lists and objects inside one another in a value (a JSON schema, an input default), and
 # operators inside one another in a condition. A generated module must hold every value
 # as a Python literal, and Python's parser takes at most 200 nested brackets.

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import InputError
+from .files import read_regular_file
 from .spec import InputSpec, PipelineSpec
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
@@ -146,9 +147,8 @@ def parse_input_text(spec: InputSpec | None, text: str) -> Any:
 
 def _read_json_object(path: str, problems: list[str]) -> dict[str, Any]:
     """The JSON object in the file at `path`; {} after adding what is wrong to `problems`."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+    try:  # a regular file of at most MAX_FILE_BYTES: a FIFO or /dev/zero is refused, unread
+        text = read_regular_file(path).decode("utf-8")
     except OSError as exc:
         problems.append(f"cannot read --inputs-json {path}: {exc.strerror or exc}")
         return {}

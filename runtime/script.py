@@ -10,12 +10,15 @@ with an empty key, an input the pipeline does not declare, a value that is not o
 type, an unreadable `--inputs-json`, a missing input: all named at once, read by
 `inputs.inputs_from_command_line` exactly as `mmoc run` reads them), reported before any model
 call, never as a traceback; 2 also for a `--trace` that cannot be written (missing folders are
-created).
+created; see `files.write_file` for symlinks, devices and FIFOs) and for a stdout that cannot be
+written (`> /dev/full`: "error: cannot write to standard output: ..."); a reader leaving early
+(`| head`) ends quietly with 1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, MmocRuntimeError
 from .executor import execute
+from .files import write_file
 from .inputs import inputs_from_command_line, parse_input_text
 from .redaction import secret_values, shown_json
 from .spec import PipelineSpec
@@ -52,7 +56,7 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
         return 130
     if trace_path:
         try:
-            _write_creating_folders(trace_path, result.trace.to_json())
+            write_file(trace_path, result.trace.to_json())  # missing folders are created
         except OSError as exc:
             print(f"error: cannot write --trace {trace_path}: {exc.strerror or exc}",
                   file=sys.stderr)
@@ -67,22 +71,26 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     try:
         # Never a key on stdout, even one a model repeated (docs/runtime.md).
         secrets = secret_values(pipeline.endpoints)
+        if sys.stdout is None:  # closed before we started: `print` would drop it silently
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
         print(shown_json(result.outputs, secrets, indent=2), flush=True)
-    except BrokenPipeError:
-        # `| head`: the reader left. Point stdout at /dev/null so the flush at exit is quiet.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # `| head`: the reader left
+        _drop_stdout()
         return 1
+    except OSError as exc:  # `> /dev/full`: an I/O error, said so (never a traceback)
+        _drop_stdout()
+        print(f"error: cannot write to standard output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return 0
 
 
-def _write_creating_folders(path: str, text: str) -> None:
-    """Write `text` to `path`, creating missing parent folders first (as `mmoc run --trace`,
-    `mmoc compile -o` and `mmoc convert -o` do)."""
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: what is still buffered is dropped by the flush at exit,
+    which would otherwise fail again and print a traceback of its own."""
+    if sys.stdout is not None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:

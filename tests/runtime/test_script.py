@@ -1,16 +1,24 @@
 """`mmoc_runtime.script`: the command line generated modules delegate to, and the one
-text-to-typed-input conversion (`parse_input_text`) that it and `mmoc run -i` share."""
+text-to-typed-input conversion (`parse_input_text`) that it and `mmoc run -i` share; how it
+reads and writes special files (`mmoc_runtime.files`) and a stdout it cannot write."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import shlex
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mmoc_runtime import InputSpec, LlmStep, PipelineSpec, parse_input_text, script_main
+from mmoc_runtime.files import read_regular_file
 
 COUNT = InputSpec(name="count", type="int")
 RATIO = InputSpec(name="ratio", type="float")
@@ -249,3 +257,88 @@ def test_help_exits_0_and_shows_the_pipeline_description(
     code, out, _ = _run(capsys, "--help")
     assert code == 0
     assert "a pipeline run from the command line" in out and "--inputs-json" in out
+
+
+# ---- special files and a stdout that cannot be written (a real process each) ------------
+
+SCRIPT = """\
+import sys
+from mmoc_runtime import InputSpec, LlmStep, PipelineSpec, script_main
+
+PIPELINE = PipelineSpec(
+    name="scripted",
+    inputs=(InputSpec(name="topic"),),
+    steps=(LlmStep(name="write", model="mock/x", prompt="About {topic}", output_key="text"),),
+)
+sys.exit(script_main(PIPELINE))
+"""
+
+
+def _script(folder: Path, *argv: str, shell_tail: str = "",
+            stdout: int | None = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+    """Run a pipeline script in `folder` (a subprocess with a timeout: the bugs were hangs)."""
+    script = folder / "pipeline_gen.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    command = " ".join(shlex.quote(part) for part in (sys.executable, str(script), *argv))
+    done = subprocess.run(["sh", "-c", f"exec {command} {shell_tail}"], stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+                          cwd=folder)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+@pytest.mark.parametrize(("special", "kind"), [("fifo.json", "a FIFO"),
+                                               ("/dev/zero", "a character device")])
+def test_script_inputs_json_that_is_not_a_regular_file_is_refused_unread(
+    tmp_path: Path, special: str, kind: str
+) -> None:
+    if special == "fifo.json":
+        os.mkfifo(tmp_path / special)
+    done = _script(tmp_path, "--mock", "-i", "topic=x", "--inputs-json", special)
+    assert done.returncode == 2
+    assert f"cannot read --inputs-json {special}: it is {kind}, not a regular file" in done.stderr
+
+
+def test_read_regular_file_reads_at_most_its_limit(tmp_path: Path) -> None:
+    path = tmp_path / "inputs.json"
+    path.write_bytes(b"x" * 11)
+    assert read_regular_file(path, limit=11) == b"x" * 11
+    with pytest.raises(OSError) as caught:
+        read_regular_file(path, limit=10)
+    assert caught.value.errno == errno.EFBIG
+    assert caught.value.strerror == "larger than 10 bytes, the most mmoc reads"
+
+
+def test_script_trace_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    (tmp_path / "t.json").symlink_to("kept.json")
+    done = _script(tmp_path, "--mock", "-i", "topic=x", "--trace", "t.json")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "t.json").is_symlink()
+    assert json.loads((tmp_path / "kept.json").read_text())["pipeline"] == "scripted"
+
+
+def test_script_trace_into_a_fifo_nobody_reads_is_an_error_not_a_wait(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "t.fifo")
+    done = _script(tmp_path, "--mock", "-i", "topic=x", "--trace", "t.fifo")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: cannot write --trace t.fifo: it is a FIFO that no process is reading\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+def test_script_trace_into_a_character_device_leaves_it_a_device(tmp_path: Path) -> None:
+    null = tmp_path / "null"  # /dev/null's twin: as root, `--trace /dev/null` replaced it
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    done = _script(tmp_path, "--mock", "-i", "topic=x", "--trace", "null")
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode)
+
+
+@pytest.mark.parametrize(("redirect", "reason"), [(">/dev/full", "No space left on device"),
+                                                  (">&-", "Bad file descriptor")])
+def test_script_stdout_that_cannot_be_written_is_an_io_error(
+    tmp_path: Path, redirect: str, reason: str
+) -> None:
+    done = _script(tmp_path, "--mock", "-i", "topic=x", shell_tail=redirect, stdout=None)
+    assert done.returncode == 2
+    assert done.stderr == f"error: cannot write to standard output: {reason}\n"
