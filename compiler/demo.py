@@ -66,11 +66,15 @@ def example_inputs(spec: Any, examples: Mapping[str, str] = EXAMPLE_INPUTS) -> d
 
 
 def _freshness(source: Path, code: str) -> str:
+    from .cli.compile import existing_module  # read as `compile --check` reads it
+
     generated = source.with_name(f"{source.stem}_gen.py")
-    if not generated.exists():
+    current, why = existing_module(generated, code)
+    if current == code:
+        return f"{generated.name} is up to date"
+    if why == "missing":
         return f"no checked-in {generated.name}"
-    same = generated.read_text(encoding="utf-8") == code
-    return f"{generated.name} is up to date" if same else f"{generated.name} is STALE"
+    return f"{generated.name} is STALE"
 
 
 def run_one(source: Path, console: Console) -> bool:

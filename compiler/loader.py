@@ -7,14 +7,18 @@ CLI can still print every other file's findings.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mmoc_runtime.files import read_regular_file
 
 from . import ir
 from ._gc import gc_paused
 from .checks import run_checks
 from .diagnostics import Diagnostic, internal_error, sort_key
+from .limits import MAX_SOURCE_BYTES, oversized_source
 from .source import Span
 
 MMO_SUFFIXES = (".mmo",)
@@ -66,19 +70,18 @@ def load_path(
     path = Path(path)
     shown = display if display is not None else display_of(path)
     result = LoadResult(path=path, display_path=shown)
-    if path.exists() and not path.is_file() and not path.is_dir():
-        # A FIFO, socket or device: reading it could block forever.
-        result.diagnostics.append(
-            Diagnostic("MMO001", f"cannot read `{shown}`: not a regular file", _file_span(shown))
-        )
-        return result
     try:
-        data = path.read_bytes()
+        # A regular file only, and at most MAX_SOURCE_BYTES of it: a FIFO would block the
+        # read forever, /dev/zero would fill memory.
+        data = read_regular_file(path, MAX_SOURCE_BYTES)
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        result.diagnostics.append(
-            Diagnostic("MMO001", f"cannot read `{shown}`: {reason}", _file_span(shown))
-        )
+        if exc.errno == errno.EFBIG:
+            result.diagnostics.append(oversized_source(shown))
+        else:
+            reason = exc.strerror or type(exc).__name__
+            result.diagnostics.append(
+                Diagnostic("MMO001", f"cannot read `{shown}`: {reason}", _file_span(shown))
+            )
         return result
     try:
         text = data.decode("utf-8")

@@ -21,6 +21,7 @@ from . import compile as _compile
 from . import fmt as _fmt
 from . import graph as _graph
 from . import run as _run
+from .common import EXIT_USAGE, StandardStreamError, report_stream_error, watch_standard_streams
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,10 +36,20 @@ for _command in (_check.check, _check.explain, _fmt.fmt, _fmt.convert, _compile.
 
 
 def main() -> None:
+    watch_standard_streams()
     try:
-        cli(prog_name="mmoc")
+        try:
+            cli(prog_name="mmoc")
+        finally:
+            # Here, not in Python's flush at exit: a failure can still be reported.
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:  # a stderr closed from the start stays None
+                    stream.flush()
     except BrokenPipeError:
         # `mmoc check ... | head`: the reader left. Python would complain again when it flushes
         # stdout at exit, so point stdout at /dev/null first, then exit quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    except StandardStreamError as exc:  # `> /dev/full`: an I/O error, not a bug of mmoc
+        report_stream_error(exc)
+        sys.exit(EXIT_USAGE)

@@ -1,12 +1,15 @@
 """Helpers every command shares: finding source files, printing diagnostics, exit codes,
-writing outputs, and turning an internal failure into MMO702 instead of a traceback.
+writing outputs, turning an internal failure into MMO702 instead of a traceback, and a full
+or closed stdout or stderr into an I/O error (exit 2) instead of MMO702.
 
 Exit codes (ruff's): 0 clean, 1 problems found, 2 usage error or internal failure.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
+import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -14,10 +17,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from mmoc_runtime.files import read_regular_file, write_file
 from rich.console import Console
 from rich.text import Text
 
+from ..compile import resolved_path
 from ..diagnostics import Diagnostic, internal_error, sort_key
+from ..limits import MAX_SOURCE_BYTES
 from ..loader import SOURCE_SUFFIXES
 from ..render import render_github, render_json, render_sarif, render_text, summary_line
 
@@ -77,10 +83,7 @@ def collect_sources(
 
 def _identity(path: Path) -> Path:
     """The same file named two ways (`a.mmo`, `./a.mmo`, via its folder) is checked once."""
-    try:
-        return path.resolve()
-    except OSError:
-        return path.absolute()
+    return resolved_path(path)
 
 
 def read_sources(diags: Iterable[Diagnostic]) -> dict[str, str]:
@@ -90,8 +93,8 @@ def read_sources(diags: Iterable[Diagnostic]) -> dict[str, str]:
         for span in (d.span, *(lab.span for lab in d.labels)):
             if span is None or span.file in sources:
                 continue
-            try:
-                sources[span.file] = Path(span.file).read_text(encoding="utf-8")
+            try:  # never a FIFO or a device: a diagnostic about one must not hang on it
+                sources[span.file] = read_regular_file(span.file, MAX_SOURCE_BYTES).decode()
             except (OSError, UnicodeDecodeError):
                 sources[span.file] = ""
     return {k: v for k, v in sources.items() if v}
@@ -196,8 +199,10 @@ def guard(doing: str) -> Callable[[F], F]:
             try:
                 return fn(*args, **kwargs)
             except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort,
-                    SystemExit, KeyboardInterrupt, BrokenPipeError):
-                raise  # BrokenPipeError: the reader of our output left; `main` ends quietly
+                    SystemExit, KeyboardInterrupt, BrokenPipeError, StandardStreamError):
+                # BrokenPipeError: the reader of our output left; `main` ends quietly.
+                # StandardStreamError: stdout or stderr cannot be written; `main` says so.
+                raise
             except Exception as exc:  # never a traceback for the user (MMOC_DEBUG re-raises)
                 if os.environ.get("MMOC_DEBUG"):
                     raise
@@ -211,10 +216,99 @@ def guard(doing: str) -> Callable[[F], F]:
     return wrap
 
 
-def write_output(path: Path, text: str) -> None:
-    """Write a file a command produces (`compile -o`, `convert -o`, `run --trace`): missing
-    parent folders are created, then `mmoc.compile.write_atomic` writes it all at once."""
-    from ..compile import write_atomic
+def write_output(path: Path, text: str | bytes) -> None:
+    """Write a file a command produces (`compile -o`, `convert -o`, `fmt`, `graph -o`,
+    `run --trace`) with `mmoc_runtime.files.write_file`: missing folders created, a regular
+    file replaced all at once through any symlink, a device or FIFO written as it is, anything
+    else refused (`OSError`, for the command to report with exit 2)."""
+    write_file(path, text)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text)
+
+# ---- stdout and stderr ------------------------------------------------------------------
+
+
+class StandardStreamError(Exception):
+    """Writing stdout failed (`> /dev/full`, a full disk, a closed descriptor): the command
+    cannot do its job, but mmoc has no bug. Not an `OSError`, so no handler meant for a file a
+    command writes takes it for one; `main` reports it with exit 2."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot write to standard output: {reason}")
+
+
+class _StandardStreamRaw(io.RawIOBase):
+    """The bottom of the `sys.stdout` and `sys.stderr` that `watch_standard_streams` installs,
+    writing to descriptor `fd` (None: it was closed when mmoc started).
+
+    On stdout a failure is a `StandardStreamError`; a broken pipe stays `BrokenPipeError`, so
+    a reader leaving early (`| head`) still ends quietly. On stderr a failure only stops what
+    follows from being written: progress and messages are not worth losing the command's
+    work for, and there is nowhere left to report it."""
+
+    def __init__(self, fd: int | None, fatal: bool) -> None:
+        super().__init__()
+        self.fd = fd
+        self.fatal = fatal
+        self.discarding = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        if self.fd is None:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        return self.fd
+
+    def isatty(self) -> bool:
+        return self.fd is not None and os.isatty(self.fd)
+
+    def write(self, data: Any) -> int:
+        if self.discarding:
+            return len(data)
+        try:
+            return os.write(self.fileno(), data)
+        except BrokenPipeError:
+            if self.fatal:
+                raise
+        except OSError as exc:
+            if self.fatal:
+                raise StandardStreamError(exc.strerror or str(exc)) from exc
+        self.discarding = True
+        return len(data)
+
+
+def watch_standard_streams() -> None:
+    """Put `_StandardStreamRaw` under `sys.stdout` and `sys.stderr` (same encoding, errors and
+    buffering), so a failed write anywhere (Rich, click, print) is known for what it is. A
+    closed stdout is watched too (its first write fails); a closed stderr is left as Python
+    leaves it (None: nothing is written); a stream that is not the process's own descriptor
+    (a test's capture) is left alone."""
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = getattr(sys, name)
+        if stream is None and name == "stderr":
+            continue
+        if stream is not None:
+            try:
+                if stream.fileno() != fd:
+                    continue
+            except (OSError, ValueError):
+                continue
+            stream.flush()
+        raw = _StandardStreamRaw(None if stream is None else fd, fatal=name == "stdout")
+        setattr(sys, name, io.TextIOWrapper(
+            io.BufferedWriter(raw),
+            encoding=getattr(stream, "encoding", None) or "utf-8",
+            errors=getattr(stream, "errors", None) or "strict",
+            line_buffering=getattr(stream, "line_buffering", False),
+            write_through=getattr(stream, "write_through", False),
+        ))
+
+
+def report_stream_error(exc: StandardStreamError) -> None:
+    """`error: cannot write to standard output: No space left on device` on stderr; then what
+    is still buffered for stdout is dropped, so Python's flush at exit has nothing to fail on
+    (and no traceback of its own to print)."""
+    click.echo(f"error: {exc}", err=True)
+    raw = getattr(getattr(sys.stdout, "buffer", None), "raw", None)
+    if isinstance(raw, _StandardStreamRaw):
+        raw.discarding = True

@@ -10,13 +10,15 @@ lines ("wrote ...", "would regenerate ...") go to stderr, so `--format json` sta
 from __future__ import annotations
 
 import difflib
+import errno
 import sys
 from pathlib import Path
 
 import click
+from mmoc_runtime.files import MAX_FILE_BYTES, read_regular_file
 from rich.console import Console
 
-from ..compile import CompileResult, compile_file, project_relative
+from ..compile import CompileResult, compile_file, project_relative, resolved_path
 from ..diagnostics import Diagnostic, sort_key
 from .common import (
     EXIT_OK,
@@ -39,11 +41,22 @@ def output_path(source: Path, out: Path | None, out_dir: Path | None) -> Path:
     return (out_dir / name) if out_dir is not None else source.with_name(name)
 
 
-def _existing(path: Path) -> str | None:
+def existing_module(path: Path, new: str) -> tuple[str | None, str]:
+    """The module now at `path`, to compare with `new`, and what to call it when it is not
+    `new`. Only a regular file is read (a FIFO or device never is: `-o /dev/stdout` must not
+    read a pipe, nor `-o /dev/zero` read forever), and at most the larger of `new` and
+    MAX_FILE_BYTES: a file beyond that is out of date, unread."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+        data = read_regular_file(path, max(len(new.encode("utf-8")), MAX_FILE_BYTES))
+        return data.decode("utf-8"), "out of date"
+    except FileNotFoundError:
+        return None, "missing"
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            return None, "out of date"
+        return None, exc.strerror or str(exc)
+    except UnicodeDecodeError:
+        return None, "out of date"
 
 
 def unified_diff(old: str | None, new: str, shown: str) -> str:
@@ -145,18 +158,15 @@ def _emit(
     """Compare or write one module. Returns (1 if stale under --check/--diff, wrote fine)."""
     assert result.code is not None
     shown = target.as_posix()
+    current, why = existing_module(target, result.code)
+    if current == result.code:
+        return 0, True  # up to date; when writing, the file (and its mtime) is left alone
     if check_only or show_diff:
-        current = _existing(target)
-        if current == result.code:
-            return 0, True
         if show_diff:
             click.echo(unified_diff(current, result.code, shown), nl=False)
         if check_only:
-            why = "missing" if current is None else "out of date"
             click.echo(f"would regenerate {shown} ({why})", err=True)
         return 1, True
-    if _existing(target) == result.code:
-        return 0, True  # unchanged: leave the file (and its mtime) alone
     try:
         write_output(target, result.code)  # missing folders are created
     except OSError as exc:
@@ -174,7 +184,7 @@ def _one_source_per_output(
     chosen: dict[Path, tuple[Path, str, Path]] = {}
     for entry in targets:
         path, shown, target = entry
-        key = target.resolve()
+        key = resolved_path(target)
         if key not in chosen:
             chosen[key] = entry
             continue
@@ -196,4 +206,4 @@ def _one_source_per_output(
     return [entry for entry in targets if id(entry) in kept]
 
 
-__all__ = ["compile_", "output_path", "unified_diff"]
+__all__ = ["compile_", "existing_module", "output_path", "unified_diff"]

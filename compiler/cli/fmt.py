@@ -1,7 +1,8 @@
 """`mmoc fmt FILE...` (canonical .mmo through the IR printer) and `mmoc convert IN -o OUT`.
 
 fmt exit codes: 0 nothing to do or files rewritten; 1 with --check/--diff when a file would
-change, or when a file does not parse (it is then left untouched); 2 usage or internal failure.
+change, or when a file does not parse (it is then left untouched); 2 usage, a file that cannot
+be written, or internal failure.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ..compile import write_atomic
+from ..compile import resolved_path
 from ..diagnostics import Diagnostic
 from ..loader import MMO_SUFFIXES, SOURCE_SUFFIXES, YAML_SUFFIXES, LoadResult, load_path
 from .common import (
@@ -69,7 +70,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
     if not files:
         err.print("warning: no .mmo files found", style="yellow")
         sys.exit(EXIT_OK)
-    failed = changed = 0
+    failed = changed = unwritten = 0
     for path, display in files:
         if path.suffix.lower() in YAML_SUFFIXES:
             err.print(f"error: {display}: fmt formats .mmo files; to turn YAML into .mmo use "
@@ -93,12 +94,21 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
         elif check_only:
             err.print(f"would reformat {display}", markup=False)
         else:
-            write_atomic(path, new)
+            try:
+                write_output(path, new)  # through a symlink: the file it points to
+            except OSError as exc:
+                err.print(f"error: cannot write {display}: {exc.strerror or exc}", markup=False)
+                changed -= 1
+                unwritten += 1
+                continue
             err.print(f"reformatted {display}", markup=False)
     verb = "would be reformatted" if check_only or show_diff else "reformatted"
     err.print(f"{changed} file{'s' if changed != 1 else ''} {verb}, "
-              f"{len(files) - changed - failed} unchanged"
-              + (f", {failed} with errors" if failed else ""), markup=False)
+              f"{len(files) - changed - failed - unwritten} unchanged"
+              + (f", {failed} with errors" if failed else "")
+              + (f", {unwritten} not written" if unwritten else ""), markup=False)
+    if unwritten:
+        sys.exit(EXIT_USAGE)
     if failed or (changed and (check_only or show_diff)):
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_OK)
@@ -143,7 +153,7 @@ def convert(source: Path, output: Path, to: str | None) -> None:
     if to_stdout:
         sys.stdout.write(text)
         sys.exit(EXIT_OK)
-    if output.resolve() == source.resolve():
+    if resolved_path(output) == resolved_path(source):
         raise click.UsageError("the output would overwrite the source; choose another -o")
     try:
         write_output(output, text)  # missing folders are created, as compile -o does

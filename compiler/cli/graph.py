@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ..graph import render_graph
 from ..loader import load_path
-from .common import display_path, exit_code, guard, print_report
+from .common import display_path, exit_code, guard, print_report, write_output
 
 _INSTALL_HINT = (
     "install Graphviz to render {fmt}: `apt install graphviz` (Debian/Ubuntu), "
@@ -76,16 +76,16 @@ def graph(file: Path, fmt: str, output: Path | None) -> None:
             if output is None and fmt == "png":
                 _fail(2, "--format png writes binary data: give -o OUT.png", err)
             data = render_with_dot(render_graph(loaded.pipeline, "dot"), fmt)
-        if output is not None:
-            output.write_bytes(data)
-        else:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-    except BrokenPipeError:
-        raise  # the reader of stdout left (`| head`): `mmoc.cli.main` ends quietly
-    except FileNotFoundError as exc:
+    except FileNotFoundError as exc:  # no `dot`: how to install it
         _fail(2, str(exc), err)
     except RuntimeError as exc:
         _fail(2, str(exc), err)
+    if output is None:
+        # A reader leaving (`| head`) or a full stdout is `mmoc.cli.main`'s to report.
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        write_output(output, data)
     except OSError as exc:
-        _fail(2, f"cannot write {output}: {exc.strerror or exc}", err)
+        _fail(2, f"cannot write {display_path(output)}: {exc.strerror or exc}", err)

@@ -123,9 +123,11 @@ def compile_in_memory(path: Path, err: Console) -> types.ModuleType:
 def _check_writable(option: str, value: str | None) -> None:
     """Refuse, before the run, a path whose missing folders could not be created: the
     nearest folder that exists on the way up must be a folder, not a file."""
+    from ..compile import resolved_path
+
     if value is None:
         return
-    existing = Path(value).resolve().parent
+    existing = resolved_path(value).parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
