@@ -97,7 +97,8 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
             try:
                 write_output(path, new)  # through a symlink: the file it points to
             except OSError as exc:
-                err.print(f"error: cannot write {display}: {exc.strerror or exc}", markup=False)
+                err.print(f"error: cannot write {display}: {exc.strerror or exc}", markup=False,
+                          soft_wrap=True)
                 changed -= 1
                 unwritten += 1
                 continue

@@ -118,3 +118,25 @@ def test_a_full_stderr_does_not_stop_the_command(tmp_path: Path) -> None:
         )
     assert done.returncode == 0
     assert done.stdout.startswith('{"out": ')
+
+
+def test_fmt_reports_a_file_it_cannot_write_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root writes anywhere, so the disk is made full instead; it was MMO702.
+    import errno
+
+    from click.testing import CliRunner
+    from mmoc.cli import cli
+    from mmoc.cli import fmt as fmt_module
+
+    def full(path: Path, text: str | bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(fmt_module, "write_output", full)
+    source = tmp_path / "p.mmo"
+    source.write_text(CLEAN.replace("  input", "input"), encoding="utf-8")  # not canonical
+    result = CliRunner().invoke(cli, ["fmt", str(source)])
+    assert result.exit_code == 2, result.output
+    assert f"error: cannot write {source.as_posix()}: No space left on device" in result.stderr
+    assert "0 files reformatted, 0 unchanged, 1 not written" in result.stderr
