@@ -17,8 +17,6 @@ from pathlib import Path
 import pytest
 from fuzz_support import Outcome, assert_well_behaved, check_and_compile_in_subprocess, long_run
 
-PENDING_BOMBS = "pending: the YAML bombs fix (alias expansion is not bounded yet: hangs)"
-
 
 def _laughs(levels: int = 9, width: int = 10) -> str:
     """The billion laughs: each level an anchored list of `width` aliases to the one below."""
@@ -63,9 +61,6 @@ BOMBS = {
     "deep-block-nesting": "name: bomb\n"
     + _step("    schema:\n" + "".join(" " * (6 + i) + "- \n" for i in range(5_000))),
 }
-# Bombs whose fix is pending (another helper's work, not done here): each hangs past the
-# hard limit on the committed code.
-BOMBS_PENDING = {"aliases-in-schema", "aliases-as-default"}
 
 
 def _fifo(root: Path) -> str:
@@ -114,13 +109,6 @@ SPECIALS: dict[str, Callable[[Path], str]] = {
     "symlink-two-loop": _two_link_loop,
     "folder-with-specials": _folder_with_specials,
 }
-# Special files whose fix is pending (another helper's work): a symlink loop named as the
-# pipeline is MMO702 (Path.resolve raises RuntimeError, which the CLI does not expect).
-SPECIALS_PENDING = {"symlink-self-loop", "symlink-two-loop"}
-PENDING_SPECIALS = (
-    "pending: the special-files fix (a symlink loop as the pipeline is an internal error, "
-    "MMO702: Path.resolve raises RuntimeError)"
-)
 # The suite runs one case of each kind (subprocesses are slow to start); a long run
 # (`make fuzz`) runs every case.
 SUITE_BOMBS = ("aliases-in-schema", "merge-keys-in-step")
@@ -152,24 +140,13 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Outcome
         return {key: future.result() for key, future in futures.items()}
 
 
-def _marked(names: list[str], pending: set[str], reason: str) -> list[object]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=False, reason=reason))
-        if name in pending
-        else name
-        for name in names
-    ]
-
-
-@pytest.mark.parametrize("name", _marked(_cases(BOMBS, SUITE_BOMBS), BOMBS_PENDING, PENDING_BOMBS))
+@pytest.mark.parametrize("name", _cases(BOMBS, SUITE_BOMBS))
 def test_yaml_bombs(name: str, outcomes: dict[str, list[Outcome]]) -> None:
     for outcome in outcomes[f"bomb:{name}"]:
         assert_well_behaved(outcome)
 
 
-@pytest.mark.parametrize(
-    "name", _marked(_cases(SPECIALS, SUITE_SPECIALS), SPECIALS_PENDING, PENDING_SPECIALS)
-)
+@pytest.mark.parametrize("name", _cases(SPECIALS, SUITE_SPECIALS))
 def test_special_files_as_the_pipeline(name: str, outcomes: dict[str, list[Outcome]]) -> None:
     for outcome in outcomes[f"special:{name}"]:
         assert_well_behaved(outcome)

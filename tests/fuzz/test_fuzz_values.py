@@ -183,29 +183,11 @@ def test_the_numbers_templates_compile_with_ordinary_values(suffix: str, work: P
         assert "warning" not in outcome.out, outcome.describe()
 
 
-# Values that break a check or the parser on the committed code (another helper's work, not
-# done here): MMO702 from int() past 4300 digits or from float() past a float's range.
-PENDING_NUMBERS = "pending: the huge-numbers fix (MMO702 on a number past a float or int limit)"
-NUMBERS_PENDING = {
-    ".mmo": {"digits-400", "digits-5000", "negative-400"},
-    ".yaml": {
-        "digits-400",
-        "digits-5000",
-        "negative-400",
-        "hex-400",
-        "binary-5000",
-        "sexagesimal",
-        "underscores",
-    },
-}
 NUMBER_CASES = [
     pytest.param(
         suffix,
         value,
         id=f"{suffix[1:]}-{name}",
-        marks=[pytest.mark.xfail(strict=False, reason=PENDING_NUMBERS)]
-        if name in NUMBERS_PENDING[suffix]
-        else [],
     )
     for suffix, (_, values) in TEMPLATES.items()
     for name, value in values.items()
@@ -230,7 +212,6 @@ def huge_number_cases(draw: st.DrawFn) -> tuple[str, str]:
     return suffix, numbers_source(suffix, sites, value)
 
 
-@pytest.mark.xfail(strict=False, reason=PENDING_NUMBERS)
 @fuzz_settings(suite_examples=4, long_share=4)
 @given(case=huge_number_cases())
 def test_huge_numbers_in_some_numeric_fields(case: tuple[str, str], work: Path) -> None:
