@@ -12,7 +12,7 @@ $(BIN)/python:
 # A strict editable install links every package file into build/__editable__*: mypy (and any
 # tool that reads site-packages statically) then finds mmoc_runtime, which the default editable
 # finder hides. New files need a reinstall, so the stamp also watches the package folders.
-PKG_DIRS := compiler compiler/checks compiler/cli compiler/templates runtime runtime/providers grammar
+PKG_DIRS := $(shell find compiler runtime grammar -type d -not -name __pycache__)
 
 $(STAMP): pyproject.toml $(PKG_DIRS) | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip

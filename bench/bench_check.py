@@ -22,7 +22,7 @@ import time
 
 from mmoc import ir
 from mmoc.checks import run_checks
-from mmoc.loader import load_text
+from mmoc.driver import load_text
 
 SIZES = (100, 1_000, 10_000)
 REPEATS = 3

@@ -14,7 +14,7 @@ import math
 
 from mmoc_runtime.files import MAX_FILE_BYTES
 
-from .diagnostics import Diagnostic
+from .diagnostics.model import Diagnostic
 from .source import Span
 
 # A pipeline source, in bytes of UTF-8. Real pipelines are a few kilobytes. The one limit on

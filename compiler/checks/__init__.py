@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from .. import ir
-from .._gc import gc_paused
 from ..analysis import memoized
-from ..diagnostics import Diagnostic, internal_error, sort_key
+from ..diagnostics.model import Diagnostic, internal_error, sort_key
+from ..gc_pause import gc_paused
 from . import conditions, graph, keys, models, names, policies
 from .support import suggestion_budget
 

@@ -15,7 +15,7 @@ from ..analysis import (
     produced_keys,
     top_level_owner,
 )
-from ..diagnostics import Diagnostic, Label
+from ..diagnostics.model import Diagnostic, Label
 from .support import did_you_mean, first_span, name_span, step_contexts
 
 

@@ -9,7 +9,7 @@ from mmoc_runtime.template import Placeholder
 
 from .. import ir
 from ..analysis import effective_inputs, parsed_template, produced_keys
-from ..diagnostics import Diagnostic
+from ..diagnostics.model import Diagnostic
 from ..source import Span
 from .support import TYPO_CUTOFF, did_you_mean, first_span, name_span, suggest, text_span
 

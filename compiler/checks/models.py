@@ -11,7 +11,7 @@ from mmoc_runtime.catalog import BUILTIN_PROVIDERS, CATALOG
 
 from .. import ir
 from ..analysis import resolve_model
-from ..diagnostics import Diagnostic
+from ..diagnostics.model import Diagnostic
 from ..source import Span
 from .support import did_you_mean, first_span, is_identifier, listing, suggest
 

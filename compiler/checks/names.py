@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from .. import ir
 from ..analysis import effective_inputs, needs_of, produced_keys, template_names, walk_expr
-from ..diagnostics import Diagnostic, Label
+from ..diagnostics.model import Diagnostic, Label
 from ..source import Span
 from .support import (
     did_you_mean,

@@ -11,7 +11,7 @@ from mmoc_runtime.structured import schema_is_supported
 
 from .. import ir
 from ..analysis import AnyStep, resolve_model
-from ..diagnostics import Diagnostic
+from ..diagnostics.model import Diagnostic
 from ..limits import json_nesting_problem, shown_value
 from ..source import Span
 from .support import (

@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ..codes import CODES, Code
-from ..diagnostics import Diagnostic, sort_key
-from ..loader import load_path
+from ..diagnostics.codes import CODES, Code
+from ..diagnostics.model import Diagnostic, sort_key
+from ..driver import load_path
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -75,7 +75,7 @@ def find_code(query: str) -> Code | None:
 
 
 def explain_text(code: Code) -> str:
-    from ..checks.examples import EXAMPLES, rendered_example
+    from ..diagnostics.examples import EXAMPLES, rendered_example
 
     lines = [f"{code.code} {code.slug} ({code.severity})", "", code.summary[:1].upper()
              + code.summary[1:] + ".", "", code.explanation]

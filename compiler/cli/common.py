@@ -21,11 +21,11 @@ from mmoc_runtime.files import read_regular_file, write_file
 from rich.console import Console
 from rich.text import Text
 
-from ..compile import resolved_path
-from ..diagnostics import Diagnostic, internal_error, sort_key
+from ..diagnostics.model import Diagnostic, internal_error, sort_key
+from ..diagnostics.render import render_github, render_json, render_sarif, render_text, summary_line
+from ..driver import SOURCE_SUFFIXES
 from ..limits import MAX_SOURCE_BYTES
-from ..loader import SOURCE_SUFFIXES
-from ..render import render_github, render_json, render_sarif, render_text, summary_line
+from ..modules import resolved_path
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1

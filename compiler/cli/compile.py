@@ -18,8 +18,8 @@ import click
 from mmoc_runtime.files import MAX_FILE_BYTES, read_regular_file
 from rich.console import Console
 
-from ..compile import CompileResult, compile_file, project_relative, resolved_path
-from ..diagnostics import Diagnostic, sort_key
+from ..diagnostics.model import Diagnostic, sort_key
+from ..modules import CompileResult, compile_file, project_relative, resolved_path
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,

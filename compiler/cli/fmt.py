@@ -14,9 +14,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ..compile import resolved_path
-from ..diagnostics import Diagnostic
-from ..loader import MMO_SUFFIXES, SOURCE_SUFFIXES, YAML_SUFFIXES, LoadResult, load_path
+from ..diagnostics.model import Diagnostic
+from ..driver import MMO_SUFFIXES, SOURCE_SUFFIXES, YAML_SUFFIXES, LoadResult, load_path
+from ..modules import resolved_path
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -38,7 +38,7 @@ def _report_errors(loaded: LoadResult, err: Console, verb: str) -> None:
 
 
 def format_source(loaded: LoadResult) -> str:
-    from ..printer import print_mmo
+    from ..frontends.mmo.printer import print_mmo
 
     assert loaded.pipeline is not None
     return print_mmo(loaded.pipeline)
@@ -118,10 +118,10 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
 def render_as(loaded: LoadResult, suffix: str) -> str:
     assert loaded.pipeline is not None
     if suffix in MMO_SUFFIXES:
-        from ..printer import print_mmo
+        from ..frontends.mmo.printer import print_mmo
 
         return print_mmo(loaded.pipeline)
-    from ..yaml_printer import print_yaml
+    from ..frontends.yaml.printer import print_yaml
 
     return print_yaml(loaded.pipeline)
 

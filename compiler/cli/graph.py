@@ -18,8 +18,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from ..graph import render_graph
-from ..loader import load_path
+from ..codegen.graph import render_graph
+from ..driver import load_path
 from .common import display_path, exit_code, guard, print_report, write_output
 
 _INSTALL_HINT = (

@@ -181,8 +181,8 @@ def test_import_mmoc_stays_light() -> None:
     code = (
         "import sys, mmoc\n"
         "heavy = [m for m in ('pydantic', 'lark', 'jinja2', 'black', 'yaml', 'rich', "
-        "'mmoc.builder', 'mmoc.builder_exec', 'mmoc.builder_seed', 'mmoc.builder_steps', "
-        "'mmoc.builder_results', 'mmoc_runtime') if m in sys.modules]\n"
+        "'mmoc.builder.pipeline', 'mmoc.builder.executor', 'mmoc.builder.seed', 'mmoc.builder.steps', "
+        "'mmoc.builder.results', 'mmoc_runtime') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

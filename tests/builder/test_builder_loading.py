@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mmoc.builder import Pipeline, PipelineValidationError
+from mmoc.builder.pipeline import Pipeline, PipelineValidationError
 
 MMO = 'pipeline p {\n  step a = llm mock/m {\n    prompt "hi"\n  } -> out\n}\n'
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import black
 import pytest
 from codegen_support import case_dirs, run_generated
-from mmoc.compile import compile_file
-from mmoc.loader import load_path
+from mmoc.driver import load_path
+from mmoc.modules import compile_file
 
 CASES = case_dirs()
 IDS = [d.name for d in CASES]

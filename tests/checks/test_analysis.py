@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mmoc import analysis, ir
 from mmoc.checks import run_checks
-from mmoc.diagnostics import Diagnostic
+from mmoc.diagnostics.model import Diagnostic
 
 
 def llm(name: str, prompt: str, out: str | None, **kw: object) -> ir.LlmStep:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mmoc.compile import compile_file
-from mmoc.diagnostics import Diagnostic
-from mmoc.loader import load_text
+from mmoc.diagnostics.model import Diagnostic
+from mmoc.driver import load_text
+from mmoc.modules import compile_file
 
 
 def yaml(text: str) -> list[Diagnostic]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mmoc.loader import load_text
+from mmoc.driver import load_text
 
 SOURCES = sorted((Path(__file__).parents[1] / "diagnostics").glob("*.mmo")) + sorted(
     (Path(__file__).parents[2] / "pipelines").glob("*.*")

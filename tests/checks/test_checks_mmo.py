@@ -4,8 +4,8 @@ passing one. Sources go through the real loader, so spans are the parser's."""
 from __future__ import annotations
 
 import pytest
-from mmoc.diagnostics import Diagnostic
-from mmoc.loader import load_text
+from mmoc.diagnostics.model import Diagnostic
+from mmoc.driver import load_text
 
 
 def diags(body: str, *, inputs: str = "") -> list[Diagnostic]:

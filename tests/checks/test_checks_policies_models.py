@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from mmoc.diagnostics import Diagnostic
-from mmoc.loader import load_text
+from mmoc.diagnostics.model import Diagnostic
+from mmoc.driver import load_text
 
 
 def mmo(body: str) -> list[Diagnostic]:

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from mmoc import analysis, ir
 from mmoc.checks import run_checks, support
-from mmoc.compile import compile_file
-from mmoc.diagnostics import Diagnostic
-from mmoc.loader import load_text
-from mmoc.lower import lower
+from mmoc.codegen.lower import lower
+from mmoc.diagnostics.model import Diagnostic
+from mmoc.driver import load_text
+from mmoc.modules import compile_file
 from mmoc_runtime.template import parse_template
 
 
@@ -226,7 +226,7 @@ def test_lowering_reads_the_declared_inputs_once(walks: None) -> None:
 
 
 def test_front_ends_run_with_the_cyclic_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mmoc import loader
+    from mmoc import driver as loader
 
     seen: list[bool] = []
 

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import pytest
-from mmoc import frontend_mmo, frontend_yaml
-from mmoc.diagnostics import INTERNAL_ERROR_HELP, internal_error
-from mmoc.loader import load_text
+from mmoc.diagnostics.model import INTERNAL_ERROR_HELP, internal_error
+from mmoc.driver import load_text
+from mmoc.frontends.mmo import parse as frontend_mmo
+from mmoc.frontends.yaml import parse as frontend_yaml
 from mmoc.source import Span
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from mmoc.cli import cli
-from mmoc.codes import CODES
-from mmoc.diagnostics import Diagnostic
-from mmoc.render import render_github
+from mmoc.diagnostics.codes import CODES
+from mmoc.diagnostics.model import Diagnostic
+from mmoc.diagnostics.render import render_github
 from mmoc.source import Span
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -75,12 +75,12 @@ def test_every_command_ends_with_checks_summary(tmp_path: Path, command: str) ->
 def test_compile_internal_failure_exits_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mmoc.codegen
+    import mmoc.codegen.module
 
     def explode(*args: object, **kwargs: object) -> str:
         raise ValueError("simulated codegen bug")
 
-    monkeypatch.setattr(mmoc.codegen, "render", explode)
+    monkeypatch.setattr(mmoc.codegen.module, "render", explode)
     path = tmp_path / "p.mmo"
     path.write_text(CLEAN, encoding="utf-8")
     result = invoke("compile", str(path))
@@ -131,12 +131,12 @@ def _break(monkeypatch: pytest.MonkeyPatch, command: str) -> None:
     """Make `command` hit a bug of ours (a ValueError deep inside it)."""
     import mmoc.cli.graph
     import mmoc.cli.run
-    import mmoc.codegen
+    import mmoc.codegen.module
 
     def explode(*args: object, **kwargs: object) -> str:
         raise ValueError("simulated bug")
 
-    target = {"compile": (mmoc.codegen, "render"), "run": (mmoc.cli.run, "collect_inputs"),
+    target = {"compile": (mmoc.codegen.module, "render"), "run": (mmoc.cli.run, "collect_inputs"),
               "graph": (mmoc.cli.graph, "render_graph")}[command]
     monkeypatch.setattr(*target, explode)
 

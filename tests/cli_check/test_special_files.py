@@ -65,8 +65,8 @@ def test_a_fifo_device_or_link_loop_as_the_pipeline_is_mmo001_unread(
 
 
 def test_a_source_over_the_size_limit_is_mmo012_at_its_start(tmp_path: Path) -> None:
+    from mmoc.driver import load_path
     from mmoc.limits import MAX_SOURCE_BYTES
-    from mmoc.loader import load_path
 
     big = tmp_path / "big.mmo"
     big.write_bytes(b"#" * (MAX_SOURCE_BYTES + 1))

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mmoc.cli import cli
-from mmoc.compile import compile_file, load_module
+from mmoc.modules import compile_file, load_module
 from mmoc_runtime import InputError, InputSpec, PipelineSpec, default_registry, script_main
 from mmoc_runtime.inputs import inputs_from_command_line
 

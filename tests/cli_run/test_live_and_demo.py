@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
+from mmoc.cli.demo import example_inputs, find_sources, main
 from mmoc.cli.live import LiveView, summary_table
-from mmoc.demo import example_inputs, find_sources, main
 from mmoc_runtime import (
     InputSpec,
     LlmStep,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from mmoc.cli import cli
-from mmoc.compile import compile_file, load_module
-from mmoc.demo import example_inputs
+from mmoc.cli.demo import example_inputs
+from mmoc.modules import compile_file, load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.glob("pipelines/*.mmo"), *ROOT.glob("pipelines/*.yaml")])

@@ -15,11 +15,11 @@ import black
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mmoc import ir
-from mmoc.compile import compile_file, compile_pipeline, load_module
-from mmoc.lower import lower
-from mmoc.lower_expr import literal
-from mmoc.lower_names import NameAllocator
-from mmoc.lower_views import docstring_literal
+from mmoc.codegen.expressions import literal
+from mmoc.codegen.lower import lower
+from mmoc.codegen.names import NameAllocator
+from mmoc.codegen.views import docstring_literal
+from mmoc.modules import compile_file, compile_pipeline, load_module
 
 PAYLOADS = (
     '"""); __import__("os").system("touch PWNED") #',

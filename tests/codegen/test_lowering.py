@@ -14,9 +14,9 @@ from codegen_support import PIPELINES, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mmoc import ir
-from mmoc.compile import compile_pipeline, load_module, project_relative, write_atomic
-from mmoc.lower_expr import ConditionLowerer, LoweringError, literal, text_literal
-from mmoc.lower_names import NameAllocator
+from mmoc.codegen.expressions import ConditionLowerer, LoweringError, literal, text_literal
+from mmoc.codegen.names import NameAllocator
+from mmoc.modules import compile_pipeline, load_module, project_relative, write_atomic
 
 
 def llm(name: str, prompt: str, key: str, **extra: object) -> ir.LlmStep:
@@ -289,12 +289,12 @@ def test_random_valid_ir_compiles_black_clean_and_matches(p: ir.Pipeline) -> Non
 def test_an_unexpected_failure_in_generation_is_a_diagnostic(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import mmoc.lower
+    import mmoc.codegen.lower
 
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(mmoc.lower, "lower", broken)
+    monkeypatch.setattr(mmoc.codegen.lower, "lower", broken)
     result = compile_pipeline(pipeline(llm("a", "{x}", "out")), source_path="p.mmo", source_text="")
     assert result.code is None and [d.code for d in result.diagnostics] == ["MMO702"]
     assert "boom" in result.diagnostics[0].message

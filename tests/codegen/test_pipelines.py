@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from codegen_support import PIPELINES, ROOT, run_generated
-from mmoc.compile import compile_file
-from mmoc.loader import load_path
+from mmoc.driver import load_path
+from mmoc.modules import compile_file
 
 SOURCES = sorted(PIPELINES.glob("*.mmo"))
 IDS = [p.stem for p in SOURCES]
@@ -43,8 +43,8 @@ def test_checked_in_module_is_fresh(source: Path) -> None:
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_source_is_in_canonical_form(source: Path) -> None:
     # The shipped pipelines are the examples users copy: they must be what `mmoc fmt` writes.
-    from mmoc.frontend_mmo import parse_mmo
-    from mmoc.printer import print_mmo
+    from mmoc.frontends.mmo.parse import parse_mmo
+    from mmoc.frontends.mmo.printer import print_mmo
 
     text = source.read_text(encoding="utf-8")
     pipeline, diagnostics = parse_mmo(text, str(source))

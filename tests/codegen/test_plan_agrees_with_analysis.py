@@ -9,7 +9,7 @@ import itertools
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mmoc import analysis, ir
-from mmoc.compile import compile_pipeline, load_module
+from mmoc.modules import compile_pipeline, load_module
 from mmoc_runtime.plan import build_plan
 
 _modules = itertools.count()

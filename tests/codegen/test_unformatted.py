@@ -8,8 +8,8 @@ from pathlib import Path
 import black
 import pytest
 from codegen_support import PIPELINES, case_dirs
-from mmoc.codegen import _MODE
-from mmoc.compile import compile_file, load_module
+from mmoc.codegen.module import _MODE
+from mmoc.modules import compile_file, load_module
 
 SOURCES = sorted(PIPELINES.glob("*.mmo")) + [
     d / "pipeline.mmo" for d in case_dirs() if (d / "pipeline.mmo").exists()

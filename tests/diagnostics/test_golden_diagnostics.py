@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
-from mmoc.checks.examples import CHECKABLE, EXAMPLES, diagnostics_markdown
-from mmoc.loader import load_path, load_text
-from mmoc.render import render_text
+from mmoc.diagnostics.examples import CHECKABLE, EXAMPLES, diagnostics_markdown
+from mmoc.diagnostics.render import render_text
+from mmoc.driver import load_path, load_text
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -50,7 +50,7 @@ def test_every_example_produces_its_code(code: str) -> None:
 
 
 def test_every_code_has_an_example() -> None:
-    from mmoc.codes import CODES
+    from mmoc.diagnostics.codes import CODES
 
     assert set(CODES) == set(EXAMPLES)
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from mmoc.cli import cli
-from mmoc.diagnostics import REPEAT_LIMIT, Diagnostic, Label, cap_repeats
-from mmoc.loader import load_text
-from mmoc.render import (
+from mmoc.diagnostics.model import REPEAT_LIMIT, Diagnostic, Label, cap_repeats
+from mmoc.diagnostics.render import (
     SNIPPET_WIDTH,
     render_github,
     render_json,
     render_sarif,
     render_text,
 )
+from mmoc.driver import load_text
 from mmoc.source import Span
 
 
@@ -145,7 +145,7 @@ def test_fullwidth_names_get_carets_as_wide_as_they_are_shown() -> None:
 def test_rendering_runs_with_the_cyclic_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
-    from mmoc import render
+    from mmoc.diagnostics import render
 
     seen: list[bool] = []
     real = render._render_one

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from mmoc import ir
-from mmoc.frontend_mmo import parse_condition, parse_mmo
+from mmoc.frontends.mmo.parse import parse_condition, parse_mmo
 
 
 def parse_ok(text: str) -> ir.Pipeline:
@@ -303,7 +303,7 @@ def test_transform_with_the_whole_context() -> None:
 
 
 def test_windows_line_endings_and_bom() -> None:
-    from mmoc.loader import load_text  # the loader drops the BOM, the front end the \r
+    from mmoc.driver import load_text  # the loader drops the BOM, the front end the \r
 
     text = '\ufeffpipeline t {\r\n  step s = llm m {\r\n    prompt """\r\n      a\r\n      b\r\n    """\r\n  }\r\n}\r\n'
     loaded = load_text(text, "t.mmo", ".mmo", checks=False)
@@ -317,8 +317,8 @@ def test_llm_fields_are_the_grammars_field_rules() -> None:
     import re
     from importlib.resources import files
 
-    from mmoc.frontend_mmo import STATEMENTS
-    from mmoc.frontend_mmo_tree import LLM_FIELDS
+    from mmoc.frontends.mmo.parse import STATEMENTS
+    from mmoc.frontends.mmo.transformer import LLM_FIELDS
 
     grammar = files("mmoc.grammar").joinpath("mmo.lark").read_text(encoding="utf-8")
     rules = set(re.findall(r"^(\w+)_field:", grammar, flags=re.MULTILINE))

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from mmoc.frontend_mmo import parse_mmo
+from mmoc.frontends.mmo.parse import parse_mmo
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "language.md"
 BLOCKS = re.findall(r"```mmo\n(.*?)```", DOC.read_text(), flags=re.DOTALL)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from mmoc.diagnostics import Diagnostic
-from mmoc.frontend_mmo import parse_condition, parse_mmo
+from mmoc.diagnostics.model import Diagnostic
+from mmoc.frontends.mmo.parse import parse_condition, parse_mmo
 
 
 def problems(text: str) -> list[Diagnostic]:

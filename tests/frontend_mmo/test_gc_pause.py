@@ -1,11 +1,11 @@
-"""`mmoc._gc.gc_paused`: the one collector pause (parser and black), nested and on error."""
+"""`mmoc.gc_pause.gc_paused`: the one collector pause (parser and black), nested and on error."""
 
 from __future__ import annotations
 
 import gc
 
 import pytest
-from mmoc._gc import gc_paused
+from mmoc.gc_pause import gc_paused
 
 
 def test_pause_nests_and_restores_even_on_error() -> None:

@@ -5,11 +5,11 @@ too large for any field (MMO010), nesting past MAX_NESTING (MMO011), a source to
 from __future__ import annotations
 
 import pytest
-from mmoc.diagnostics import Diagnostic
-from mmoc.frontend_mmo import parse_condition
-from mmoc.frontend_mmo_text import parse_duration, parse_number
+from mmoc.diagnostics.model import Diagnostic
+from mmoc.driver import load_text
+from mmoc.frontends.mmo.literals import parse_duration, parse_number
+from mmoc.frontends.mmo.parse import parse_condition
 from mmoc.limits import MAX_NESTING, MAX_NUMBER, MAX_SOURCE_BYTES
-from mmoc.loader import load_text
 from mmoc.source import offset_to_line_col
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from mmoc import ir
-from mmoc.frontend_mmo import parse_mmo
-from mmoc.printer import duration, print_expr, print_mmo, text
+from mmoc.frontends.mmo.parse import parse_mmo
+from mmoc.frontends.mmo.printer import duration, print_expr, print_mmo, text
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
 SEED_NAMES = [
@@ -94,7 +94,7 @@ def test_fmt_is_idempotent_and_keeps_meaning_and_comments() -> None:
 
 @pytest.mark.parametrize("name", SEED_NAMES)
 def test_seed_twin_gives_the_yaml_ir(name: str) -> None:
-    from mmoc.frontend_yaml import parse_yaml
+    from mmoc.frontends.yaml.parse import parse_yaml
 
     mmo_text = (SEED / f"{name}.mmo").read_text()
     yaml_text = (SEED / f"{name}.yaml").read_text()

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mmoc import ir
-from mmoc.frontend_mmo import parse_condition, parse_mmo
-from mmoc.printer import print_expr, print_mmo
+from mmoc.frontends.mmo.parse import parse_condition, parse_mmo
+from mmoc.frontends.mmo.printer import print_expr, print_mmo
 
 # Words that are keywords wherever a condition operand may stand, so never keys.
 RESERVED = {"not", "and", "or", "true", "false", "null", "contains"}
@@ -371,8 +371,8 @@ def test_any_text_never_raises(text: str) -> None:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pipelines())
 def test_mmo_and_yaml_twins_give_the_same_ir(p: ir.Pipeline) -> None:
-    from mmoc.frontend_yaml import parse_yaml
-    from mmoc.yaml_printer import print_yaml
+    from mmoc.frontends.yaml.parse import parse_yaml
+    from mmoc.frontends.yaml.printer import print_yaml
 
     from_mmo = reparse(print_mmo(p))
     from_yaml, diags = parse_yaml(print_yaml(from_mmo), "twin.yaml")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mmoc import ir
-from mmoc.frontend_mmo import parse_condition, parse_mmo
+from mmoc.frontends.mmo.parse import parse_condition, parse_mmo
 
 SOURCE = '''\
 # Research pipeline
@@ -106,7 +106,7 @@ def test_trailing_comment_on_a_line_belongs_to_that_statement() -> None:
 
 
 def test_comments_before_every_kind_of_field_survive_fmt() -> None:
-    from mmoc.printer import print_mmo
+    from mmoc.frontends.mmo.printer import print_mmo
 
     fields = [
         'prompt "x"',
@@ -133,7 +133,7 @@ def test_comments_before_every_kind_of_field_survive_fmt() -> None:
 
 
 def test_condition_errors_are_shifted_to_where_the_condition_starts() -> None:
-    from mmoc.frontend_mmo import parse_condition
+    from mmoc.frontends.mmo.parse import parse_condition
     from mmoc.source import Span
 
     _e, diags = parse_condition("a and\n  (b or", "f.yaml", line=7, column=13)

@@ -7,9 +7,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mmoc import ir
-from mmoc.frontend_yaml import parse_yaml
-from mmoc.printer import print_expr
-from mmoc.yaml_conditions import condition_text
+from mmoc.frontends.mmo.printer import print_expr
+from mmoc.frontends.yaml.conditions import condition_text
+from mmoc.frontends.yaml.parse import parse_yaml
 
 
 def when_of(condition: str) -> ir.Expr:
@@ -156,8 +156,8 @@ def test_condition_text_round_trips_through_yaml(expr: ir.Expr) -> None:
 
 @pytest.mark.parametrize("text", ["equals:k", "key_exists:", "len(k) >>> 3"])
 def test_condition_messages_are_worded_once_with_or_without_owner(text: str) -> None:
+    from mmoc.frontends.yaml.conditions import parse_condition_text
     from mmoc.source import Span
-    from mmoc.yaml_conditions import parse_condition_text
 
     where = Span.point("c.yaml", 2, 5)
     _e, plain = parse_condition_text(text, "c.yaml", where, None)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from mmoc.frontend_yaml import parse_yaml
+from mmoc.frontends.yaml.parse import parse_yaml
 
 DOC = Path(__file__).parents[2] / "docs" / "yaml.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)

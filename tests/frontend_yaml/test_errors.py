@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from mmoc.diagnostics import Diagnostic
-from mmoc.frontend_yaml import parse_yaml
+from mmoc.diagnostics.model import Diagnostic
+from mmoc.frontends.yaml.parse import parse_yaml
 from mmoc.source import offset_to_line_col
 
 
@@ -232,7 +232,7 @@ def test_recursive_alias_in_a_schema() -> None:
 def test_field_errors_do_not_hide_the_checks() -> None:
     # One run reports every problem: a bad condition and an unknown key leave a pipeline that
     # the checks still read, so the unknown dependency is reported too.
-    from mmoc.loader import load_text
+    from mmoc.driver import load_text
 
     text = textwrap.dedent(
         """\

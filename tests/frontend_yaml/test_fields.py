@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from mmoc import ir
-from mmoc.frontend_yaml import parse_yaml
+from mmoc.frontends.yaml.parse import parse_yaml
 
 
 def dump(node: object) -> object:

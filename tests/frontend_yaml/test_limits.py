@@ -8,13 +8,13 @@ import textwrap
 
 import pytest
 import yaml
-from mmoc.diagnostics import Diagnostic
-from mmoc.frontend_yaml import parse_yaml
+from mmoc.diagnostics.model import Diagnostic
+from mmoc.driver import load_text
+from mmoc.frontends.yaml.compose import _Composer, compose
+from mmoc.frontends.yaml.nodes import flatten_merges, to_value
+from mmoc.frontends.yaml.parse import parse_yaml
 from mmoc.limits import MAX_ALIAS_EXPANSION, MAX_NESTING, MAX_SOURCE_BYTES, MAX_YAML_NESTING
-from mmoc.loader import load_text
 from mmoc.source import offset_to_line_col
-from mmoc.yaml_compose import _Composer, compose
-from mmoc.yaml_nodes import flatten_merges, to_value
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 STEP = "steps:\n  - {name: s, model: mock/echo, prompt: hi}\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 from mmoc import ir
-from mmoc.frontend_yaml import parse_yaml
+from mmoc.frontends.yaml.parse import parse_yaml
 from mmoc.source import offset_to_line_col
 
 SOURCE = """\

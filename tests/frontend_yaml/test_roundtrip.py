@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mmoc import ir
-from mmoc.frontend_yaml import parse_yaml
-from mmoc.yaml_printer import print_yaml
+from mmoc.frontends.yaml.parse import parse_yaml
+from mmoc.frontends.yaml.printer import print_yaml
 
 
 def _load_strategies():  # type: ignore[no-untyped-def]

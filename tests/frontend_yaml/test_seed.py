@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from mmoc import ir
 from mmoc.checks import run_checks
-from mmoc.frontend_mmo import parse_mmo
-from mmoc.frontend_yaml import parse_yaml
-from mmoc.yaml_printer import print_yaml
+from mmoc.frontends.mmo.parse import parse_mmo
+from mmoc.frontends.yaml.parse import parse_yaml
+from mmoc.frontends.yaml.printer import print_yaml
 
 SEED = Path(__file__).parents[1] / "fixtures" / "seed"
 TEMPLATES = {

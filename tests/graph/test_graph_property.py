@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mmoc import ir
-from mmoc.graph import build_model, to_dot, to_mermaid
+from mmoc.codegen.graph import build_model, to_dot, to_mermaid
 
 
 @st.composite

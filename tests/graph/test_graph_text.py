@@ -6,7 +6,7 @@ import re
 
 import pytest
 from mmoc import ir
-from mmoc.graph import build_model, render_graph, to_dot, to_mermaid
+from mmoc.codegen.graph import build_model, render_graph, to_dot, to_mermaid
 
 
 def _llm(name: str, model: str, prompt: str, key: str, **kw: object) -> ir.LlmStep:

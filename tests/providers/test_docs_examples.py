@@ -1,6 +1,6 @@
 """Every pipeline example in docs/providers.md is a whole file that `mmoc check` accepts.
 
-Each ```mmo / ```yaml block is loaded as a file of its own with `mmoc.loader.load_text`, so a
+Each ```mmo / ```yaml block is loaded as a file of its own with `mmoc.driver.load_text`, so a
 reader can paste any block into a file and run it. A block opens with a `# NAME.mmo` (or
 `.yaml`) comment, and every `mmoc check` / `mmoc run` in a ```sh block names one of those
 files, so the commands run the pipeline shown beside them.
@@ -13,7 +13,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from mmoc import loader
+from mmoc import driver as loader
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import mmoc.compile as compile_mod
+import mmoc.modules as compile_mod
 from provider_loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,

@@ -1,0 +1,1 @@
+"""The seed-compatible Python API (`Pipeline`, the step factories, the executors)."""

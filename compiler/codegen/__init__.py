@@ -1,0 +1,1 @@
+"""Code generation: lowering the IR to view models, rendering the module, the graph output."""

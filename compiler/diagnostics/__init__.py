@@ -1,0 +1,1 @@
+"""Diagnostics: the model, the code registry, the examples, and the renderers."""

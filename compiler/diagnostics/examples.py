@@ -1,0 +1,346 @@
+"""A small source that triggers each diagnostic code, and how to fix it.
+
+`mmoc explain CODE` prints the example after the explanation, and `docs/diagnostics.md` is
+generated from this table (`diagnostics_markdown`); a test loads every example and checks it
+really produces its code, so the documentation cannot drift from the compiler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .codes import CODES
+
+
+@dataclass(frozen=True)
+class Example:
+    language: str  # "mmo", "yaml", "python" or "shell": what `source` is written in
+    source: str
+    fix: str = ""
+
+
+def _mmo(body: str) -> str:
+    return "pipeline demo {\n" + body.strip("\n") + "\n}\n"
+
+
+EXAMPLES: dict[str, Example] = {
+    "MMO001": Example("shell", "mmoc check missing.mmo   # no such file",
+                      "Check the path; save the file as UTF-8."),
+    "MMO002": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+  -> greeting
+'''), "Close the step's `{` before `->`."),
+    "MMO003": Example("yaml", "- name: demo\n  steps: []\n",
+                      "The document must be a mapping: drop the leading `- `."),
+    "MMO004": Example("yaml", '''name: demo
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+    prompt: "Hello"
+    depend_on: b
+''', "Spell the field as the schema does: `depends_on`."),
+    "MMO005": Example("yaml", '''name: demo
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+''', "Give the llm step a `prompt`."),
+    "MMO006": Example("yaml", '''name: demo
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+    prompt: "Hello"
+    max_retries: lots
+''', "Give the field a value of its type (here a whole number)."),
+    "MMO007": Example("yaml", '''name: demo
+steps:
+  - name: a
+    type: loop
+    model: openai/gpt-4o-mini
+    prompt: "Hello"
+''', "Use llm, transform, parallel_group or conditional."),
+    "MMO008": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+    timeout 5x
+  } -> greeting
+'''), "Write a unit the language knows: `5s`."),
+    "MMO009": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello \\q"
+  } -> greeting
+'''), "Use a known escape (`\\n`, `\\t`, `\\\\`, `\\\"`) or a triple-quoted string."),
+    "MMO010": Example("yaml", '''name: demo
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+    prompt: "Hello"
+    max_tokens: 100000000000000000000
+''', "Write the number the field needs: each field has its own range (max_tokens is at "
+       "most 10,000,000)."),
+    "MMO011": Example("mmo", _mmo('''
+  input config: json = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+  step a = llm openai/gpt-4o-mini { prompt "Use {config}" } -> answer
+'''), "Flatten the value: no schema, default or condition needs more than 32 levels."),
+    "MMO012": Example("shell", "mmoc check huge.yaml   # a file of more than 1 MiB",
+                      "Split it into several pipelines."),
+    "MMO013": Example("yaml", '''name: demo
+inputs:
+  a: {type: json, default: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]}
+  b: {type: json, default: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]}
+  c: {type: json, default: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]}
+  d: {type: json, default: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+    prompt: "{a} {b} {c} {d}"
+''', "Write the repeated values out, or alias only small ones."),
+    "MMO101": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini { prompt "Hello" } -> first
+  step a = llm openai/gpt-4o-mini { prompt "Again {first}" } -> second
+'''), "Rename one of the steps."),
+    "MMO102": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini { prompt "Hello" } -> text
+  step b = llm openai/gpt-4o-mini { prompt "Bye" } -> text
+'''), "Give each step its own output key."),
+    "MMO103": Example("mmo", _mmo('''
+  input topic
+  step a = llm openai/gpt-4o-mini { prompt "About {topic}" } -> topic
+'''), "Rename the output key: `-> notes`."),
+    "MMO104": Example("yaml", '''name: demo
+steps:
+  - name: summarize-text
+    model: openai/gpt-4o-mini
+    prompt: "Hello"
+''', "Use an identifier: `summarize_text`."),
+    "MMO105": Example("mmo", _mmo('''
+  output summary
+  step a = llm openai/gpt-4o-mini { prompt "Hello" } -> summry
+'''), "Make a step produce `summary`, or list the key that is produced."),
+    "MMO106": Example("mmo", _mmo('''
+  input topic
+  output summary
+  step notes = llm openai/gpt-4o-mini { prompt "Notes on {topic}" } -> notes
+  step summarize = llm openai/gpt-4o-mini { prompt "Summarize {topic}" } -> summary
+'''), "Read `{notes}` somewhere, list it as an output, or remove the step."),
+    "MMO107": Example("mmo", _mmo('''
+  input topic
+  input topic
+  step a = llm openai/gpt-4o-mini { prompt "About {topic}" } -> notes
+'''), "Declare each input once."),
+    "MMO108": Example("mmo", "pipeline demo {\n}\n", "Add a step."),
+    "MMO109": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini { prompt "Hello" } -> greeting
+  parallel both {
+  } -> results
+'''), "Put member steps in the group, or remove it."),
+    "MMO110": Example("mmo", _mmo('''
+  input count: int = "three"
+  step a = llm openai/gpt-4o-mini { prompt "Give {count} ideas" } -> ideas
+'''), "Give the default the input's type: `= 3`."),
+    "MMO201": Example("mmo", _mmo('''
+  step research = llm openai/gpt-4o-mini { prompt "Research {summary}" } -> notes
+  step summarize = llm openai/gpt-4o-mini { prompt "Summarize {notes}" } -> summary
+'''), "Remove one of the dependencies: here `research` should read an input instead."),
+    "MMO202": Example("mmo", _mmo('''
+  step research = llm openai/gpt-4o-mini { prompt "Research AI" } -> notes
+  step summarize = llm openai/gpt-4o-mini {
+    prompt "Summarize {notes}"
+    after reserch
+  } -> summary
+'''), "Name an existing step: `after research`."),
+    "MMO203": Example("mmo", _mmo('''
+  input topic
+  step research = llm openai/gpt-4o-mini {
+    prompt "Research {topic}"
+    when len(topic) > 3
+  } -> notes
+  step summarize = llm openai/gpt-4o-mini { prompt "Summarize {notes}" } -> summary
+'''), "Give `summarize` the same condition, or make `research` unconditional."),
+    "MMO204": Example("mmo", _mmo('''
+  input topic
+  parallel both {
+    step pros = llm openai/gpt-4o-mini { prompt "Pros of {topic}" } -> pros
+    step cons = llm openai/gpt-4o-mini { prompt "Cons, unlike {pros}" } -> cons
+  } -> views
+'''), "Move `cons` out of the group so it runs after it."),
+    "MMO301": Example("mmo", _mmo('''
+  input topic
+  step summarize = llm openai/gpt-4o-mini { prompt "Summarize {notes} on {topic}" } -> summary
+'''), "Declare `notes` as an input, or add a step that produces it."),
+    "MMO302": Example("mmo", _mmo('''
+  input user
+  step greet = llm openai/gpt-4o-mini { prompt "Greet {user.name}" } -> greeting
+'''), "Use a plain `{user}`; prepare the value in a transform step first."),
+    "MMO303": Example("mmo", _mmo('''
+  step research = llm openai/gpt-4o-mini { prompt "Research {topic}" } -> research_output
+  step summarize = llm openai/gpt-4o-mini { prompt "Summarize {research_outptu}" } -> summary
+'''), "Write `{research_output}`."),
+    "MMO304": Example("mmo", _mmo('''
+  input topic
+  input style
+  step a = llm openai/gpt-4o-mini { prompt "About {topic}" } -> notes
+'''), "Read `{style}` in a prompt, or remove the input."),
+    "MMO401": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mni { prompt "Hello" } -> greeting
+'''), "Check the spelling (`openai/gpt-4o-mini`); a model outside the catalog may still "
+          "exist at the provider, so this is a warning unless the name has no provider."),
+    "MMO402": Example("mmo", _mmo('''
+  step a = llm opnai/gpt-4o-mini { prompt "Hello" } -> greeting
+'''), "Use a built-in provider or declare an endpoint with `provider`."),
+    "MMO403": Example("yaml", '''name: demo
+steps:
+  - name: a
+    model: "openai/"
+    prompt: "Hello"
+''', "Write `provider/model`, e.g. `openai/gpt-4o-mini`."),
+    "MMO404": Example("yaml", '''name: demo
+providers:
+  local:
+    kind: openai-compatible
+    base_url: "localhost:8000"
+steps:
+  - name: a
+    model: local/llama3
+    prompt: "Hello"
+''', "Give an http(s) URL: `http://localhost:8000/v1`."),
+    "MMO501": Example("mmo", _mmo('''
+  retry patient = exponential(max_retries: 3, base: 10s, max: 1s)
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+    retry patient
+  } -> greeting
+'''), "Keep `max` at or above `base`."),
+    "MMO502": Example("mmo", _mmo('''
+  retry patient = exponential(max_retries: 3)
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+    retry patent
+  } -> greeting
+'''), "Name a declared policy: `retry patient`."),
+    "MMO503": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+    fallback []
+  } -> greeting
+'''), "Remove `fallback`, or list models in it."),
+    "MMO504": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+    fallback [openai/gpt-4o-mini, anthropic/claude-haiku-4-5]
+  } -> greeting
+'''), "Drop the primary model from its own fallback list."),
+    "MMO505": Example("yaml", '''name: demo
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+    prompt: "Hello"
+    retry:
+      max_retries: 2
+      retry_on: [rate_limits]
+''', "Use a known kind: `rate_limit`."),
+    "MMO506": Example("yaml", '''name: demo
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+    prompt: "Hello"
+    retry:
+      backoff: linear
+''', "Use `constant` or `exponential`."),
+    "MMO507": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+    temperature 3
+  } -> greeting
+'''), "Keep temperature between 0 and 2."),
+    "MMO508": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini {
+    prompt "List three colours as JSON"
+    json schema {"type": "lists"}
+  } -> colours
+'''), "Use a JSON-schema type: object, array, string, number, integer, boolean, null."),
+    "MMO601": Example("mmo", _mmo('''
+  input topic
+  step a = llm openai/gpt-4o-mini {
+    prompt "About {topic}"
+    when len(subject) > 3
+  } -> notes
+'''), "Name an input or a produced key in the condition."),
+    "MMO602": Example("mmo", _mmo('''
+  input topic
+  step shout = transform upcase(topic) -> loud
+'''), "Use a built-in (`upper`) or a `package.module:function` path."),
+    "MMO603": Example("mmo", _mmo('''
+  input topic
+  step a = llm openai/gpt-4o-mini {
+    prompt "About {topic}"
+    when size(topic) > 3
+  } -> notes
+'''), "Use `len()` or `exists()`."),
+    "MMO701": Example("python", '''from mmoc import Pipeline, create_transform_step
+
+p = Pipeline(name="demo")
+p.add_step(create_transform_step(name="up", transform_fn=lambda ctx: ctx["x"].upper(),
+                                 output_key="y"))
+# `mmoc compile` of this pipeline reports MMO701
+''', "Name the function as `package.module:function` so the generated module can import it."),
+    "MMO702": Example("shell", "mmoc check pipeline.mmo   # the compiler itself failed",
+                      "Report the bug with the source that triggered it."),
+    "MMO703": Example("shell", "mmoc run pipeline.mmo   # step `t = transform mylib:fn(x)`, "
+                      "no mylib.py", "Put `mylib.py` beside the pipeline (or on PYTHONPATH) "
+                      "and check the function's name."),
+}
+
+# Examples that a test can load and check for their code (the others need a missing file,
+# a Python session, or a compiler bug).
+CHECKABLE = tuple(code for code, ex in EXAMPLES.items() if ex.language in ("mmo", "yaml"))
+
+
+def rendered_example(code: str) -> str | None:
+    """The example's diagnostics with this code, rendered as `mmoc check` prints them."""
+    from ..driver import load_text
+    from .render import render_text
+
+    example = EXAMPLES.get(code)
+    if example is None or example.language not in ("mmo", "yaml"):
+        return None
+    display = f"example.{example.language}"
+    loaded = load_text(example.source, display, f".{example.language}")
+    found = [d for d in loaded.diagnostics if d.code == code]
+    if not found:
+        return None
+    return render_text(found, {display: loaded.text or ""}, summary=False)
+
+
+def diagnostics_markdown() -> str:
+    """The text of docs/diagnostics.md: every code, its slug, summary, explanation, example."""
+    out = [
+        "# Diagnostics",
+        "",
+        "Every problem mmoc finds has a stable code, a slug, a default severity, a message that",
+        "names everything involved, the place in the source, and usually a `help` line.",
+        "`mmoc explain CODE` (or the slug) prints the entry below in the terminal.",
+        "",
+        "This file is generated from `compiler/codes.py` and `compiler/checks/examples.py`;",
+        "`MMOC_UPDATE_GOLDENS=1 pytest tests/diagnostics` rewrites it.",
+        "",
+        "| code | slug | severity | summary |",
+        "|---|---|---|---|",
+    ]
+    codes = sorted(CODES.values(), key=lambda c: c.code)
+    for code in codes:
+        out.append(f"| [{code.code}](#{code.code.lower()}) | `{code.slug}` | {code.severity} "
+                   f"| {code.summary} |")
+    for code in codes:
+        out += ["", f"## {code.code}", "", f"`{code.slug}` · {code.severity} · {code.summary}",
+                "", code.explanation]
+        example = EXAMPLES.get(code.code)
+        if example is not None:
+            fence = {"mmo": "", "shell": "sh"}.get(example.language, example.language)
+            out += ["", "Example:", "", f"```{fence}", example.source.rstrip("\n"), "```"]
+            rendered = rendered_example(code.code) if not code.code.startswith("MMO0") else None
+            if rendered:
+                out += ["", "`mmoc check` reports:", "", "```", rendered.rstrip("\n"), "```"]
+            if example.fix:
+                out += ["", f"Fix: {example.fix}"]
+    return "\n".join(out) + "\n"

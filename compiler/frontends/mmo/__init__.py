@@ -1,0 +1,1 @@
+"""The `.mmo` front end: the Lark grammar, the tree transformer, the printer."""

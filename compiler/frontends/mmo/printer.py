@@ -1,0 +1,341 @@
+"""The IR printed as canonical `.mmo` text (what `mmoc fmt` and `mmoc convert` write).
+
+One layout for every pipeline: sections in a fixed order with a blank line between them,
+two-space indentation, step fields in a fixed order, only the policy arguments that differ
+from their defaults. Comments are printed on their own lines before the node that carries
+them. `parse_mmo(print_mmo(p))` dumps to the same dict as `p`, and printing is idempotent.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from ... import ir
+from .literals import common_indent
+
+__all__ = ["print_expr", "print_mmo"]
+
+INDENT = "  "
+# Expression precedence, loosest first: or < and < not < comparison < atom.
+PRECEDENCE = {"or": 1, "and": 2, "not": 3, "compare": 4}
+RETRY_DEFAULTS = ir.RetryPolicy()
+BREAKER_DEFAULTS = ir.BreakerPolicy()
+
+
+# ---- literals ---------------------------------------------------------------------------
+
+
+def _escape_char(ch: str, quote: bool) -> str:
+    if ch == "\\":
+        return "\\\\"
+    if ch == '"' and quote:
+        return '\\"'
+    if ch == "\n":
+        return "\\n"
+    if ch == "\t":
+        return "\\t"
+    if ch == "\r":
+        return "\\r"
+    if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        return f"\\u{ord(ch):04x}"
+    return ch
+
+
+def quote(value: str) -> str:
+    """A one-line string literal."""
+    return '"' + "".join(_escape_char(ch, True) for ch in value) + '"'
+
+
+def _triple_safe(value: str) -> bool:
+    """A multi-line value reads back from `\"\"\"` only if indentation stripping keeps it.
+
+    With no line that is more than spaces and tabs, the reader finds no indentation to
+    strip, so the printed indentation would stay in the value: such text is quoted."""
+    lines = value.split("\n")
+    has_text = any(line.strip(" \t") for line in lines)
+    return "\n" in value and has_text and common_indent(lines) == ""
+
+
+def text(value: str, indent: str) -> str:
+    """A prompt-like text: triple-quoted when it has several lines, else one line."""
+    if not _triple_safe(value):
+        return quote(value)
+    escape_quotes = '"""' in value
+    inner = indent + INDENT
+    lines = []
+    for line in value.split("\n"):
+        body = "".join("\t" if ch == "\t" else _escape_char(ch, escape_quotes) for ch in line)
+        lines.append(inner + body if body else "")
+    return '"""\n' + "\n".join(lines) + "\n" + indent + '"""'
+
+
+def number(value: Any) -> str:
+    """A number as the lexer reads it back: no exponent, a float always with a point.
+
+    IR fields are loosely typed (a YAML file may hold anything there, and checks judge it),
+    so anything that is not a finite number is printed as written, never raised on.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, float) or not math.isfinite(value):
+        return str(value)
+    out = format(Decimal(repr(value)), "f")
+    return out if "." in out else out + ".0"
+
+
+def duration(seconds: Any) -> str:
+    """Seconds as the shortest unit that reads back exactly: 1h, 1m, 30s, 500ms, 0.25s."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        return str(seconds)
+    value = float(seconds)
+    if not math.isfinite(value):
+        return str(seconds)
+    if value.is_integer() and value != 0:
+        whole = int(value)
+        for unit, size in (("h", 3600), ("m", 60)):
+            if whole % size == 0:
+                return f"{whole // size}{unit}"
+        return f"{whole}s"
+    millis = round(value * 1000)
+    if millis / 1000 == value:
+        return f"{millis}ms"
+    return f"{number(value)}s"
+
+
+def value(v: Any) -> str:
+    """A JSON-like value (input defaults, output schemas)."""
+    if v is None:
+        return "null"
+    if isinstance(v, str):
+        return quote(v)
+    if isinstance(v, (bool, int, float)):
+        return number(v)
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{quote(str(k))}: {value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(value(x) for x in v) + "]"
+    return quote(str(v))  # not JSON (a YAML date, say): a check reports it; print, don't fail
+
+
+# ---- conditions -------------------------------------------------------------------------
+
+
+def _level(e: ir.Expr) -> int:
+    if isinstance(e, ir.BoolExpr):
+        return PRECEDENCE[e.op]
+    if isinstance(e, ir.NotExpr):
+        return PRECEDENCE["not"]
+    if isinstance(e, ir.CompareExpr):
+        return PRECEDENCE["compare"]
+    return 5
+
+
+def _wrap(e: ir.Expr, tighter_than: int) -> str:
+    out = print_expr(e)
+    return f"({out})" if _level(e) <= tighter_than else out
+
+
+def print_expr(e: ir.Expr) -> str:
+    """Canonical text of a condition, with only the parentheses its structure needs."""
+    if isinstance(e, ir.KeyExpr):
+        return e.name
+    if isinstance(e, ir.LiteralExpr):
+        return quote(e.value) if isinstance(e.value, str) else value(e.value)
+    if isinstance(e, ir.CallExpr):
+        return f"{e.func}({', '.join(print_expr(a) for a in e.args)})"
+    if isinstance(e, ir.NotExpr):
+        # `not a == b` already means `not (a == b)`; the parentheses say so to a reader
+        # (and a nested and/or needs them anyway).
+        return "not " + _wrap(e.operand, PRECEDENCE["compare"])
+    if isinstance(e, ir.CompareExpr):
+        return f"{_wrap(e.left, 4)} {e.op} {_wrap(e.right, 4)}"
+    # and/or: a nested group of the same or a looser operator keeps its parentheses, so
+    # `a or (b or c)` stays the tree it was.
+    return f" {e.op} ".join(_wrap(x, PRECEDENCE[e.op]) for x in e.operands)
+
+
+# ---- policies ---------------------------------------------------------------------------
+
+
+def _changed(node: Any, defaults: Any, field: str) -> bool:
+    # 3 and 3.0 dump equal, so only a different value counts as given.
+    return bool(getattr(node, field) != getattr(defaults, field))
+
+
+def retry_call(p: ir.RetryPolicy) -> str:
+    # The core numbers always show; the rest only when they differ from the defaults.
+    word = "delay" if p.backoff == "constant" else "base"
+    args = [f"max_retries: {number(p.max_retries)}", f"{word}: {duration(p.base_delay)}"]
+    if p.backoff != "constant" or _changed(p, RETRY_DEFAULTS, "max_delay"):
+        args.append(f"max: {duration(p.max_delay)}")
+    if _changed(p, RETRY_DEFAULTS, "multiplier"):
+        args.append(f"multiplier: {number(p.multiplier)}")
+    if _changed(p, RETRY_DEFAULTS, "jitter"):
+        args.append(f"jitter: {p.jitter}")
+    if p.retry_on:
+        args.append(f"on: [{', '.join(i.name for i in p.retry_on)}]")
+    return f"{p.backoff}({', '.join(args)})"
+
+
+def breaker_args(p: ir.BreakerPolicy) -> str:
+    args = [
+        f"failures: {number(p.failure_threshold)}",
+        f"recovery: {duration(p.recovery_timeout)}",
+    ]
+    if _changed(p, BREAKER_DEFAULTS, "half_open_max_calls"):
+        args.append(f"trials: {number(p.half_open_max_calls)}")
+    return f"({', '.join(args)})"
+
+
+def retry_setting(s: ir.RetryPolicy | ir.PolicyRef) -> str:
+    return s.name if isinstance(s, ir.PolicyRef) else retry_call(s)
+
+
+def breaker_setting(s: ir.BreakerPolicy | ir.PolicyRef) -> str:
+    return f" {s.name}" if isinstance(s, ir.PolicyRef) else breaker_args(s)
+
+
+# ---- statements -------------------------------------------------------------------------
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def comments(self, indent: str, *nodes: Any) -> None:
+        for node in nodes:
+            for c in getattr(node, "comments", ()) if node is not None else ():
+                self.lines.append(f"{indent}# {c}" if c else f"{indent}#")
+
+    def line(self, indent: str, content: str, *nodes: Any) -> None:
+        self.comments(indent, *nodes)
+        self.lines.append(indent + content)
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1] != "" and not self.lines[-1].endswith("{"):
+            self.lines.append("")
+
+
+def _control_fields(w: _Writer, s: ir.StepBase, indent: str) -> None:
+    if s.after:
+        w.line(indent, "after " + ", ".join(i.name for i in s.after), *s.after)
+    if s.when is not None:
+        w.line(indent, "when " + print_expr(s.when), s.when)
+
+
+def _llm_fields(w: _Writer, s: ir.LlmStep, indent: str) -> None:
+    w.line(indent, "prompt " + text(s.prompt.value, indent), s.prompt)
+    if s.system is not None:
+        w.line(indent, "system " + text(s.system.value, indent), s.system)
+    if s.temperature is not None:
+        w.line(indent, f"temperature {number(s.temperature)}")
+    if s.max_tokens is not None:
+        w.line(indent, f"max_tokens {number(s.max_tokens)}")
+    if s.stop:
+        w.line(indent, "stop [" + ", ".join(quote(x) for x in s.stop) + "]")
+    if s.output is not None:
+        schema = f" schema {value(s.output.schema_)}" if s.output.schema_ is not None else ""
+        w.line(indent, "json" + schema, s.output)
+    _control_fields(w, s, indent)
+    if s.retry is not None:
+        w.line(indent, "retry " + retry_setting(s.retry), s.retry)
+    if s.fallback is not None:
+        w.line(indent, "fallback [" + ", ".join(m.id for m in s.fallback) + "]", *s.fallback)
+    if s.breaker is not None:
+        w.line(indent, "breaker" + breaker_setting(s.breaker), s.breaker)
+
+
+def _step(w: _Writer, s: ir.LlmStep | ir.TransformStep, indent: str) -> None:
+    inner = indent + INDENT
+    w.comments(indent, s)
+    if isinstance(s, ir.LlmStep):
+        w.line(indent, f"step {s.name} = llm {s.model.id} {{", s.model)
+        _llm_fields(w, s, inner)
+    else:
+        names = (["*"] if s.pass_context else []) + [r.name for r in s.reads]
+        reads = ", ".join(names)
+        if names and names[0] == "reads":
+            reads = "reads " + reads  # the keyword would swallow a key named `reads`
+        head = f"step {s.name} = transform {s.function}({reads})"
+        w.comments(indent, *s.reads)
+        if not (s.after or s.when is not None or s.timeout is not None):
+            w.line(indent, f"{head} -> {s.output_key}")
+            return
+        w.line(indent, head + " {")
+        _control_fields(w, s, inner)
+    if s.timeout is not None:
+        w.line(inner, f"timeout {duration(s.timeout)}")
+    w.line(indent, f"}} -> {s.output_key}")
+
+
+def _group(w: _Writer, g: ir.GroupStep, indent: str) -> None:
+    inner = indent + INDENT
+    args = f" (concurrency: {number(g.concurrency)})" if g.concurrency is not None else ""
+    w.line(indent, f"parallel {g.name}{args} {{", g)
+    _control_fields(w, g, inner)
+    if g.timeout is not None:
+        w.line(inner, f"timeout {duration(g.timeout)}")
+    for member in g.steps:
+        w.blank()
+        _step(w, member, inner)
+    w.line(indent, "}" + (f" -> {g.output_key}" if g.output_key is not None else ""))
+
+
+def _header(w: _Writer, p: ir.Pipeline) -> None:
+    i = INDENT
+    if p.version is not None:
+        w.line(i, f"version {quote(p.version)}")
+    if p.description is not None:
+        w.line(i, f"description {text(p.description, i)}")
+    w.blank()
+    for inp in p.inputs:
+        kind = f": {inp.type}" if inp.type is not None else ""
+        default = f" = {value(inp.default)}" if inp.has_default else ""
+        w.line(i, f"input {inp.name}{kind}{default}", inp)
+    if p.outputs:
+        w.line(i, "output " + ", ".join(o.name for o in p.outputs), *p.outputs)
+    w.blank()
+    for alias in p.models:
+        w.line(i, f"model {alias.name} = {alias.model.id}", alias, alias.model)
+    for e in p.providers:
+        args = [f"base_url: {quote(e.base_url)}"]
+        if e.api_key_env is not None:
+            args.append(f"api_key_env: {quote(e.api_key_env)}")
+        kind = e.kind.replace("-", "_")
+        w.line(i, f"provider {e.name} = {kind}({', '.join(args)})", e)
+    w.blank()
+    for r in p.retry_policies:
+        w.line(i, f"retry {r.name} = {retry_call(r)}", r)
+    for b in p.breaker_policies:
+        w.line(i, f"breaker {b.name} = breaker{breaker_args(b)}", b)
+    w.blank()
+    d = p.defaults
+    w.comments(i, d)
+    if d.retry is not None:
+        w.line(i, "default retry " + retry_setting(d.retry), d.retry)
+    if d.breaker is not None:
+        w.line(i, "default breaker" + breaker_setting(d.breaker), d.breaker)
+    if d.timeout is not None:
+        w.line(i, f"default timeout {duration(d.timeout)}")
+
+
+def print_mmo(p: ir.Pipeline) -> str:
+    """The pipeline as canonical `.mmo` text, ending in one newline."""
+    w = _Writer()
+    w.line("", f"pipeline {p.name} {{", p)
+    _header(w, p)
+    for step in p.steps:
+        w.blank()
+        if isinstance(step, ir.GroupStep):
+            _group(w, step, INDENT)
+        else:
+            _step(w, step, INDENT)
+    if w.lines[-1] == "":
+        w.lines.pop()
+    w.lines.append("}")
+    w.comments("", ir.Node(comments=p.trailing_comments))
+    return "\n".join(w.lines) + "\n"

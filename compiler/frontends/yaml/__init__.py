@@ -1,0 +1,1 @@
+"""The YAML front end: a position-keeping reader, the schema's sections, the printer."""
