@@ -96,7 +96,8 @@ def time_import(module: str, folder: Path, repeats: int = 15) -> float:
 
 def per_step_overhead(work: Path, steps: int = 200, repeats: int = 5) -> tuple[float, float]:
     """(generated module, runtime alone): median seconds per step on a zero-latency chain."""
-    from mmoc.modules import compile_file, load_module
+    from mmoc.driver import compile_file
+    from mmoc.modules import load_module
     from mmoc_runtime import InputSpec, LlmStep, PipelineSpec, execute
 
     source = work / "overhead.mmo"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
 # Public name -> module that defines it (runtime classes are the runtime's own objects), or
 # "module:name" where the defining module calls it something else.

@@ -1,21 +1,27 @@
-"""Load a pipeline source: read it, pick the front end by suffix, run the checks.
+"""The one place that knows the order of the passes: load -> check -> lower -> render.
 
-Everything a user can get wrong comes back as diagnostics in the `LoadResult`; nothing here
-raises on a bad file. A front end that crashes is a bug in mmoc, reported as MMO702 so the
-CLI can still print every other file's findings.
+- load: read the file, pick the front end by suffix, parse (`load_path`, `load_text`);
+- check: run every check over the IR (`check`; loading runs it unless told not to);
+- lower and render: the code generator turns a checked IR into module text (`compile_pipeline`,
+  `compile_file`), and only when no check found an error.
+
+Everything a user can get wrong comes back as diagnostics; nothing here raises on a bad file.
+A front end or generator that crashes is a bug in mmoc, reported as MMO702 so the CLI can still
+print every other file's findings. The CLI and the builder both come in here.
 """
 
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmoc_runtime.files import read_regular_file
 
 from . import ir
-from .checks import run_checks
+from .checks import Check, run_checks
 from .diagnostics.model import Diagnostic, internal_error, sort_key
 from .gc_pause import gc_paused
 from .limits import MAX_SOURCE_BYTES, oversized_source
@@ -134,9 +140,14 @@ def load_text(
     result.pipeline = pipeline
     found = list(diagnostics)
     if pipeline is not None and checks:
-        found.extend(run_checks(pipeline))
+        found.extend(check(pipeline))
     result.diagnostics = sorted(dict.fromkeys(found), key=sort_key)
     return result
+
+
+def check(p: ir.Pipeline, checks: Iterable[Check] | None = None) -> list[Diagnostic]:
+    """Every check's diagnostics for `p`, sorted (all of `CHECKS` unless `checks` is given)."""
+    return run_checks(p) if checks is None else run_checks(p, checks)
 
 
 def _front_end(suffix: str) -> FrontEnd | None:
@@ -150,3 +161,118 @@ def _front_end(suffix: str) -> FrontEnd | None:
 
         return parse_yaml
     return None
+
+
+@dataclass
+class CompileResult:
+    code: str | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The source as read, and the path it is shown as (for rendering diagnostics).
+    text: str | None = None
+    display_path: str | None = None
+    # The checked pipeline the code came from (None when loading failed).
+    pipeline: ir.Pipeline | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.code is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def compile_pipeline(
+    p: ir.Pipeline,
+    *,
+    source_path: str,
+    source_text: str,
+    inline: bool = False,
+    format: bool = True,
+) -> CompileResult:
+    """Check `p` and generate its module. Any error diagnostic means no code.
+
+    `format=False`: the module will only be executed (see `codegen.render`), not written."""
+    return _generate(p, check(p), source_path, source_text, inline, format)
+
+
+def compile_file(
+    path: str | Path,
+    *,
+    display: str | None = None,
+    header: str | None = None,
+    format: bool = True,
+) -> CompileResult:
+    """Load (parse + check) a `.mmo` or YAML file and generate its module.
+
+    Diagnostics show the path as given (or `display`). The generated header names the source
+    by `header`, else `display`, else its path relative to the project root (the nearest
+    directory up with `pyproject.toml` or `.git`), POSIX separators: the same bytes from any
+    working directory.
+    """
+    shown = display.replace(os.sep, "/") if display is not None else display_of(path)
+    loaded = load_path(path, display=shown)
+    if loaded.pipeline is None or any(d.is_error for d in loaded.diagnostics):
+        return CompileResult(None, _sorted(list(loaded.diagnostics)), loaded.text, shown)
+    if header is None:
+        header = shown if display is not None else project_relative(path)
+    # The loader has run the checks: generate from its findings, without checking twice.
+    result = _generate(
+        loaded.pipeline, list(loaded.diagnostics), header, loaded.text or "", False, format
+    )
+    result.display_path = shown
+    result.pipeline = loaded.pipeline
+    return result
+
+
+def _generate(
+    p: ir.Pipeline,
+    diagnostics: list[Diagnostic],
+    source_path: str,
+    text: str,
+    inline: bool,
+    format: bool,
+) -> CompileResult:
+    from .codegen.lower import lower
+    from .codegen.module import CodegenError, render
+
+    def failed() -> CompileResult:
+        return CompileResult(None, _sorted(diagnostics), text, source_path)
+
+    if any(d.is_error for d in diagnostics):
+        return failed()
+    try:
+        view, problems = lower(p, source_path=source_path, source_text=text, inline=inline)
+        diagnostics += problems
+        if view is None:
+            return failed()
+        code = render(view, format=format)
+    except CodegenError as exc:
+        diagnostics.append(internal_error(str(exc), p.span, doing="generating code"))
+        return failed()
+    except Exception as exc:  # noqa: BLE001 - a bug must be a diagnostic, never a traceback
+        diagnostics.append(internal_error(exc, p.span, doing="generating code"))
+        return failed()
+    return CompileResult(code, _sorted(diagnostics), text, source_path)
+
+
+_ROOT_MARKERS = ("pyproject.toml", ".git")
+
+
+def resolved_path(path: str | Path) -> Path:
+    """`path` absolute, its symlinks resolved where they can be. A symlink loop (RuntimeError
+    before Python 3.13, OSError after) is left as written: reading it reports the loop."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path).absolute()
+
+
+def project_relative(path: str | Path) -> str:
+    """`path` relative to its project root (nearest ancestor holding pyproject.toml or .git),
+    else its bare file name; POSIX separators. Independent of the working directory."""
+    resolved = resolved_path(path)
+    for parent in resolved.parents:
+        if any((parent / marker).exists() for marker in _ROOT_MARKERS):
+            return resolved.relative_to(parent).as_posix()
+    return resolved.name
+
+
+def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=sort_key)

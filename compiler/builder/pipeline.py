@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from .. import ir
 from ..diagnostics.model import Diagnostic
-from ..driver import LoadResult, load_path, load_text
+from ..driver import LoadResult, check, compile_pipeline, load_path, load_text
 from .seed import PipelineStep, plain_step, seed_step
 from .steps import StepNode, all_steps, is_inline
 
@@ -83,8 +83,6 @@ def compile_checked(
     callables as transforms, for an in-process run; `format=False` skips black for code that
     is only executed). Raises `PipelineValidationError` with every diagnostic when the
     pipeline has errors."""
-    from ..modules import compile_pipeline
-
     compiled = compile_pipeline(
         p, source_path=source_path, source_text="", inline=inline, format=format
     )
@@ -195,9 +193,7 @@ class Pipeline:
 
     def diagnostics(self) -> list[Diagnostic]:
         """Every diagnostic the checks report (warnings included); never raises."""
-        from ..checks import run_checks
-
-        return list(run_checks(self.to_ir()))
+        return check(self.to_ir())
 
     def validate(self) -> list[ValidationMessage]:
         """Run every check `mmoc check` runs and return the errors, all of them, as one-line

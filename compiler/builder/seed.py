@@ -95,7 +95,7 @@ class PipelineStep:
         when = getattr(self, "when", None)
         if when is None:
             return None
-        from ..frontends.mmo.printer import print_expr  # the `.mmo` spelling of an expression
+        from ..expr_text import print_expr  # the `.mmo` spelling of an expression
 
         return print_expr(when)
 

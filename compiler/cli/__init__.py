@@ -12,12 +12,13 @@ import sys
 
 import click
 
-from .. import __version__
+from ..version import __version__
 
 # Plain imports (a missing module is an error, never a silently missing command). The names
 # are the modules, not their commands: `mmoc.cli.run` must stay the module (tests patch it).
 from . import check as _check
 from . import compile as _compile
+from . import explain as _explain
 from . import fmt as _fmt
 from . import graph as _graph
 from . import run as _run
@@ -30,7 +31,7 @@ def cli() -> None:
     """mmoc compiles declarative multi-LLM pipelines (.mmo or YAML) into typed Python modules."""
 
 
-for _command in (_check.check, _check.explain, _fmt.fmt, _fmt.convert, _compile.compile_,
+for _command in (_check.check, _explain.explain, _fmt.fmt, _fmt.convert, _compile.compile_,
                  _run.run, _graph.graph):
     cli.add_command(_command)
 

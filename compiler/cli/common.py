@@ -23,9 +23,8 @@ from rich.text import Text
 
 from ..diagnostics.model import Diagnostic, internal_error, sort_key
 from ..diagnostics.render import render_github, render_json, render_sarif, render_text, summary_line
-from ..driver import SOURCE_SUFFIXES
+from ..driver import SOURCE_SUFFIXES, resolved_path
 from ..limits import MAX_SOURCE_BYTES
-from ..modules import resolved_path
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1

@@ -19,7 +19,7 @@ from mmoc_runtime.files import MAX_FILE_BYTES, read_regular_file
 from rich.console import Console
 
 from ..diagnostics.model import Diagnostic, sort_key
-from ..modules import CompileResult, compile_file, project_relative, resolved_path
+from ..driver import CompileResult, compile_file, project_relative, resolved_path
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,

@@ -81,7 +81,8 @@ def run_one(source: Path, console: Console) -> bool:
     """Compile and run one pipeline on mock; True when both succeeded."""
     from mmoc_runtime import InputError
 
-    from ..modules import compile_file, load_module
+    from ..driver import compile_file
+    from ..modules import load_module
     from .common import print_diagnostics
     from .live import LiveView, summary_table
     from .run import RunAbort, collect_inputs

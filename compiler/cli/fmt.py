@@ -15,8 +15,14 @@ import click
 from rich.console import Console
 
 from ..diagnostics.model import Diagnostic
-from ..driver import MMO_SUFFIXES, SOURCE_SUFFIXES, YAML_SUFFIXES, LoadResult, load_path
-from ..modules import resolved_path
+from ..driver import (
+    MMO_SUFFIXES,
+    SOURCE_SUFFIXES,
+    YAML_SUFFIXES,
+    LoadResult,
+    load_path,
+    resolved_path,
+)
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,

@@ -94,7 +94,8 @@ def check_credentials(spec: PipelineSpec) -> None:
 
 def compile_in_memory(path: Path, err: Console) -> types.ModuleType:
     """Compile FILE as `mmoc compile` would and load the module; errors exit 1 as in check."""
-    from ..modules import compile_file, load_module, project_relative, transform_import_problems
+    from ..driver import compile_file, project_relative
+    from ..modules import load_module, transform_import_problems
     from .common import display_path, has_internal_error, print_report
 
     # Shown as `check` shows it; the module's header as `compile` writes it.
@@ -123,7 +124,7 @@ def compile_in_memory(path: Path, err: Console) -> types.ModuleType:
 def _check_writable(option: str, value: str | None) -> None:
     """Refuse, before the run, a path whose missing folders could not be created: the
     nearest folder that exists on the way up must be a folder, not a file."""
-    from ..modules import resolved_path
+    from ..driver import resolved_path
 
     if value is None:
         return

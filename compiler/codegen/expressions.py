@@ -125,9 +125,3 @@ class ConditionLowerer:
             raise LoweringError("exists() takes one key")
         return call.args[0].name
 
-
-def expr_text(expr: ir.Expr) -> str:
-    """The condition as the user would write it, for the trace (the `.mmo` printer's form)."""
-    from ..frontends.mmo.printer import print_expr
-
-    return print_expr(expr)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import analysis, ir
-from ..frontends.mmo.printer import print_expr
+from ..expr_text import print_expr
 
 FORMATS: tuple[str, ...] = ("mermaid", "dot")
 

@@ -13,8 +13,9 @@ import hashlib
 import sys
 from collections import deque
 
-from .. import __version__, analysis, ir
+from .. import analysis, ir
 from ..diagnostics.model import Diagnostic
+from ..version import __version__
 from .expressions import LoweringError, ascii_literal, literal
 from .names import NameAllocator, check_identifier
 from .steps import LowerContext, internal, lower_step_safely, wrapper_params

@@ -14,8 +14,9 @@ from mmoc_runtime.transforms import BUILTINS
 
 from .. import analysis, ir
 from ..diagnostics.model import Diagnostic, internal_error
+from ..expr_text import print_expr
 from ..source import Span
-from .expressions import ConditionLowerer, LoweringError, expr_text, literal, text_literal
+from .expressions import ConditionLowerer, LoweringError, literal, text_literal
 from .names import NameAllocator, check_identifier, upper_name
 from .views import (
     Arg,
@@ -124,7 +125,7 @@ def _common_args(
     if step.when is not None:
         fn = ctx.names.take(f"when_{step.name}", "when_step")
         lowerer = ConditionLowerer(ctx.rt("conditions"))
-        text = expr_text(step.when)
+        text = print_expr(step.when)
         ctx.conditions.append(
             ConditionFunction(
                 name=fn,

@@ -1,15 +1,13 @@
 """A small source that triggers each diagnostic code, and how to fix it.
 
 `mmoc explain CODE` prints the example after the explanation, and `docs/diagnostics.md` is
-generated from this table (`diagnostics_markdown`); a test loads every example and checks it
+generated from this table (`mmoc.cli.explain`); a test loads every example and checks it
 really produces its code, so the documentation cannot drift from the compiler.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from .codes import CODES
 
 
 @dataclass(frozen=True)
@@ -294,53 +292,3 @@ p.add_step(create_transform_step(name="up", transform_fn=lambda ctx: ctx["x"].up
 # Examples that a test can load and check for their code (the others need a missing file,
 # a Python session, or a compiler bug).
 CHECKABLE = tuple(code for code, ex in EXAMPLES.items() if ex.language in ("mmo", "yaml"))
-
-
-def rendered_example(code: str) -> str | None:
-    """The example's diagnostics with this code, rendered as `mmoc check` prints them."""
-    from ..driver import load_text
-    from .render import render_text
-
-    example = EXAMPLES.get(code)
-    if example is None or example.language not in ("mmo", "yaml"):
-        return None
-    display = f"example.{example.language}"
-    loaded = load_text(example.source, display, f".{example.language}")
-    found = [d for d in loaded.diagnostics if d.code == code]
-    if not found:
-        return None
-    return render_text(found, {display: loaded.text or ""}, summary=False)
-
-
-def diagnostics_markdown() -> str:
-    """The text of docs/diagnostics.md: every code, its slug, summary, explanation, example."""
-    out = [
-        "# Diagnostics",
-        "",
-        "Every problem mmoc finds has a stable code, a slug, a default severity, a message that",
-        "names everything involved, the place in the source, and usually a `help` line.",
-        "`mmoc explain CODE` (or the slug) prints the entry below in the terminal.",
-        "",
-        "This file is generated from `compiler/codes.py` and `compiler/checks/examples.py`;",
-        "`MMOC_UPDATE_GOLDENS=1 pytest tests/diagnostics` rewrites it.",
-        "",
-        "| code | slug | severity | summary |",
-        "|---|---|---|---|",
-    ]
-    codes = sorted(CODES.values(), key=lambda c: c.code)
-    for code in codes:
-        out.append(f"| [{code.code}](#{code.code.lower()}) | `{code.slug}` | {code.severity} "
-                   f"| {code.summary} |")
-    for code in codes:
-        out += ["", f"## {code.code}", "", f"`{code.slug}` · {code.severity} · {code.summary}",
-                "", code.explanation]
-        example = EXAMPLES.get(code.code)
-        if example is not None:
-            fence = {"mmo": "", "shell": "sh"}.get(example.language, example.language)
-            out += ["", "Example:", "", f"```{fence}", example.source.rstrip("\n"), "```"]
-            rendered = rendered_example(code.code) if not code.code.startswith("MMO0") else None
-            if rendered:
-                out += ["", "`mmoc check` reports:", "", "```", rendered.rstrip("\n"), "```"]
-            if example.fix:
-                out += ["", f"Fix: {example.fix}"]
-    return "\n".join(out) + "\n"

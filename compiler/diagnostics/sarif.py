@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
 from ..source import Span
+from ..version import __version__
 from .codes import CODES
 from .model import Diagnostic, bounded
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import black
 import pytest
 from codegen_support import case_dirs, run_generated
-from mmoc.driver import load_path
-from mmoc.modules import compile_file
+from mmoc.driver import compile_file, load_path
 
 CASES = case_dirs()
 IDS = [d.name for d in CASES]

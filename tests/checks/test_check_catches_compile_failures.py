@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from mmoc.diagnostics.model import Diagnostic
-from mmoc.driver import load_text
-from mmoc.modules import compile_file
+from mmoc.driver import compile_file, load_text
 
 
 def yaml(text: str) -> list[Diagnostic]:

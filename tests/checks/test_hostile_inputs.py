@@ -15,8 +15,7 @@ from mmoc import analysis, ir
 from mmoc.checks import run_checks, support
 from mmoc.codegen.lower import lower
 from mmoc.diagnostics.model import Diagnostic
-from mmoc.driver import load_text
-from mmoc.modules import compile_file
+from mmoc.driver import compile_file, load_text
 from mmoc_runtime.template import parse_template
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from mmoc import ir
 from mmoc.checks import run_checks
+from mmoc.driver import compile_file, compile_pipeline
 from mmoc.limits import MAX_NESTING, MAX_NUMBER
-from mmoc.modules import compile_file, compile_pipeline
 
 # ---- within the limits, everything compiles ----------------------------------------------------
 

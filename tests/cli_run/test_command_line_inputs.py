@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mmoc.cli import cli
-from mmoc.modules import compile_file, load_module
+from mmoc.driver import compile_file
+from mmoc.modules import load_module
 from mmoc_runtime import InputError, InputSpec, PipelineSpec, default_registry, script_main
 from mmoc_runtime.inputs import inputs_from_command_line
 

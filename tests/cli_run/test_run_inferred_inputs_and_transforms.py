@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from mmoc.cli import cli
-from mmoc.modules import compile_file
+from mmoc.driver import compile_file
 
 
 def run(*args: str) -> Result:

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 from mmoc.cli import cli
 from mmoc.cli.demo import example_inputs
-from mmoc.modules import compile_file, load_module
+from mmoc.driver import compile_file
+from mmoc.modules import load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.glob("pipelines/*.mmo"), *ROOT.glob("pipelines/*.yaml")])

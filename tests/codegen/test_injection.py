@@ -19,7 +19,8 @@ from mmoc.codegen.expressions import literal
 from mmoc.codegen.lower import lower
 from mmoc.codegen.names import NameAllocator
 from mmoc.codegen.views import docstring_literal
-from mmoc.modules import compile_file, compile_pipeline, load_module
+from mmoc.driver import compile_file, compile_pipeline
+from mmoc.modules import load_module
 
 PAYLOADS = (
     '"""); __import__("os").system("touch PWNED") #',

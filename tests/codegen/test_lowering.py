@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from mmoc import ir
 from mmoc.codegen.expressions import ConditionLowerer, LoweringError, literal, text_literal
 from mmoc.codegen.names import NameAllocator
-from mmoc.modules import compile_pipeline, load_module, project_relative, write_atomic
+from mmoc.driver import compile_pipeline, project_relative
+from mmoc.modules import load_module
+from mmoc_runtime.files import write_file as write_atomic
 
 
 def llm(name: str, prompt: str, key: str, **extra: object) -> ir.LlmStep:

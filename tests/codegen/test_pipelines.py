@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from codegen_support import PIPELINES, ROOT, run_generated
-from mmoc.driver import load_path
-from mmoc.modules import compile_file
+from mmoc.driver import compile_file, load_path
 
 SOURCES = sorted(PIPELINES.glob("*.mmo"))
 IDS = [p.stem for p in SOURCES]

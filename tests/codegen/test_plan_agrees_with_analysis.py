@@ -9,7 +9,8 @@ import itertools
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mmoc import analysis, ir
-from mmoc.modules import compile_pipeline, load_module
+from mmoc.driver import compile_pipeline
+from mmoc.modules import load_module
 from mmoc_runtime.plan import build_plan
 
 _modules = itertools.count()

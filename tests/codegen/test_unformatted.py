@@ -9,7 +9,8 @@ import black
 import pytest
 from codegen_support import PIPELINES, case_dirs
 from mmoc.codegen.module import _MODE
-from mmoc.modules import compile_file, load_module
+from mmoc.driver import compile_file
+from mmoc.modules import load_module
 
 SOURCES = sorted(PIPELINES.glob("*.mmo")) + [
     d / "pipeline.mmo" for d in case_dirs() if (d / "pipeline.mmo").exists()

@@ -1,4 +1,4 @@
-"""`mmoc.modules.write_atomic`: all at once, `\\n` endings, permissions as `open()` gives them;
+"""`mmoc_runtime.files.write_file`: all at once, `\\n` endings, permissions as `open()` gives them;
 through symlinks; a device or FIFO written as it is, never replaced; anything else refused."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mmoc.modules import write_atomic
+from mmoc_runtime.files import write_file as write_atomic
 
 
 @pytest.fixture

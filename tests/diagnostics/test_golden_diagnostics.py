@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-from mmoc.diagnostics.examples import CHECKABLE, EXAMPLES, diagnostics_markdown
+from mmoc.cli.explain import diagnostics_markdown
+from mmoc.diagnostics.examples import CHECKABLE, EXAMPLES
 from mmoc.diagnostics.render import render_text
 from mmoc.driver import load_path, load_text
 

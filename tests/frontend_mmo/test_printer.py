@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from mmoc import ir
+from mmoc.expr_text import print_expr
 from mmoc.frontends.mmo.parse import parse_mmo
-from mmoc.frontends.mmo.printer import duration, print_expr, print_mmo, text
+from mmoc.frontends.mmo.printer import duration, print_mmo, text
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
 SEED_NAMES = [

@@ -7,8 +7,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mmoc import ir
+from mmoc.expr_text import print_expr
 from mmoc.frontends.mmo.parse import parse_condition, parse_mmo
-from mmoc.frontends.mmo.printer import print_expr, print_mmo
+from mmoc.frontends.mmo.printer import print_mmo
 
 # Words that are keywords wherever a condition operand may stand, so never keys.
 RESERVED = {"not", "and", "or", "true", "false", "null", "contains"}

@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mmoc import ir
-from mmoc.frontends.mmo.printer import print_expr
+from mmoc.expr_text import print_expr
 from mmoc.frontends.yaml.conditions import condition_text
 from mmoc.frontends.yaml.parse import parse_yaml
 

@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import mmoc.modules as compile_mod
+from mmoc.driver import compile_file
+from mmoc.modules import load_module
 from provider_loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
@@ -146,9 +147,9 @@ def test_breaker_opened_by_5xx_skips_the_model_in_later_runs(
     from mmoc_runtime.providers import ProviderRegistry
 
     source = seed_copy("analyze_and_report", tmp_path)
-    result = compile_mod.compile_file(source)
+    result = compile_file(source)
     assert result.ok, result.diagnostics
-    module = compile_mod.load_module(result.code, "h5_analyze_and_report")
+    module = load_module(result.code, "h5_analyze_and_report")
     # identify_trends: gemini-2.0-flash (breaker: 5 failures) with fallback gemini-2.5-flash-lite.
     provider_env.always("gemini-2.0-flash", server_error("gemini", 500))
     breakers = BreakerRegistry(time_fn=lambda: 0.0)  # frozen: an open breaker stays open

@@ -12,8 +12,8 @@ from typing import Literal
 
 from ... import ir
 from ...diagnostics.model import Diagnostic, Label
+from ...expr_text import print_expr
 from ...source import Span
-from ..mmo.printer import print_expr
 
 SEED_PREFIXES = ("key_exists", "not_empty", "equals", "contains")
 
@@ -114,7 +114,7 @@ def _sub_span(file: str, whole: Span, positions: Positions, start: int, end: int
 
 def condition_text(expr: ir.Expr) -> str:
     """The text `parse_condition_text` reads back as `expr`: a seed form where one fits,
-    else the `.mmo` expression as `printer.print_expr` writes it."""
+    else the `.mmo` expression as `expr_text.print_expr` writes it."""
     seed = _as_seed_form(expr)
     return seed if seed is not None else print_expr(expr)
 
