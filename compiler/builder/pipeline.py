@@ -1,9 +1,9 @@
 """The Python builder API (seed-compatible): `Pipeline` and its validation errors.
 
-A `Pipeline` collects IR steps (made by the factories in `builder_steps`, seen through the
-seed's views in `builder_seed`) and produces the same `ir.Pipeline` the front ends produce;
+A `Pipeline` collects IR steps (made by the factories in `steps`, seen through the
+seed's views in `views`) and produces the same `ir.Pipeline` the front ends produce;
 it reads and writes `.mmo`, YAML, the seed's dict form and the generated Python module.
-`builder_exec` runs it; `builder_results` holds what a run returns.
+`executor` runs it; `results` holds what a run returns.
 
 Declaration order: everywhere else it never matters, but a seed-style transform (a callable
 with no declared `reads`, called as `fn(ctx)`) cannot say what it reads, so `add_step` makes it
@@ -19,8 +19,7 @@ from typing import Any, Self
 from .. import ir
 from ..diagnostics.model import Diagnostic
 from ..driver import LoadResult, check, compile_pipeline, load_path, load_text
-from .seed import PipelineStep, plain_step, seed_step
-from .steps import StepNode, all_steps, is_inline
+from .steps import PipelineStep, StepNode, all_steps, is_inline, plain_step, seed_step
 
 # The seed's default, shown by `Pipeline.version` when none was given (the IR keeps None, so
 # a printed `.mmo` or YAML file does not gain a version line it never had).

@@ -1,5 +1,5 @@
 """Seed-compatible step factories: `create_llm_step` and friends return IR step nodes
-(seen through the seed's views, `builder_seed`; their arguments read by `builder_values`).
+(with the seed's views from `views`; their arguments read by `values`).
 
 The builder produces exactly the IR the `.mmo` and YAML front ends produce, so the same checks
 judge it and the same code generator runs it. These functions raise `TypeError`/`ValueError`
@@ -13,15 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeGuard
 
+from pydantic import PrivateAttr
+
 from .. import ir
-from .seed import (
-    SeedGroupStep,
-    SeedLlmStep,
-    SeedTransformStep,
-    StepType,
-    plain_step,
-    seed_step,
-)
 from .values import (
     apply_input_mapping,
     breaker_policy,
@@ -31,6 +25,7 @@ from .values import (
     output_spec,
     retry_policy,
 )
+from .views import SeedModelRef, StepType, StepView
 
 StepNode = ir.LlmStep | ir.TransformStep | ir.GroupStep
 
@@ -49,6 +44,38 @@ def all_steps(steps: Iterable[StepNode]) -> list[StepNode]:
 def is_inline(step: StepNode) -> TypeGuard[ir.TransformStep]:
     """A transform given as a Python callable: runs in-process, cannot be written to a file."""
     return isinstance(step, ir.TransformStep) and step.callable is not None
+
+
+# ---- the step classes: IR nodes with the seed's views ----------------------------------------
+
+
+class PipelineStep(StepView):
+    """The seed's step class. `PipelineStep(name=..., model=..., prompt_template=...,
+    step_type=StepType.LLM, ...)` builds the matching step, and every step the builder hands
+    out (from the factories, `Pipeline.steps`, `Pipeline.from_yaml`) is a `PipelineStep`."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls is PipelineStep:
+            return step_from_seed_fields(*args, **kwargs)
+        return super().__new__(cls)
+
+
+class SeedLlmStep(PipelineStep, ir.LlmStep):  # type: ignore[misc]
+    _seed_type: StepType | None = PrivateAttr(default=None)
+    _condition_text: str | None = PrivateAttr(default=None)
+    _inner: Any = PrivateAttr(default=None)
+
+
+class SeedTransformStep(PipelineStep, ir.TransformStep):  # type: ignore[misc]
+    _seed_type: StepType | None = PrivateAttr(default=None)
+    _condition_text: str | None = PrivateAttr(default=None)
+    _inner: Any = PrivateAttr(default=None)
+
+
+class SeedGroupStep(PipelineStep, ir.GroupStep):  # type: ignore[misc]
+    _seed_type: StepType | None = PrivateAttr(default=None)
+    _condition_text: str | None = PrivateAttr(default=None)
+    _inner: Any = PrivateAttr(default=None)
 
 
 # ---- factories --------------------------------------------------------------------------------
@@ -246,3 +273,45 @@ def step_from_seed_fields(
     return create_llm_step(name, model, prompt_template, output_key or None, input_mapping,
                            condition, timeout_seconds, max_retries or None, depends_on)
 
+
+_VIEW_OF: dict[type, Any] = {ir.LlmStep: SeedLlmStep, ir.TransformStep: SeedTransformStep,
+                              ir.GroupStep: SeedGroupStep}
+
+
+_PLAIN_OF: dict[type, Any] = {view: plain for plain, view in _VIEW_OF.items()}
+
+
+def _fields(node: ir.Node) -> dict[str, Any]:
+    return {name: getattr(node, name) for name in type(node).model_fields}
+
+
+def seed_step(node: Any, *, condition_text: str | None = None, seed_type: StepType | None = None,
+              inner: Any = None) -> Any:
+    """`node` as a seed view (already one: returned as is unless something is to be set)."""
+    if isinstance(node, PipelineStep) and condition_text is seed_type is inner is None:
+        return node
+    plain = plain_step(node)
+    fields = _fields(plain)
+    if isinstance(plain, ir.LlmStep):
+        fields["model"] = SeedModelRef.model_construct(**_fields(plain.model))
+    if isinstance(plain, ir.GroupStep):
+        fields["steps"] = tuple(seed_step(m) for m in plain.steps)
+    view = _VIEW_OF[type(plain)].model_construct(_fields_set=plain.model_fields_set, **fields)
+    old = node if isinstance(node, PipelineStep) else None
+    view._seed_type = seed_type or (old._seed_type if old else None)
+    view._condition_text = condition_text or (old._condition_text if old else None)
+    view._inner = inner or (old._inner if old else None)
+    return view
+
+
+def plain_step(node: Any) -> Any:
+    """The plain IR node behind a seed view (plain IR is returned as is)."""
+    plain_type = _PLAIN_OF.get(type(node))
+    if plain_type is None:
+        return node
+    fields = _fields(node)
+    if isinstance(node, ir.LlmStep):
+        fields["model"] = ir.ModelRef.model_construct(**_fields(node.model))
+    if isinstance(node, ir.GroupStep):
+        fields["steps"] = tuple(plain_step(m) for m in node.steps)
+    return plain_type.model_construct(_fields_set=node.model_fields_set, **fields)

@@ -181,7 +181,7 @@ def test_import_mmoc_stays_light() -> None:
     code = (
         "import sys, mmoc\n"
         "heavy = [m for m in ('pydantic', 'lark', 'jinja2', 'black', 'yaml', 'rich', "
-        "'mmoc.builder.pipeline', 'mmoc.builder.executor', 'mmoc.builder.seed', 'mmoc.builder.steps', "
+        "'mmoc.builder.pipeline', 'mmoc.builder.executor', 'mmoc.builder.views', 'mmoc.builder.steps', "
         "'mmoc.builder.results', 'mmoc_runtime') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )

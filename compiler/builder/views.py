@@ -1,12 +1,11 @@
-"""Seed-compatible views of IR steps: `PipelineStep`, `StepType`, and the conversions
-between a view and the plain IR node behind it (`seed_step`, `plain_step`).
+"""The seed's view of a step: `StepType`, a model reference equal to its id string, and
+`StepView`, the seed's step fields and methods read from the IR node it mixes into.
 
 The seed's steps were one mutable dataclass with `step_type`, a string `model`,
 `prompt_template`, `depends_on`, `sub_steps`, `validate()`, `render_prompt()` and `to_dict()`.
 Ours are IR nodes, so the checks and the code generator see exactly what the front ends give
-them. The classes below are those IR nodes with the seed's names added as read-only views;
-`Pipeline.to_ir()` turns them back into plain IR (`plain_step`). The step factories that make
-them live in `builder_steps`.
+them. The step classes (`steps.PipelineStep` and its IR-node subclasses) are those IR nodes with
+the seed's names added as read-only views; `Pipeline.to_ir()` turns them back into plain IR.
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-
-from pydantic import PrivateAttr
 
 from .. import ir
 
@@ -44,19 +41,9 @@ class SeedModelRef(ir.ModelRef):
         return self.id
 
 
-class PipelineStep:
-    """The seed's step class. `PipelineStep(name=..., model=..., prompt_template=...,
-    step_type=StepType.LLM, ...)` builds the matching step, and every step the builder hands
-    out (from the factories, `Pipeline.steps`, `Pipeline.from_yaml`) is a `PipelineStep`."""
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls is PipelineStep:
-            # The factories build on these views, so they import this module: import them
-            # here, at call time, rather than in a cycle at import time.
-            from .steps import step_from_seed_fields
-
-            return step_from_seed_fields(*args, **kwargs)
-        return super().__new__(cls)
+class StepView:
+    """The seed's step fields and methods, read from the IR node a step view mixes into (see
+    `steps.PipelineStep`, the public class)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Views are made with `model_construct` (already validated IR); nothing to do."""
@@ -165,62 +152,3 @@ class PipelineStep:
         }
         out.update({k: v for k, v in extra.items() if v is not None})
         return out
-
-
-class SeedLlmStep(PipelineStep, ir.LlmStep):  # type: ignore[misc]
-    _seed_type: StepType | None = PrivateAttr(default=None)
-    _condition_text: str | None = PrivateAttr(default=None)
-    _inner: Any = PrivateAttr(default=None)
-
-
-class SeedTransformStep(PipelineStep, ir.TransformStep):  # type: ignore[misc]
-    _seed_type: StepType | None = PrivateAttr(default=None)
-    _condition_text: str | None = PrivateAttr(default=None)
-    _inner: Any = PrivateAttr(default=None)
-
-
-class SeedGroupStep(PipelineStep, ir.GroupStep):  # type: ignore[misc]
-    _seed_type: StepType | None = PrivateAttr(default=None)
-    _condition_text: str | None = PrivateAttr(default=None)
-    _inner: Any = PrivateAttr(default=None)
-
-
-_VIEW_OF: dict[type, Any] = {ir.LlmStep: SeedLlmStep, ir.TransformStep: SeedTransformStep,
-                              ir.GroupStep: SeedGroupStep}
-_PLAIN_OF: dict[type, Any] = {view: plain for plain, view in _VIEW_OF.items()}
-
-
-def _fields(node: ir.Node) -> dict[str, Any]:
-    return {name: getattr(node, name) for name in type(node).model_fields}
-
-
-def seed_step(node: Any, *, condition_text: str | None = None, seed_type: StepType | None = None,
-              inner: Any = None) -> Any:
-    """`node` as a seed view (already one: returned as is unless something is to be set)."""
-    if isinstance(node, PipelineStep) and condition_text is seed_type is inner is None:
-        return node
-    plain = plain_step(node)
-    fields = _fields(plain)
-    if isinstance(plain, ir.LlmStep):
-        fields["model"] = SeedModelRef.model_construct(**_fields(plain.model))
-    if isinstance(plain, ir.GroupStep):
-        fields["steps"] = tuple(seed_step(m) for m in plain.steps)
-    view = _VIEW_OF[type(plain)].model_construct(_fields_set=plain.model_fields_set, **fields)
-    old = node if isinstance(node, PipelineStep) else None
-    view._seed_type = seed_type or (old._seed_type if old else None)
-    view._condition_text = condition_text or (old._condition_text if old else None)
-    view._inner = inner or (old._inner if old else None)
-    return view
-
-
-def plain_step(node: Any) -> Any:
-    """The plain IR node behind a seed view (plain IR is returned as is)."""
-    plain_type = _PLAIN_OF.get(type(node))
-    if plain_type is None:
-        return node
-    fields = _fields(node)
-    if isinstance(node, ir.LlmStep):
-        fields["model"] = ir.ModelRef.model_construct(**_fields(node.model))
-    if isinstance(node, ir.GroupStep):
-        fields["steps"] = tuple(plain_step(m) for m in node.steps)
-    return plain_type.model_construct(_fields_set=node.model_fields_set, **fields)
