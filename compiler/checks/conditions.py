@@ -9,7 +9,8 @@ from mmoc_runtime.transforms import BUILTINS
 from .. import ir
 from ..analysis import effective_inputs, produced_keys, walk_expr
 from ..diagnostics.model import Diagnostic
-from .support import did_you_mean, first_span, is_identifier, name_span, step_contexts
+from ..identifiers import is_identifier
+from .support import did_you_mean, first_span, name_span, step_contexts
 
 FUNCTIONS = ("len", "exists")
 

@@ -12,8 +12,9 @@ from mmoc_runtime.catalog import BUILTIN_PROVIDERS, CATALOG
 from .. import ir
 from ..analysis import resolve_model
 from ..diagnostics.model import Diagnostic
+from ..identifiers import is_identifier
 from ..source import Span
-from .support import did_you_mean, first_span, is_identifier, listing, suggest
+from .support import did_you_mean, first_span, listing, suggest
 
 # Providers whose model names the catalog lists; others (mock, ollama, endpoints) take any name.
 CATALOGUED = frozenset(CATALOG.values())

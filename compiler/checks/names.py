@@ -8,18 +8,9 @@ from collections.abc import Iterable, Iterator
 from .. import ir
 from ..analysis import effective_inputs, needs_of, produced_keys, template_names, walk_expr
 from ..diagnostics.model import Diagnostic, Label
+from ..identifiers import is_identifier, python_name, read_as, why_not_identifier
 from ..source import Span
-from .support import (
-    did_you_mean,
-    first_span,
-    is_identifier,
-    key_span,
-    name_span,
-    python_name,
-    read_as,
-    step_contexts,
-    why_not_identifier,
-)
+from .support import did_you_mean, first_span, key_span, name_span, step_contexts
 
 INPUT_TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import keyword
 
-from ..checks.support import is_identifier
+from ..identifiers import is_identifier
 from .expressions import LoweringError
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
