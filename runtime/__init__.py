@@ -2,62 +2,123 @@
 
 Standard library only (httpx is imported lazily, by the real providers). Nothing here imports
 the compiler or its dependencies. Generated code imports only the names in `__all__`.
+
+Every public name loads on first use (PEP 562), so importing one submodule (the compiler
+reads `mmoc_runtime.template` and `mmoc_runtime.catalog`) does not load the executor and the
+providers; a generated module, which imports what it runs, pays for exactly that.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .abi import ABI_VERSION, RUNTIME_VERSION, check_abi
-from .breaker import BreakerRegistry, CircuitBreaker, default_breakers
-from .errors import (
-    AbiMismatchError,
-    CircuitOpenError,
-    ConfigError,
-    FallbackExhaustedError,
-    InputError,
-    LlmError,
-    MmocRuntimeError,
-    TemplateError,
-)
-from .executor import execute, execute_sync, run, run_sync
-from .fallback import FallbackChain
-from .observer import PipelineObserver
-from .providers import MockProvider, ProviderRegistry, default_registry
-from .providers.base import LlmRequest, LlmResponse, Provider
-from .result import PipelineFailed, RunResult
-from .retry import BackoffStrategy, RetryStrategy, with_retry
-from .script import main as script_main
-from .script import parse_input_text
-from .spec import (
-    REQUIRED,
-    BreakerPolicy,
-    EndpointSpec,
-    InputSpec,
-    LlmStep,
-    OutputFormat,
-    ParallelGroup,
-    PipelineSpec,
-    TransformStep,
-)
-from .trace import SCHEMA_VERSION as TRACE_SCHEMA_VERSION
-from .trace import AttemptTrace, StepTrace, Trace
+# Public name -> (submodule, name there).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "ABI_VERSION": ("abi", "ABI_VERSION"),
+    "AbiMismatchError": ("errors", "AbiMismatchError"),
+    "AttemptTrace": ("trace", "AttemptTrace"),
+    "BackoffStrategy": ("retry", "BackoffStrategy"),
+    "BreakerPolicy": ("spec", "BreakerPolicy"),
+    "BreakerRegistry": ("breaker", "BreakerRegistry"),
+    "CircuitBreaker": ("breaker", "CircuitBreaker"),
+    "CircuitOpenError": ("errors", "CircuitOpenError"),
+    "ConfigError": ("errors", "ConfigError"),
+    "EndpointSpec": ("spec", "EndpointSpec"),
+    "FallbackChain": ("fallback", "FallbackChain"),
+    "FallbackExhaustedError": ("errors", "FallbackExhaustedError"),
+    "InputError": ("errors", "InputError"),
+    "InputSpec": ("spec", "InputSpec"),
+    "LlmError": ("errors", "LlmError"),
+    "LlmRequest": ("providers.base", "LlmRequest"),
+    "LlmResponse": ("providers.base", "LlmResponse"),
+    "LlmStep": ("spec", "LlmStep"),
+    "MmocRuntimeError": ("errors", "MmocRuntimeError"),
+    "MockProvider": ("providers", "MockProvider"),
+    "OutputFormat": ("spec", "OutputFormat"),
+    "ParallelGroup": ("spec", "ParallelGroup"),
+    "PipelineFailed": ("result", "PipelineFailed"),
+    "PipelineObserver": ("observer", "PipelineObserver"),
+    "PipelineSpec": ("spec", "PipelineSpec"),
+    "Provider": ("providers.base", "Provider"),
+    "ProviderRegistry": ("providers", "ProviderRegistry"),
+    "REQUIRED": ("spec", "REQUIRED"),
+    "RUNTIME_VERSION": ("abi", "RUNTIME_VERSION"),
+    "RetryStrategy": ("retry", "RetryStrategy"),
+    "RunResult": ("result", "RunResult"),
+    "StepTrace": ("trace", "StepTrace"),
+    "TRACE_SCHEMA_VERSION": ("trace", "SCHEMA_VERSION"),
+    "TemplateError": ("errors", "TemplateError"),
+    "Trace": ("trace", "Trace"),
+    "TransformStep": ("spec", "TransformStep"),
+    "check_abi": ("abi", "check_abi"),
+    "default_breakers": ("breaker", "default_breakers"),
+    "default_registry": ("providers", "default_registry"),
+    "execute": ("executor", "execute"),
+    "execute_sync": ("executor", "execute_sync"),
+    "parse_input_text": ("script", "parse_input_text"),
+    "run": ("executor", "run"),
+    "run_sync": ("executor", "run_sync"),
+    "script_main": ("script", "main"),
+    "with_retry": ("retry", "with_retry"),
+    "__version__": ("abi", "RUNTIME_VERSION"),
+}
+_SUBMODULES = frozenset({"conditions", "transforms"})
 
 if TYPE_CHECKING:
     from . import conditions, transforms
-else:
+    from .abi import ABI_VERSION, check_abi
+    from .abi import RUNTIME_VERSION as RUNTIME_VERSION
+    from .abi import RUNTIME_VERSION as __version__
+    from .breaker import BreakerRegistry, CircuitBreaker, default_breakers
+    from .errors import (
+        AbiMismatchError,
+        CircuitOpenError,
+        ConfigError,
+        FallbackExhaustedError,
+        InputError,
+        LlmError,
+        MmocRuntimeError,
+        TemplateError,
+    )
+    from .executor import execute, execute_sync, run, run_sync
+    from .fallback import FallbackChain
+    from .observer import PipelineObserver
+    from .providers import MockProvider, ProviderRegistry, default_registry
+    from .providers.base import LlmRequest, LlmResponse, Provider
+    from .result import PipelineFailed, RunResult
+    from .retry import BackoffStrategy, RetryStrategy, with_retry
+    from .script import main as script_main
+    from .script import parse_input_text
+    from .spec import (
+        REQUIRED,
+        BreakerPolicy,
+        EndpointSpec,
+        InputSpec,
+        LlmStep,
+        OutputFormat,
+        ParallelGroup,
+        PipelineSpec,
+        TransformStep,
+    )
+    from .trace import SCHEMA_VERSION as TRACE_SCHEMA_VERSION
+    from .trace import AttemptTrace, StepTrace, Trace
 
-    def __getattr__(name: str) -> Any:
-        # The condition helpers and built-in transforms (with the JSON scanner they use) load
-        # on first use, which keeps `import mmoc_runtime` lean for pipelines that use neither.
-        if name in ("conditions", "transforms"):
-            import importlib
 
-            return importlib.import_module(f"{__name__}.{name}")
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f"{__name__}.{name}")
+    where = _EXPORTS.get(name)
+    if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{where[0]}"), where[1])
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
-__version__ = RUNTIME_VERSION
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
+
 
 __all__ = [
     "ABI_VERSION",

@@ -7,7 +7,6 @@ these kinds; anything else is classified by `error_kind`.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 # Kinds retried by default: transient failures that a later attempt may survive.
@@ -105,7 +104,7 @@ def error_kind(exc: BaseException) -> str:
     kind = getattr(exc, "kind", None)
     if isinstance(kind, str) and kind != "error":
         return kind
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError is TimeoutError since 3.11
         return "timeout"
     if isinstance(exc, ConnectionError):
         return "connection"

@@ -9,31 +9,47 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib import import_module
 
 import click
 
 from ..version import __version__
+from .streams import StandardStreamError, report_stream_error, watch_standard_streams
 
-# Plain imports (a missing module is an error, never a silently missing command). The names
-# are the modules, not their commands: `mmoc.cli.run` must stay the module (tests patch it).
-from . import check as _check
-from . import compile as _compile
-from . import explain as _explain
-from . import fmt as _fmt
-from . import graph as _graph
-from . import run as _run
-from .common import EXIT_USAGE, StandardStreamError, report_stream_error, watch_standard_streams
+# Command name -> "module:function". A command's module is imported only when that command
+# runs (or `--help` lists them all), so `mmoc check` never loads black, jinja2, the runtime's
+# executor or httpx, and `mmoc --version` loads nothing but click.
+COMMANDS: dict[str, str] = {
+    "check": "check:check",
+    "explain": "explain:explain",
+    "fmt": "fmt:fmt",
+    "convert": "fmt:convert",
+    "compile": "compile:compile_",
+    "run": "run:run",
+    "graph": "graph:graph",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, _, attr = where.partition(":")
+        command = getattr(import_module(f"{__name__}.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mmoc")
 def cli() -> None:
     """mmoc compiles declarative multi-LLM pipelines (.mmo or YAML) into typed Python modules."""
-
-
-for _command in (_check.check, _explain.explain, _fmt.fmt, _fmt.convert, _compile.compile_,
-                 _run.run, _graph.graph):
-    cli.add_command(_command)
 
 
 def main() -> None:
@@ -53,4 +69,4 @@ def main() -> None:
         sys.exit(1)
     except StandardStreamError as exc:  # `> /dev/full`: an I/O error, not a bug of mmoc
         report_stream_error(exc)
-        sys.exit(EXIT_USAGE)
+        sys.exit(2)  # ruff's exit codes: 2 is a usage error or a failure outside the sources

@@ -16,9 +16,11 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
+import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
+from mmoc_runtime.cache_dir import ensure_cache_dir
 
 from ... import ir
 from ...diagnostics.model import Diagnostic, sort_key
@@ -69,8 +71,13 @@ _sink: list[Token] = []
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = files("mmoc.grammar").joinpath("mmo.lark").read_text(encoding="utf-8")
+    # Building the LALR tables takes about 0.1 s, most of a `mmoc check`: Lark caches them in
+    # the user's private cache folder, keyed by the grammar's and the options' hash (a changed
+    # grammar or Lark version rebuilds; an unreadable file is rebuilt, never an error).
+    folder = ensure_cache_dir()
     return Lark(
         grammar,
+        cache=str(folder / f"mmo-grammar-lark{lark.__version__}.pickle") if folder else False,
         parser="lalr",
         lexer="contextual",
         start=["start", "condition"],
