@@ -22,6 +22,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "BreakerPolicy": ("spec", "BreakerPolicy"),
     "BreakerRegistry": ("breaker", "BreakerRegistry"),
     "CircuitBreaker": ("breaker", "CircuitBreaker"),
+    "CompiledPipeline": ("compiled", "CompiledPipeline"),
     "CircuitOpenError": ("errors", "CircuitOpenError"),
     "ConfigError": ("errors", "ConfigError"),
     "EndpointSpec": ("spec", "EndpointSpec"),
@@ -43,6 +44,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Provider": ("providers.base", "Provider"),
     "ProviderRegistry": ("providers", "ProviderRegistry"),
     "REQUIRED": ("spec", "REQUIRED"),
+    "StepDefaults": ("spec", "StepDefaults"),
     "RUNTIME_VERSION": ("abi", "RUNTIME_VERSION"),
     "RetryStrategy": ("retry", "RetryStrategy"),
     "RunResult": ("result", "RunResult"),
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from .abi import RUNTIME_VERSION as RUNTIME_VERSION
     from .abi import RUNTIME_VERSION as __version__
     from .breaker import BreakerRegistry, CircuitBreaker, default_breakers
+    from .compiled import CompiledPipeline
     from .errors import (
         AbiMismatchError,
         CircuitOpenError,
@@ -99,6 +102,7 @@ if TYPE_CHECKING:
         OutputFormat,
         ParallelGroup,
         PipelineSpec,
+        StepDefaults,
         TransformStep,
     )
     from .trace import SCHEMA_VERSION as TRACE_SCHEMA_VERSION
@@ -131,6 +135,7 @@ __all__ = [
     "BreakerRegistry",
     "CircuitBreaker",
     "CircuitOpenError",
+    "CompiledPipeline",
     "ConfigError",
     "EndpointSpec",
     "FallbackChain",
@@ -152,6 +157,7 @@ __all__ = [
     "ProviderRegistry",
     "RetryStrategy",
     "RunResult",
+    "StepDefaults",
     "StepTrace",
     "TemplateError",
     "Trace",

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from .errors import AbiMismatchError
 
-ABI_VERSION = 1
+ABI_VERSION = 2
+# The oldest ABI this runtime still runs: ABI 2 added `PipelineSpec.defaults` and
+# `CompiledPipeline`, and left everything an ABI 1 module uses as it was.
+OLDEST_ABI = 1
 RUNTIME_VERSION = "0.1.0"
 
 # The release series that speaks each ABI (for the `pip install` hint).
-_RUNTIME_FOR_ABI: dict[int, str] = {1: "0.1"}
+_RUNTIME_FOR_ABI: dict[int, str] = {1: "0.1", 2: "0.1"}
 
 
 def check_abi(required: int, source: str) -> None:
@@ -20,9 +23,10 @@ def check_abi(required: int, source: str) -> None:
 
     `source` names the generated module (or its pipeline source) for the message.
     """
-    if required == ABI_VERSION:
+    if OLDEST_ABI <= required <= ABI_VERSION:
         return
-    here = f"the installed mmoc_runtime {RUNTIME_VERSION} speaks ABI {ABI_VERSION}"
+    here = (f"the installed mmoc_runtime {RUNTIME_VERSION} speaks ABI {OLDEST_ABI} to "
+            f"{ABI_VERSION}")
     # The runtime ships inside the `mmoc` distribution, so that is what pip installs.
     made_with = _RUNTIME_FOR_ABI.get(required)
     if required > ABI_VERSION:

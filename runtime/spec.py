@@ -8,7 +8,7 @@ prompt name, a transform reads the keys it declares, and `after` adds ordering o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .retry import RetryStrategy
@@ -136,7 +136,36 @@ class EndpointSpec:
 
 
 @dataclass(frozen=True)
+class StepDefaults:
+    """Pipeline-wide settings for the steps that do not set their own: `timeout` for every
+    step, `retry` and `breaker` for llm steps."""
+
+    retry: RetryStrategy | None = None
+    breaker: BreakerPolicy | None = None
+    timeout: float | None = None
+
+    def apply(self, step: Step) -> Step:
+        """`step` (and a group's members) with each unset setting taken from these defaults."""
+        changes: dict[str, Any] = {}
+        if step.timeout is None and self.timeout is not None:
+            changes["timeout"] = self.timeout
+        if isinstance(step, LlmStep):
+            if step.retry is None and self.retry is not None:
+                changes["retry"] = self.retry
+            if step.breaker is None and self.breaker is not None:
+                changes["breaker"] = self.breaker
+        elif isinstance(step, ParallelGroup):
+            members = tuple(self.apply(member) for member in step.steps)
+            if members != step.steps:
+                changes["steps"] = members
+        return replace(step, **changes) if changes else step
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
+    """A whole pipeline. `steps` as given are resolved against `defaults` once, here: the
+    executor (and anyone reading the spec) sees every step with its effective settings."""
+
     name: str
     version: str | None = None
     description: str | None = None
@@ -145,3 +174,9 @@ class PipelineSpec:
     steps: tuple[Step, ...] = ()
     endpoints: tuple[EndpointSpec, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    defaults: StepDefaults | None = None
+
+    def __post_init__(self) -> None:
+        if self.defaults is not None:
+            resolved = tuple(self.defaults.apply(step) for step in self.steps)
+            object.__setattr__(self, "steps", resolved)  # frozen: set once, while building

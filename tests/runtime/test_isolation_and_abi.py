@@ -18,6 +18,7 @@ from mmoc_runtime import (
     check_abi,
     default_registry,
 )
+from mmoc_runtime.abi import OLDEST_ABI
 from mmoc_runtime.catalog import ModelId
 
 FORBIDDEN = ("mmoc", "lark", "jinja2", "black", "pydantic", "yaml", "click", "rich", "httpx")
@@ -55,8 +56,9 @@ def test_runtime_runs_a_pipeline_without_any_compiler_dependency() -> None:
     assert "LOADED []" in out.stdout
 
 
-def test_check_abi_accepts_the_current_version() -> None:
-    check_abi(ABI_VERSION, "pipelines/x_gen.py")
+def test_check_abi_accepts_the_current_version_and_the_older_ones_it_still_runs() -> None:
+    for abi in range(OLDEST_ABI, ABI_VERSION + 1):
+        check_abi(abi, "pipelines/x_gen.py")
 
 
 def test_check_abi_names_the_install_that_fixes_it() -> None:
@@ -66,7 +68,7 @@ def test_check_abi_names_the_install_that_fixes_it() -> None:
     assert 'pip install --upgrade "mmoc"' in str(newer.value)
     assert "mmoc-runtime" not in str(newer.value)  # no such distribution (yet): don't send users to it
     with pytest.raises(AbiMismatchError) as older:
-        check_abi(ABI_VERSION - 1, "pipelines/old_gen.py")
+        check_abi(OLDEST_ABI - 1, "pipelines/old_gen.py")
     assert 'pip install --upgrade "mmoc"' in str(older.value)
     assert isinstance(older.value, ImportError)  # a generated module fails at import
 

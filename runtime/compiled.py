@@ -1,0 +1,55 @@
+"""`CompiledPipeline`: the entry points every generated module shares, typed by the module's
+own `Inputs` and `Outputs`.
+
+A generated module builds its `PIPELINE` spec and makes one `CompiledPipeline[Inputs,
+Outputs](PIPELINE)`; its `run`, `run_sync`, `run_result` and `main` are that object's bound
+methods, so they keep their precise types under mypy and pyright while the module holds only
+what is specific to its pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar, cast
+
+from .executor import execute
+from .result import RunResult
+from .script import main as script_main
+from .spec import PipelineSpec
+
+InputsT = TypeVar("InputsT", bound=Mapping[str, Any])
+OutputsT = TypeVar("OutputsT", bound=Mapping[str, Any])
+
+
+class CompiledPipeline(Generic[InputsT, OutputsT]):
+    """A pipeline spec with its typed entry points. Options (`observer=`, `mock=`,
+    `providers=`, `concurrency=`, ... ) are those of `mmoc_runtime.execute`."""
+
+    __slots__ = ("spec",)
+
+    def __init__(self, spec: PipelineSpec) -> None:
+        self.spec = spec
+
+    async def run(self, inputs: InputsT, **options: Any) -> OutputsT:
+        """Run the pipeline and return its outputs; raise `PipelineFailed` if a step fails."""
+        result = await execute(self.spec, inputs, **options)
+        result.raise_for_status()
+        return cast(OutputsT, result.outputs)
+
+    def run_sync(self, inputs: InputsT, **options: Any) -> OutputsT:
+        """`run` for synchronous callers (starts its own event loop)."""
+        return asyncio.run(self.run(inputs, **options))
+
+    async def run_result(self, inputs: Mapping[str, Any], **options: Any) -> RunResult:
+        """Run the pipeline and return the full result (outputs, values, trace), failed or
+        not; inputs are validated at run time, so any mapping is accepted."""
+        return await execute(self.spec, inputs, **options)
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        """The command line: run the pipeline, print its outputs as JSON (`--help` lists the
+        options); the exit code."""
+        return script_main(self.spec, argv)
+
+    def __repr__(self) -> str:
+        return f"CompiledPipeline({self.spec.name!r})"
