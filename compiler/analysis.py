@@ -282,7 +282,11 @@ def resolve_retry(p: ir.Pipeline, step: AnyStep) -> ir.RetryPolicy | None:
     """
     if not isinstance(step, ir.LlmStep):
         return None
-    setting = step.retry if step.retry is not None else p.defaults.retry
+    return retry_policy(p, step.retry if step.retry is not None else p.defaults.retry)
+
+
+def retry_policy(p: ir.Pipeline, setting: ir.RetrySetting | None) -> ir.RetryPolicy | None:
+    """A retry setting as a policy: a named ref resolved (None when unknown: reported)."""
     if isinstance(setting, ir.PolicyRef):
         return _retry_by_name(p).get(setting.name)
     return setting
@@ -292,7 +296,11 @@ def resolve_breaker(p: ir.Pipeline, step: AnyStep) -> ir.BreakerPolicy | None:
     """The llm step's breaker policy, else the pipeline default, with named refs resolved."""
     if not isinstance(step, ir.LlmStep):
         return None
-    setting = step.breaker if step.breaker is not None else p.defaults.breaker
+    return breaker_policy(p, step.breaker if step.breaker is not None else p.defaults.breaker)
+
+
+def breaker_policy(p: ir.Pipeline, setting: ir.BreakerSetting | None) -> ir.BreakerPolicy | None:
+    """A breaker setting as a policy: a named ref resolved (None when unknown: reported)."""
     if isinstance(setting, ir.PolicyRef):
         return _breaker_by_name(p).get(setting.name)
     return setting

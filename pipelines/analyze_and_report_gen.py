@@ -12,30 +12,36 @@ Call run(inputs) or run_sync(inputs), or run this file as a script with
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Mapping
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, NotRequired, TypedDict
 
 from mmoc_runtime import (
     BackoffStrategy,
     BreakerPolicy,
+    CompiledPipeline,
     InputSpec,
     LlmStep,
-    PipelineObserver,
     PipelineSpec,
     RetryStrategy,
-    RunResult,
+    StepDefaults,
     check_abi,
     conditions,
-    execute,
-    script_main,
 )
 
-__all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
+__all__ = [
+    "PIPELINE",
+    "Inputs",
+    "Outputs",
+    "main",
+    "pipeline",
+    "run",
+    "run_result",
+    "run_sync",
+]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 1
+ABI = 2
 check_abi(ABI, "pipelines/analyze_and_report.mmo")
 
 
@@ -75,8 +81,7 @@ GENERATE_RECOMMENDATIONS_PROMPT = (
 )
 
 ASSESS_RISKS_PROMPT = (
-    "List the risks mentioned in this analysis and how likely each one is:\n"
-    "{analysis}"
+    "List the risks mentioned in this analysis and how likely each one is:\n{analysis}"
 )
 
 COMPILE_REPORT_PROMPT = (
@@ -99,8 +104,6 @@ INITIAL_ANALYSIS_STEP = LlmStep(
     prompt=INITIAL_ANALYSIS_PROMPT,
     output_key="analysis",
     timeout=60.0,
-    retry=PATIENT_RETRY,
-    breaker=GUARD_BREAKER,
 )
 
 IDENTIFY_TRENDS_STEP = LlmStep(
@@ -108,9 +111,7 @@ IDENTIFY_TRENDS_STEP = LlmStep(
     model="gemini-2.0-flash",
     prompt=IDENTIFY_TRENDS_PROMPT,
     output_key="trends",
-    retry=PATIENT_RETRY,
     fallback=("gemini-2.5-flash-lite",),
-    breaker=GUARD_BREAKER,
 )
 
 GENERATE_RECOMMENDATIONS_STEP = LlmStep(
@@ -118,8 +119,6 @@ GENERATE_RECOMMENDATIONS_STEP = LlmStep(
     model="gemini-2.5-flash-lite",
     prompt=GENERATE_RECOMMENDATIONS_PROMPT,
     output_key="recommendations",
-    retry=PATIENT_RETRY,
-    breaker=GUARD_BREAKER,
 )
 
 ASSESS_RISKS_STEP = LlmStep(
@@ -130,8 +129,6 @@ ASSESS_RISKS_STEP = LlmStep(
     when=when_assess_risks,
     when_text='analysis contains "risk"',
     when_reads=("analysis",),
-    retry=PATIENT_RETRY,
-    breaker=GUARD_BREAKER,
 )
 
 COMPILE_REPORT_STEP = LlmStep(
@@ -139,8 +136,6 @@ COMPILE_REPORT_STEP = LlmStep(
     model="gemini-2.5-flash-lite",
     prompt=COMPILE_REPORT_PROMPT,
     output_key="final_report",
-    retry=PATIENT_RETRY,
-    breaker=GUARD_BREAKER,
 )
 
 
@@ -149,10 +144,7 @@ PIPELINE = PipelineSpec(
     version="1.0",
     description="Analyze data, identify trends, generate recommendations, and compile a report",
     inputs=(InputSpec(name="input_data"),),
-    outputs=(
-        "final_report",
-        "risk_notes",
-    ),
+    outputs=("final_report", "risk_notes"),
     steps=(
         INITIAL_ANALYSIS_STEP,
         IDENTIFY_TRENDS_STEP,
@@ -160,6 +152,7 @@ PIPELINE = PipelineSpec(
         ASSESS_RISKS_STEP,
         COMPILE_REPORT_STEP,
     ),
+    defaults=StepDefaults(retry=PATIENT_RETRY, breaker=GUARD_BREAKER),
     metadata={
         "source": "pipelines/analyze_and_report.mmo",
         "source_sha256": "077683f4539dd51fdfb02c34a056f2dd02dea4aa87b0d8a3e1696ec31c15959b",
@@ -168,50 +161,13 @@ PIPELINE = PipelineSpec(
 )
 
 
-async def run(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """Run the pipeline and return its outputs; raise PipelineFailed if a step fails."""
-    result = await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
-    result.raise_for_status()
-    return cast(Outputs, result.outputs)
-
-
-def run_sync(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """`run` for synchronous callers (starts its own event loop)."""
-    return asyncio.run(run(inputs, observer=observer, mock=mock, **options))
-
-
-async def run_result(
-    inputs: Mapping[str, Any],
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> RunResult:
-    """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    result: RunResult = await execute(
-        PIPELINE, inputs, observer=observer, mock=mock, **options
-    )
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
-    code: int = script_main(PIPELINE, argv)
-    return code
-
+# The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
+# await run_result(inputs) for the whole result with its trace, main() for the command line.
+pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
+run = pipeline.run
+run_sync = pipeline.run_sync
+run_result = pipeline.run_result
+main = pipeline.main
 
 if __name__ == "__main__":
     sys.exit(main())

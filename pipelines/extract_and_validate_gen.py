@@ -12,29 +12,34 @@ Call run(inputs) or run_sync(inputs), or run this file as a script with
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Mapping
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from mmoc_runtime import (
     BackoffStrategy,
+    CompiledPipeline,
     InputSpec,
     LlmStep,
     OutputFormat,
-    PipelineObserver,
     PipelineSpec,
     RetryStrategy,
-    RunResult,
+    StepDefaults,
     check_abi,
-    execute,
-    script_main,
 )
 
-__all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
+__all__ = [
+    "PIPELINE",
+    "Inputs",
+    "Outputs",
+    "main",
+    "pipeline",
+    "run",
+    "run_result",
+    "run_sync",
+]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 1
+ABI = 2
 check_abi(ABI, "pipelines/extract_and_validate.mmo")
 
 
@@ -86,8 +91,6 @@ EXTRACT_STEP = LlmStep(
     output_key="extracted_data",
     system=EXTRACT_SYSTEM,
     temperature=0.0,
-    timeout=45.0,
-    retry=PATIENT_RETRY,
     output_format=OutputFormat(
         schema={
             "type": "object",
@@ -107,8 +110,6 @@ VALIDATE_STEP = LlmStep(
     model="gemini-2.0-flash",
     prompt=VALIDATE_PROMPT,
     output_key="validation_result",
-    timeout=45.0,
-    retry=PATIENT_RETRY,
     fallback=("gemini-2.5-flash-lite",),
 )
 
@@ -117,8 +118,6 @@ FORMAT_OUTPUT_STEP = LlmStep(
     model="gemini-2.5-flash-lite",
     prompt=FORMAT_OUTPUT_PROMPT,
     output_key="formatted_output",
-    timeout=45.0,
-    retry=PATIENT_RETRY,
     output_format=OutputFormat(),
 )
 
@@ -128,15 +127,9 @@ PIPELINE = PipelineSpec(
     version="1.0",
     description="Extract structured data from text and validate it for accuracy",
     inputs=(InputSpec(name="document"),),
-    outputs=(
-        "formatted_output",
-        "validation_result",
-    ),
-    steps=(
-        EXTRACT_STEP,
-        VALIDATE_STEP,
-        FORMAT_OUTPUT_STEP,
-    ),
+    outputs=("formatted_output", "validation_result"),
+    steps=(EXTRACT_STEP, VALIDATE_STEP, FORMAT_OUTPUT_STEP),
+    defaults=StepDefaults(retry=PATIENT_RETRY, timeout=45.0),
     metadata={
         "source": "pipelines/extract_and_validate.mmo",
         "source_sha256": "623ee2811f2c648b4d26e2b92be78acd5b6699eca0f6d163be79e604137c81a3",
@@ -145,50 +138,13 @@ PIPELINE = PipelineSpec(
 )
 
 
-async def run(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """Run the pipeline and return its outputs; raise PipelineFailed if a step fails."""
-    result = await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
-    result.raise_for_status()
-    return cast(Outputs, result.outputs)
-
-
-def run_sync(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """`run` for synchronous callers (starts its own event loop)."""
-    return asyncio.run(run(inputs, observer=observer, mock=mock, **options))
-
-
-async def run_result(
-    inputs: Mapping[str, Any],
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> RunResult:
-    """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    result: RunResult = await execute(
-        PIPELINE, inputs, observer=observer, mock=mock, **options
-    )
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
-    code: int = script_main(PIPELINE, argv)
-    return code
-
+# The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
+# await run_result(inputs) for the whole result with its trace, main() for the command line.
+pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
+run = pipeline.run
+run_sync = pipeline.run_sync
+run_result = pipeline.run_result
+main = pipeline.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,29 +12,34 @@ Call run(inputs) or run_sync(inputs), or run this file as a script with
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Mapping
-from typing import Any, NotRequired, TypedDict, cast
+from typing import NotRequired, TypedDict
 
 from mmoc_runtime import (
     BackoffStrategy,
+    CompiledPipeline,
     InputSpec,
     LlmStep,
     ParallelGroup,
-    PipelineObserver,
     PipelineSpec,
     RetryStrategy,
-    RunResult,
+    StepDefaults,
     check_abi,
-    execute,
-    script_main,
 )
 
-__all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
+__all__ = [
+    "PIPELINE",
+    "Inputs",
+    "Outputs",
+    "main",
+    "pipeline",
+    "run",
+    "run_result",
+    "run_sync",
+]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 1
+ABI = 2
 check_abi(ABI, "pipelines/translate_and_review.mmo")
 
 
@@ -90,7 +95,6 @@ TRANSLATE_STEP = LlmStep(
     prompt=TRANSLATE_PROMPT,
     output_key="translation",
     timeout=45.0,
-    retry=PATIENT_RETRY,
     fallback=("gemini-2.0-flash",),
 )
 
@@ -99,7 +103,6 @@ BACK_TRANSLATE_STEP = LlmStep(
     model="gemini-2.0-flash",
     prompt=BACK_TRANSLATE_PROMPT,
     output_key="back_translation",
-    retry=PATIENT_RETRY,
 )
 
 FLUENCY_STEP = LlmStep(
@@ -107,16 +110,10 @@ FLUENCY_STEP = LlmStep(
     model="gemini-2.5-flash-lite",
     prompt=FLUENCY_PROMPT,
     output_key="fluency_notes",
-    retry=PATIENT_RETRY,
 )
 
 CHECKS_STEP = ParallelGroup(
-    name="checks",
-    steps=(
-        BACK_TRANSLATE_STEP,
-        FLUENCY_STEP,
-    ),
-    concurrency=2,
+    name="checks", steps=(BACK_TRANSLATE_STEP, FLUENCY_STEP), concurrency=2
 )
 
 REVIEW_STEP = LlmStep(
@@ -124,7 +121,6 @@ REVIEW_STEP = LlmStep(
     model="gemini-2.5-flash-lite",
     prompt=REVIEW_PROMPT,
     output_key="review_result",
-    retry=PATIENT_RETRY,
 )
 
 
@@ -137,15 +133,9 @@ PIPELINE = PipelineSpec(
         InputSpec(name="target_language"),
         InputSpec(name="source_language", default="the source language"),
     ),
-    outputs=(
-        "translation",
-        "review_result",
-    ),
-    steps=(
-        TRANSLATE_STEP,
-        CHECKS_STEP,
-        REVIEW_STEP,
-    ),
+    outputs=("translation", "review_result"),
+    steps=(TRANSLATE_STEP, CHECKS_STEP, REVIEW_STEP),
+    defaults=StepDefaults(retry=PATIENT_RETRY),
     metadata={
         "source": "pipelines/translate_and_review.mmo",
         "source_sha256": "a4768223d28dd4ead451c37626994c4e84b5b8222ebed3b20780748ee8782b87",
@@ -154,50 +144,13 @@ PIPELINE = PipelineSpec(
 )
 
 
-async def run(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """Run the pipeline and return its outputs; raise PipelineFailed if a step fails."""
-    result = await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
-    result.raise_for_status()
-    return cast(Outputs, result.outputs)
-
-
-def run_sync(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """`run` for synchronous callers (starts its own event loop)."""
-    return asyncio.run(run(inputs, observer=observer, mock=mock, **options))
-
-
-async def run_result(
-    inputs: Mapping[str, Any],
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> RunResult:
-    """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    result: RunResult = await execute(
-        PIPELINE, inputs, observer=observer, mock=mock, **options
-    )
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
-    code: int = script_main(PIPELINE, argv)
-    return code
-
+# The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
+# await run_result(inputs) for the whole result with its trace, main() for the command line.
+pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
+run = pipeline.run
+run_sync = pipeline.run_sync
+run_result = pipeline.run_result
+main = pipeline.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -137,8 +137,9 @@ class EndpointSpec:
 
 @dataclass(frozen=True)
 class StepDefaults:
-    """Pipeline-wide settings for the steps that do not set their own: `timeout` for every
-    step, `retry` and `breaker` for llm steps."""
+    """Pipeline-wide settings for the steps that do not set their own: `timeout` for llm and
+    transform steps (group members included; a group's own timeout is never defaulted),
+    `retry` and `breaker` for llm steps."""
 
     retry: RetryStrategy | None = None
     breaker: BreakerPolicy | None = None
@@ -147,7 +148,7 @@ class StepDefaults:
     def apply(self, step: Step) -> Step:
         """`step` (and a group's members) with each unset setting taken from these defaults."""
         changes: dict[str, Any] = {}
-        if step.timeout is None and self.timeout is not None:
+        if not isinstance(step, ParallelGroup) and step.timeout is None and self.timeout is not None:
             changes["timeout"] = self.timeout
         if isinstance(step, LlmStep):
             if step.retry is None and self.retry is not None:

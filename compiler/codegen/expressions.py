@@ -8,6 +8,7 @@ never a Python name in a condition, so no source text can become code.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from .. import ir
@@ -35,7 +36,7 @@ def literal(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         items = [literal(v) for v in value]
         if isinstance(value, tuple):
-            return "(" + "".join(i + ", " for i in items) + ")"
+            return tuple_code(items)
         return "[" + ", ".join(items) + "]"
     if isinstance(value, dict):
         parts = []
@@ -53,12 +54,26 @@ def ascii_literal(text: str) -> str:
     return literal(text).encode("ascii", "backslashreplace").decode("ascii")
 
 
-def text_literal(text: str, width: int = 72) -> str:
-    """A prompt as Python source: one `repr`, or for long multi-line text one `repr` per line,
-    implicitly concatenated in parentheses so the module reads like the prompt does."""
+def tuple_code(items: Iterable[str]) -> str:
+    """A tuple display of code items. A trailing comma only where Python needs one (a single
+    item): black would keep any other ("magic trailing comma") and explode a short tuple."""
+    items = list(items)
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+# What fits on one line inside parentheses: black's and ruff's default 88 columns, less the
+# 4 of the indentation.
+FITS_IN_PARENTHESES = 84
+
+
+def text_literal(text: str) -> str:
+    """A prompt as Python source: one literal, or, for multi-line text too long for one line,
+    one literal per line implicitly concatenated in parentheses, so the module reads like the
+    prompt. A text that fits stays one literal: ruff format joins a concatenation that fits,
+    black does not, so only this choice is a fixed point of both."""
     single = literal(text)
     lines = text.splitlines(keepends=True)
-    if len(lines) < 2 or len(single) <= width:
+    if len(lines) < 2 or len(single) <= FITS_IN_PARENTHESES:
         return single
     return "(\n" + "\n".join(literal(line) for line in lines) + "\n)"
 

@@ -10,15 +10,16 @@ policies are lowered in `lower_steps`; this module does the pipeline-level parts
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from collections import deque
 
 from .. import analysis, ir
 from ..diagnostics.model import Diagnostic
 from ..version import __version__
-from .expressions import LoweringError, ascii_literal, literal
+from .expressions import LoweringError, ascii_literal, literal, tuple_code
 from .names import NameAllocator, check_identifier
-from .steps import LowerContext, internal, lower_step_safely, wrapper_params
+from .steps import LowerContext, internal, lower_step_safely, policy_code, wrapper_params
 from .views import (
     Arg,
     Call,
@@ -30,25 +31,24 @@ from .views import (
 )
 
 # The runtime ABI the templates are written against (`mmoc_runtime.ABI_VERSION` must match).
-GENERATED_ABI = 1
+GENERATED_ABI = 2
 
 # The generated module's public API, in `__all__` order (isort-style, as ruff's RUF022 wants).
-_API = ("PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync")
+_API = ("PIPELINE", "Inputs", "Outputs", "main", "pipeline", "run", "run_result", "run_sync")
 # Helpers the templates use, each bound to a module-level name (normally its own spelling).
 _HELPERS = (
-    "asyncio",
     "sys",
     "Any",
     "Callable",
     "Mapping",
     "NotRequired",
     "TypedDict",
-    "cast",
     "conditions",
     "transforms",
-    "execute",
     "check_abi",
+    "CompiledPipeline",
     "PipelineSpec",
+    "StepDefaults",
     "LlmStep",
     "TransformStep",
     "ParallelGroup",
@@ -58,17 +58,11 @@ _HELPERS = (
     "EndpointSpec",
     "RetryStrategy",
     "BackoffStrategy",
-    "PipelineObserver",
-    "RunResult",
-    "script_main",
     "INLINE_TRANSFORMS",
     "ABI",
 )
-# Runtime names every module imports: its entry points (the command line is `script_main`)
-# and the spec root.
-_ALWAYS = frozenset(
-    {"execute", "check_abi", "PipelineSpec", "PipelineObserver", "RunResult", "script_main"}
-)
+# Runtime names every module imports: the ABI check, the spec root and its entry points.
+_ALWAYS = frozenset({"check_abi", "PipelineSpec", "CompiledPipeline"})
 _INPUT_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
 
 
@@ -108,7 +102,7 @@ def _lower(
         abi=GENERATED_ABI,
         n=n,
         api=api,
-        stdlib_modules=tuple((m, n[m]) for m in ("asyncio", "sys")),
+        stdlib_modules=(("sys", n["sys"]),),
         stdlib_imports=stdlib,
         third_party_imports=third_party,
         uses_inline=ctx.uses_inline,
@@ -132,14 +126,19 @@ def _import_blocks(
     block and a block for everything else (the runtime and transform modules), each sorted
     by module, names sorted constants, classes, then functions. Only used names (F401)."""
     n = ctx.n
-    abc = [("Mapping", n["Mapping"])]
+    abc = [("Mapping", n["Mapping"])] if ctx.conditions else []
     if ctx.uses_inline:
         abc.append(("Callable", n["Callable"]))
-    typing = [("Any", n["Any"]), ("TypedDict", n["TypedDict"]), ("cast", n["cast"])]
+    typing = [("TypedDict", n["TypedDict"])]
     fields = (*inputs.fields, *outputs.fields)
+    annotations = " ".join(f.annotation for f in fields)
+    if ctx.conditions or ctx.wrappers or ctx.uses_inline or _mentions(annotations, n["Any"]):
+        typing.append(("Any", n["Any"]))
     if any(f.annotation.startswith(n["NotRequired"] + "[") for f in fields):
         typing.append(("NotRequired", n["NotRequired"]))
-    stdlib: dict[str, list[tuple[str, str]]] = {"collections.abc": abc, "typing": typing}
+    stdlib: dict[str, list[tuple[str, str]]] = {"typing": typing}
+    if abc:
+        stdlib["collections.abc"] = abc
     other: dict[str, list[tuple[str, str]]] = {
         "mmoc_runtime": [(x, n[x]) for x in ctx.runtime_used | _ALWAYS]
     }
@@ -148,6 +147,10 @@ def _import_blocks(
         block = stdlib if top in sys.stdlib_module_names else other
         block.setdefault(module, []).extend(pairs)
     return _sorted_block(stdlib), _sorted_block(other)
+
+
+def _mentions(code: str, name: str) -> bool:
+    return re.search(rf"\b{re.escape(name)}\b", code) is not None
 
 
 def _sorted_block(block: dict[str, list[tuple[str, str]]]) -> tuple[ImportView, ...]:
@@ -314,13 +317,32 @@ def _pipeline_call(
     args.append(Arg.many("inputs", inputs))
     if p.outputs:
         args.append(Arg.of("outputs", literal(tuple(dict.fromkeys(o.name for o in p.outputs)))))
-    args.append(Arg.of("steps", "(" + "".join(f"{name}, " for name in steps) + ")"))
+    args.append(Arg.of("steps", tuple_code(steps)))
+    defaults = _defaults(ctx)
+    if defaults is not None:
+        args.append(Arg.nested("defaults", defaults))
     if p.providers:
         endpoints = tuple(_endpoint(ctx, e) for e in p.providers)
         args.append(Arg.many("endpoints", endpoints))
     metadata = {"source": source, "source_sha256": sha, "compiler": f"mmoc {__version__}"}
     args.append(Arg.of("metadata", literal(metadata)))
     return Call(ctx.rt("PipelineSpec"), tuple(args))
+
+
+def _defaults(ctx: LowerContext) -> Call | None:
+    """The pipeline-wide retry, breaker and timeout, stated once (the runtime applies them to
+    the steps that leave them unset)."""
+    p = ctx.p
+    args: list[Arg] = []
+    retry = analysis.retry_policy(p, p.defaults.retry)
+    if retry is not None:
+        args.append(Arg.of("retry", policy_code(ctx, retry)))
+    breaker = analysis.breaker_policy(p, p.defaults.breaker)
+    if breaker is not None:
+        args.append(Arg.of("breaker", policy_code(ctx, breaker)))
+    if p.defaults.timeout is not None:
+        args.append(Arg.of("timeout", literal(float(p.defaults.timeout))))
+    return Call(ctx.rt("StepDefaults"), tuple(args)) if args else None
 
 
 def _endpoint(ctx: LowerContext, e: ir.Endpoint) -> Call:

@@ -7,7 +7,6 @@ views. What lowering still refuses (defence in depth behind the checks) raises
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mmoc_runtime.transforms import BUILTINS
@@ -16,7 +15,7 @@ from .. import analysis, ir
 from ..diagnostics.model import Diagnostic, internal_error
 from ..expr_text import print_expr
 from ..source import Span
-from .expressions import ConditionLowerer, LoweringError, literal, text_literal
+from .expressions import ConditionLowerer, LoweringError, literal, text_literal, tuple_code
 from .names import NameAllocator, check_identifier, upper_name
 from .views import (
     Arg,
@@ -42,8 +41,8 @@ class LowerContext:
     conditions: list[ConditionFunction] = field(default_factory=list)
     wrappers: list[TransformFunction] = field(default_factory=list)
     imports: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    # (kind, policy name; None for the inline pipeline default) -> the shared constant's name
-    policy_consts: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    # (kind, policy name) -> the shared constant's name
+    policy_consts: dict[tuple[str, str], str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     uses_inline: bool = False
 
@@ -100,18 +99,13 @@ def _lower_step(ctx: LowerContext, step: ir.Step) -> str:
 
 def _group(ctx: LowerContext, step: ir.GroupStep) -> Call:
     members = tuple(_lower_step(ctx, m) for m in step.steps)
-    args = [Arg.of("name", literal(step.name)), Arg.of("steps", _names_tuple(members))]
+    args = [Arg.of("name", literal(step.name)), Arg.of("steps", tuple_code(members))]
     if step.output_key is not None:
         args.append(Arg.of("output_key", literal(step.output_key)))
     if step.concurrency is not None:
         args.append(Arg.of("concurrency", literal(_int(step.concurrency, "concurrency"))))
     args += _common_args(ctx, step, timeout=step.timeout)
     return Call(ctx.rt("ParallelGroup"), tuple(args))
-
-
-def _names_tuple(names: tuple[str, ...]) -> str:
-    """`(A, B, )`: a tuple of module names (never user text)."""
-    return "(" + "".join(f"{n}, " for n in names) + ")"
 
 
 def _common_args(
@@ -176,21 +170,19 @@ def _llm_step(ctx: LowerContext, step: ir.LlmStep) -> Call:
         args.append(Arg.of("max_tokens", literal(_int(step.max_tokens, "max_tokens"))))
     if step.stop:
         args.append(Arg.of("stop", literal(tuple(str(s) for s in step.stop))))
-    args += _common_args(ctx, step, timeout=analysis.step_timeout(p, step))
-    retry = analysis.resolve_retry(p, step)
+    args += _common_args(ctx, step, timeout=step.timeout)
+    retry = analysis.retry_policy(p, step.retry)
     if retry is not None:
-        args.append(Arg.of("retry", _policy(ctx, retry, p.defaults.retry, _retry_code, "RETRY")))
+        args.append(Arg.of("retry", policy_code(ctx, retry)))
     if step.fallback:
         args.append(
             Arg.of(
                 "fallback", literal(tuple(analysis.resolve_model(p, m.id) for m in step.fallback))
             )
         )
-    breaker = analysis.resolve_breaker(p, step)
+    breaker = analysis.breaker_policy(p, step.breaker)
     if breaker is not None:
-        args.append(
-            Arg.of("breaker", _policy(ctx, breaker, p.defaults.breaker, _breaker_code, "BREAKER"))
-        )
+        args.append(Arg.of("breaker", policy_code(ctx, breaker)))
     if step.output is not None:
         fmt_args: tuple[Arg, ...] = ()
         if step.output.schema_ is not None:
@@ -213,7 +205,7 @@ def _transform_step(ctx: LowerContext, step: ir.TransformStep) -> Call:
         args.append(Arg.of("reads", literal(reads)))
     if step.pass_context:
         args.append(Arg.of("pass_context", "True"))
-    args += _common_args(ctx, step, timeout=analysis.step_timeout(ctx.p, step))
+    args += _common_args(ctx, step, timeout=step.timeout)
     return Call(ctx.rt("TransformStep"), tuple(args))
 
 
@@ -264,32 +256,24 @@ def _transform_function(ctx: LowerContext, step: ir.TransformStep, reads: tuple[
     return alias
 
 
-def _policy(
-    ctx: LowerContext,
-    policy: ir.RetryPolicy | ir.BreakerPolicy,
-    default: object,
-    to_code: Callable[[LowerContext, ir.RetryPolicy | ir.BreakerPolicy], str],
-    kind: str,
-) -> str:
-    """A named or pipeline-default policy becomes a shared constant; an inline one stays inline."""
-    if policy.name is None and policy is not default:
+def policy_code(ctx: LowerContext, policy: ir.RetryPolicy | ir.BreakerPolicy) -> str:
+    """A named policy becomes a constant shared by every step that names it; an inline one
+    (a step's own, or the pipeline default's) is written where it is used."""
+    retry = isinstance(policy, ir.RetryPolicy)
+    to_code = _retry_code if retry else _breaker_code
+    if policy.name is None:
         return to_code(ctx, policy)
+    kind = "RETRY" if retry else "BREAKER"
     key = (kind, policy.name)
     if key not in ctx.policy_consts:
-        if policy.name is not None:
-            check_identifier(policy.name, "policy name")
-            const = _constant(
-                ctx.policies,
-                ctx,
-                f"{upper_name(policy.name) or 'NAMED'}_{kind}",
-                f"NAMED_{kind}",
-                to_code(ctx, policy),
-            )
-        else:
-            const = _constant(
-                ctx.policies, ctx, f"DEFAULT_{kind}", f"DEFAULT_{kind}", to_code(ctx, policy)
-            )
-        ctx.policy_consts[key] = const
+        check_identifier(policy.name, "policy name")
+        ctx.policy_consts[key] = _constant(
+            ctx.policies,
+            ctx,
+            f"{upper_name(policy.name) or 'NAMED'}_{kind}",
+            f"NAMED_{kind}",
+            to_code(ctx, policy),
+        )
     return ctx.policy_consts[key]
 
 

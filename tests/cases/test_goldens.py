@@ -53,6 +53,26 @@ def test_golden_is_black_formatted(case: Path) -> None:
     assert black.format_str(expected, mode=black.Mode()) == expected
 
 
+def test_goldens_are_unchanged_by_ruff_format() -> None:
+    from codegen_support import ROOT
+
+    """Users format with black or ruff: the output must be a fixed point of both (ruff with
+    its defaults, as in a project that has not configured it)."""
+    import shutil
+    import subprocess
+    import sys
+
+    ruff = Path(sys.executable).with_name("ruff")
+    command = str(ruff) if ruff.exists() else shutil.which("ruff")
+    if command is None:
+        pytest.skip("ruff is not installed")
+    shipped = sorted((ROOT / "pipelines").glob("*_gen.py"))
+    files = [str(case / "expected.py") for case in CASES] + [str(f) for f in shipped]
+    done = subprocess.run([command, "format", "--isolated", "--check", "--diff", *files],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_golden_imports_standalone_and_runs_on_mock(case: Path) -> None:
     report = run_generated(case / "expected.py", name=f"golden_{case.name}")

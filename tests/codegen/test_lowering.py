@@ -43,7 +43,8 @@ def compiled(p: ir.Pipeline, name: str, **kw: object) -> object:
 
 def test_literal_is_repr_of_plain_data_only() -> None:
     assert literal({"a": [1, 2.5, None, True, "x"]}) == "{'a': [1, 2.5, None, True, 'x']}"
-    assert literal(("a",)) == "('a', )" and literal(()) == "()"
+    assert literal(("a",)) == "('a',)" and literal(()) == "()"
+    assert literal(("a", "b")) == "('a', 'b')"  # no magic trailing comma for black to keep
     assert eval(literal({"q": "\"'\\\n"})) == {"q": "\"'\\\n"}
     for bad in (float("inf"), float("nan"), object(), {1: "x"}, {"s": {1, 2}}):
         with pytest.raises(LoweringError):
@@ -51,9 +52,13 @@ def test_literal_is_repr_of_plain_data_only() -> None:
 
 
 def test_text_literal_splits_long_multiline_text_and_keeps_it_exact() -> None:
-    text = "first line of a long prompt that goes on\nsecond {x}\r\nthird\u2028fourth"
+    text = "first line of a long prompt that goes on and on, past one line\nsecond {x}\r\nthird\u2028fourth"
     code = text_literal(text)
     assert code.startswith("(\n") and eval(code) == text
+    # A text that fits on one line in parentheses stays one literal: ruff format would join
+    # the pieces (black would not), so only this is a fixed point of both.
+    fits = "first line of a long prompt that goes on\nsecond {x}\r\nthird\u2028fourth"
+    assert text_literal(fits) == repr(fits)
     assert text_literal("short\ntext") == repr("short\ntext")
 
 

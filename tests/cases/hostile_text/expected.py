@@ -7,32 +7,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Mapping
 from typing import Any as Any_2
-from typing import NotRequired, TypedDict, cast
+from typing import NotRequired, TypedDict
 
 from mmoc_runtime import (
+    CompiledPipeline,
     InputSpec,
     LlmStep,
-    PipelineObserver,
     PipelineSpec,
-    RunResult,
     TransformStep,
     check_abi,
     conditions,
-    execute,
-    script_main,
 )
 from mmoc_runtime import (
     transforms as transforms_2,
 )
 
-__all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
+__all__ = [
+    "PIPELINE",
+    "Inputs",
+    "Outputs",
+    "main",
+    "pipeline",
+    "run",
+    "run_result",
+    "run_sync",
+]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 1
+ABI = 2
 check_abi(ABI, "tests/cases/hostile_text/pipeline.mmo")
 
 
@@ -126,10 +131,7 @@ INPUTS_STEP = LlmStep(
     output_key="run",
     when=when_Inputs,
     when_text='main_out contains "\\"\\"\\"" or not (values == "\'; print(\'x\') #")',
-    when_reads=(
-        "main_out",
-        "values",
-    ),
+    when_reads=("main_out", "values"),
 )
 
 
@@ -144,17 +146,8 @@ PIPELINE = PipelineSpec(
             name="values", default="\") or __import__('os').system('echo pwned') or (\""
         ),
     ),
-    outputs=(
-        "str",
-        "run",
-        "PIPELINE",
-    ),
-    steps=(
-        RUN_STEP,
-        PIPELINE_STEP,
-        MAIN_STEP,
-        INPUTS_STEP,
-    ),
+    outputs=("str", "run", "PIPELINE"),
+    steps=(RUN_STEP, PIPELINE_STEP, MAIN_STEP, INPUTS_STEP),
     metadata={
         "source": "tests/cases/hostile_text/pipeline.mmo",
         "source_sha256": "05e5e4e80b3a9f569dcff861e416329796a525a1b9c01c7662170fb500c0c222",
@@ -163,50 +156,13 @@ PIPELINE = PipelineSpec(
 )
 
 
-async def run(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any_2,
-) -> Outputs:
-    """Run the pipeline and return its outputs; raise PipelineFailed if a step fails."""
-    result = await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
-    result.raise_for_status()
-    return cast(Outputs, result.outputs)
-
-
-def run_sync(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any_2,
-) -> Outputs:
-    """`run` for synchronous callers (starts its own event loop)."""
-    return asyncio.run(run(inputs, observer=observer, mock=mock, **options))
-
-
-async def run_result(
-    inputs: Mapping[str, Any_2],
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any_2,
-) -> RunResult:
-    """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    result: RunResult = await execute(
-        PIPELINE, inputs, observer=observer, mock=mock, **options
-    )
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
-    code: int = script_main(PIPELINE, argv)
-    return code
-
+# The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
+# await run_result(inputs) for the whole result with its trace, main() for the command line.
+pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
+run = pipeline.run
+run_sync = pipeline.run_sync
+run_result = pipeline.run_result
+main = pipeline.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,26 +12,30 @@ Call run(inputs) or run_sync(inputs), or run this file as a script with
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Mapping
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from mmoc_runtime import (
+    CompiledPipeline,
     InputSpec,
     LlmStep,
-    PipelineObserver,
     PipelineSpec,
-    RunResult,
     check_abi,
-    execute,
-    script_main,
 )
 
-__all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
+__all__ = [
+    "PIPELINE",
+    "Inputs",
+    "Outputs",
+    "main",
+    "pipeline",
+    "run",
+    "run_result",
+    "run_sync",
+]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 1
+ABI = 2
 check_abi(ABI, "tests/cases/linear_chain/pipeline.mmo")
 
 
@@ -71,10 +75,7 @@ PIPELINE = PipelineSpec(
     version="1.0",
     description="Research a topic and create a summary",
     inputs=(InputSpec(name="topic", type="json"),),
-    steps=(
-        RESEARCH_STEP,
-        SUMMARIZE_STEP,
-    ),
+    steps=(RESEARCH_STEP, SUMMARIZE_STEP),
     metadata={
         "source": "tests/cases/linear_chain/pipeline.mmo",
         "source_sha256": "4db42e87091bd702f2032441b9a13e59eb7f8679973881058fe67ee473f00e10",
@@ -83,50 +84,13 @@ PIPELINE = PipelineSpec(
 )
 
 
-async def run(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """Run the pipeline and return its outputs; raise PipelineFailed if a step fails."""
-    result = await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
-    result.raise_for_status()
-    return cast(Outputs, result.outputs)
-
-
-def run_sync(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """`run` for synchronous callers (starts its own event loop)."""
-    return asyncio.run(run(inputs, observer=observer, mock=mock, **options))
-
-
-async def run_result(
-    inputs: Mapping[str, Any],
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> RunResult:
-    """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    result: RunResult = await execute(
-        PIPELINE, inputs, observer=observer, mock=mock, **options
-    )
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
-    code: int = script_main(PIPELINE, argv)
-    return code
-
+# The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
+# await run_result(inputs) for the whole result with its trace, main() for the command line.
+pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
+run = pipeline.run
+run_sync = pipeline.run_sync
+run_result = pipeline.run_result
+main = pipeline.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,30 +12,35 @@ Call run(inputs) or run_sync(inputs), or run this file as a script with
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Mapping
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, NotRequired, TypedDict
 
 from mmoc_runtime import (
+    CompiledPipeline,
     InputSpec,
     LlmStep,
     ParallelGroup,
-    PipelineObserver,
     PipelineSpec,
-    RunResult,
     TransformStep,
     check_abi,
     conditions,
-    execute,
-    script_main,
     transforms,
 )
 
-__all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
+__all__ = [
+    "PIPELINE",
+    "Inputs",
+    "Outputs",
+    "main",
+    "pipeline",
+    "run",
+    "run_result",
+    "run_sync",
+]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 1
+ABI = 2
 check_abi(ABI, "tests/cases/parallel_group/pipeline.mmo")
 
 
@@ -91,11 +96,7 @@ SHOUT_STEP = TransformStep(
 
 REVIEWS_STEP = ParallelGroup(
     name="reviews",
-    steps=(
-        STYLE_STEP,
-        FACTS_STEP,
-        SHOUT_STEP,
-    ),
+    steps=(STYLE_STEP, FACTS_STEP, SHOUT_STEP),
     output_key="reviews",
     concurrency=2,
     when=when_reviews,
@@ -114,11 +115,7 @@ PIPELINE = PipelineSpec(
     description="Draft once, review from two angles at once, then merge",
     inputs=(InputSpec(name="topic"),),
     outputs=("merged",),
-    steps=(
-        DRAFT_STEP,
-        REVIEWS_STEP,
-        MERGE_STEP,
-    ),
+    steps=(DRAFT_STEP, REVIEWS_STEP, MERGE_STEP),
     metadata={
         "source": "tests/cases/parallel_group/pipeline.mmo",
         "source_sha256": "e9aa59b601411f38f1aea33e28dbb9ea126d9a0c4ac807a5b411842ec2956f96",
@@ -127,50 +124,13 @@ PIPELINE = PipelineSpec(
 )
 
 
-async def run(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """Run the pipeline and return its outputs; raise PipelineFailed if a step fails."""
-    result = await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
-    result.raise_for_status()
-    return cast(Outputs, result.outputs)
-
-
-def run_sync(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """`run` for synchronous callers (starts its own event loop)."""
-    return asyncio.run(run(inputs, observer=observer, mock=mock, **options))
-
-
-async def run_result(
-    inputs: Mapping[str, Any],
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> RunResult:
-    """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    result: RunResult = await execute(
-        PIPELINE, inputs, observer=observer, mock=mock, **options
-    )
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
-    code: int = script_main(PIPELINE, argv)
-    return code
-
+# The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
+# await run_result(inputs) for the whole result with its trace, main() for the command line.
+pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
+run = pipeline.run
+run_sync = pipeline.run_sync
+run_result = pipeline.run_result
+main = pipeline.main
 
 if __name__ == "__main__":
     sys.exit(main())

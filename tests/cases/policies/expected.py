@@ -12,29 +12,34 @@ Call run(inputs) or run_sync(inputs), or run this file as a script with
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Mapping
-from typing import Any, TypedDict, cast
+from typing import TypedDict
 
 from mmoc_runtime import (
     BackoffStrategy,
     BreakerPolicy,
+    CompiledPipeline,
     InputSpec,
     LlmStep,
-    PipelineObserver,
     PipelineSpec,
     RetryStrategy,
-    RunResult,
+    StepDefaults,
     check_abi,
-    execute,
-    script_main,
 )
 
-__all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
+__all__ = [
+    "PIPELINE",
+    "Inputs",
+    "Outputs",
+    "main",
+    "pipeline",
+    "run",
+    "run_result",
+    "run_sync",
+]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 1
+ABI = 2
 check_abi(ABI, "tests/cases/policies/pipeline.mmo")
 
 
@@ -48,23 +53,6 @@ class Outputs(TypedDict):
     verdict: str
 
 
-PATIENT_RETRY = RetryStrategy(
-    max_retries=3,
-    backoff=BackoffStrategy.EXPONENTIAL,
-    base_delay_seconds=1.0,
-    max_delay_seconds=30.0,
-    multiplier=3.0,
-    jitter="full",
-    retry_on=(
-        "rate_limit",
-        "timeout",
-    ),
-)
-
-GUARD_BREAKER = BreakerPolicy(
-    failure_threshold=3, recovery_timeout_seconds=30.0, half_open_max_calls=2
-)
-
 QUICK_RETRY = RetryStrategy(
     max_retries=1,
     backoff=BackoffStrategy.CONSTANT,
@@ -72,6 +60,20 @@ QUICK_RETRY = RetryStrategy(
     max_delay_seconds=60.0,
     multiplier=2.0,
     jitter="none",
+)
+
+PATIENT_RETRY = RetryStrategy(
+    max_retries=3,
+    backoff=BackoffStrategy.EXPONENTIAL,
+    base_delay_seconds=1.0,
+    max_delay_seconds=30.0,
+    multiplier=3.0,
+    jitter="full",
+    retry_on=("rate_limit", "timeout"),
+)
+
+GUARD_BREAKER = BreakerPolicy(
+    failure_threshold=3, recovery_timeout_seconds=30.0, half_open_max_calls=2
 )
 
 PLAN_PROMPT = "Plan an answer to {question}"
@@ -82,13 +84,7 @@ CHECK_PROMPT = "Check {answer}"
 
 
 PLAN_STEP = LlmStep(
-    name="plan",
-    model="mock/planner",
-    prompt=PLAN_PROMPT,
-    output_key="plan",
-    timeout=20.0,
-    retry=PATIENT_RETRY,
-    breaker=GUARD_BREAKER,
+    name="plan", model="mock/planner", prompt=PLAN_PROMPT, output_key="plan"
 )
 
 ANSWER_STEP = LlmStep(
@@ -98,10 +94,7 @@ ANSWER_STEP = LlmStep(
     output_key="answer",
     timeout=60.0,
     retry=QUICK_RETRY,
-    fallback=(
-        "anthropic/claude-haiku-4-5",
-        "gemini/gemini-2.0-flash",
-    ),
+    fallback=("anthropic/claude-haiku-4-5", "gemini/gemini-2.0-flash"),
     breaker=BreakerPolicy(
         failure_threshold=10, recovery_timeout_seconds=120.0, half_open_max_calls=1
     ),
@@ -112,7 +105,6 @@ CHECK_STEP = LlmStep(
     model="mock/checker",
     prompt=CHECK_PROMPT,
     output_key="verdict",
-    timeout=20.0,
     retry=RetryStrategy(
         max_retries=5,
         backoff=BackoffStrategy.EXPONENTIAL,
@@ -121,7 +113,6 @@ CHECK_STEP = LlmStep(
         multiplier=2.0,
         jitter="none",
     ),
-    breaker=GUARD_BREAKER,
 )
 
 
@@ -129,11 +120,8 @@ PIPELINE = PipelineSpec(
     name="policies",
     description="Named, default and inline retry and breaker policies, fallback, timeouts",
     inputs=(InputSpec(name="question"),),
-    steps=(
-        PLAN_STEP,
-        ANSWER_STEP,
-        CHECK_STEP,
-    ),
+    steps=(PLAN_STEP, ANSWER_STEP, CHECK_STEP),
+    defaults=StepDefaults(retry=PATIENT_RETRY, breaker=GUARD_BREAKER, timeout=20.0),
     metadata={
         "source": "tests/cases/policies/pipeline.mmo",
         "source_sha256": "eb6ccb7102f0446b7de1f3888fb79d90b3c1cb339555c8e726f4e19733e3b03f",
@@ -142,50 +130,13 @@ PIPELINE = PipelineSpec(
 )
 
 
-async def run(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """Run the pipeline and return its outputs; raise PipelineFailed if a step fails."""
-    result = await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
-    result.raise_for_status()
-    return cast(Outputs, result.outputs)
-
-
-def run_sync(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """`run` for synchronous callers (starts its own event loop)."""
-    return asyncio.run(run(inputs, observer=observer, mock=mock, **options))
-
-
-async def run_result(
-    inputs: Mapping[str, Any],
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> RunResult:
-    """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    result: RunResult = await execute(
-        PIPELINE, inputs, observer=observer, mock=mock, **options
-    )
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
-    code: int = script_main(PIPELINE, argv)
-    return code
-
+# The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
+# await run_result(inputs) for the whole result with its trace, main() for the command line.
+pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
+run = pipeline.run
+run_sync = pipeline.run_sync
+run_result = pipeline.run_result
+main = pipeline.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,27 +12,31 @@ Call run(inputs) or run_sync(inputs), or run this file as a script with
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Mapping
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from mmoc_runtime import (
+    CompiledPipeline,
     InputSpec,
     LlmStep,
     OutputFormat,
-    PipelineObserver,
     PipelineSpec,
-    RunResult,
     check_abi,
-    execute,
-    script_main,
 )
 
-__all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
+__all__ = [
+    "PIPELINE",
+    "Inputs",
+    "Outputs",
+    "main",
+    "pipeline",
+    "run",
+    "run_result",
+    "run_sync",
+]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 1
+ABI = 2
 check_abi(ABI, "tests/cases/structured_output/pipeline.mmo")
 
 
@@ -63,10 +67,7 @@ EXTRACT_STEP = LlmStep(
     system=EXTRACT_SYSTEM,
     temperature=0.2,
     max_tokens=400,
-    stop=(
-        "\n\n\n",
-        "END",
-    ),
+    stop=("\n\n\n", "END"),
     output_format=OutputFormat(
         schema={
             "type": "object",
@@ -98,11 +99,7 @@ PIPELINE = PipelineSpec(
     name="structured_output",
     description="JSON replies, with and without a schema",
     inputs=(InputSpec(name="document"),),
-    steps=(
-        EXTRACT_STEP,
-        FREE_STEP,
-        REPORT_STEP,
-    ),
+    steps=(EXTRACT_STEP, FREE_STEP, REPORT_STEP),
     metadata={
         "source": "tests/cases/structured_output/pipeline.mmo",
         "source_sha256": "e239d99304650f82bea983ddd6606636faf56b8313f32515c72dcd4fae5bbb51",
@@ -111,50 +108,13 @@ PIPELINE = PipelineSpec(
 )
 
 
-async def run(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """Run the pipeline and return its outputs; raise PipelineFailed if a step fails."""
-    result = await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
-    result.raise_for_status()
-    return cast(Outputs, result.outputs)
-
-
-def run_sync(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """`run` for synchronous callers (starts its own event loop)."""
-    return asyncio.run(run(inputs, observer=observer, mock=mock, **options))
-
-
-async def run_result(
-    inputs: Mapping[str, Any],
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> RunResult:
-    """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    result: RunResult = await execute(
-        PIPELINE, inputs, observer=observer, mock=mock, **options
-    )
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
-    code: int = script_main(PIPELINE, argv)
-    return code
-
+# The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
+# await run_result(inputs) for the whole result with its trace, main() for the command line.
+pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
+run = pipeline.run
+run_sync = pipeline.run_sync
+run_result = pipeline.run_result
+main = pipeline.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,10 +12,8 @@ Call run(inputs) or run_sync(inputs), or run this file as a script with
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Mapping
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from case_support.text import (
     context_keys,
@@ -23,22 +21,28 @@ from case_support.text import (
     word_count,
 )
 from mmoc_runtime import (
+    CompiledPipeline,
     InputSpec,
     LlmStep,
-    PipelineObserver,
     PipelineSpec,
-    RunResult,
     TransformStep,
     check_abi,
-    execute,
-    script_main,
     transforms,
 )
 
-__all__ = ["PIPELINE", "Inputs", "Outputs", "main", "run", "run_result", "run_sync"]
+__all__ = [
+    "PIPELINE",
+    "Inputs",
+    "Outputs",
+    "main",
+    "pipeline",
+    "run",
+    "run_result",
+    "run_sync",
+]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 1
+ABI = 2
 check_abi(ABI, "tests/cases/transforms/pipeline.mmo")
 
 
@@ -83,13 +87,7 @@ COUNT_STEP = TransformStep(
 )
 
 TITLE_STEP = TransformStep(
-    name="title",
-    function=headline,
-    output_key="title",
-    reads=(
-        "draft",
-        "words",
-    ),
+    name="title", function=headline, output_key="title", reads=("draft", "words")
 )
 
 AS_JSON_STEP = TransformStep(
@@ -101,10 +99,7 @@ KEYS_STEP = TransformStep(
     function=context_keys,
     output_key="keys",
     pass_context=True,
-    after=(
-        "title",
-        "as_json",
-    ),
+    after=("title", "as_json"),
 )
 
 
@@ -112,20 +107,8 @@ PIPELINE = PipelineSpec(
     name="transforms",
     description="Built-in transforms and transforms named by import path",
     inputs=(InputSpec(name="topic"),),
-    outputs=(
-        "title",
-        "data",
-        "words",
-        "keys",
-    ),
-    steps=(
-        DRAFT_STEP,
-        TIDY_STEP,
-        COUNT_STEP,
-        TITLE_STEP,
-        AS_JSON_STEP,
-        KEYS_STEP,
-    ),
+    outputs=("title", "data", "words", "keys"),
+    steps=(DRAFT_STEP, TIDY_STEP, COUNT_STEP, TITLE_STEP, AS_JSON_STEP, KEYS_STEP),
     metadata={
         "source": "tests/cases/transforms/pipeline.mmo",
         "source_sha256": "a417cf5427ce503fc18e223fc3b725c563c348d4d4c1b571279ba2ec8504a92e",
@@ -134,50 +117,13 @@ PIPELINE = PipelineSpec(
 )
 
 
-async def run(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """Run the pipeline and return its outputs; raise PipelineFailed if a step fails."""
-    result = await execute(PIPELINE, inputs, observer=observer, mock=mock, **options)
-    result.raise_for_status()
-    return cast(Outputs, result.outputs)
-
-
-def run_sync(
-    inputs: Inputs,
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> Outputs:
-    """`run` for synchronous callers (starts its own event loop)."""
-    return asyncio.run(run(inputs, observer=observer, mock=mock, **options))
-
-
-async def run_result(
-    inputs: Mapping[str, Any],
-    *,
-    observer: PipelineObserver | None = None,
-    mock: bool = False,
-    **options: Any,
-) -> RunResult:
-    """Run the pipeline and return the full result (outputs, values, trace), failed or not."""
-    result: RunResult = await execute(
-        PIPELINE, inputs, observer=observer, mock=mock, **options
-    )
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the pipeline and print its outputs as JSON (--help for options)."""
-    # Typed locals: nothing here returns Any even where mypy cannot find mmoc_runtime.
-    code: int = script_main(PIPELINE, argv)
-    return code
-
+# The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
+# await run_result(inputs) for the whole result with its trace, main() for the command line.
+pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
+run = pipeline.run
+run_sync = pipeline.run_sync
+run_result = pipeline.run_result
+main = pipeline.main
 
 if __name__ == "__main__":
     sys.exit(main())
