@@ -9,13 +9,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import bench_check, bench_compile, bench_hostile, bench_providers, bench_runtime
+from bench import (
+    bench_check,
+    bench_cli,
+    bench_compile,
+    bench_hostile,
+    bench_providers,
+    bench_runtime,
+)
 
 MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
     ("bench_runtime", bench_runtime.main),
     ("bench_check", bench_check.main),
     ("bench_compile", bench_compile.main),
     ("bench_hostile", bench_hostile.main),
+    ("bench_cli", bench_cli.main),
     ("bench_providers", bench_providers.main),
 )
 
