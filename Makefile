@@ -33,8 +33,10 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict runtime
 	$(BIN)/mypy --strict compiler
 
+# Every golden file: the modules of tests/cases/ and pipelines/, rendered diagnostics, and
+# docs/diagnostics.md. Review the diff before committing.
 goldens: $(STAMP)
-	$(BIN)/python -m pytest tests/cases --update-goldens
+	$(BIN)/python -m pytest tests/cases tests/diagnostics --update-goldens -q
 
 # The fuzz corpus (tests/fuzz) at length: random examples, MMOC_FUZZ_EXAMPLES per property
 # (the suite runs a few, always the same), and every bomb and special file.

@@ -1,19 +1,14 @@
-"""Project-wide pytest setup: the `--update-goldens` flag and the golden cases' support path.
+"""Project-wide pytest setup: the one `--update-goldens` flag.
 
-`--update-goldens` makes golden tests rewrite their expected files instead of comparing
-(`make goldens`). `tests/cases/_support` holds a tiny importable package of transform
-functions that golden cases name by import path; it goes on `sys.path` here, and golden
-tests put it on `PYTHONPATH` for the subprocesses they start.
+Golden files (the modules of `tests/cases/` and `pipelines/`, the rendered diagnostics of
+`tests/diagnostics/`, and `docs/diagnostics.md`) are compared by `support.goldens`; with
+`--update-goldens` (`make goldens`) they are rewritten instead. Shared helpers live in
+`tests/support/`, importable as `support` (pyproject's `pythonpath`).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-SUPPORT_DIR = Path(__file__).parent / "cases" / "_support"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -21,13 +16,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-goldens",
         action="store_true",
         default=False,
-        help="rewrite golden expected files (tests/cases/*/expected.py) instead of comparing",
+        help="rewrite every golden file (modules, rendered diagnostics, docs/diagnostics.md) "
+        "instead of comparing",
     )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if str(SUPPORT_DIR) not in sys.path:
-        sys.path.insert(0, str(SUPPORT_DIR))
 
 
 @pytest.fixture

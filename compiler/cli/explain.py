@@ -89,7 +89,7 @@ def diagnostics_markdown() -> str:
         "",
         "This file is generated from `compiler/diagnostics/codes.py` and",
         "`compiler/diagnostics/examples.py`;",
-        "`MMOC_UPDATE_GOLDENS=1 pytest tests/diagnostics` rewrites it.",
+        "`make goldens` rewrites it.",
         "",
         "| code | slug | severity | summary |",
         "|---|---|---|---|",

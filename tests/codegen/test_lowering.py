@@ -10,7 +10,6 @@ from pathlib import Path
 
 import black
 import pytest
-from codegen_support import PIPELINES, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mmoc import ir
@@ -19,6 +18,7 @@ from mmoc.codegen.names import NameAllocator
 from mmoc.driver import compile_pipeline, project_relative
 from mmoc.modules import load_module
 from mmoc_runtime.files import write_file as write_atomic
+from support.generated import PIPELINES, ROOT
 
 
 def llm(name: str, prompt: str, key: str, **extra: object) -> ir.LlmStep:

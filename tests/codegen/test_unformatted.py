@@ -7,14 +7,13 @@ from pathlib import Path
 
 import black
 import pytest
-from codegen_support import PIPELINES, case_dirs
 from mmoc.codegen.module import _MODE
 from mmoc.driver import compile_file
 from mmoc.modules import load_module
+from support.generated import PIPELINES
+from support.goldens import golden_cases
 
-SOURCES = sorted(PIPELINES.glob("*.mmo")) + [
-    d / "pipeline.mmo" for d in case_dirs() if (d / "pipeline.mmo").exists()
-]
+SOURCES = [case.source for case in golden_cases()]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -1,7 +1,7 @@
 """Inputs that could block or exhaust the process, so each runs `python -m mmoc` in its own
 process under a hard timeout and a memory cap: YAML alias and merge bombs, deep nesting, and
 special files as the pipeline (a FIFO, /dev/zero, a directory, symlink loops). Both `mmoc
-check` and `mmoc compile` must hold the fuzz property (fuzz_support).
+check` and `mmoc compile` must hold the fuzz property (support.fuzz).
 
 The cases start together and run two at a time (the suite's time is the slowest pair, not
 the sum); each test then checks its own case's outcomes.
@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from fuzz_support import Outcome, assert_well_behaved, check_and_compile_in_subprocess, long_run
+from support.fuzz import Outcome, assert_well_behaved, check_and_compile_in_subprocess, long_run
 
 
 def _laughs(levels: int = 9, width: int = 10) -> str:

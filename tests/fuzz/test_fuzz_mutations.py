@@ -1,16 +1,16 @@
 """Mutation fuzz of the shipped pipelines (`pipelines/*.mmo` and `*.yaml`): bytes flipped,
 inserted and deleted, lines deleted, duplicated and swapped, blocks duplicated, files cut
 short, and tokens of both languages spliced in. `mmoc check` and `mmoc compile` must hold
-the fuzz property (fuzz_support) on every result."""
+the fuzz property (support.fuzz) on every result."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from fuzz_support import assert_well_behaved, check_and_compile, fuzz_settings, shipped_sources
 from hypothesis import given
 from hypothesis import strategies as st
+from support.fuzz import assert_well_behaved, check_and_compile, fuzz_settings, shipped_sources
 
 SEEDS = [(p.suffix, p.read_bytes()) for p in shipped_sources()]
 # Pieces of both languages and of YAML's corners, and bytes that are not text at all.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 import pytest
-from fuzz_support import (
+from support.fuzz import (
     TIMED_OUT,
     Hung,
     Outcome,
@@ -55,8 +55,8 @@ def test_the_property_rejects(bad: Outcome) -> None:
 
 
 def test_a_hang_in_process_is_cut_short(monkeypatch: pytest.MonkeyPatch) -> None:
-    import cli_invoke
-    import fuzz_support
+    from support import cli_invoke
+    from support import fuzz as fuzz_support
 
     @click.command()
     def hangs() -> None:
@@ -71,7 +71,7 @@ def test_a_hang_in_process_is_cut_short(monkeypatch: pytest.MonkeyPatch) -> None
 def test_an_exception_escaping_a_command_shows_as_a_traceback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import cli_invoke
+    from support import cli_invoke
 
     @click.command()
     def broken() -> None:
@@ -87,7 +87,7 @@ def test_an_exception_escaping_a_command_shows_as_a_traceback(
 def test_a_subprocess_past_its_limit_is_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fuzz_support
+    from support import fuzz as fuzz_support
 
     monkeypatch.setattr(fuzz_support, "SUBPROCESS_SECONDS", 0.01)
     (outcome,) = check_and_compile_in_subprocess("x.mmo", tmp_path)

@@ -1,6 +1,6 @@
 """Extreme values in valid pipelines: huge numbers in every numeric field, and long lines in
 every place a line can be long, in both languages. `mmoc check` and `mmoc compile` must hold
-the fuzz property (fuzz_support) on each.
+the fuzz property (support.fuzz) on each.
 
 A template holds every numeric field (or every long-line site) once, marked `@site@`; a case
 replaces some marks with the extreme value and the others with an ordinary one.
@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
-from fuzz_support import assert_well_behaved, check_and_compile, fuzz_settings, long_run
 from hypothesis import given
 from hypothesis import strategies as st
+from support.fuzz import assert_well_behaved, check_and_compile, fuzz_settings, long_run
 
 MMO_NUMBERS = """\
 pipeline numbers {

@@ -30,7 +30,7 @@ from mmoc_runtime import (
 )
 from mmoc_runtime.pricing import DEFAULT_PRICE
 from mmoc_runtime.providers.base import LlmRequest, LlmResponse
-from runtime_fakes import FakeTime, ScriptedProvider
+from support.fakes import FakeTime, ScriptedProvider
 
 
 def one_step(model: str, **options: Any) -> PipelineSpec:

@@ -26,7 +26,7 @@ from mmoc_runtime import (
 from mmoc_runtime.errors import error_kind
 from mmoc_runtime.providers.base import LlmResponse
 from mmoc_runtime.trace import AttemptTrace
-from runtime_fakes import FakeTime, ScriptedProvider, rate_limited
+from support.fakes import FakeTime, ScriptedProvider, rate_limited
 
 
 def one_step(model: str, **options: object) -> PipelineSpec:

@@ -31,7 +31,7 @@ from mmoc_runtime.redaction import (
     shown_json,
 )
 from mmoc_runtime.spec import EndpointSpec
-from runtime_fakes import FakeTime, ScriptedProvider
+from support.fakes import FakeTime, ScriptedProvider
 
 
 def test_secret_values_cover_provider_endpoint_and_key_like_variables() -> None:

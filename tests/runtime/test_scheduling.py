@@ -151,7 +151,7 @@ def test_timeout_fails_the_step_and_its_dependants_only() -> None:
 
 def test_llm_timeout_is_per_attempt_and_retryable() -> None:
     from mmoc_runtime import RetryStrategy
-    from runtime_fakes import FakeTime
+    from support.fakes import FakeTime
 
     class Slow(MockProvider):
         def __init__(self) -> None:

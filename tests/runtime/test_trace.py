@@ -18,7 +18,7 @@ from mmoc_runtime import (
     TransformStep,
     execute_sync,
 )
-from runtime_fakes import FakeTime
+from support.fakes import FakeTime
 
 RUN_KEYS = {"schema_version", "run_id", "pipeline", "version", "status", "mock", "started_at",
             "ended_at", "latency_ms", "error", "failed_step", "total_input_tokens",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mmoc.frontends.yaml.parse import parse_yaml
 
-DOC = Path(__file__).parents[2] / "docs" / "yaml.md"
+DOC = Path(__file__).parents[3] / "docs" / "yaml.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
 ONE_STEP = "steps: [{name: s, model: m, prompt: p}]\n"
 

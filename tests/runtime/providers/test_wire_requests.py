@@ -10,7 +10,7 @@ from mmoc_runtime.errors import ConfigError, LlmError
 from mmoc_runtime.providers import _http, anthropic, gemini, openai_compat
 from mmoc_runtime.providers.base import LlmRequest
 from mmoc_runtime.spec import EndpointSpec
-from provider_loopback import (
+from support.loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
     OPENAI_KEY,

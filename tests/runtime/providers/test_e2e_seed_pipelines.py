@@ -19,7 +19,7 @@ from typing import Any
 
 from mmoc.driver import compile_file
 from mmoc.modules import load_module
-from provider_loopback import (
+from support.loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
     OPENAI_KEY,
@@ -31,7 +31,7 @@ from provider_loopback import (
     server_error,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # The first backoff is then at most 10 ms; the cap (30 s) stays, since it also caps Retry-After.
 FAST_RETRY = ("base: 1s, max: 30s", "base: 10ms, max: 30s")
 

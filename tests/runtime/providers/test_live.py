@@ -15,7 +15,7 @@ from mmoc_runtime.errors import LlmError
 from mmoc_runtime.providers import anthropic, gemini, openai_compat
 from mmoc_runtime.providers.base import LlmRequest, LlmResponse
 from mmoc_runtime.structured import parse_structured
-from provider_loopback import complete_once
+from support.loopback import complete_once
 
 pytestmark = pytest.mark.live
 

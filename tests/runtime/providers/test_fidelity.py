@@ -18,7 +18,7 @@ from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 from mmoc_runtime.providers import anthropic, gemini, openai_compat
 from mmoc_runtime.providers.base import LlmRequest
-from provider_loopback import (
+from support.loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
     OPENAI_KEY,

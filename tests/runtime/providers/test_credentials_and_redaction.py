@@ -16,7 +16,7 @@ from mmoc_runtime.providers.base import LlmRequest
 from mmoc_runtime.providers.credentials import key_envs, missing_credentials
 from mmoc_runtime.redaction import REDACTED, redact
 from mmoc_runtime.spec import EndpointSpec
-from provider_loopback import (
+from support.loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
     KEY_VAR,

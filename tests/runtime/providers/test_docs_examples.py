@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from mmoc import driver as loader
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "providers.md"
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 FILE_NAME = re.compile(r"^# (\S+\.(?:mmo|yaml))\s*$")
 

@@ -1,9 +1,11 @@
-"""Shared helpers for the codegen tests: golden case discovery and subprocess runs."""
+"""Where things are, the tools tests run, and running a generated module the way an app
+would: in a fresh interpreter, with none of the compiler's dependencies loaded."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +19,10 @@ PIPELINES = ROOT / "pipelines"
 COMPILER_MODULES = ("mmoc", "lark", "jinja2", "black", "pydantic", "yaml", "click", "rich")
 
 
-def case_dirs() -> list[Path]:
-    return sorted(d for d in CASES.iterdir() if d.is_dir() and not d.name.startswith(("_", ".")))
+def tool(name: str) -> str | None:
+    """The command `name` (ruff, mypy, black) from this interpreter's environment, else PATH."""
+    local = Path(sys.executable).with_name(name)
+    return str(local) if local.exists() else shutil.which(name)
 
 
 # Imports a generated module from a file by path, runs it on the mock provider with sample

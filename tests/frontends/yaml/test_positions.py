@@ -134,7 +134,7 @@ EXTRA = "x:\n  - \"\\u00e9 {k}\"\n  - 'q'''\n  - |\n    lit {a}\n  - >-\n    fol
 
 
 @pytest.mark.parametrize(
-    "path", sorted((Path(__file__).parents[1] / "fixtures" / "seed").glob("*.yaml"))
+    "path", sorted((Path(__file__).parents[2] / "fixtures" / "seed").glob("*.yaml"))
 )
 def test_fast_and_pure_loaders_give_the_same_marks(path: Path) -> None:
     """compose() prefers libyaml when present; its marks must match the pure loader's."""

@@ -10,7 +10,7 @@ from mmoc_runtime.errors import CLIENT_KINDS, RETRYABLE_KINDS, LlmError
 from mmoc_runtime.providers import anthropic, gemini, openai_compat
 from mmoc_runtime.providers._http import kind_for_status, parse_retry_after
 from mmoc_runtime.providers.base import LlmRequest
-from provider_loopback import (
+from support.loopback import (
     PLANTED,
     LoopbackServer,
     Reply,
@@ -276,7 +276,7 @@ def test_gemini_invalid_key_is_auth(provider_env: LoopbackServer) -> None:
 
 
 def test_openai_content_filter_without_text_is_blocked(provider_env: LoopbackServer) -> None:
-    from provider_loopback import openai_completion
+    from support.loopback import openai_completion
 
     body = openai_completion("x")
     body["choices"][0]["message"]["content"] = None
@@ -288,7 +288,7 @@ def test_openai_content_filter_without_text_is_blocked(provider_env: LoopbackSer
 def test_gemini_candidate_without_text_names_its_finish_reason(
     provider_env: LoopbackServer,
 ) -> None:
-    from provider_loopback import gemini_response
+    from support.loopback import gemini_response
 
     body = gemini_response("x")
     body["candidates"][0] = {"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}

@@ -29,8 +29,8 @@ from types import FrameType
 from typing import IO
 
 import pytest
-from cli_invoke import invoke, kept
 from hypothesis import HealthCheck, settings
+from support.cli_invoke import invoke, kept
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = ROOT / "pipelines"

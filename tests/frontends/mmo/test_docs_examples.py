@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mmoc.frontends.mmo.parse import parse_mmo
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "language.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "language.md"
 BLOCKS = re.findall(r"```mmo\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
 PIPELINE_LEVEL = {
     "version",

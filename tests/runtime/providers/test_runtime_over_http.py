@@ -22,7 +22,7 @@ from mmoc_runtime import (
     execute,
 )
 from mmoc_runtime.providers import ProviderRegistry
-from provider_loopback import (
+from support.loopback import (
     OPENAI_KEY,
     PLANTED,
     LoopbackServer,

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mmoc import ir
 from mmoc.frontends.yaml.parse import parse_yaml
 from mmoc.frontends.yaml.printer import print_yaml
+from support import strategies
 
-
-def _load_strategies():  # type: ignore[no-untyped-def]
-    # importlib mode: a sibling module is not importable by name, so load it by path.
-    name = "frontend_yaml_ir_strategies"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("yaml_ir_strategies.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-strategies = _load_strategies()
 # Modest example counts: the whole suite of every area shares two cores.
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

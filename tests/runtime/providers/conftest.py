@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-# importlib mode puts no test folder on sys.path; the server module lives beside this file.
-sys.path.insert(0, str(Path(__file__).parent))
-
-from provider_loopback import (
+from support.loopback import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
     OPENAI_KEY,

@@ -10,7 +10,7 @@ from mmoc.expr_text import print_expr
 from mmoc.frontends.mmo.parse import parse_mmo
 from mmoc.frontends.mmo.printer import duration, print_mmo, text
 
-SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
+SEED = Path(__file__).resolve().parents[2] / "fixtures" / "seed"
 SEED_NAMES = [
     "research_and_summarize",
     "extract_and_validate",

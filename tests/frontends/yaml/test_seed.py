@@ -11,7 +11,7 @@ from mmoc.frontends.mmo.parse import parse_mmo
 from mmoc.frontends.yaml.parse import parse_yaml
 from mmoc.frontends.yaml.printer import print_yaml
 
-SEED = Path(__file__).parents[1] / "fixtures" / "seed"
+SEED = Path(__file__).parents[2] / "fixtures" / "seed"
 TEMPLATES = {
     "research_and_summarize": [
         ("research", "gemini-2.5-flash-lite", "research_output", 60),

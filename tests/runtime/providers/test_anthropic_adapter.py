@@ -12,7 +12,7 @@ from mmoc_runtime.errors import LlmError
 from mmoc_runtime.pricing import price_for
 from mmoc_runtime.providers import ProviderRegistry, anthropic
 from mmoc_runtime.providers.base import LlmRequest
-from provider_loopback import LoopbackServer, Reply, anthropic_message, complete_once
+from support.loopback import LoopbackServer, Reply, anthropic_message, complete_once
 
 # The catalog's Claude family names and the ids the Messages API accepts for them.
 EXPECTED_API_IDS = {
