@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from ..diagnostics.model import Diagnostic, sort_key
 from ..driver import load_path
@@ -23,6 +22,7 @@ from .common import (
     print_diagnostics,
     print_report,
 )
+from .terminal import Terminal
 
 
 @click.command()
@@ -34,7 +34,7 @@ from .common import (
 @guard("checking")
 def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
     """Check pipeline sources (.mmo, .yaml, .yml files, or folders of them) for problems."""
-    err = Console(stderr=True, highlight=False)
+    err = Terminal(stderr=True)
     files = collect_sources(paths)
     if not files:
         err.print("warning: no pipeline sources (.mmo, .yaml, .yml) found", style="yellow")
@@ -49,7 +49,7 @@ def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
         if loaded.text is not None:
             sources[display] = loaded.text
     diags.sort(key=sort_key)
-    out = Console(highlight=False)
+    out = Terminal()
     print_report(diags, out, len(files), sources=sources, fmt=fmt)
     if fmt == "text" and not diags:
         out.file.write(f"All checks passed: {len(files)} file{'s' if len(files) != 1 else ''}\n")

@@ -16,14 +16,13 @@ from typing import Any, TypeVar
 
 import click
 from mmoc_runtime.files import read_regular_file, write_file
-from rich.console import Console
-from rich.text import Text
 
 from ..diagnostics.model import Diagnostic, internal_error, sort_key
 from ..diagnostics.render import render_github, render_json, render_sarif, render_text, summary_line
 from ..driver import SOURCE_SUFFIXES, resolved_path
 from ..limits import MAX_SOURCE_BYTES
 from .streams import StandardStreamError
+from .terminal import Output, Terminal, wants_color
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -116,37 +115,25 @@ def render_diagnostics(
     return render_text(diags, sources, color=color, summary=summary)
 
 
-def wants_color(console: Console) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (FORCE_COLOR forces it)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return console.is_terminal
-
-
 def print_diagnostics(
     diags: Sequence[Diagnostic],
-    console: Console | None = None,
+    console: Output | None = None,
     sources: Mapping[str, str] | None = None,
     fmt: str = "text",
     summary: bool = True,
 ) -> None:
     """Print diagnostics (sorted) to `console` (default: stdout), text in colour on a tty."""
-    console = console or Console(highlight=False)
+    console = console or Terminal()
     ordered = sorted(diags, key=sort_key)
     color = fmt == "text" and wants_color(console)
     text = render_diagnostics(ordered, fmt, sources, color=color, summary=summary)
-    if color:
-        console.print(Text.from_ansi(text.rstrip("\n")), soft_wrap=True, highlight=False)
-    else:
-        console.file.write(text)
-        console.file.flush()
+    console.file.write(text)  # coloured by the renderer itself when `color`
+    console.file.flush()
 
 
 def print_report(
     diags: Sequence[Diagnostic],
-    console: Console,
+    console: Output,
     files: int,
     sources: Mapping[str, str] | None = None,
     fmt: str = "text",
@@ -204,7 +191,7 @@ def guard(doing: str) -> Callable[[F], F]:
             except Exception as exc:  # never a traceback for the user (MMOC_DEBUG re-raises)
                 if os.environ.get("MMOC_DEBUG"):
                     raise
-                err = Console(stderr=True, highlight=False)
+                err = Terminal(stderr=True)
                 print_diagnostics([internal_error(exc, doing=doing)], err, summary=False)
                 err.print("(set MMOC_DEBUG=1 to see the traceback)", style="dim")
                 sys.exit(EXIT_USAGE)

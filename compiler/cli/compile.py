@@ -16,7 +16,6 @@ from pathlib import Path
 
 import click
 from mmoc_runtime.files import MAX_FILE_BYTES, read_regular_file
-from rich.console import Console
 
 from ..diagnostics.model import Diagnostic, sort_key
 from ..driver import CompileResult, compile_file, project_relative, resolved_path
@@ -31,6 +30,7 @@ from .common import (
     print_report,
     write_output,
 )
+from .terminal import Terminal
 
 
 def output_path(source: Path, out: Path | None, out_dir: Path | None) -> Path:
@@ -137,7 +137,7 @@ def compile_(
         failed_write += not wrote_ok
 
     diags.sort(key=sort_key)
-    print_report(diags, Console(highlight=False), len(targets), sources=sources, fmt=fmt)
+    print_report(diags, Terminal(), len(targets), sources=sources, fmt=fmt)
     if failed_write or has_internal_error(diags):
         sys.exit(EXIT_USAGE)
     if any(d.is_error for d in diags):

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from ..diagnostics.model import Diagnostic
 from ..driver import (
@@ -33,9 +32,10 @@ from .common import (
     print_diagnostics,
     write_output,
 )
+from .terminal import Terminal
 
 
-def _report_errors(loaded: LoadResult, err: Console, verb: str) -> None:
+def _report_errors(loaded: LoadResult, err: Terminal, verb: str) -> None:
     """Print a file's diagnostics and say why it was not touched."""
     sources = {loaded.display_path: loaded.text} if loaded.text is not None else {}
     print_diagnostics(loaded.diagnostics, err, sources=sources, summary=False)
@@ -71,7 +71,7 @@ def unified_diff(old: str, new: str, display: str) -> str:
 @guard("formatting")
 def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
     """Format .mmo files canonically (idempotent; comments kept). Folders are searched."""
-    err = Console(stderr=True, highlight=False)
+    err = Terminal(stderr=True)
     files = collect_sources(paths, MMO_SUFFIXES)
     if not files:
         err.print("warning: no .mmo files found", style="yellow")
@@ -142,7 +142,7 @@ def render_as(loaded: LoadResult, suffix: str) -> str:
 @guard("converting")
 def convert(source: Path, output: Path, to: str | None) -> None:
     """Convert a pipeline between .mmo and YAML through the IR printers."""
-    err = Console(stderr=True, highlight=False)
+    err = Terminal(stderr=True)
     to_stdout = str(output) == "-"
     suffix = f".{to}" if to else output.suffix.lower()
     if suffix not in SOURCE_SUFFIXES:
