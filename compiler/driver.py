@@ -26,6 +26,7 @@ from .diagnostics.model import Diagnostic, internal_error, sort_key
 from .gc_pause import gc_paused
 from .limits import MAX_SOURCE_BYTES, oversized_source
 from .source import Span
+from .suppressions import apply_suppressions
 
 MMO_SUFFIXES = (".mmo",)
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -141,6 +142,7 @@ def load_text(
     found = list(diagnostics)
     if pipeline is not None and checks:
         found.extend(check(pipeline))
+        found = apply_suppressions(source, display, pipeline, found)  # `# mmoc: ignore[...]`
     result.diagnostics = sorted(dict.fromkeys(found), key=sort_key)
     return result
 

@@ -1,7 +1,8 @@
-"""`mmoc check FILE_OR_DIR...` (the linter) and `mmoc explain CODE`.
+"""`mmoc check [FILE_OR_DIR...]` (the linter) and `mmoc explain CODE`.
 
 check exit codes: 0 no errors (warnings allowed), 1 any error (or any warning with
---strict), 2 usage error or internal failure.
+--strict or `strict = true`), 2 usage error, bad configuration or internal failure. With no
+path, the project's pipelines are checked (see `project.sources_of`).
 """
 
 from __future__ import annotations
@@ -16,28 +17,41 @@ from ..driver import load_path
 from .common import (
     EXIT_OK,
     FORMATS,
-    collect_sources,
     exit_code,
     guard,
     print_diagnostics,
     print_report,
 )
+from .project import config_option, no_sources_message, project_config, sources_of
 from .terminal import Terminal
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(path_type=Path, readable=False))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format: rustc-style text, a JSON array, GitHub annotations, SARIF.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--select", multiple=True, metavar="CODE",
+              help="Report only these codes, slugs or prefixes (MMO4); replaces the config's.")
+@click.option("--extend-select", multiple=True, metavar="CODE",
+              help="Report these codes too.")
+@click.option("--ignore", multiple=True, metavar="CODE",
+              help="Do not report these warnings (codes, slugs or prefixes).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
+@config_option
 @guard("checking")
-def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
-    """Check pipeline sources (.mmo, .yaml, .yml files, or folders of them) for problems."""
+def check(
+    paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str, ...],
+    extend_select: tuple[str, ...], ignore: tuple[str, ...], exit_zero: bool,
+    config_file: Path | None,
+) -> None:
+    """Check pipeline sources (.mmo, .yaml, .yml files, or folders of them) for problems;
+    with no path, the project's (see docs/cli.md, "Configuration")."""
+    config = project_config(select, ignore, extend_select, config_file)
     err = Terminal(stderr=True)
-    files = collect_sources(paths)
+    files = sources_of(paths, config)
     if not files:
-        err.print("warning: no pipeline sources (.mmo, .yaml, .yml) found", style="yellow")
+        err.print(no_sources_message(paths), style="yellow")
         if fmt != "text":
             print_diagnostics([], fmt=fmt)
         sys.exit(EXIT_OK)
@@ -48,9 +62,11 @@ def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
         diags.extend(loaded.diagnostics)
         if loaded.text is not None:
             sources[display] = loaded.text
+    diags = config.filter(diags)
     diags.sort(key=sort_key)
     out = Terminal()
     print_report(diags, out, len(files), sources=sources, fmt=fmt)
     if fmt == "text" and not diags:
         out.file.write(f"All checks passed: {len(files)} file{'s' if len(files) != 1 else ''}\n")
-    sys.exit(exit_code(diags, strict))
+    code = exit_code(diags, strict or config.strict)
+    sys.exit(EXIT_OK if exit_zero and code == 1 else code)

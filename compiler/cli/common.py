@@ -48,12 +48,15 @@ def display_path(path: Path) -> str:
 
 
 def collect_sources(
-    paths: Iterable[Path], suffixes: Sequence[str] = SOURCE_SUFFIXES
+    paths: Iterable[Path],
+    suffixes: Sequence[str] = SOURCE_SUFFIXES,
+    excluded: Callable[[Path], bool] = lambda _: False,
 ) -> list[tuple[Path, str]]:
     """(path, display) for each file given and each source file under each folder given.
 
     Files named explicitly are kept whatever their suffix or existence (loading reports
-    them); folders are searched recursively, skipping hidden and build folders, sorted.
+    them); folders are searched recursively, skipping hidden and build folders and what
+    `excluded` (the configuration's `exclude`) says, sorted.
     """
     found: list[tuple[Path, str]] = []
     seen: set[Path] = set()
@@ -62,11 +65,14 @@ def collect_sources(
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(
                     d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
+                    and not excluded(Path(root) / d)
                 )
                 for name in sorted(files):
                     if name.startswith(".") or not name.endswith(tuple(suffixes)):
                         continue
                     file = Path(root) / name
+                    if excluded(file):
+                        continue
                     if not file.is_file():  # a FIFO or socket would block the read forever
                         continue
                     if _identity(file) not in seen:

@@ -30,6 +30,7 @@ from .common import (
     print_report,
     write_output,
 )
+from .project import project_config
 from .terminal import Terminal
 
 
@@ -136,6 +137,7 @@ def compile_(
         stale += stale_here
         failed_write += not wrote_ok
 
+    diags = project_config().filter(diags)  # `[tool.mmoc]` select/ignore, as check does
     diags.sort(key=sort_key)
     print_report(diags, Terminal(), len(targets), sources=sources, fmt=fmt)
     if failed_write or has_internal_error(diags):

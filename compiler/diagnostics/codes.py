@@ -64,6 +64,12 @@ CODES: dict[str, Code] = _codes(
          "nodes in one document, counting each use of an alias as a copy of what it names. "
          "Like the limits of safe YAML loaders, this stops a few hundred bytes from expanding "
          "to gigabytes (\"billion laughs\")."),
+    Code("MMO014", "unused-suppression", "warning", "an inline suppression suppresses nothing",
+         "A `# mmoc: ignore[CODE]` comment covers the diagnostics that start on its line (or, "
+         "alone on a line, on the next line; on a step's first line, the whole step). One "
+         "that covers no diagnostic of the codes it names, names an unknown code, or names an "
+         "error (errors cannot be suppressed: the module could not be generated) is reported, "
+         "so stale suppressions do not hide the next real problem."),
     # ---- names and structure
     Code("MMO101", "duplicate-step", "error", "two steps have the same name",
          "Step names must be unique in a pipeline, group members included."),

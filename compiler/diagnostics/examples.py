@@ -93,6 +93,10 @@ steps:
     model: openai/gpt-4o-mini
     prompt: "{a} {b} {c} {d}"
 ''', "Write the repeated values out, or alias only small ones."),
+    "MMO014": Example("mmo", _mmo('''
+  output greeting
+  step a = llm openai/gpt-4o-mini { prompt "Hello" } -> greeting  # mmoc: ignore[MMO401]
+'''), "Remove the suppression: the model is in the catalog, so there is nothing to hide."),
     "MMO101": Example("mmo", _mmo('''
   step a = llm openai/gpt-4o-mini { prompt "Hello" } -> first
   step a = llm openai/gpt-4o-mini { prompt "Again {first}" } -> second
