@@ -90,6 +90,18 @@ def load_path(
                 Diagnostic("MMO001", f"cannot read `{shown}`: {reason}", _file_span(shown))
             )
         return result
+    return load_bytes(data, shown, suffix or path.suffix, path=path, checks=checks)
+
+
+def load_bytes(
+    data: bytes, display: str, suffix: str, *, path: Path | None = None, checks: bool = True
+) -> LoadResult:
+    """Decode (UTF-8) and load source bytes read from a file or stdin, shown as `display`."""
+    shown = display  # the name the diagnostics give the source
+    result = LoadResult(path=path, display_path=shown)
+    if len(data) > MAX_SOURCE_BYTES:
+        result.diagnostics.append(oversized_source(shown))
+        return result
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -106,7 +118,7 @@ def load_path(
             )
         )
         return result
-    return load_text(text, shown, suffix or path.suffix, path=path, checks=checks)
+    return load_text(text, shown, suffix, path=path, checks=checks)
 
 
 def load_text(
@@ -210,10 +222,16 @@ def compile_file(
     """
     shown = display.replace(os.sep, "/") if display is not None else display_of(path)
     loaded = load_path(path, display=shown)
-    if loaded.pipeline is None or any(d.is_error for d in loaded.diagnostics):
-        return CompileResult(None, _sorted(list(loaded.diagnostics)), loaded.text, shown)
     if header is None:
         header = shown if display is not None else project_relative(path)
+    return compile_loaded(loaded, header=header, format=format)
+
+
+def compile_loaded(loaded: LoadResult, *, header: str, format: bool = True) -> CompileResult:
+    """Generate the module of a loaded (parsed and checked) source: from a file or stdin."""
+    shown = loaded.display_path
+    if loaded.pipeline is None or any(d.is_error for d in loaded.diagnostics):
+        return CompileResult(None, _sorted(list(loaded.diagnostics)), loaded.text, shown)
     # The loader has run the checks: generate from its findings, without checking twice.
     result = _generate(
         loaded.pipeline, list(loaded.diagnostics), header, loaded.text or "", False, format

@@ -8,12 +8,13 @@ path, the project's pipelines are checked (see `project.sources_of`).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
 from ..diagnostics.model import Diagnostic, sort_key
-from ..driver import load_path
+from ..driver import LoadResult, load_path
 from .common import (
     EXIT_OK,
     FORMATS,
@@ -23,6 +24,7 @@ from .common import (
     print_report,
 )
 from .project import config_option, no_sources_message, project_config, sources_of
+from .stdin import load_stdin, reads_stdin, stdin_filename_option
 from .terminal import Terminal
 
 
@@ -39,34 +41,39 @@ from .terminal import Terminal
               help="Do not report these warnings (codes, slugs or prefixes).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @config_option
+@stdin_filename_option
 @guard("checking")
 def check(
     paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str, ...],
     extend_select: tuple[str, ...], ignore: tuple[str, ...], exit_zero: bool,
-    config_file: Path | None,
+    config_file: Path | None, stdin_filename: str | None,
 ) -> None:
     """Check pipeline sources (.mmo, .yaml, .yml files, or folders of them) for problems;
     with no path, the project's (see docs/cli.md, "Configuration")."""
     config = project_config(select, ignore, extend_select, config_file)
-    err = Terminal(stderr=True)
-    files = sources_of(paths, config)
-    if not files:
-        err.print(no_sources_message(paths), style="yellow")
-        if fmt != "text":
-            print_diagnostics([], fmt=fmt)
-        sys.exit(EXIT_OK)
+    if reads_stdin(paths):
+        loads: Iterable[LoadResult] = [load_stdin(stdin_filename)]
+        count = 1
+    else:
+        files = sources_of(paths, config)
+        if not files:
+            Terminal(stderr=True).print(no_sources_message(paths), style="yellow")
+            if fmt != "text":
+                print_diagnostics([], fmt=fmt)
+            sys.exit(EXIT_OK)
+        loads = (load_path(path, display=display) for path, display in files)
+        count = len(files)
     diags: list[Diagnostic] = []
     sources: dict[str, str] = {}
-    for path, display in files:
-        loaded = load_path(path, display=display)
+    for loaded in loads:
         diags.extend(loaded.diagnostics)
         if loaded.text is not None:
-            sources[display] = loaded.text
+            sources[loaded.display_path] = loaded.text
     diags = config.filter(diags)
     diags.sort(key=sort_key)
     out = Terminal()
-    print_report(diags, out, len(files), sources=sources, fmt=fmt)
+    print_report(diags, out, count, sources=sources, fmt=fmt)
     if fmt == "text" and not diags:
-        out.file.write(f"All checks passed: {len(files)} file{'s' if len(files) != 1 else ''}\n")
+        out.file.write(f"All checks passed: {count} file{'s' if count != 1 else ''}\n")
     code = exit_code(diags, strict or config.strict)
     sys.exit(EXIT_OK if exit_zero and code == 1 else code)

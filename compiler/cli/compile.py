@@ -18,7 +18,13 @@ import click
 from mmoc_runtime.files import MAX_FILE_BYTES, read_regular_file
 
 from ..diagnostics.model import Diagnostic, sort_key
-from ..driver import CompileResult, compile_file, project_relative, resolved_path
+from ..driver import (
+    CompileResult,
+    compile_file,
+    compile_loaded,
+    project_relative,
+    resolved_path,
+)
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -31,6 +37,7 @@ from .common import (
     write_output,
 )
 from .project import project_config
+from .stdin import load_stdin, reads_stdin, stdin_filename_option
 from .terminal import Terminal
 
 
@@ -105,6 +112,7 @@ def unified_diff(old: str | None, new: str, shown: str) -> str:
     show_default=True,
     help="How to print diagnostics: text, json, github or sarif (as `mmoc check`).",
 )
+@stdin_filename_option
 @guard("compiling")
 def compile_(
     paths: tuple[Path, ...],
@@ -113,8 +121,12 @@ def compile_(
     check_only: bool,
     show_diff: bool,
     fmt: str,
+    stdin_filename: str | None,
 ) -> None:
-    """Compile pipeline sources (.mmo, .yaml) to typed Python modules."""
+    """Compile pipeline sources (.mmo, .yaml) to typed Python modules; `-` compiles stdin
+    (to stdout, or to -o)."""
+    if reads_stdin(paths):
+        sys.exit(_compile_stdin(stdin_filename, out, check_only, show_diff, fmt))
     files = collect_sources(paths)
     if out is not None and (out_dir is not None or len(files) != 1):
         raise click.UsageError("-o/--output takes exactly one input and no --out-dir")
@@ -152,6 +164,29 @@ def compile_(
         )
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_OK)
+
+
+def _compile_stdin(
+    stdin_filename: str | None, out: Path | None, check_only: bool, show_diff: bool, fmt: str
+) -> int:
+    """`mmoc compile -`: the module of stdin's source on stdout, or compared with or written
+    to `-o` as for a file. The header names `--stdin-filename` (else `<stdin>`)."""
+    if out is None and (check_only or show_diff):
+        raise click.UsageError("--check and --diff with `-` need -o, the module to compare")
+    loaded = load_stdin(stdin_filename)
+    result = compile_loaded(loaded, header=loaded.display_path)
+    diags = sorted(project_config().filter(result.diagnostics), key=sort_key)
+    sources = {loaded.display_path: loaded.text} if loaded.text is not None else {}
+    print_report(diags, Terminal(stderr=out is None), 1, sources=sources, fmt=fmt)
+    if has_internal_error(diags):
+        return EXIT_USAGE
+    if not result.ok or result.code is None:
+        return EXIT_PROBLEMS
+    if out is None:
+        sys.stdout.write(result.code)
+        return EXIT_OK
+    stale, wrote = _emit(result, out, check_only, show_diff)
+    return EXIT_USAGE if not wrote else (EXIT_PROBLEMS if stale else EXIT_OK)
 
 
 def _emit(

@@ -32,6 +32,7 @@ from .common import (
     print_diagnostics,
     write_output,
 )
+from .stdin import load_stdin, reads_stdin, stdin_filename_option
 from .terminal import Terminal
 
 
@@ -68,10 +69,16 @@ def unified_diff(old: str, new: str, display: str) -> str:
               help="Write nothing; exit 1 if any file would be reformatted.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Write nothing; print a unified diff of the changes and exit 1 if any.")
+@stdin_filename_option
 @guard("formatting")
-def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
-    """Format .mmo files canonically (idempotent; comments kept). Folders are searched."""
+def fmt(
+    paths: tuple[Path, ...], check_only: bool, show_diff: bool, stdin_filename: str | None
+) -> None:
+    """Format .mmo files canonically (idempotent; comments kept). Folders are searched; `-`
+    formats stdin to stdout."""
     err = Terminal(stderr=True)
+    if reads_stdin(paths):
+        sys.exit(_format_stdin(stdin_filename, check_only, show_diff, err))
     files = collect_sources(paths, MMO_SUFFIXES)
     if not files:
         err.print("warning: no .mmo files found", style="yellow")
@@ -119,6 +126,29 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
     if failed or (changed and (check_only or show_diff)):
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_OK)
+
+
+def _format_stdin(
+    stdin_filename: str | None, check_only: bool, show_diff: bool, err: Terminal
+) -> int:
+    """`mmoc fmt -`: the formatted source on stdout (with --check nothing, with --diff the
+    diff); the exit code as for a file."""
+    if stdin_filename and Path(stdin_filename).suffix.lower() in YAML_SUFFIXES:
+        raise click.UsageError("fmt formats .mmo sources; --stdin-filename names a YAML file")
+    loaded = load_stdin(stdin_filename, checks=False)
+    if not loaded.ok or loaded.text is None or loaded.pipeline is None:
+        _report_errors(loaded, err, "formatting")
+        return EXIT_PROBLEMS
+    new = format_source(loaded)
+    changed = new != loaded.text
+    if show_diff:
+        sys.stdout.write(unified_diff(loaded.text, new, loaded.display_path))
+    elif check_only:
+        if changed:
+            err.print(f"would reformat {loaded.display_path}", markup=False)
+    else:
+        sys.stdout.write(new)
+    return EXIT_PROBLEMS if changed and (check_only or show_diff) else EXIT_OK
 
 
 def render_as(loaded: LoadResult, suffix: str) -> str:
