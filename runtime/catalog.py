@@ -7,6 +7,7 @@ compiler's checks and the runtime's routing agree on what a name means.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from .errors import ConfigError
@@ -53,6 +54,34 @@ CATALOG: dict[str, str] = {
     "gemini-1.5-pro": "gemini",
 }
 
+# API aliases that name a family without a snapshot suffix: Anthropic's `-0` aliases, which its
+# adapter sends for the catalog names claude-sonnet-4 and claude-opus-4. The providers accept
+# them, so the checks do too, and they are priced as their family.
+ALIASES: dict[str, str] = {
+    "claude-sonnet-4-0": "claude-sonnet-4",
+    "claude-opus-4-0": "claude-opus-4",
+}
+
+class Retirement(NamedTuple):
+    date: str  # when the provider stopped serving the family
+    successor: str  # the catalog name to move to
+
+
+# Families their provider has retired (the API now refuses them). Kept in the catalog so a
+# pipeline naming one gets a clear warning (MMO405) with what to use instead.
+RETIRED: dict[str, Retirement] = {
+    "claude-3-sonnet": Retirement("2025-07-21", "claude-sonnet-4-5"),
+    "claude-3-5-sonnet": Retirement("2025-10-22", "claude-sonnet-4-5"),
+    "claude-3-opus": Retirement("2026-01-05", "claude-opus-4-1"),
+    "gemini-1.5-flash": Retirement("2025-09-24", "gemini-2.5-flash"),
+    "gemini-1.5-pro": Retirement("2025-09-24", "gemini-2.5-pro"),
+}
+
+
+def catalog_name(name: str) -> str:
+    """The catalog's name for `name`: an alias's family, else `name` itself."""
+    return ALIASES.get(name, name)
+
 
 @dataclass(frozen=True)
 class ModelId:
@@ -73,7 +102,7 @@ def parse_model_id(text: str) -> ModelId:
     provider, slash, name = base.partition("/")
     if not slash:
         name = base
-        found = CATALOG.get(base)
+        found = CATALOG.get(catalog_name(base))
         if found is None:
             raise ConfigError(
                 f"unknown model {base!r}: write it as provider/model "

@@ -16,16 +16,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .catalog import ALIASES
+
+# The date the figures below were taken from the providers' pricing pages: each `Price`
+# carries it (`as_of`), so whoever reads a price can tell how old it is.
+PRICES_AS_OF = "2025-10-01"
+
 
 @dataclass(frozen=True)
 class Price:
     input_per_mtok: float
     output_per_mtok: float
     cached_input_per_mtok: float | None = None
+    # When the figures were taken from the provider's price page (or declared by a team).
+    as_of: str = PRICES_AS_OF
 
-
-# The date the figures below were taken from the providers' pricing pages.
-PRICES_AS_OF = "2025-10-01"
 
 # Keyed by bare model name (the part after `provider/`).
 PRICES: dict[str, Price] = {
@@ -64,13 +69,6 @@ PRICES: dict[str, Price] = {
     "gemini-2.5-pro": Price(1.25, 10.00, 0.125),
     "gemini-1.5-flash": Price(0.075, 0.30, 0.01875),
     "gemini-1.5-pro": Price(1.25, 5.00, 0.3125),
-}
-
-# API aliases that name a family without a snapshot suffix (Anthropic's `-0` aliases, which
-# its adapter sends for the catalog names claude-sonnet-4 and claude-opus-4).
-ALIASES: dict[str, str] = {
-    "claude-sonnet-4-0": "claude-sonnet-4",
-    "claude-opus-4-0": "claude-opus-4",
 }
 
 # Unknown models: $1 per million tokens in and out, the earlier library's flat "unknown" rate

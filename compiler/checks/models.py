@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from mmoc_runtime.catalog import BUILTIN_PROVIDERS, CATALOG
+from mmoc_runtime.catalog import BUILTIN_PROVIDERS, CATALOG, RETIRED, catalog_name
 
 from .. import ir
 from ..analysis import resolve_model
@@ -21,6 +23,23 @@ CATALOGUED = frozenset(CATALOG.values())
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*(/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*$")
 # A dated or tagged snapshot of a catalogued model: gpt-4o-2024-08-06, claude-3-5-haiku-latest.
 _SNAPSHOT_RE = re.compile(r"^(?P<base>.+?)-(latest|preview|exp|\d{4}-?\d{2}-?\d{2}|\d{3,8})$")
+
+
+# Models (`provider/model`) and providers a project declares in its configuration
+# (`[tool.mmoc] models`, `providers`): a fine-tuned id, a local server. Set by the CLI around
+# a run with `declared_models`; the checks accept them as they accept the catalog's.
+_DECLARED: ContextVar[tuple[frozenset[str], tuple[str, ...]]] = ContextVar(
+    "declared_models", default=(frozenset(), ())
+)
+
+
+@contextmanager
+def declared_models(models: Iterable[str], providers: Iterable[str]) -> Iterator[None]:
+    token = _DECLARED.set((frozenset(models), tuple(providers)))
+    try:
+        yield
+    finally:
+        _DECLARED.reset(token)
 
 
 def model_refs(p: ir.Pipeline) -> Iterator[tuple[ir.ModelRef, str]]:
@@ -39,14 +58,17 @@ class _Known:
     """What model references are judged against, built once per pipeline (not per reference:
     thousands of endpoints and aliases times thousands of references would be quadratic)."""
 
-    providers: list[str]  # built-in, then declared endpoints (in source order, for messages)
+    providers: list[str]  # built-in, endpoints (in source order, for messages), configured
     provider_set: frozenset[str]
     bare_names: list[str]  # what a bare model name may mean: catalog names, then aliases
+    declared: frozenset[str]  # `provider/model` ids the configuration declares
 
     @classmethod
     def of(cls, p: ir.Pipeline) -> _Known:
-        providers = [*BUILTIN_PROVIDERS, *(e.name for e in p.providers)]
-        return cls(providers, frozenset(providers), [*CATALOG, *(a.name for a in p.models)])
+        declared, configured = _DECLARED.get()
+        providers = [*BUILTIN_PROVIDERS, *(e.name for e in p.providers), *configured]
+        return cls(providers, frozenset(providers), [*CATALOG, *(a.name for a in p.models)],
+                   declared)
 
 
 def check_model_ids(p: ir.Pipeline) -> Iterator[Diagnostic]:
@@ -62,8 +84,11 @@ def check_model_ids(p: ir.Pipeline) -> Iterator[Diagnostic]:
 def _judge(model_id: str, span: Span | None, where: str, known: _Known) -> Iterator[Diagnostic]:
     base, _, query = model_id.partition("?")
     provider, slash, name = base.partition("/")
+    if base in known.declared:
+        return
     if not slash:
-        if base in CATALOG:
+        if catalog_name(base) in CATALOG:
+            yield from _retired(base, model_id, span, where)
             return
         if not base or not _NAME_RE.match(base):
             yield _malformed(model_id, span, where)
@@ -108,15 +133,40 @@ def _judge(model_id: str, span: Span | None, where: str, known: _Known) -> Itera
             f"model `{provider}/{name}` in {where} is not in the catalog",
             span,
             label="unknown model",
-            help=hint,
+            help=hint or "a model the catalog lacks (a fine-tune, a newer model) can be "
+            "declared in [tool.mmoc] models",
         )
+        return
+    if provider in CATALOGUED:
+        yield from _retired(name, model_id, span, where)
+
+
+def _family(name: str) -> str:
+    """The catalog family of a name: an alias's, a dated snapshot's, or the name itself."""
+    name = catalog_name(name)
+    snap = _SNAPSHOT_RE.match(name)
+    if name not in CATALOG and snap is not None:
+        return catalog_name(snap.group("base"))
+    return name
 
 
 def _in_catalog(provider: str, name: str) -> bool:
-    if CATALOG.get(name) == provider:
-        return True
-    snap = _SNAPSHOT_RE.match(name)
-    return snap is not None and CATALOG.get(snap.group("base")) == provider
+    return CATALOG.get(_family(name)) == provider
+
+
+def _retired(name: str, model_id: str, span: Span | None, where: str) -> Iterator[Diagnostic]:
+    family = _family(name)
+    retired = RETIRED.get(family)
+    if retired is None:
+        return
+    provider = CATALOG[family]
+    yield Diagnostic(
+        "MMO405",
+        f"model `{model_id}` in {where} was retired by {provider} on {retired.date}",
+        span,
+        label="retired model",
+        help=f"move to a current model, for example `{provider}/{retired.successor}`",
+    )
 
 
 def _query_ok(query: str) -> bool:

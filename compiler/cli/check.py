@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from ..checks.models import declared_models
 from ..diagnostics.model import Diagnostic, sort_key
 from ..driver import LoadResult, load_path
 from .common import (
@@ -65,10 +66,11 @@ def check(
         count = len(files)
     diags: list[Diagnostic] = []
     sources: dict[str, str] = {}
-    for loaded in loads:
-        diags.extend(loaded.diagnostics)
-        if loaded.text is not None:
-            sources[loaded.display_path] = loaded.text
+    with declared_models(config.models, config.providers):
+        for loaded in loads:
+            diags.extend(loaded.diagnostics)
+            if loaded.text is not None:
+                sources[loaded.display_path] = loaded.text
     diags = config.filter(diags)
     diags.sort(key=sort_key)
     out = Terminal()

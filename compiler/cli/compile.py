@@ -17,6 +17,8 @@ from pathlib import Path
 import click
 from mmoc_runtime.files import MAX_FILE_BYTES, read_regular_file
 
+from ..checks.models import declared_models
+from ..config import Config
 from ..diagnostics.model import Diagnostic, sort_key
 from ..driver import (
     CompileResult,
@@ -125,8 +127,17 @@ def compile_(
 ) -> None:
     """Compile pipeline sources (.mmo, .yaml) to typed Python modules; `-` compiles stdin
     (to stdout, or to -o)."""
-    if reads_stdin(paths):
-        sys.exit(_compile_stdin(stdin_filename, out, check_only, show_diff, fmt))
+    config = project_config()
+    with declared_models(config.models, config.providers):
+        if reads_stdin(paths):
+            sys.exit(_compile_stdin(stdin_filename, out, check_only, show_diff, fmt, config))
+        _compile_files(paths, out, out_dir, check_only, show_diff, fmt, config)
+
+
+def _compile_files(
+    paths: tuple[Path, ...], out: Path | None, out_dir: Path | None, check_only: bool,
+    show_diff: bool, fmt: str, config: Config,
+) -> None:
     files = collect_sources(paths)
     if out is not None and (out_dir is not None or len(files) != 1):
         raise click.UsageError("-o/--output takes exactly one input and no --out-dir")
@@ -149,7 +160,7 @@ def compile_(
         stale += stale_here
         failed_write += not wrote_ok
 
-    diags = project_config().filter(diags)  # `[tool.mmoc]` select/ignore, as check does
+    diags = config.filter(diags)  # `[tool.mmoc]` select/ignore, as check does
     diags.sort(key=sort_key)
     print_report(diags, Terminal(), len(targets), sources=sources, fmt=fmt)
     if failed_write or has_internal_error(diags):
@@ -167,7 +178,8 @@ def compile_(
 
 
 def _compile_stdin(
-    stdin_filename: str | None, out: Path | None, check_only: bool, show_diff: bool, fmt: str
+    stdin_filename: str | None, out: Path | None, check_only: bool, show_diff: bool, fmt: str,
+    config: Config,
 ) -> int:
     """`mmoc compile -`: the module of stdin's source on stdout, or compared with or written
     to `-o` as for a file. The header names `--stdin-filename` (else `<stdin>`)."""
@@ -175,7 +187,7 @@ def _compile_stdin(
         raise click.UsageError("--check and --diff with `-` need -o, the module to compare")
     loaded = load_stdin(stdin_filename)
     result = compile_loaded(loaded, header=loaded.display_path)
-    diags = sorted(project_config().filter(result.diagnostics), key=sort_key)
+    diags = sorted(config.filter(result.diagnostics), key=sort_key)
     sources = {loaded.display_path: loaded.text} if loaded.text is not None else {}
     print_report(diags, Terminal(stderr=out is None), 1, sources=sources, fmt=fmt)
     if has_internal_error(diags):

@@ -128,6 +128,10 @@ CODES: dict[str, Code] = _codes(
          "Model ids are `provider/model`, optionally with `?option=value` for the mock provider."),
     Code("MMO404", "bad-endpoint", "error", "a provider endpoint is not valid",
          "Endpoints need a name, kind openai-compatible, and an http(s) base URL."),
+    Code("MMO405", "retired-model", "warning", "the provider has retired this model",
+         "The model's family is in the catalog as retired: its provider no longer serves it, "
+         "so a real run fails that step. The catalog records the date of retirement; move to "
+         "a current model (the help names one)."),
     # ---- policies
     Code("MMO501", "bad-policy-value", "error", "a policy number is out of range",
          "Retry counts and delays must be non-negative and sensible; a breaker threshold is at "

@@ -206,6 +206,10 @@ steps:
     model: local/llama3
     prompt: "Hello"
 ''', "Give an http(s) URL: `http://localhost:8000/v1`."),
+    "MMO405": Example("mmo", _mmo('''
+  output greeting
+  step a = llm gemini/gemini-1.5-flash { prompt "Hello" } -> greeting
+'''), "Move to a current model: `gemini/gemini-2.5-flash`."),
     "MMO501": Example("mmo", _mmo('''
   retry patient = exponential(max_retries: 3, base: 10s, max: 1s)
   step a = llm openai/gpt-4o-mini {
