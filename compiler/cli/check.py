@@ -24,7 +24,14 @@ from .common import (
     print_diagnostics,
     print_report,
 )
-from .project import config_option, no_sources_message, project_config, sources_of
+from .project import (
+    config_option,
+    no_sources_message,
+    project_config,
+    project_root_option,
+    sarif_root,
+    sources_of,
+)
 from .stdin import load_stdin, reads_stdin, stdin_filename_option
 from .terminal import Terminal
 
@@ -43,11 +50,12 @@ from .terminal import Terminal
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @config_option
 @stdin_filename_option
+@project_root_option
 @guard("checking")
 def check(
     paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str, ...],
     extend_select: tuple[str, ...], ignore: tuple[str, ...], exit_zero: bool,
-    config_file: Path | None, stdin_filename: str | None,
+    config_file: Path | None, stdin_filename: str | None, project_root: Path | None,
 ) -> None:
     """Check pipeline sources (.mmo, .yaml, .yml files, or folders of them) for problems;
     with no path, the project's (see docs/cli.md, "Configuration")."""
@@ -60,7 +68,7 @@ def check(
         if not files:
             Terminal(stderr=True).print(no_sources_message(paths), style="yellow")
             if fmt != "text":
-                print_diagnostics([], fmt=fmt)
+                print_diagnostics([], fmt=fmt, sarif_root=sarif_root(fmt, project_root))
             sys.exit(EXIT_OK)
         loads = (load_path(path, display=display) for path, display in files)
         count = len(files)
@@ -74,7 +82,8 @@ def check(
     diags = config.filter(diags)
     diags.sort(key=sort_key)
     out = Terminal()
-    print_report(diags, out, count, sources=sources, fmt=fmt)
+    print_report(diags, out, count, sources=sources, fmt=fmt,
+                 sarif_root=sarif_root(fmt, project_root))
     if fmt == "text" and not diags:
         out.file.write(f"All checks passed: {count} file{'s' if count != 1 else ''}\n")
     code = exit_code(diags, strict or config.strict)

@@ -109,13 +109,14 @@ def render_diagnostics(
     sources: Mapping[str, str] | None = None,
     color: bool = False,
     summary: bool = True,
+    sarif_root: str | None = None,
 ) -> str:
     if fmt == "json":
         return render_json(diags)
     if fmt == "github":
         return render_github(diags)
     if fmt == "sarif":
-        return render_sarif(diags)
+        return render_sarif(diags, root=sarif_root)
     if sources is None:
         sources = read_sources(diags)
     return render_text(diags, sources, color=color, summary=summary)
@@ -127,12 +128,15 @@ def print_diagnostics(
     sources: Mapping[str, str] | None = None,
     fmt: str = "text",
     summary: bool = True,
+    sarif_root: str | None = None,
 ) -> None:
-    """Print diagnostics (sorted) to `console` (default: stdout), text in colour on a tty."""
+    """Print diagnostics (sorted) to `console` (default: stdout), text in colour on a tty.
+    SARIF's URIs are relative to `sarif_root` (default: the working directory)."""
     console = console or Terminal()
     ordered = sorted(diags, key=sort_key)
     color = fmt == "text" and wants_color(console)
-    text = render_diagnostics(ordered, fmt, sources, color=color, summary=summary)
+    text = render_diagnostics(ordered, fmt, sources, color=color, summary=summary,
+                              sarif_root=sarif_root)
     console.file.write(text)  # coloured by the renderer itself when `color`
     console.file.flush()
 
@@ -143,12 +147,13 @@ def print_report(
     files: int,
     sources: Mapping[str, str] | None = None,
     fmt: str = "text",
+    sarif_root: str | None = None,
 ) -> None:
     """Diagnostics exactly as `mmoc check` prints them: in text, after the last one, a blank
     line and `found 2 errors, 1 warning in 3 files`. Nothing at all when there are none
     (json, github and sarif always print: an empty list is still a document)."""
     if fmt != "text":
-        print_diagnostics(diags, console, sources, fmt=fmt)
+        print_diagnostics(diags, console, sources, fmt=fmt, sarif_root=sarif_root)
         return
     if not diags:
         return

@@ -38,7 +38,7 @@ from .common import (
     print_report,
     write_output,
 )
-from .project import project_config
+from .project import project_config, sarif_root
 from .stdin import load_stdin, reads_stdin, stdin_filename_option
 from .terminal import Terminal
 
@@ -162,7 +162,8 @@ def _compile_files(
 
     diags = config.filter(diags)  # `[tool.mmoc]` select/ignore, as check does
     diags.sort(key=sort_key)
-    print_report(diags, Terminal(), len(targets), sources=sources, fmt=fmt)
+    print_report(diags, Terminal(), len(targets), sources=sources, fmt=fmt,
+                 sarif_root=sarif_root(fmt, None))
     if failed_write or has_internal_error(diags):
         sys.exit(EXIT_USAGE)
     if any(d.is_error for d in diags):

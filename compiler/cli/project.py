@@ -76,6 +76,29 @@ def no_sources_message(paths: tuple[Path, ...]) -> str:
     return "warning: no pipeline sources (.mmo, .yaml, .yml) found in this project"
 
 
+def repository_root(project_root: Path | None) -> str | None:
+    """What SARIF's URIs are relative to: `--project-root`, else git's top level, else None
+    (the working directory)."""
+    if project_root is not None:
+        return str(project_root.absolute())
+    try:
+        done = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
+                              timeout=GIT_TIMEOUT, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    top = done.stdout.decode("utf-8", "replace").strip()
+    return top if done.returncode == 0 and top else None
+
+
+def sarif_root(fmt: str, project_root: Path | None) -> str | None:
+    """The root SARIF's URIs are relative to (git is asked only for SARIF)."""
+    return repository_root(project_root) if fmt == "sarif" else None
+
+
+project_root_option = click.option(
+    "--project-root", type=click.Path(path_type=Path, file_okay=False),
+    help="SARIF's URIs are relative to this folder (default: the git repository's top level).")
+
 config_option = click.option(
     "--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
     help="Read this mmoc.toml or pyproject.toml instead of the one found from here.")
