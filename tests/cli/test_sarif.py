@@ -44,7 +44,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def sarif(*args: str) -> dict[str, Any]:
-    _, out, err = invoke(["check", "--format", "sarif", *args])
+    out = invoke(["check", "--format", "sarif", *args])[1]
     log: dict[str, Any] = json.loads(out)
     return log
 
