@@ -15,6 +15,7 @@ import click
 
 from ..version import __version__
 from .streams import StandardStreamError, report_stream_error, watch_standard_streams
+from .terminal import SETTINGS
 
 # Command name -> "module:function". A command's module is imported only when that command
 # runs (or `--help` lists them all), so `mmoc check` never loads black, jinja2, the runtime's
@@ -47,9 +48,21 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="mmoc")
-def cli() -> None:
-    """mmoc compiles declarative multi-LLM pipelines (.mmo or YAML) into typed Python modules."""
+@click.version_option(__version__, "-V", "--version", prog_name="mmoc")
+@click.option("-q", "--quiet", "quiet", is_flag=True,
+              help="Print only diagnostics and errors, no progress lines.")
+@click.option("-v", "--verbose", "verbose", count=True,
+              help="Also say which configuration and files are used.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True,
+              help="Colour the output (auto: on a terminal, unless NO_COLOR; FORCE_COLOR forces).")
+def cli(quiet: bool, verbose: int, color: str) -> None:
+    """mmoc compiles declarative multi-LLM pipelines (.mmo or YAML) into typed Python modules.
+
+    Shell completion: eval "$(_MMOC_COMPLETE=bash_source mmoc)" (zsh_source, fish_source).
+    """
+    SETTINGS.color = color
+    SETTINGS.verbosity = -1 if quiet else verbose
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from .project import (
     sources_of,
 )
 from .stdin import load_stdin, reads_stdin, stdin_filename_option
-from .terminal import Terminal
+from .terminal import SETTINGS, Terminal
 
 
 @click.command()
@@ -84,7 +84,7 @@ def check(
     out = Terminal()
     print_report(diags, out, count, sources=sources, fmt=fmt,
                  sarif_root=sarif_root(fmt, project_root))
-    if fmt == "text" and not diags:
+    if fmt == "text" and not diags and SETTINGS.verbosity >= 0:
         out.file.write(f"All checks passed: {count} file{'s' if count != 1 else ''}\n")
     code = exit_code(diags, strict or config.strict)
     sys.exit(EXIT_OK if exit_zero and code == 1 else code)

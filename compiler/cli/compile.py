@@ -40,7 +40,7 @@ from .common import (
 )
 from .project import project_config, sarif_root
 from .stdin import load_stdin, reads_stdin, stdin_filename_option
-from .terminal import Terminal
+from .terminal import Terminal, note
 
 
 def output_path(source: Path, out: Path | None, out_dir: Path | None) -> Path:
@@ -222,7 +222,7 @@ def _emit(
     except OSError as exc:
         click.echo(f"error: cannot write {shown}: {exc.strerror or exc}", err=True)
         return 0, False
-    click.echo(f"wrote {shown}", err=True)
+    note(f"wrote {shown}")
     return 0, True
 
 
@@ -250,7 +250,7 @@ def _one_source_per_output(
         elif other_path in explicit and path not in explicit:
             keep = chosen[key]
         dropped = other_shown if keep is entry else shown
-        click.echo(f"note: skipping {dropped}: {keep[1]} writes {target.as_posix()}", err=True)
+        note(f"note: skipping {dropped}: {keep[1]} writes {target.as_posix()}")
         chosen[key] = keep
     kept = {id(entry) for entry in chosen.values()}
     return [entry for entry in targets if id(entry) in kept]

@@ -33,7 +33,7 @@ from .common import (
     write_output,
 )
 from .stdin import load_stdin, reads_stdin, stdin_filename_option
-from .terminal import Terminal
+from .terminal import Terminal, note
 
 
 def _report_errors(loaded: LoadResult, err: Terminal, verb: str) -> None:
@@ -115,12 +115,12 @@ def fmt(
                 changed -= 1
                 unwritten += 1
                 continue
-            err.print(f"reformatted {display}", markup=False)
+            note(f"reformatted {display}")
     verb = "would be reformatted" if check_only or show_diff else "reformatted"
-    err.print(f"{changed} file{'s' if changed != 1 else ''} {verb}, "
-              f"{len(files) - changed - failed - unwritten} unchanged"
-              + (f", {failed} with errors" if failed else "")
-              + (f", {unwritten} not written" if unwritten else ""), markup=False)
+    note(f"{changed} file{'s' if changed != 1 else ''} {verb}, "
+         f"{len(files) - changed - failed - unwritten} unchanged"
+         + (f", {failed} with errors" if failed else "")
+         + (f", {unwritten} not written" if unwritten else ""))
     if unwritten:
         sys.exit(EXIT_USAGE)
     if failed or (changed and (check_only or show_diff)):
@@ -198,5 +198,5 @@ def convert(source: Path, output: Path, to: str | None) -> None:
         err.print(f"error: cannot write {display_path(output)}: {exc.strerror or exc}",
                   markup=False)
         sys.exit(EXIT_USAGE)
-    err.print(f"wrote {display_path(output)}", markup=False)
+    note(f"wrote {display_path(output)}")
     sys.exit(EXIT_OK)

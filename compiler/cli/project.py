@@ -14,7 +14,7 @@ import click
 from ..config import Config, ConfigError, load_config
 from ..driver import MMO_SUFFIXES, SOURCE_SUFFIXES
 from .common import EXIT_USAGE, collect_sources, display_path
-from .terminal import Terminal
+from .terminal import Terminal, verbose
 
 # Seconds `git ls-files` may take before the folders are walked instead.
 GIT_TIMEOUT = 30
@@ -30,6 +30,7 @@ def project_config(
         config = load_config(file=config_file)
         if select or ignore or extend_select:
             config = config.with_options(select, ignore, extend_select)
+        verbose(f"configuration: {config.file or 'none found (defaults)'}")
         return config
     except ConfigError as exc:
         Terminal(stderr=True).print(f"error: {exc}", style="red")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 # The few styles the commands use, as ANSI SGR codes.
@@ -27,13 +28,40 @@ class Output(Protocol):
     def is_terminal(self) -> bool: ...
 
 
+@dataclass
+class Settings:
+    """The global options (`mmoc -q/-v --color ...`), set once per invocation by the group."""
+
+    color: str = "auto"  # auto | always | never
+    verbosity: int = 0  # -1 quiet, 0 normal, 1+ verbose
+
+
+SETTINGS = Settings()
+
+
 def wants_color(console: Output) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (FORCE_COLOR forces it)."""
+    """`--color always/never` decides; with `auto`, colour only on a terminal, and never when
+    NO_COLOR is set (FORCE_COLOR forces it)."""
+    if SETTINGS.color != "auto":
+        return SETTINGS.color == "always"
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
     return console.is_terminal
+
+
+def note(text: str) -> None:
+    """A progress line on stderr (`wrote x`, `reformatted y`, `All checks passed`), which
+    `-q` silences; errors and the lines explaining an exit code 1 are never notes."""
+    if SETTINGS.verbosity >= 0:
+        Terminal(stderr=True).print(text)
+
+
+def verbose(text: str) -> None:
+    """A line only `-v` prints (which configuration, which files)."""
+    if SETTINGS.verbosity > 0:
+        Terminal(stderr=True).print(text, style="dim")
 
 
 class Terminal:
