@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import errno
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -114,6 +115,19 @@ def unified_diff(old: str | None, new: str, shown: str) -> str:
     show_default=True,
     help="How to print diagnostics: text, json, github or sarif (as `mmoc check`).",
 )
+@click.option(
+    "--exit-non-zero-on-write",
+    "exit_on_write",
+    is_flag=True,
+    help="Exit 1 when a module was written or changed (for pre-commit: a new module must be "
+    "added before the commit goes through).",
+)
+@click.option(
+    "--brief",
+    is_flag=True,
+    help="No diagnostics, one line per source not compiled (for pre-commit beside the "
+    "mmoc-check hook, which prints them).",
+)
 @stdin_filename_option
 @guard("compiling")
 def compile_(
@@ -123,6 +137,8 @@ def compile_(
     check_only: bool,
     show_diff: bool,
     fmt: str,
+    exit_on_write: bool,
+    brief: bool,
     stdin_filename: str | None,
 ) -> None:
     """Compile pipeline sources (.mmo, .yaml) to typed Python modules; `-` compiles stdin
@@ -131,13 +147,24 @@ def compile_(
     with declared_models(config.models, config.providers):
         if reads_stdin(paths):
             sys.exit(_compile_stdin(stdin_filename, out, check_only, show_diff, fmt, config))
-        _compile_files(paths, out, out_dir, check_only, show_diff, fmt, config)
+        options = _FileOptions(out, out_dir, check_only, show_diff, fmt, exit_on_write, brief)
+        _compile_files(paths, options, config)
 
 
-def _compile_files(
-    paths: tuple[Path, ...], out: Path | None, out_dir: Path | None, check_only: bool,
-    show_diff: bool, fmt: str, config: Config,
-) -> None:
+@dataclass(frozen=True)
+class _FileOptions:
+    out: Path | None
+    out_dir: Path | None
+    check_only: bool
+    show_diff: bool
+    fmt: str
+    exit_on_write: bool
+    brief: bool
+
+
+def _compile_files(paths: tuple[Path, ...], options: _FileOptions, config: Config) -> None:
+    out, out_dir, check_only, show_diff = (
+        options.out, options.out_dir, options.check_only, options.show_diff)
     files = collect_sources(paths)
     if out is not None and (out_dir is not None or len(files) != 1):
         raise click.UsageError("-o/--output takes exactly one input and no --out-dir")
@@ -148,22 +175,29 @@ def _compile_files(
 
     diags: list[Diagnostic] = []
     sources: dict[str, str] = {}
-    stale = failed_write = 0
+    stale = written = failed_write = 0
     for path, shown, target in targets:
         result = compile_file(path, display=shown, header=project_relative(path))
         diags.extend(result.diagnostics)
         if result.text is not None:
             sources[shown] = result.text
         if not result.ok or result.code is None:
+            if options.brief:
+                click.echo(f"error: {shown} has errors, not compiled (`mmoc check {shown}` "
+                           "shows them)", err=True)
             continue
-        stale_here, wrote_ok = _emit(result, target, check_only, show_diff)
-        stale += stale_here
+        changed, wrote_ok = _emit(result, target, check_only, show_diff)
+        if check_only or show_diff:
+            stale += changed
+        else:
+            written += changed
         failed_write += not wrote_ok
 
     diags = config.filter(diags)  # `[tool.mmoc]` select/ignore, as check does
     diags.sort(key=sort_key)
-    print_report(diags, Terminal(), len(targets), sources=sources, fmt=fmt,
-                 sarif_root=sarif_root(fmt, None))
+    if not options.brief:
+        print_report(diags, Terminal(), len(targets), sources=sources, fmt=options.fmt,
+                     sarif_root=sarif_root(options.fmt, None))
     if failed_write or has_internal_error(diags):
         sys.exit(EXIT_USAGE)
     if any(d.is_error for d in diags):
@@ -175,6 +209,8 @@ def _compile_files(
             err=True,
         )
         sys.exit(EXIT_PROBLEMS)
+    if written and options.exit_on_write:
+        sys.exit(EXIT_PROBLEMS)  # as black in pre-commit: the commit waits for the new module
     sys.exit(EXIT_OK)
 
 
@@ -205,7 +241,8 @@ def _compile_stdin(
 def _emit(
     result: CompileResult, target: Path, check_only: bool, show_diff: bool
 ) -> tuple[int, bool]:
-    """Compare or write one module. Returns (1 if stale under --check/--diff, wrote fine)."""
+    """Compare or write one module. Returns (1 if it is stale under --check/--diff or was
+    written, 0 if up to date; whether writing went fine)."""
     assert result.code is not None
     shown = target.as_posix()
     current, why = existing_module(target, result.code)
@@ -223,7 +260,7 @@ def _emit(
         click.echo(f"error: cannot write {shown}: {exc.strerror or exc}", err=True)
         return 0, False
     note(f"wrote {shown}")
-    return 0, True
+    return 1, True
 
 
 def _one_source_per_output(
