@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from bisect import bisect_right
+from collections.abc import Iterator
 from difflib import get_close_matches
 from functools import lru_cache
 from importlib.resources import files
@@ -229,6 +230,8 @@ def _assign_comments(
     A comment at the end of a line where a statement ends is that statement's (the innermost
     one ending there); any other comment belongs to the next statement that starts after it.
     """
+    if not comments:
+        return {}, ()
     starts: list[tuple[int, int]] = []
     ends: dict[int, tuple[int, int]] = {}
     for sub in tree.iter_subtrees():
@@ -269,23 +272,6 @@ def _parse(text: str, start: str) -> tuple[Tree[Token] | None, list[Token], Unex
     return tree, comments, None
 
 
-def _too_deep(tree: Tree[Token]) -> Tree[Token] | None:
-    """The first construct, in source order, nested more than MAX_NESTING levels deep.
-
-    Lark's parser keeps its stack in a list, but the transformer calls itself once per level
-    of the tree: bounding the nesting here (in a loop) bounds that recursion, so no input
-    can reach Python's recursion limit."""
-    stack: list[tuple[Tree[Token], int]] = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if node.data in NESTING_RULES:
-            depth += 1
-            if depth > MAX_NESTING:
-                return node
-        stack.extend((c, depth) for c in reversed(node.children) if isinstance(c, Tree))
-    return None
-
-
 def _nesting_diagnostic(node: Tree[Token], file: str) -> Diagnostic:
     meta = node.meta
     return Diagnostic(
@@ -297,8 +283,48 @@ def _nesting_diagnostic(node: Tree[Token], file: str) -> Diagnostic:
     )
 
 
+class _TooDeep(Exception):
+    """The walk met a construct nested more than MAX_NESTING levels deep."""
+
+    def __init__(self, node: Tree[Token]) -> None:
+        super().__init__(node.data)
+        self.node = node
+
+
 def _transform(builder: MmoBuilder, tree: Tree[Token]) -> tuple[Any, list[Diagnostic]]:
-    return builder.transform(tree), builder.diagnostics
+    """The tree bottom-up through `builder`: each rule's method gets (meta, children) once its
+    children are built.
+
+    A loop over a stack of frames, not recursion, with one direct call per node (Lark's
+    `Transformer` wraps every `v_args` method anew on each call: a third of a large file's
+    parse went there). Raises `_TooDeep` at the first construct, in source order, nested
+    more than MAX_NESTING levels deep (nodes are entered in source order), before any
+    method runs on it: no pipeline needs that much, and the printer and checks recurse."""
+    methods: dict[str, Any] = {}
+    depth = 1 if tree.data in NESTING_RULES else 0
+    frames: list[tuple[Tree[Token], Iterator[Any], list[Any], int]] = [
+        (tree, iter(tree.children), [], depth)
+    ]
+    while True:
+        node, pending, built, depth = frames[-1]
+        for child in pending:
+            if isinstance(child, Tree):
+                inner = depth + 1 if child.data in NESTING_RULES else depth
+                if inner > MAX_NESTING:
+                    raise _TooDeep(child)
+                frames.append((child, iter(child.children), [], inner))
+                break
+            built.append(child)  # a token (or None for an absent optional) stays as it is
+        else:
+            frames.pop()
+            rule = str(node.data)
+            method = methods.get(rule)
+            if method is None:
+                method = methods[rule] = getattr(builder, rule)
+            value = method(node.meta, built)
+            if not frames:
+                return value, builder.diagnostics
+            frames[-1][2].append(value)
 
 
 def _guarded(fn: Any) -> tuple[Any, list[Diagnostic]]:
@@ -324,11 +350,11 @@ def parse_mmo(text: str, file: str) -> tuple[ir.Pipeline | None, list[Diagnostic
         if err is not None or tree is None:
             assert err is not None
             return None, [_syntax_diagnostic(err, source, file)]
-        deep = _too_deep(tree)
-        if deep is not None:
-            return None, [_nesting_diagnostic(deep, file)]
         owned, trailing = _assign_comments(tree, comments)
-        pipeline, diags = _transform(MmoBuilder(file, owned), tree)
+        try:
+            pipeline, diags = _transform(MmoBuilder(file, owned), tree)
+        except _TooDeep as deep:
+            return None, [_nesting_diagnostic(deep.node, file)]
         if trailing:
             pipeline = pipeline.model_copy(update={"trailing_comments": trailing})
         return pipeline, diags
@@ -350,10 +376,11 @@ def parse_condition(
         if err is not None or tree is None:
             assert err is not None
             diag = _syntax_diagnostic(err, source, file)
-        elif (deep := _too_deep(tree)) is not None:
-            diag = _nesting_diagnostic(deep, file)
         else:
-            return _transform(MmoBuilder(file, line=line, column=column), tree)
+            try:
+                return _transform(MmoBuilder(file, line=line, column=column), tree)
+            except _TooDeep as deep:
+                diag = _nesting_diagnostic(deep.node, file)
         if diag.span is not None:
             diag = dataclasses.replace(diag, span=diag.span.shifted(line, column))
         return None, [diag]

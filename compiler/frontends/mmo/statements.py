@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lark import Token, Transformer, v_args
+from lark import Token
 from lark.tree import Meta
 
 from ... import ir
@@ -19,8 +19,10 @@ from .literals import decode_string, decode_triple, parse_duration, parse_number
 from .values import Val, ValueReader
 
 
-@v_args(meta=True)
-class RulesBase(Transformer[Token, Any]):
+class RulesBase:
+    """One method per grammar rule, each called as `method(meta, children)` by
+    `parse._transform` once the rule's children are built (bottom-up, without recursion)."""
+
     def __init__(
         self,
         file: str,
@@ -28,7 +30,6 @@ class RulesBase(Transformer[Token, Any]):
         line: int = 1,
         column: int = 1,
     ) -> None:
-        super().__init__()
         self.file = file
         self.comments = comments or {}
         self.line_offset = line - 1

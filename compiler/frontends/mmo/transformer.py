@@ -1,4 +1,4 @@
-"""The .mmo parse tree to the IR: a Lark `Transformer` with one method per grammar rule.
+"""The .mmo parse tree to the IR: one method per grammar rule, called by `parse._transform`.
 
 Never raises on a user mistake: every problem becomes a diagnostic in `self.diagnostics`
 and a best-effort node takes its place, so the checks after it can still report theirs.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lark import Token, v_args
+from lark import Token
 from lark.tree import Meta
 
 from ... import ir
@@ -61,7 +61,6 @@ class Item:
     comments: tuple[str, ...] = field(default=())
 
 
-@v_args(meta=True)
 class MmoBuilder(RulesBase):
     """Statements: step fields, steps, groups and the pipeline."""
 
