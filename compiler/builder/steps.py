@@ -11,7 +11,7 @@ from `Pipeline.validate()`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from pydantic import PrivateAttr
 
@@ -25,7 +25,7 @@ from .values import (
     output_spec,
     retry_policy,
 )
-from .views import SeedModelRef, StepType, StepView
+from .views import StepType, StepView, model_id
 
 StepNode = ir.LlmStep | ir.TransformStep | ir.GroupStep
 
@@ -64,6 +64,13 @@ class SeedLlmStep(PipelineStep, ir.LlmStep):  # type: ignore[misc]
     _seed_type: StepType | None = PrivateAttr(default=None)
     _condition_text: str | None = PrivateAttr(default=None)
     _inner: Any = PrivateAttr(default=None)
+    if TYPE_CHECKING:
+        model: str  # type: ignore[assignment]  # the seed's str; the IR's in `model_ref`
+
+
+# Set after the class is made: pydantic would take a property in the body for the field's
+# default. The node keeps its `ModelRef` (dumps, copies and `plain_step` read `__dict__`).
+SeedLlmStep.model = property(model_id)  # type: ignore[assignment]
 
 
 class SeedTransformStep(PipelineStep, ir.TransformStep):  # type: ignore[misc]
@@ -282,7 +289,8 @@ _PLAIN_OF: dict[type, Any] = {view: plain for plain, view in _VIEW_OF.items()}
 
 
 def _fields(node: ir.Node) -> dict[str, Any]:
-    return {name: getattr(node, name) for name in type(node).model_fields}
+    """The node's field values as stored (`__dict__`: a view's `model` property is a str)."""
+    return {name: node.__dict__[name] for name in type(node).model_fields}
 
 
 def seed_step(node: Any, *, condition_text: str | None = None, seed_type: StepType | None = None,
@@ -292,8 +300,6 @@ def seed_step(node: Any, *, condition_text: str | None = None, seed_type: StepTy
         return node
     plain = plain_step(node)
     fields = _fields(plain)
-    if isinstance(plain, ir.LlmStep):
-        fields["model"] = SeedModelRef.model_construct(**_fields(plain.model))
     if isinstance(plain, ir.GroupStep):
         fields["steps"] = tuple(seed_step(m) for m in plain.steps)
     view = _VIEW_OF[type(plain)].model_construct(_fields_set=plain.model_fields_set, **fields)

@@ -1,5 +1,5 @@
-"""The seed's view of a step: `StepType`, a model reference equal to its id string, and
-`StepView`, the seed's step fields and methods read from the IR node it mixes into.
+"""The seed's view of a step: `StepType` and `StepView`, the seed's step fields and methods
+read from the IR node it mixes into (`model` is the model id as a plain `str`, as the seed's).
 
 The seed's steps were one mutable dataclass with `step_type`, a string `model`,
 `prompt_template`, `depends_on`, `sub_steps`, `validate()`, `render_prompt()` and `to_dict()`.
@@ -24,21 +24,12 @@ class StepType(StrEnum):
     PARALLEL_GROUP = "parallel_group"
 
 
-class SeedModelRef(ir.ModelRef):
-    """A model reference that also equals its id string (`step.model == "gpt-4"`)."""
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, str):
-            return self.id == other
-        if isinstance(other, ir.ModelRef):
-            return self.id == other.id
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
-    def __str__(self) -> str:
-        return self.id
+def model_id(step: Any) -> str:
+    """The seed's `step.model`: the model id as a plain `str` (`.upper()`, `json.dumps`, `in`
+    and Rich work on it). Installed as the `model` property of the llm step view, over the IR
+    field, which stays in the node and is read with `model_ref`."""
+    ref: ir.ModelRef = step.__dict__["model"]
+    return ref.id
 
 
 class StepView:
@@ -64,6 +55,12 @@ class StepView:
         return {"llm": StepType.LLM, "transform": StepType.TRANSFORM}.get(
             kind, StepType.PARALLEL_GROUP
         )
+
+    @property
+    def model_ref(self) -> ir.ModelRef | None:
+        """The IR model reference behind `model` (None for steps without a model)."""
+        ref = self.__dict__.get("model")
+        return ref if isinstance(ref, ir.ModelRef) else None
 
     @property
     def prompt_template(self) -> str:
@@ -115,7 +112,7 @@ class StepView:
         label = f"step {getattr(self, 'name', '')!r}"
         kind = getattr(self, "kind", "")
         if kind == "llm":
-            if not self.model.id:
+            if not self.model:
                 errors.append(f"{label}: model is required for llm steps")
             if not self.prompt_template:
                 errors.append(f"{label}: prompt_template is required for llm steps")
@@ -140,9 +137,8 @@ class StepView:
         """The seed's step dict (`name`, `step_type`, `output_key`, then what is set)."""
         out: dict[str, Any] = {"name": self.name, "step_type": str(self.step_type),
                                "output_key": self.output_key}
-        model = getattr(self, "model", None)
         extra = {
-            "model": model.id if model is not None else None,
+            "model": getattr(self, "model", None),
             "prompt": self.prompt_template or None,
             "condition": self.condition,
             "depends_on": self.depends_on,

@@ -58,7 +58,7 @@ steps:
 def test_factory_steps_expose_the_seed_attributes() -> None:
     llm = create_llm_step("ask", "gpt-4", "Ask about {thing}", "answer", depends_on="prep",
                           timeout_seconds=12, max_retries=2, condition="not_empty:thing")
-    assert llm.step_type is StepType.LLM and llm.model == "gpt-4" and llm.model.id == "gpt-4"
+    assert llm.step_type is StepType.LLM and llm.model == "gpt-4" and type(llm.model) is str
     assert llm.prompt_template == "Ask about {thing}" and llm.depends_on == "prep"
     assert (llm.timeout_seconds, llm.max_retries) == (12.0, 2)
     assert llm.condition == "not_empty:thing"
