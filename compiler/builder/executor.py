@@ -146,6 +146,18 @@ def _observer_behind(callback: Any) -> Any:
     return owner if isinstance(owner, PipelineObserver) else None
 
 
+def _seed_inputs(
+    inputs: Mapping[str, Any] | None, initial_input: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """`inputs`, or the seed's `initial_input=` keyword for it (not both)."""
+    if initial_input is None:
+        return inputs
+    if inputs is not None:
+        raise TypeError("execute() got both inputs and initial_input (the seed's name for "
+                        "inputs): give one")
+    return initial_input
+
+
 class PipelineExecutor:
     """Runs builder pipelines. The seed's parameters: `model_fn(model, prompt, ctx) -> text`
     answers every llm call (default: the mock provider, so no API keys are needed),
@@ -248,9 +260,15 @@ class PipelineExecutor:
         return options
 
     def execute(
-        self, pipeline: Pipeline | ir.Pipeline, inputs: Mapping[str, Any] | None = None
+        self,
+        pipeline: Pipeline | ir.Pipeline,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        initial_input: Mapping[str, Any] | None = None,
     ) -> PipelineResult:
-        """Run synchronously (not from inside a running event loop: use `aexecute` there)."""
+        """Run synchronously (not from inside a running event loop: use `aexecute` there).
+        `initial_input=` is the seed's name for `inputs`."""
+        inputs = _seed_inputs(inputs, initial_input)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -261,11 +279,17 @@ class PipelineExecutor:
         )
 
     async def aexecute(
-        self, pipeline: Pipeline | ir.Pipeline, inputs: Mapping[str, Any] | None = None
+        self,
+        pipeline: Pipeline | ir.Pipeline,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        initial_input: Mapping[str, Any] | None = None,
     ) -> PipelineResult:
         """Compile and run. Pipeline errors raise `PipelineValidationError`; a run that fails
         (bad inputs included, before any model call) returns `success=False` with `error`."""
         from mmoc_runtime import InputError
+
+        inputs = _seed_inputs(inputs, initial_input)
 
         p = pipeline.to_ir() if isinstance(pipeline, Pipeline) else pipeline
         p = self._for_model_fn(self._with_default_retry(p))
@@ -284,6 +308,10 @@ class AsyncPipelineExecutor(PipelineExecutor):
     """The seed's async executor: `await AsyncPipelineExecutor().execute(pipeline, inputs)`."""
 
     async def execute(  # type: ignore[override]
-        self, pipeline: Pipeline | ir.Pipeline, inputs: Mapping[str, Any] | None = None
+        self,
+        pipeline: Pipeline | ir.Pipeline,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        initial_input: Mapping[str, Any] | None = None,
     ) -> PipelineResult:
-        return await self.aexecute(pipeline, inputs)
+        return await self.aexecute(pipeline, inputs, initial_input=initial_input)
