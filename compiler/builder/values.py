@@ -61,8 +61,8 @@ def _without_spans(expr: ir.Expr) -> ir.Expr:
 
 
 def condition_expr(value: str | ir.Node | None) -> ir.Expr | None:
-    if value is None:
-        return None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # the seed's `condition=""`: no condition
     if isinstance(value, str):
         return parse_condition_text(value)
     if isinstance(value, (ir.KeyExpr, ir.LiteralExpr, ir.CallExpr, ir.NotExpr, ir.BoolExpr,

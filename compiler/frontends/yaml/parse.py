@@ -219,8 +219,8 @@ class _Builder:
     def condition(self, node: Node, field: str, what: str) -> ir.Expr | None:
         r = self.r
         text = r.scalar_text(node, field, what) if not _is_bool(node) else node.value
-        if text is None:
-            return None
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None  # `condition: ''` is no condition, as in the seed
         positions = text_positions(node, r.lines) if isinstance(node, ScalarNode) else None
         expr, problems = parse_condition_text(text, r.file, r.span(node), positions, what)
         r.diagnostics.extend(problems)
