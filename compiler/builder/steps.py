@@ -316,8 +316,6 @@ def plain_step(node: Any) -> Any:
     if plain_type is None:
         return node
     fields = _fields(node)
-    if isinstance(node, ir.LlmStep):
-        fields["model"] = ir.ModelRef.model_construct(**_fields(node.model))
     if isinstance(node, ir.GroupStep):
         fields["steps"] = tuple(plain_step(m) for m in node.steps)
     return plain_type.model_construct(_fields_set=node.model_fields_set, **fields)
