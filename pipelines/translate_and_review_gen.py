@@ -113,7 +113,10 @@ FLUENCY_STEP = LlmStep(
 )
 
 CHECKS_STEP = ParallelGroup(
-    name="checks", steps=(BACK_TRANSLATE_STEP, FLUENCY_STEP), concurrency=2
+    name="checks",
+    steps=(BACK_TRANSLATE_STEP, FLUENCY_STEP),
+    output_key="checks_output",
+    concurrency=2,
 )
 
 REVIEW_STEP = LlmStep(

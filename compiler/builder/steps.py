@@ -200,8 +200,9 @@ def create_parallel_group(
     concurrency: int | None = None,
     depends_on: str | Iterable[str] | None = None,
 ) -> SeedGroupStep:
-    """Members run concurrently (at most `concurrency` at once); with `output_key`, the group
-    also produces `{member output key: value}` of its members."""
+    """Members run concurrently (at most `concurrency` at once); the group also produces
+    `{member output key: value}` of its members under `output_key` (default `<name>_output`,
+    as every step's)."""
     members = tuple(sub_steps)
     for member in members:
         if isinstance(member, ir.GroupStep):
@@ -211,7 +212,7 @@ def create_parallel_group(
     group = ir.GroupStep(
         name=name,
         steps=tuple(plain_step(m) for m in members),
-        output_key=output_key,
+        output_key=output_key or f"{name}_output",
         concurrency=concurrency,
         after=idents(depends_on),
     )
@@ -273,7 +274,8 @@ def step_from_seed_fields(
                                      depends_on, timeout=timeout_seconds)
     if kind is StepType.PARALLEL_GROUP:
         group = ir.GroupStep(name=name, steps=tuple(plain_step(s) for s in sub_steps),
-                             output_key=output_key or None, after=idents(depends_on))
+                             output_key=output_key or f"{name}_output",
+                             after=idents(depends_on))
         return seed_step(group)
     if kind is StepType.CONDITIONAL:
         return create_conditional_step(name, condition or "", list(sub_steps), output_key)

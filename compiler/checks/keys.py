@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from mmoc_runtime.template import Placeholder
@@ -106,7 +106,9 @@ def check_possible_typos(p: ir.Pipeline) -> Iterator[Diagnostic]:
         if key not in free:
             continue
         if key not in verdict:
-            verdict[key] = suggest(key, produced, cutoff=TYPO_CUTOFF)
+            verdict[key] = _stored_elsewhere(key, p, produced) or suggest(
+                key, produced, cutoff=TYPO_CUTOFF
+            )
         near = verdict[key]
         if near is None:
             continue
@@ -118,6 +120,19 @@ def check_possible_typos(p: ir.Pipeline) -> Iterator[Diagnostic]:
             label=f"did you mean `{near}`?",
             help=f"write `{{{near}}}`; if `{key}` really is an input, declare the inputs",
         )
+
+
+def _stored_elsewhere(key: str, p: ir.Pipeline, produced: Mapping[str, object]) -> str | None:
+    """For `<step>_output` when that step stores its output under another key: that key.
+    The seed's default key of a step is no input a user would pass; reading it is a mistake
+    to report at check time, not a missing input at run time."""
+    if not key.endswith("_output"):
+        return None
+    owner = key.removesuffix("_output")
+    for step in p.all_steps():
+        if step.name == owner and step.output_key is not None and step.output_key in produced:
+            return step.output_key
+    return None
 
 
 CHECKS = (check_placeholders, check_missing_keys, check_possible_typos)

@@ -251,10 +251,13 @@ def check_unused(p: ir.Pipeline) -> Iterator[Diagnostic]:
         needed.update(needs_of(step))
     declared_outputs = {o.name for o in p.outputs}
     if p.outputs:
+        used = needed | declared_outputs
         for ctx in step_contexts(p):
             step = ctx.step
-            if ctx.group is not None and ctx.group.output_key is not None:
+            if ctx.group is not None and _collects(ctx.group, used):
                 continue  # collected into the group's own key
+            if isinstance(step, ir.GroupStep) and not _collects(step, used):
+                continue  # an unread default key: the members are judged instead
             key = step.output_key
             if key is None or key in needed or key in declared_outputs:
                 continue
@@ -274,6 +277,13 @@ def check_unused(p: ir.Pipeline) -> Iterator[Diagnostic]:
                     inp.span,
                     label="no step reads this",
                 )
+
+
+def _collects(group: ir.GroupStep, used: set[str]) -> bool:
+    """A group's key counts as collecting its members' outputs when it was named or is read;
+    the default `<name>_output` nobody reads is not a use of the members' outputs."""
+    key = group.output_key
+    return key is not None and (key != f"{group.name}_output" or key in used)
 
 
 def _first_label(span: Span | None, message: str) -> tuple[Label, ...]:

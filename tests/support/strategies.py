@@ -117,7 +117,7 @@ output_specs = st.one_of(
 
 
 def _common(name: str, *, group: bool = False) -> st.SearchStrategy[dict[str, Any]]:
-    key = st.none() | names if group else names
+    key = names  # a group's key defaults to `<name>_output`, so it is never None either
     return st.fixed_dictionaries(
         {"name": st.just(name), "output_key": key},
         optional={"after": idents(), "when": exprs, "timeout": seconds},

@@ -205,7 +205,9 @@ def _group(w: _Writer, g: ir.GroupStep, indent: str) -> None:
     for member in g.steps:
         w.blank()
         _step(w, member, inner)
-    w.line(indent, "}" + (f" -> {g.output_key}" if g.output_key is not None else ""))
+    # The default key (`<name>_output`) goes unsaid, so `fmt` leaves a keyless group as it is.
+    default = g.output_key in (None, f"{g.name}_output")
+    w.line(indent, "}" + ("" if default else f" -> {g.output_key}"))
 
 
 def _header(w: _Writer, p: ir.Pipeline) -> None:

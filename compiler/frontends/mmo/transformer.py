@@ -255,8 +255,9 @@ class MmoBuilder(RulesBase):
         return ir.GroupStep(
             name=name,
             name_span=self.tspan(name_tok),
-            output_key=str(key_tok) if key_tok is not None else None,
-            output_key_span=self.tspan(key_tok) if key_tok is not None else None,
+            # `<name>_output` by default, like every step (the seed's rule).
+            output_key=str(key_tok) if key_tok is not None else f"{name}_output",
+            output_key_span=self.tspan(key_tok) if key_tok is not None else self.tspan(name_tok),
             after=self._value(fields, "after", ()),
             when=self._value(fields, "when"),
             timeout=self._value(fields, "timeout"),

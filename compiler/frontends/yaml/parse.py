@@ -198,8 +198,8 @@ class _Builder:
             out["output_key"] = r.string(key_node, "output_key", what)
             out["output_key_span"] = r.span(key_node)
             ok = out["output_key"] is not None
-        elif step_type != "parallel_group" and name is not None:
-            out["output_key"] = f"{name}_output"  # the seed's default
+        elif name is not None:
+            out["output_key"] = f"{name}_output"  # the seed's default, groups included
             name_node = fields.get("name")
             out["output_key_span"] = r.span(name_node) if name_node is not None else None
         after = r.one_of(fields, ("depends_on", "after"), what)

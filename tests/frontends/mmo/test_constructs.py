@@ -194,7 +194,7 @@ def test_parallel_group() -> None:
     assert isinstance(fan, ir.GroupStep)
     assert (fan.concurrency, fan.output_key, [s.name for s in fan.steps]) == (2, "both", ["x", "y"])
     assert fan.after[0].name == "first"
-    assert loose.output_key is None and loose.concurrency is None
+    assert loose.output_key == "loose_output" and loose.concurrency is None  # the default
 
 
 @pytest.mark.parametrize(

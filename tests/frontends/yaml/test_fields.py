@@ -228,7 +228,7 @@ def test_transform_and_group() -> None:
     assert isinstance(a, ir.LlmStep) and a.output_key == "a_output"
     assert isinstance(b, ir.TransformStep) and [i.name for i in b.reads] == ["clean_output"]
     assert isinstance(c, ir.LlmStep) and isinstance(c.when, ir.CompareExpr)
-    assert isinstance(plain, ir.GroupStep) and plain.output_key is None  # a group collects nothing
+    assert isinstance(plain, ir.GroupStep) and plain.output_key == "plain_group_output"  # the seed default
     assert [s.name for s in p.all_steps()] == ["clean", "fan", "a", "b", "c", "plain_group", "d"]
 
 
