@@ -24,7 +24,9 @@ INPUT_TYPES: dict[str, tuple[type, ...]] = {
 def check_structure(p: ir.Pipeline) -> Iterator[Diagnostic]:
     if not p.steps:
         yield Diagnostic(
-            "MMO108", f"pipeline `{p.name}` has no steps", p.span, label="no steps here"
+            # The seed's wording, which its users' code may match on.
+            "MMO108", f"Pipeline must have at least one step: `{p.name}` has none", p.span,
+            label="no steps here",
         )
     for step in p.steps:
         if isinstance(step, ir.GroupStep) and not step.steps:
@@ -41,7 +43,8 @@ def check_duplicate_steps(p: ir.Pipeline) -> Iterator[Diagnostic]:
             continue
         yield Diagnostic(
             "MMO101",
-            f"duplicate step name `{step.name}`{read_as(step.name, earlier.name)}",
+            # "Duplicate step name": the seed's wording, which its users' code may match on.
+            f"Duplicate step name `{step.name}`{read_as(step.name, earlier.name)}",
             name_span(step),
             label="defined again here",
             labels=_first_label(name_span(earlier), "first defined here"),

@@ -233,7 +233,7 @@ def test_names_python_would_normalise_stop_at_diagnostics(tmp_path: Path) -> Non
     found = [(d.code, d.message) for d in result.diagnostics]
     assert ("MMO104", "step name `ｕp` is not a valid name: Python reads `ｕp` as `up`") in found
     # `ｕp` and `up` are also one name to Python: a duplicate step (MMO101), at both places.
-    assert ("MMO101", "duplicate step name `up` (Python reads `up` and `ｕp` both as `up`)") in found
+    assert ("MMO101", "Duplicate step name `up` (Python reads `up` and `ｕp` both as `up`)") in found
     assert {c for c, _ in found} == {"MMO104", "MMO101"}
 
 
