@@ -10,16 +10,20 @@ fails the run.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .trace import AttemptTrace, StepTrace, Trace
+from .trace import FAILED, SKIPPED, SUCCESS, AttemptTrace, StepTrace, Trace, now_iso
 
 CALLBACKS: tuple[str, ...] = (
     "on_run_start", "on_step_start", "on_attempt", "on_step_end", "on_run_end",
 )
+
+
+_STATUS_STYLE = {SUCCESS: "green", FAILED: "bold red", SKIPPED: "yellow"}
 
 
 class TraceHistory(deque[Trace]):
@@ -34,6 +38,7 @@ class PipelineObserver:
 
     def __init__(
         self,
+        console: Any = None,
         *,
         on_run_start: Callable[[Trace], Any] | None = None,
         on_step_start: Callable[[str, str, str | None], Any] | None = None,
@@ -42,6 +47,8 @@ class PipelineObserver:
         on_run_end: Callable[[Trace], Any] | None = None,
     ) -> None:
         self.traces = TraceHistory(maxlen=self.max_traces)
+        self.console = console  # a Rich Console for `print_result` (None: a new one)
+        self.current_trace: Trace | None = None  # set by `start_pipeline` / `end_pipeline`
         # A callable given here replaces the method of that name on this instance.
         given = {"on_run_start": on_run_start, "on_step_start": on_step_start,
                  "on_attempt": on_attempt, "on_step_end": on_step_end, "on_run_end": on_run_end}
@@ -80,6 +87,77 @@ class PipelineObserver:
         if not any(t is trace for t in self.traces):
             self.traces.append(trace)
         return trace
+
+    def start_pipeline(self, pipeline: Any) -> Trace:
+        """The earlier library's run bracket: a fresh `current_trace` for `pipeline` (any
+        object with a `name`, and optionally `version` and `metadata`)."""
+        trace = Trace(pipeline_name=str(getattr(pipeline, "name", pipeline)),
+                      pipeline_version=getattr(pipeline, "version", None),
+                      metadata=getattr(pipeline, "metadata", None))
+        trace.started_at = now_iso()
+        self.current_trace = trace
+        return trace
+
+    def end_pipeline(self, result: Any = None) -> Trace | None:
+        """Close the bracket: the run's own trace when `result` carries one (it was recorded
+        during the run), else the hand-filled `current_trace`, finalized. Kept in `traces`."""
+        trace = getattr(result, "trace", None)
+        if isinstance(trace, Trace):
+            self.current_trace = trace
+        elif self.current_trace is not None:
+            if result is not None and getattr(result, "success", True) is False:
+                self.current_trace.status = FAILED
+                self.current_trace.error = getattr(result, "error", None)
+            self.current_trace.finalize()
+        if self.current_trace is not None and not any(
+            t is self.current_trace for t in self.traces
+        ):
+            self.traces.append(self.current_trace)
+        return self.current_trace
+
+    def print_result(self, pipeline: Any, result: Any) -> None:
+        """Print the run with Rich: one row per step (status, model, latency, tokens, cost),
+        the totals, and the final output. Needs Rich (`pip install rich`); the runtime itself
+        never imports it."""
+        try:  # here only: the runtime never imports Rich otherwise (docs/runtime.md)
+            from rich.console import Console
+            from rich.panel import Panel
+            from rich.table import Table
+            from rich.text import Text
+        except ImportError as exc:
+            raise ImportError(
+                "PipelineObserver.print_result needs Rich: pip install rich "
+                "(the trace itself needs nothing: print(trace.to_markdown()))"
+            ) from exc
+        trace = getattr(result, "trace", None)
+        if not isinstance(trace, Trace):
+            trace = self.current_trace
+        name = str(getattr(pipeline, "name", pipeline))
+        console = self.console if self.console is not None else Console()
+        table = Table(title=f"Pipeline {name}")
+        for column in ("Step", "Status", "Model", "Latency (ms)", "Tokens", "Cost ($)"):
+            table.add_column(column, justify="right" if column[0] in "LTC" else "left")
+        for step in trace.steps if trace is not None else ():
+            label = f"  {step.name}" if step.group else step.name
+            table.add_row(label, Text(step.status, style=_STATUS_STYLE.get(step.status, "")),
+                          step.model_used or step.model or "-", f"{step.latency_ms:.1f}",
+                          str(step.tokens_used), f"{step.cost_usd:.6f}")
+        console.print(table)
+        success = bool(getattr(result, "success", trace is not None and trace.success))
+        if trace is not None:
+            console.print(Text(f"{'success' if success else 'failed'}: "
+                               f"{trace.latency_ms:.1f} ms, {trace.total_tokens} tokens, "
+                               f"${trace.total_cost_usd:.6f}",
+                               style="green" if success else "bold red"))
+        error = getattr(result, "error", None)
+        if error:
+            console.print(Text(f"error: {error}", style="bold red"), soft_wrap=True)
+        final = getattr(result, "final_output", None)
+        if final is None:
+            final = getattr(result, "outputs", None) or None
+        if final is not None:
+            text = final if isinstance(final, str) else json.dumps(final, indent=2, default=str)
+            console.print(Panel(Text(text), title="Final output"))
 
     def clear(self) -> None:
         self.traces.clear()

@@ -9,6 +9,7 @@ with `capture_content=True`.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -86,10 +87,10 @@ class StepTrace:
     system: str | None = None
     output: Any = None
 
-    def __init__(self, name: str, kind: str, group: str | None = None, *,
+    def __init__(self, name: str | None = None, kind: str = "llm", group: str | None = None, *,
                  when: str | None = None, model: str | None = None,
-                 status: str = PENDING) -> None:
-        self.name = name
+                 status: str = PENDING, **seed: Any) -> None:
+        self.name = name if name is not None else str(seed.pop("step_name", ""))
         self.kind = kind  # llm, transform, group
         self.attempts: list[AttemptTrace] = []
         if group is not None:
@@ -100,9 +101,58 @@ class StepTrace:
             self.model = model
         if status != PENDING:
             self.status = status
+        if seed:
+            self._seed_fields(seed)
+
+    def _seed_fields(self, seed: dict[str, Any]) -> None:
+        """The earlier library's keywords: `StepTrace(step_name=..., model=..., latency_ms=...,
+        tokens_used=..., cost=..., success=..., skipped=..., error=..., output=...)`."""
+        unknown = sorted(set(seed) - set(SEED_STEP_FIELDS))
+        if unknown:
+            raise TypeError(f"StepTrace() got unexpected keyword(s) {', '.join(unknown)}")
+        skipped = bool(seed.pop("skipped", False))
+        success = seed.pop("success", None)
+        for key, value in seed.items():
+            setattr(self, key, value)
+        if skipped:
+            self.status = SKIPPED
+        elif success is not None or self.status == PENDING:
+            # A hand-made entry describes a step that ran: success unless told otherwise.
+            self.status = SUCCESS if success in (None, True) else FAILED
 
     def __repr__(self) -> str:
         return f"StepTrace({self.name!r}, {self.kind!r}, status={self.status!r})"
+
+    # The earlier library's names for the same data. `tokens_used` is input + output tokens
+    # (set by hand, it is counted as output tokens); `success` holds for a skipped step too,
+    # as it did there (a skip is no failure).
+    @property
+    def step_name(self) -> str:
+        return self.name
+
+    @property
+    def tokens_used(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @tokens_used.setter
+    def tokens_used(self, value: int) -> None:
+        self.input_tokens, self.output_tokens = 0, int(value)
+
+    @property
+    def cost(self) -> float:
+        return self.cost_usd
+
+    @cost.setter
+    def cost(self, value: float) -> None:
+        self.cost_usd = float(value)
+
+    @property
+    def success(self) -> bool:
+        return self.status in (SUCCESS, SKIPPED)
+
+    @property
+    def skipped(self) -> bool:
+        return self.status == SKIPPED
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,14 +184,34 @@ class StepTrace:
         }
 
 
-class Trace:
-    """The trace of one run: run-level facts and one `StepTrace` per step."""
+# The keywords `StepTrace(...)` takes from the earlier library (besides `step_name`,
+# `success` and `skipped`, read by `_seed_fields`).
+SEED_STEP_FIELDS = ("model", "latency_ms", "tokens_used", "cost", "success", "skipped", "error",
+                    "output", "prompt")
 
-    def __init__(self, run_id: str, pipeline: str, version: str | None = None, *,
-                 mock: bool = False) -> None:
-        self.run_id = run_id
-        self.pipeline = pipeline
-        self.version = version
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Trace:
+    """The trace of one run: run-level facts and one `StepTrace` per step.
+
+    The executor makes it as `Trace(run_id, pipeline, version)`. The earlier library's
+    `PipelineTrace(pipeline_name=..., pipeline_version=...)` (or `PipelineTrace("name")`) makes
+    one by hand, filled with `add_step_trace` and closed with `finalize()`."""
+
+    def __init__(self, run_id: str | None = None, pipeline: str | None = None,
+                 version: str | None = None, *, mock: bool = False,
+                 pipeline_name: str | None = None, pipeline_version: str | None = None,
+                 metadata: dict[str, Any] | None = None) -> None:
+        if pipeline is None and pipeline_name is None:
+            # `PipelineTrace("name")`: the earlier library's first parameter was the name.
+            run_id, pipeline_name = None, run_id
+        self.run_id = run_id or f"manual-{now_iso()}"
+        self.pipeline = pipeline if pipeline is not None else pipeline_name or ""
+        self.version = version if version is not None else pipeline_version
+        self.metadata: dict[str, Any] = dict(metadata or {})  # the pipeline's `metadata`
         self.status = RUNNING  # success or failed once the run ends
         self.mock = mock  # every model was routed to the mock provider
         self.started_at: str | None = None  # ISO 8601, UTC
@@ -205,14 +275,51 @@ class Trace:
                       for status in (SUCCESS, FAILED, SKIPPED, NOT_RUN)} | statuses,
         }
 
-    # The earlier library's names for the same data (read-only).
+    # The earlier library's names for the same data.
     @property
     def pipeline_name(self) -> str:
         return self.pipeline
 
     @property
+    def pipeline_version(self) -> str | None:
+        return self.version
+
+    @property
     def step_traces(self) -> list[StepTrace]:
         return self.steps
+
+    @property
+    def success(self) -> bool:
+        return self.status == SUCCESS
+
+    @property
+    def total_cost(self) -> float:
+        return self.total_cost_usd
+
+    @property
+    def total_latency_ms(self) -> float:
+        return self.latency_ms
+
+    @property
+    def completed_at(self) -> str | None:
+        return self.ended_at
+
+    def add_step_trace(self, step_trace: StepTrace) -> None:
+        """The earlier library's way to fill a trace by hand."""
+        if self.started_at is None:
+            self.started_at = now_iso()
+        self.steps.append(step_trace)
+
+    def finalize(self) -> Trace:
+        """Close a hand-made trace: the end time, the status (failed when a step failed) and,
+        unless set, the latency as the sum of the steps' (the earlier library's rule)."""
+        self.ended_at = self.ended_at or now_iso()
+        self.started_at = self.started_at or self.ended_at
+        if self.status in (RUNNING, PENDING):
+            self.status = FAILED if any(s.status == FAILED for s in self.steps) else SUCCESS
+        if not self.latency_ms:
+            self.latency_ms = sum(s.latency_ms for s in self.steps)
+        return self
 
     def step(self, name: str) -> StepTrace:
         for entry in self.steps:
