@@ -217,6 +217,8 @@ class Pipeline(Node):
     name: str
     version: str | None = None
     description: str | None = None
+    # Free-form JSON data about the pipeline (the seed's `metadata:`), carried to the trace.
+    metadata: dict[str, Any] = Field(default_factory=dict)
     # False when the source declares no inputs: free template variables are then the inputs.
     inputs_declared: bool = False
     inputs: tuple[Input, ...] = ()

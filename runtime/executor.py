@@ -36,7 +36,8 @@ def _iso(epoch: float) -> str:
 
 
 def _new_trace(spec: PipelineSpec, plan: Plan, run_id: str, mock: bool) -> Trace:
-    trace = Trace(run_id, spec.name, spec.version, mock=mock)
+    trace = Trace(run_id, spec.name, spec.version, mock=mock,
+                  metadata=spec.metadata.get("pipeline"))
     steps = trace.steps
     for step, kind, group in plan.entries:
         model = step.model if kind == LLM else None  # type: ignore[union-attr]

@@ -340,6 +340,7 @@ class Trace:
             "latency_ms": self.latency_ms,
             "error": self.error,
             "failed_step": self.failed_step,
+            "metadata": self.metadata,
             "total_input_tokens": self.total_input_tokens,
             "total_output_tokens": self.total_output_tokens,
             "total_tokens": self.total_tokens,

@@ -179,13 +179,14 @@ class Pipeline:
                 "name": self.name,
                 "description": self.description or None,
                 "version": self._version,
+                "metadata": dict(self.metadata),
                 "steps": tuple(plain_step(s) for s in self.steps),
             }
         )
 
     @classmethod
     def from_ir(cls, p: ir.Pipeline) -> Pipeline:
-        pipeline = cls(p.name, p.description, p.version)
+        pipeline = cls(p.name, p.description, p.version, metadata=p.metadata)
         pipeline._base = p.model_copy(update={"steps": ()})
         pipeline.steps = [seed_step(s) for s in p.steps]
         return pipeline
@@ -232,11 +233,7 @@ class Pipeline:
             raise PipelineValidationError(
                 [], file, title=f"Invalid pipeline: expected a mapping, not {type(data).__name__}"
             )
-        # `metadata` is the seed's free-form field: kept on the object, not part of the IR.
-        body = {k: v for k, v in data.items() if k != "metadata"}
-        pipeline = cls.from_yaml(yaml.safe_dump(body, sort_keys=False), file)
-        pipeline.metadata = dict(data.get("metadata") or {})
-        return pipeline
+        return cls.from_yaml(yaml.safe_dump(dict(data), sort_keys=False), file)
 
     # ---- YAML -----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import hashlib
 import re
 import sys
 from collections import deque
+from typing import Any
 
 from .. import analysis, ir
 from ..diagnostics.model import Diagnostic
@@ -324,7 +325,11 @@ def _pipeline_call(
     if p.providers:
         endpoints = tuple(_endpoint(ctx, e) for e in p.providers)
         args.append(Arg.many("endpoints", endpoints))
-    metadata = {"source": source, "source_sha256": sha, "compiler": f"mmoc {__version__}"}
+    metadata: dict[str, Any] = {
+        "source": source, "source_sha256": sha, "compiler": f"mmoc {__version__}"
+    }
+    if p.metadata:
+        metadata["pipeline"] = p.metadata  # the source's own `metadata`, for the trace
     args.append(Arg.of("metadata", literal(metadata)))
     return Call(ctx.rt("PipelineSpec"), tuple(args))
 

@@ -21,7 +21,7 @@ from mmoc_runtime import (
 from support.fakes import FakeTime
 
 RUN_KEYS = {"schema_version", "run_id", "pipeline", "version", "status", "mock", "started_at",
-            "ended_at", "latency_ms", "error", "failed_step", "total_input_tokens",
+            "ended_at", "latency_ms", "error", "failed_step", "metadata", "total_input_tokens",
             "total_output_tokens", "total_tokens", "total_cost_usd", "cost_estimated", "totals",
             "steps"}
 STEP_KEYS = {"name", "kind", "group", "status", "model", "model_used", "when", "skip_reason",

@@ -41,6 +41,7 @@ STATEMENTS = frozenset(
         "pipeline",
         "version",
         "description",
+        "metadata",
         "input_decl",
         "output_decl",
         "model_alias",

@@ -216,6 +216,8 @@ def _header(w: _Writer, p: ir.Pipeline) -> None:
         w.line(i, f"version {quote(p.version)}")
     if p.description is not None:
         w.line(i, f"description {text(p.description, i)}")
+    if p.metadata:
+        w.line(i, f"metadata {value(p.metadata)}")
     w.blank()
     for inp in p.inputs:
         kind = f": {inp.type}" if inp.type is not None else ""

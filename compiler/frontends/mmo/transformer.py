@@ -275,6 +275,11 @@ class MmoBuilder(RulesBase):
     def description(self, meta: Meta, c: list[ir.Text]) -> Item:
         return Item("description", c[0].value, self.span(meta), self.comments_at(meta))
 
+    def metadata(self, meta: Meta, c: list[Any]) -> Item:
+        valid, data = self.values.to_json(c[0], "metadata")
+        return Item("metadata", data if valid and isinstance(data, dict) else {},
+                    self.span(meta), self.comments_at(meta))
+
     def input_decl(self, meta: Meta, c: list[Any]) -> ir.Input:
         name, type_tok, default = c
         valid, value = (False, None) if default is None else self.values.to_json(
@@ -359,6 +364,7 @@ class MmoBuilder(RulesBase):
             name=str(name_tok),
             version=singles["version"].value if "version" in singles else None,
             description=singles["description"].value if "description" in singles else None,
+            metadata=singles["metadata"].value if "metadata" in singles else {},
             inputs_declared=bool(inputs),
             inputs=inputs,
             outputs=tuple(outputs),

@@ -37,7 +37,7 @@ STEP_TYPES = ("llm", "transform", "parallel_group", "conditional")
 MEMBER_TYPES = ("llm", "transform", "conditional")
 
 PIPELINE_FIELDS = (
-    "name", "version", "description", "inputs", "outputs", "models", "providers",
+    "name", "version", "description", "metadata", "inputs", "outputs", "models", "providers",
     "retry_policies", "breaker_policies", "defaults", "steps",
 )  # fmt: skip
 COMMON_FIELDS = (
@@ -114,6 +114,13 @@ class _Builder:
             node = fields.get(section)
             if node is not None:
                 values[section] = read_named_policies(r, node, section)
+        metadata = fields.get("metadata")
+        if metadata is not None:
+            ok, data = r.value(metadata, "metadata", what)
+            data = {} if ok and data is None else data  # `metadata:` left empty
+            if ok and not isinstance(data, dict):
+                r.wrong_type(metadata, "metadata", what, "a mapping")
+            values["metadata"] = data if ok and isinstance(data, dict) else None
         if "inputs" in fields:
             values["inputs_declared"] = True
         steps_entry = r.require(fields, ("steps",), what)

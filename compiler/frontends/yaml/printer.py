@@ -100,6 +100,8 @@ def _pipeline(p: ir.Pipeline) -> dict[str, Any]:
     out: dict[str, Any] = {"name": p.name}
     _put(out, "version", p.version)
     _put(out, "description", p.description)
+    if p.metadata:
+        out["metadata"] = p.metadata
     if p.inputs_declared:
         out["inputs"] = _inputs(p.inputs)
     if p.outputs:
