@@ -1,6 +1,7 @@
 """`python -m mmoc.demo` (what `make demo` runs): compile and run the shipped pipelines on mock.
 
-For each `pipelines/*.mmo` (or the files / folders given as arguments) it compiles the source
+For each pipeline in `pipelines/` (`.mmo`, or YAML where no `.mmo` twin exists; or the files /
+folders given as arguments) it compiles the source
 in memory, says whether the checked-in `*_gen.py` beside it is up to date, runs the module on
 the mock provider with example inputs (the same path as `mmoc run --mock`), showing the live
 step view, the run's outputs (shortened) and the trace summary. Exit status 1 when any
@@ -39,12 +40,24 @@ _OUTPUT_PREVIEW = 240  # characters of each output shown
 
 
 def find_sources(args: Sequence[str]) -> list[Path]:
-    """The `.mmo` files named, or found in the folders named; default: the pipelines folder."""
+    """The files named, or the pipelines found in the folders named (default: the pipelines
+    folder): `.mmo` and YAML files, a `.mmo` winning over its YAML twin of the same stem."""
     roots = [Path(a) for a in args] or [_default_folder()]
     found: list[Path] = []
     for root in roots:
-        found.extend(sorted(root.glob("*.mmo")) if root.is_dir() else [root])
+        found.extend(_folder_sources(root) if root.is_dir() else [root])
     return found
+
+
+def _folder_sources(folder: Path) -> list[Path]:
+    from ..driver import MMO_SUFFIXES, SOURCE_SUFFIXES
+
+    by_stem: dict[str, Path] = {}
+    for path in sorted(p for p in folder.iterdir() if p.suffix in SOURCE_SUFFIXES):
+        kept = by_stem.get(path.stem)
+        if kept is None or (path.suffix in MMO_SUFFIXES and kept.suffix not in MMO_SUFFIXES):
+            by_stem[path.stem] = path
+    return sorted(by_stem.values())
 
 
 def _default_folder() -> Path:
@@ -136,7 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False)
     sources = find_sources(args)
     if not sources:
-        console.print(Text("no .mmo pipelines found (looked in: pipelines/)", style="bold red"))
+        looked = ", ".join(args) or "pipelines/"
+        console.print(Text(f"no pipelines (.mmo, .yaml, .yml) found (looked in: {looked})",
+                           style="bold red"))
         return 1
     outcomes = {source: run_one(source, console) for source in sources}
     console.print(Rule("demo"))
