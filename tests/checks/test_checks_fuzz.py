@@ -1,5 +1,6 @@
 """Mangled sources never crash the loader, and no check ever fails internally on whatever
-IR a front end accepts (an MMO702 from a check would be a bug in the checks)."""
+IR a front end accepts (an MMO702 from a check would be a bug in the checks); the valid
+pipelines the codegen properties draw pass every check."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mmoc import ir
+from mmoc.checks import run_checks
 from mmoc.driver import load_text
+from support import strategies
 
 SOURCES = sorted((Path(__file__).parents[1] / "diagnostics").glob("*.mmo")) + sorted(
     (Path(__file__).parents[2] / "pipelines").glob("*.*")
@@ -40,3 +44,18 @@ def test_loader_never_raises_and_checks_never_crash(case: tuple[str, str]) -> No
         d.message for d in result.diagnostics if d.code == "MMO702"]
     if result.pipeline is None:
         assert any(d.is_error for d in result.diagnostics)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strategies.pipelines())
+def test_checks_never_crash_on_any_printable_ir(p: ir.Pipeline) -> None:
+    # Free values (negative retries, unknown kinds, empty groups, dangling refs): diagnostics.
+    internal = [d.message for d in run_checks(p) if d.code == "MMO702"]
+    assert internal == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strategies.valid_pipelines())
+def test_valid_pipelines_pass_every_check(p: ir.Pipeline) -> None:
+    # The strategy the codegen properties draw from must stay valid as the checks grow.
+    assert [d for d in run_checks(p) if d.is_error] == []

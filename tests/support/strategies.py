@@ -1,145 +1,240 @@
-"""Hypothesis strategies for valid IR pipelines, as the YAML front end can express them.
+"""Hypothesis strategies for IR pipelines: the one place every property test draws IR from.
 
-"Valid" here means what the front ends can produce: llm and transform steps always have an
-output key, definitions have unique names, numbers are finite, and condition operators have the
-arity the expression language gives them. Spans are left out: they never take part in meaning.
+Two strategies, built from the same pieces (names, texts, models, numbers, policies, conditions):
+
+- `pipelines()`: printable IR, anything a front end can produce. llm and transform steps always
+  have an output key, definitions have unique names, numbers are finite, condition operators
+  have the arity the expression language gives them; otherwise values are free (negative
+  retries, unknown transforms, empty groups): the checks judge those, the printers and parsers
+  must carry them. For the round trips and for fuzzing the checks.
+- `valid_pipelines()`: pipelines the checks accept and codegen compiles. A DAG whose steps read
+  keys of earlier steps or inputs (by prompt, `reads` and `when`) and may run `after` earlier
+  steps, declared in a random order, with llm, transform and group steps, named and inline
+  policies, defaults, declared or inferred inputs and outputs; names are drawn to stress the
+  generated module's name allocator (builtins, the module's own names, capitals, dunders,
+  non-ASCII) unless `plain_names`.
+
+Spans are left out: they never take part in meaning. Comments are drawn everywhere a front end
+keeps them; they are left out of `model_dump()`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import strategies as st
 from mmoc import ir
+from mmoc.identifiers import is_identifier
 
-# Words the condition language reads as keywords, so never as key names.
+AnyStep = ir.LlmStep | ir.TransformStep | ir.GroupStep
+
+# ---- pieces ------------------------------------------------------------------------------
+
+# Words the condition language (or a transform's `reads`) reads as keywords, so never keys.
 RESERVED = {"and", "or", "not", "true", "false", "null", "contains", "reads"}
 
 names = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(lambda s: s not in RESERVED)
-# Any text at all: control characters, quotes, braces, colons, newlines, trailing spaces.
-texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
-model_ids = st.one_of(
-    st.sampled_from(["gpt-4o-mini", "gemini-2.5-flash-lite", "anthropic/claude-haiku-4-5"]),
-    st.from_regex(r"[a-z]{1,6}/[a-z0-9.\-]{1,10}", fullmatch=True),
+# Names a generated module must not confuse with its own: builtins, the module's imports and
+# bindings, capitals whose upper-case constant collides, dunders, non-ASCII letters.
+_HOSTILE = [
+    "str", "len", "type", "print", "Any", "run", "run_sync", "run_result", "main", "pipeline",
+    "PIPELINE", "Inputs", "Outputs", "CompiledPipeline", "StepDefaults", "transforms",
+    "values", "c", "asyncio", "sys", "annotations", "Member_A", "Group_G", "A_PROMPT", "a",
+    "A", "__secret", "__out", "_", "self", "match", "case", "é", "ré_sumé", "日本",
+]  # fmt: skip
+hostile_names = st.one_of(
+    st.sampled_from(_HOSTILE),
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True),
+).filter(lambda s: is_identifier(s) and s not in RESERVED)
+
+# Any text at all, with the characters that break quoting drawn often: control characters,
+# quotes, braces, backslashes, `#`, line and paragraph separators, trailing spaces.
+_chars = st.one_of(
+    st.sampled_from(list("ab {}\"'\\\n\t \r#:-é\x00\x7f\u2028")),
+    st.characters(exclude_categories=("Cs",)),
 )
+texts = st.text(_chars, max_size=40)
+comments = st.lists(
+    st.text(st.characters(min_codepoint=32, max_codepoint=0x24F), max_size=20).map(str.rstrip),
+    max_size=2,
+).map(tuple)
+
+# Models the checks know (catalog names and known providers), then one of an unknown provider.
+VALID_MODELS = [
+    "gpt-4o-mini", "gemini-2.5-flash-lite", "anthropic/claude-haiku-4-5", "openai/gpt-4o-mini",
+    "mock/fast", "mock/fast?latency_ms=50&fail_first=2", "ollama/llama3:8b",
+]  # fmt: skip
+KNOWN_MODELS = [*VALID_MODELS, "local/my.model-v2"]
+model_ids = st.one_of(
+    st.sampled_from(KNOWN_MODELS), st.from_regex(r"[a-z]{1,6}/[a-z0-9.\-]{1,10}", fullmatch=True)
+)
+model_refs = model_ids.map(lambda m: ir.ModelRef(id=m))
+
 finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9)
 numbers = st.one_of(st.integers(-5, 10_000), finite)
-seconds = st.one_of(st.integers(0, 3600), st.floats(0, 3600, allow_nan=False))
+seconds = st.one_of(
+    st.integers(0, 100_000),
+    st.integers(0, 100_000).map(lambda n: n / 1000),  # milliseconds
+    st.floats(0, 1e5, allow_nan=False),
+)
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), finite, texts)
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(texts, inner, max_size=3)),
     max_leaves=8,
 )
+ERROR_KINDS = ["rate_limit", "timeout", "server_error"]
 
 
-def idents(max_size: int = 3) -> st.SearchStrategy[tuple[ir.Ident, ...]]:
-    return st.lists(names.map(lambda n: ir.Ident(name=n)), max_size=max_size).map(tuple)
+def idents(
+    max_size: int = 3, of: st.SearchStrategy[str] = names
+) -> st.SearchStrategy[tuple[ir.Ident, ...]]:
+    return st.lists(of.map(lambda n: ir.Ident(name=n)), max_size=max_size).map(tuple)
 
 
-# ---- conditions -----------------------------------------------------------------------
-
-keys = names.map(lambda n: ir.KeyExpr(name=n))
-literals = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), finite, texts).map(
-    lambda v: ir.LiteralExpr(value=v)
-)
-calls = st.one_of(
-    keys.map(lambda k: ir.CallExpr(func="exists", args=(k,))),
-    keys.map(lambda k: ir.CallExpr(func="len", args=(k,))),
-)
+def _text(value: str) -> ir.Text:
+    return ir.Text(value=value)
 
 
-def _compound(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(
-        inner.map(lambda e: ir.NotExpr(operand=e)),
-        st.builds(
-            lambda op, operands: ir.BoolExpr(op=op, operands=tuple(operands)),
-            st.sampled_from(["and", "or"]),
-            st.lists(inner, min_size=2, max_size=3),
-        ),
-        st.builds(
-            lambda op, left, right: ir.CompareExpr(op=op, left=left, right=right),
-            st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "contains"]),
-            inner,
-            inner,
-        ),
+def escaped(text: str) -> str:
+    """`text` as a prompt reads it literally: braces doubled, so it names no key."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+# ---- conditions ---------------------------------------------------------------------------
+
+
+def exprs_over(keys: st.SearchStrategy[str], *, valid: bool = False) -> st.SearchStrategy[ir.Expr]:
+    """Conditions naming `keys`. `valid`: only what the checks accept (one-argument calls,
+    `exists` of a key), else any call the grammar can write (`len()`, `exists(1, x)`)."""
+    key_exprs = keys.map(lambda n: ir.KeyExpr(name=n))
+    literals = json_scalars.map(lambda v: ir.LiteralExpr(value=v))
+    calls_of_keys = st.builds(
+        lambda func, key: ir.CallExpr(func=func, args=(key,)),
+        st.sampled_from(["exists", "len"]),
+        key_exprs,
     )
 
+    def compound(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        calls = (
+            inner.map(lambda e: ir.CallExpr(func="len", args=(e,)))
+            if valid
+            else st.builds(
+                lambda func, args: ir.CallExpr(func=func, args=tuple(args)),
+                st.sampled_from(["len", "exists"]),
+                st.lists(inner, max_size=2),
+            )
+        )
+        return st.one_of(
+            calls,
+            inner.map(lambda e: ir.NotExpr(operand=e)),
+            st.builds(
+                lambda op, operands: ir.BoolExpr(op=op, operands=tuple(operands)),
+                st.sampled_from(["and", "or"]),
+                st.lists(inner, min_size=2, max_size=3),
+            ),
+            st.builds(
+                lambda op, left, right: ir.CompareExpr(op=op, left=left, right=right),
+                st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "contains"]),
+                inner,
+                inner,
+            ),
+        )
 
-exprs = st.recursive(st.one_of(keys, literals, calls), _compound, max_leaves=6)
+    return st.recursive(st.one_of(key_exprs, literals, calls_of_keys), compound, max_leaves=6)
 
 
-# ---- policies ---------------------------------------------------------------------------
+exprs = exprs_over(names)
+commented_exprs = st.builds(lambda e, c: e.model_copy(update={"comments": c}), exprs, comments)
 
 
-def retry_policies(name: str | None = None) -> st.SearchStrategy[ir.RetryPolicy]:
+# ---- policies -----------------------------------------------------------------------------
+
+
+def retry_policies(
+    name: str | None = None, *, valid: bool = False
+) -> st.SearchStrategy[ir.RetryPolicy]:
+    """A retry policy; `valid` keeps every value in the range the checks accept."""
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        "max_retries": st.integers(0, 5) if valid else st.integers(-1, 10),
+        "backoff": st.sampled_from(["constant", "exponential"]) | _unless(valid, names),
+        "base_delay": st.integers(0, 2) if valid else seconds,
+        "multiplier": st.integers(1, 4) if valid else numbers,
+        "max_delay": st.integers(2, 60) if valid else seconds,
+        "jitter": st.sampled_from(["none", "full"]) | _unless(valid, names),
+        "retry_on": idents(of=st.sampled_from(ERROR_KINDS) | _unless(valid, names)),
+    }
     return st.builds(
-        lambda kw: ir.RetryPolicy(name=name, **kw),
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "max_retries": st.integers(-1, 10),
-                "backoff": st.sampled_from(["constant", "exponential"]) | names,
-                "base_delay": seconds,
-                "multiplier": numbers,
-                "max_delay": seconds,
-                "jitter": st.sampled_from(["none", "full"]) | names,
-                "retry_on": idents(),
-            },
-        ),
+        lambda kw, notes: ir.RetryPolicy(name=name, comments=notes if name else (), **kw),
+        st.fixed_dictionaries({}, optional=fields),
+        comments,
     )
 
 
-def breaker_policies(name: str | None = None) -> st.SearchStrategy[ir.BreakerPolicy]:
+def breaker_policies(
+    name: str | None = None, *, valid: bool = False
+) -> st.SearchStrategy[ir.BreakerPolicy]:
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        "failure_threshold": st.integers(1, 10) if valid else st.integers(0, 20),
+        "recovery_timeout": st.integers(1, 60) if valid else seconds,
+        "half_open_max_calls": st.integers(1, 3) if valid else st.integers(0, 5),
+    }
     return st.builds(
-        lambda kw: ir.BreakerPolicy(name=name, **kw),
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "failure_threshold": st.integers(0, 20),
-                "recovery_timeout": seconds,
-                "half_open_max_calls": st.integers(0, 5),
-            },
-        ),
+        lambda kw, notes: ir.BreakerPolicy(name=name, comments=notes if name else (), **kw),
+        st.fixed_dictionaries({}, optional=fields),
+        comments,
     )
 
 
-refs = names.map(lambda n: ir.PolicyRef(name=n))
-retry_settings = st.one_of(retry_policies(), refs)
-breaker_settings = st.one_of(breaker_policies(), refs)
+def _unless(valid: bool, values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.nothing() if valid else values
+
+
+def retry_settings(
+    refs: st.SearchStrategy[str] = names, *, valid: bool = False
+) -> st.SearchStrategy[ir.RetryPolicy | ir.PolicyRef]:
+    return st.one_of(retry_policies(valid=valid), refs.map(lambda n: ir.PolicyRef(name=n)))
+
+
+def breaker_settings(
+    refs: st.SearchStrategy[str] = names, *, valid: bool = False
+) -> st.SearchStrategy[ir.BreakerPolicy | ir.PolicyRef]:
+    return st.one_of(breaker_policies(valid=valid), refs.map(lambda n: ir.PolicyRef(name=n)))
+
+
 output_specs = st.one_of(
     st.just(ir.OutputSpec()),
     st.dictionaries(texts, json_values, max_size=3).map(lambda s: ir.OutputSpec(schema=s)),
 )
 
 
-# ---- steps ------------------------------------------------------------------------------
+# ---- printable IR --------------------------------------------------------------------------
 
 
-def _common(name: str, *, group: bool = False) -> st.SearchStrategy[dict[str, Any]]:
+def _common(name: str) -> st.SearchStrategy[dict[str, Any]]:
     key = names  # a group's key defaults to `<name>_output`, so it is never None either
     return st.fixed_dictionaries(
-        {"name": st.just(name), "output_key": key},
-        optional={"after": idents(), "when": exprs, "timeout": seconds},
+        {"name": st.just(name), "output_key": key, "comments": comments},
+        optional={"after": idents(), "when": commented_exprs, "timeout": seconds},
     )
 
 
 @st.composite
 def llm_steps(draw: st.DrawFn, name: str) -> ir.LlmStep:
     common = draw(_common(name))
+    text = st.builds(ir.Text, value=texts, comments=comments)
     extra = draw(
         st.fixed_dictionaries(
-            {"model": model_ids.map(lambda m: ir.ModelRef(id=m)), "prompt": texts.map(_text)},
+            {"model": model_refs, "prompt": text},
             optional={
-                "system": texts.map(_text),
+                "system": text,
                 "temperature": numbers,
                 "max_tokens": st.integers(-1, 100_000),
                 "stop": st.lists(texts, max_size=3).map(tuple),
-                "retry": retry_settings,
-                "fallback": st.lists(model_ids.map(lambda m: ir.ModelRef(id=m)), max_size=3).map(
-                    tuple
-                ),
-                "breaker": breaker_settings,
+                "retry": retry_settings(),
+                "fallback": st.lists(model_refs, max_size=3).map(tuple),
+                "breaker": breaker_settings(),
                 "output": output_specs,
             },
         )
@@ -147,51 +242,68 @@ def llm_steps(draw: st.DrawFn, name: str) -> ir.LlmStep:
     return ir.LlmStep(**common, **extra)
 
 
+# `.mmo` writes a transform's function as one token; YAML writes any text.
+_FUNCTIONS = st.sampled_from(["upper", "lower", "json", "pkg.mod:fn", "a.b.c:d_e"])
+# `.mmo` writes an endpoint's kind as a name, `-` as `_`, so a kind with `_` reads back changed.
+_KINDS = st.from_regex(r"[a-z]{1,6}(-[a-z]{1,6})?", fullmatch=True)
+_FUNCTION_TOKENS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.:]{0,12}", fullmatch=True)
+
+
 @st.composite
-def transform_steps(draw: st.DrawFn, name: str) -> ir.TransformStep:
+def transform_steps(draw: st.DrawFn, name: str, *, mmo: bool = False) -> ir.TransformStep:
     common = draw(_common(name))
+    functions = _FUNCTIONS | (_FUNCTION_TOKENS if mmo else texts)
     extra = draw(
         st.fixed_dictionaries(
-            {"function": st.sampled_from(["upper", "json", "pkg.mod:fn"]) | texts},
-            optional={"reads": idents(), "pass_context": st.booleans()},
+            {"function": functions},
+            optional={
+                "reads": idents(of=names | st.just("reads")),
+                "pass_context": st.booleans(),
+            },
         )
     )
     return ir.TransformStep(**common, **extra)
 
 
 @st.composite
-def steps(draw: st.DrawFn, name: str, *, members: bool = False) -> Any:
+def steps(draw: st.DrawFn, name: str, *, members: bool = False, mmo: bool = False) -> AnyStep:
     kinds = ["llm", "transform"] if members else ["llm", "transform", "group"]
     kind = draw(st.sampled_from(kinds))
     if kind == "llm":
         return draw(llm_steps(name))
     if kind == "transform":
-        return draw(transform_steps(name))
-    member_names = draw(st.lists(names, min_size=0, max_size=3))
-    inner = tuple(draw(steps(f"{name}_{m}", members=True)) for m in member_names)
-    common = draw(_common(name, group=True))
+        return draw(transform_steps(name, mmo=mmo))
+    member_names = draw(st.lists(names, min_size=1 if mmo else 0, max_size=3))
+    inner = tuple(draw(steps(f"{name}_{m}", members=True, mmo=mmo)) for m in member_names)
+    common = draw(_common(name))
     concurrency = draw(st.none() | st.integers(-1, 10))
     return ir.GroupStep(steps=inner, concurrency=concurrency, **common)
-
-
-def _text(value: str) -> ir.Text:
-    return ir.Text(value=value)
-
-
-# ---- pipelines --------------------------------------------------------------------------
 
 
 def _unique_names(max_size: int) -> st.SearchStrategy[list[str]]:
     return st.lists(names, max_size=max_size, unique=True)
 
 
+# A default the input's type accepts (the checks refuse any other).
+_DEFAULTS_BY_TYPE: dict[str | None, st.SearchStrategy[Any]] = {
+    "str": texts,
+    "int": st.integers(-1000, 1000),
+    "float": finite,
+    "bool": st.booleans(),
+    "json": json_values,
+    None: texts,  # an input of no type is text
+}
+
+
 @st.composite
-def inputs(draw: st.DrawFn) -> tuple[ir.Input, ...]:
+def inputs(
+    draw: st.DrawFn, names: st.SearchStrategy[list[str]], *, valid: bool = False
+) -> tuple[ir.Input, ...]:
     found = []
-    for name in draw(_unique_names(4)):
-        type_name = draw(st.none() | st.sampled_from(["str", "int", "float", "bool", "json"]))
+    for name in draw(names):
+        type_name = draw(st.sampled_from(list(_DEFAULTS_BY_TYPE)))
         if draw(st.booleans()):
-            default = draw(json_values)
+            default = draw(_DEFAULTS_BY_TYPE[type_name] if valid else json_values)
             found.append(ir.Input(name=name, type=type_name, default=default, has_default=True))
         else:
             found.append(ir.Input(name=name, type=type_name))
@@ -199,34 +311,185 @@ def inputs(draw: st.DrawFn) -> tuple[ir.Input, ...]:
 
 
 @st.composite
-def pipelines(draw: st.DrawFn) -> ir.Pipeline:
-    declared = draw(st.booleans())
+def pipelines(draw: st.DrawFn, *, mmo: bool = False) -> ir.Pipeline:
+    """Printable IR. `mmo`: only what `.mmo` can write too; YAML also writes an inputs section
+    declared empty (`.mmo` declares inputs only by listing them), a transform function
+    that is any text (`.mmo` writes it as one token), an endpoint kind with `_` and a group with no
+    members."""
+    ins = draw(inputs(_unique_names(4)))
+    declared = draw(st.booleans()) if ins or not mmo else False
     optional: dict[str, Any] = {
         "version": draw(st.none() | texts),
         "description": draw(st.none() | texts),
         "inputs_declared": declared,
-        "inputs": draw(inputs()) if declared else (),
+        "inputs": ins if declared else (),
         "outputs": draw(idents()),
         "models": tuple(
-            ir.ModelAlias(name=n, model=ir.ModelRef(id=draw(model_ids)))
+            ir.ModelAlias(name=n, model=draw(model_refs), comments=draw(comments))
             for n in draw(_unique_names(2))
         ),
         "providers": tuple(
             ir.Endpoint(
                 name=n,
-                kind=draw(st.sampled_from(["openai-compatible"]) | names),
+                kind=draw(st.sampled_from(["openai-compatible"]) | (_KINDS if mmo else names)),
                 base_url=draw(texts),
-                api_key_env=draw(st.none() | names),
+                api_key_env=draw(st.none() | names | texts),
+                comments=draw(comments),
             )
             for n in draw(_unique_names(2))
         ),
         "retry_policies": tuple(draw(retry_policies(n)) for n in draw(_unique_names(2))),
         "breaker_policies": tuple(draw(breaker_policies(n)) for n in draw(_unique_names(2))),
         "defaults": ir.Defaults(
-            retry=draw(st.none() | retry_settings),
-            breaker=draw(st.none() | breaker_settings),
+            retry=draw(st.none() | retry_settings()),
+            breaker=draw(st.none() | breaker_settings()),
             timeout=draw(st.none() | seconds),
         ),
+        "comments": draw(comments),
+        "trailing_comments": draw(comments),
     }
-    step_list = tuple(draw(steps(n)) for n in draw(st.lists(names, max_size=4)))
+    step_list = tuple(draw(steps(n, mmo=mmo)) for n in draw(st.lists(names, max_size=4)))
     return ir.Pipeline(name=draw(names), steps=step_list, **optional)
+
+
+# ---- valid pipelines ----------------------------------------------------------------------
+
+STEP_KINDS = ("llm", "transform", "group")
+VALID_FUNCTIONS = ["upper", "lower", "strip", "title", "identity", "to_json"]
+
+
+class _Names:
+    """Draws names never drawn before in this pipeline (steps, keys, inputs, policies)."""
+
+    def __init__(self, draw: st.DrawFn, pool: st.SearchStrategy[str]) -> None:
+        self._draw, self._pool, self.used = draw, pool, set[str]()
+
+    def fresh(self) -> str:
+        name = self._draw(self._pool.filter(lambda n: n not in self.used))
+        self.used.add(name)
+        return name
+
+
+@st.composite
+def valid_pipelines(
+    draw: st.DrawFn,
+    *,
+    kinds: Sequence[str] = STEP_KINDS,
+    plain_names: bool = False,
+    min_steps: int = 1,
+    max_steps: int = 6,
+) -> ir.Pipeline:
+    """A pipeline the checks accept: a DAG in which each step reads (by prompt, `reads` or
+    `when`) keys of inputs or of steps drawn before it and may run `after` them, declared in
+    a random order. `kinds`: which top-level step kinds (group members are llm or transform
+    steps); `plain_names`: lower-case ASCII names only; `min_steps`, `max_steps`: how many
+    top-level steps."""
+    fresh = _Names(draw, names if plain_names else hostile_names).fresh
+    declared = draw(st.booleans())
+    input_names = [fresh() for _ in range(draw(st.integers(1, 2)))]
+    retry_names = [fresh() for _ in range(draw(st.integers(0, 2)))]
+    breaker_names = [fresh() for _ in range(draw(st.integers(0, 1)))]
+    refs = {
+        "retry": st.sampled_from(retry_names) if retry_names else st.nothing(),
+        "breaker": st.sampled_from(breaker_names) if breaker_names else st.nothing(),
+    }
+    keys = list(input_names)  # keys a step may read: inputs, then what earlier steps produce
+    earlier: list[str] = []  # top-level steps drawn so far
+    drawn: list[AnyStep] = []
+    for _ in range(draw(st.integers(min_steps, max_steps))):
+        kind = draw(st.sampled_from(list(kinds)))
+        name = fresh()
+        common: dict[str, Any] = {
+            "after": draw(idents(2, st.sampled_from(earlier))) if earlier else (),
+            "when": draw(st.none() | exprs_over(st.sampled_from(keys), valid=True)),
+            "timeout": draw(st.none() | st.integers(1, 600)),
+        }
+        if kind == "group":
+            members = tuple(
+                draw(_valid_member(fresh(), fresh(), keys, refs))
+                for _ in range(draw(st.integers(1, 3)))
+            )
+            key = draw(st.just(f"{name}_output") | st.just(fresh()))
+            concurrency = draw(st.none() | st.integers(1, 3))
+            step: AnyStep = ir.GroupStep(
+                name=name, steps=members, output_key=key, concurrency=concurrency, **common
+            )
+            keys.extend(m.output_key for m in members)
+        else:
+            key = fresh()
+            member = draw(_valid_member(name, key, keys, refs, kind=kind))
+            step = member.model_copy(update=common)
+        if key is not None:
+            keys.append(key)
+        earlier.append(name)
+        drawn.append(step)
+    produced = keys[len(input_names) :]
+    return ir.Pipeline(
+        name=draw(names),
+        version=draw(st.none() | texts),
+        description=draw(st.none() | texts),
+        inputs_declared=declared,
+        inputs=draw(inputs(st.just(input_names), valid=True)) if declared else (),
+        outputs=tuple(
+            ir.Ident(name=n)
+            for n in (draw(st.lists(st.sampled_from(produced), max_size=2, unique=True)))
+        ),
+        retry_policies=tuple(draw(retry_policies(n, valid=True)) for n in retry_names),
+        breaker_policies=tuple(draw(breaker_policies(n, valid=True)) for n in breaker_names),
+        defaults=ir.Defaults(
+            retry=draw(st.none() | retry_settings(refs["retry"], valid=True)),
+            breaker=draw(st.none() | breaker_settings(refs["breaker"], valid=True)),
+            timeout=draw(st.none() | st.integers(1, 600)),
+        ),
+        steps=tuple(draw(st.permutations(drawn))),
+    )
+
+
+@st.composite
+def _valid_member(
+    draw: st.DrawFn,
+    name: str,
+    key: str,
+    keys: list[str],
+    refs: dict[str, st.SearchStrategy[str]],
+    *,
+    kind: str | None = None,
+) -> ir.LlmStep | ir.TransformStep:
+    """An llm or transform step named `name`, writing `key`, reading some of `keys`."""
+    kind = kind or draw(st.sampled_from(["llm", "transform"]))
+    source = st.sampled_from(list(keys))
+    if kind == "transform":
+        return ir.TransformStep(
+            name=name,
+            function=draw(st.sampled_from(VALID_FUNCTIONS)),
+            reads=(ir.Ident(name=draw(source)),),
+            output_key=key,
+        )
+    reads = draw(st.lists(source, max_size=3, unique=True))
+    prompt = escaped(draw(texts)) + "".join(f" {{{r}}}" for r in reads)
+    model = draw(st.sampled_from(VALID_MODELS))
+    others = [m for m in VALID_MODELS if _model_name(m) != _model_name(model)]
+    return ir.LlmStep(
+        name=name,
+        model=ir.ModelRef(id=model),
+        prompt=_text(prompt),
+        system=draw(st.none() | texts.map(escaped).map(_text)),
+        temperature=draw(st.none() | st.floats(0, 2)),
+        max_tokens=draw(st.none() | st.integers(1, 4000)),
+        stop=tuple(draw(st.lists(texts, max_size=2))),
+        retry=draw(st.none() | retry_settings(refs["retry"], valid=True)),
+        breaker=draw(st.none() | breaker_settings(refs["breaker"], valid=True)),
+        fallback=draw(
+            st.none()
+            | st.lists(st.sampled_from(others), min_size=1, max_size=2, unique_by=_model_name).map(
+                lambda ids: tuple(ir.ModelRef(id=m) for m in ids)
+            )
+        ),
+        output_key=key,
+    )
+
+
+def _model_name(model: str) -> str:
+    """`gpt-4o-mini` and `openai/gpt-4o-mini` are one model (the checks refuse a fallback
+    list naming it twice, or naming the primary)."""
+    return model.rpartition("/")[2]

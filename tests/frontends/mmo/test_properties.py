@@ -1,4 +1,7 @@
-"""Hypothesis: random valid IR round-trips through the printer; no text crashes the parser."""
+"""Hypothesis: random printable IR round-trips through the printer; no text crashes the parser.
+
+The pipelines are the YAML round trip's, less what only YAML can write (`mmo=True`).
+"""
 
 from __future__ import annotations
 
@@ -10,205 +13,9 @@ from mmoc import ir
 from mmoc.expr_text import print_expr
 from mmoc.frontends.mmo.parse import parse_condition, parse_mmo
 from mmoc.frontends.mmo.printer import print_mmo
+from support import strategies
 
-# Words that are keywords wherever a condition operand may stand, so never keys.
-RESERVED = {"not", "and", "or", "true", "false", "null", "contains"}
-
-idents = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(lambda s: s not in RESERVED)
-idents_nodes = idents.map(lambda n: ir.Ident(name=n))
-model_ids = st.sampled_from(
-    [
-        "gemini-2.5-flash-lite",
-        "openai/gpt-4o-mini",
-        "anthropic/claude-haiku-4-5",
-        "mock/fast?latency_ms=50&fail_first=2",
-        "fast",
-        "ollama/llama3:8b",
-        "local/my.model-v2",
-    ]
-).map(lambda m: ir.ModelRef(id=m))
-chars = st.one_of(
-    st.sampled_from(list('ab {}"\\\n\t \r#é\x00\x7f')),
-    st.characters(min_codepoint=32, max_codepoint=0x24F),
-)
-texts = st.text(alphabet=chars, max_size=40)
-durations = st.one_of(
-    st.integers(0, 100_000).map(float),
-    st.integers(0, 100_000).map(lambda n: n / 1000),
-    st.floats(0.001, 1e5, allow_nan=False, allow_infinity=False),
-)
-finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
-json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), finite, texts),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(texts, inner, max_size=3)),
-    max_leaves=6,
-)
-comments = st.lists(
-    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x24F), max_size=20).map(
-        str.rstrip
-    ),
-    max_size=2,
-).map(tuple)
-
-leaf_exprs = st.one_of(
-    idents.map(lambda n: ir.KeyExpr(name=n)),
-    st.one_of(texts, st.integers(-1000, 1000), finite, st.booleans(), st.none()).map(
-        lambda v: ir.LiteralExpr(value=v)
-    ),
-)
-exprs = st.recursive(
-    leaf_exprs,
-    lambda inner: st.one_of(
-        st.builds(
-            ir.CallExpr,
-            func=st.sampled_from(["len", "exists"]),
-            args=st.lists(inner, max_size=2).map(tuple),
-        ),
-        st.builds(ir.NotExpr, operand=inner),
-        st.builds(
-            ir.BoolExpr,
-            op=st.sampled_from(["and", "or"]),
-            operands=st.lists(inner, min_size=2, max_size=3).map(tuple),
-        ),
-        st.builds(
-            ir.CompareExpr,
-            op=st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "contains"]),
-            left=inner,
-            right=inner,
-        ),
-    ),
-    max_leaves=8,
-)
-
-
-commented_exprs = st.builds(lambda e, c: e.model_copy(update={"comments": c}), exprs, comments)
-
-
-def retry_policies(named: bool) -> st.SearchStrategy[ir.RetryPolicy]:
-    return st.builds(
-        ir.RetryPolicy,
-        name=idents if named else st.none(),
-        max_retries=st.integers(0, 10),
-        backoff=st.sampled_from(["exponential", "constant"]),
-        base_delay=durations,
-        multiplier=st.one_of(st.integers(1, 5), st.floats(1, 4)),
-        max_delay=durations,
-        jitter=st.sampled_from(["none", "full"]),
-        retry_on=st.lists(
-            st.sampled_from(["rate_limit", "timeout", "server_error"]).map(
-                lambda k: ir.Ident(name=k)
-            ),
-            max_size=3,
-        ).map(tuple),
-        comments=comments if named else st.just(()),
-    )
-
-
-def breaker_policies(named: bool) -> st.SearchStrategy[ir.BreakerPolicy]:
-    return st.builds(
-        ir.BreakerPolicy,
-        name=idents if named else st.none(),
-        failure_threshold=st.integers(1, 10),
-        recovery_timeout=durations,
-        half_open_max_calls=st.integers(1, 3),
-        comments=comments if named else st.just(()),
-    )
-
-
-refs = idents.map(lambda n: ir.PolicyRef(name=n))
-optional = st.none
-after = st.lists(idents_nodes, max_size=3).map(tuple)
-
-llm_steps = st.builds(
-    ir.LlmStep,
-    name=idents,
-    output_key=idents,
-    model=model_ids,
-    prompt=st.builds(ir.Text, value=texts, comments=comments),
-    system=st.none() | st.builds(ir.Text, value=texts, comments=comments),
-    temperature=st.none() | st.floats(0, 2),
-    max_tokens=st.none() | st.integers(1, 4000),
-    stop=st.lists(texts, max_size=2).map(tuple),
-    after=after,
-    when=st.none() | commented_exprs,
-    retry=st.none() | refs | retry_policies(named=False),
-    fallback=st.none() | st.lists(model_ids, max_size=2).map(tuple),
-    breaker=st.none() | refs | breaker_policies(named=False),
-    output=st.none()
-    | st.builds(ir.OutputSpec, schema_=st.none() | st.dictionaries(texts, json_values, max_size=3)),
-    timeout=st.none() | durations,
-    comments=comments,
-)
-transform_steps = st.builds(
-    ir.TransformStep,
-    name=idents,
-    output_key=idents,
-    function=st.sampled_from(["upper", "lower", "pkg.mod:fn", "a.b.c:d_e"]),
-    reads=st.lists(idents_nodes | st.just(ir.Ident(name="reads")), max_size=3).map(tuple),
-    after=after,
-    when=st.none() | exprs,
-    timeout=st.none() | durations,
-    pass_context=st.booleans(),
-    comments=comments,
-)
-members = st.one_of(llm_steps, transform_steps)
-groups = st.builds(
-    ir.GroupStep,
-    name=idents,
-    output_key=st.none() | idents,
-    after=after,
-    when=st.none() | exprs,
-    timeout=st.none() | durations,
-    concurrency=st.none() | st.integers(1, 8),
-    steps=st.lists(members, min_size=1, max_size=3).map(tuple),
-    comments=comments,
-)
-inputs = st.builds(
-    lambda name, type_, default, has: ir.Input(
-        name=name, type=type_, default=default if has else None, has_default=has
-    ),
-    idents,
-    st.none() | st.sampled_from(["str", "int", "float", "bool", "json"]),
-    json_values,
-    st.booleans(),
-)
-
-
-aliases = st.builds(ir.ModelAlias, name=idents, model=model_ids)
-endpoints = st.builds(ir.Endpoint, name=idents, base_url=texts, api_key_env=st.none() | texts)
-
-
-def by_name(node: Any) -> str:
-    return str(node.name)
-
-
-@st.composite
-def pipelines(draw: Any) -> ir.Pipeline:
-    ins = draw(st.lists(inputs, max_size=3, unique_by=by_name))
-    return ir.Pipeline(
-        name=draw(idents),
-        version=draw(st.none() | texts),
-        description=draw(st.none() | texts),
-        inputs_declared=bool(ins),
-        inputs=tuple(ins),
-        outputs=tuple(draw(st.lists(idents_nodes, max_size=3))),
-        models=tuple(draw(st.lists(aliases, max_size=2, unique_by=by_name))),
-        providers=tuple(draw(st.lists(endpoints, max_size=2, unique_by=by_name))),
-        retry_policies=tuple(
-            draw(st.lists(retry_policies(named=True), max_size=2, unique_by=by_name))
-        ),
-        breaker_policies=tuple(
-            draw(st.lists(breaker_policies(named=True), max_size=2, unique_by=by_name))
-        ),
-        defaults=ir.Defaults(
-            retry=draw(st.none() | refs | retry_policies(named=False)),
-            breaker=draw(st.none() | refs | breaker_policies(named=False)),
-            timeout=draw(st.none() | durations),
-        ),
-        steps=tuple(draw(st.lists(st.one_of(llm_steps, transform_steps, groups), max_size=4))),
-        comments=draw(comments),
-        trailing_comments=draw(comments),
-    )
+MMO_PIPELINES = strategies.pipelines(mmo=True)
 
 
 def reparse(text: str) -> ir.Pipeline:
@@ -238,7 +45,7 @@ def all_comments(node: Any) -> list[str]:
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pipelines())
+@given(MMO_PIPELINES)
 def test_print_parse_round_trip_and_idempotence(p: ir.Pipeline) -> None:
     text = print_mmo(p)
     back = reparse(text)
@@ -250,7 +57,7 @@ def test_print_parse_round_trip_and_idempotence(p: ir.Pipeline) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(exprs)
+@given(strategies.exprs)
 def test_condition_round_trip(e: ir.Expr) -> None:
     text = print_expr(e)
     back, diags = parse_condition(text, "c")
@@ -351,7 +158,7 @@ def test_token_soup_never_raises(tokens: list[str], sep: str) -> None:
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pipelines(), st.data())
+@given(MMO_PIPELINES, st.data())
 def test_damaged_valid_text_never_raises(p: ir.Pipeline, data: Any) -> None:
     text = print_mmo(p)
     start = data.draw(st.integers(0, len(text)))
@@ -370,7 +177,7 @@ def test_any_text_never_raises(text: str) -> None:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pipelines())
+@given(MMO_PIPELINES)
 def test_mmo_and_yaml_twins_give_the_same_ir(p: ir.Pipeline) -> None:
     from mmoc.frontends.yaml.parse import parse_yaml
     from mmoc.frontends.yaml.printer import print_yaml
