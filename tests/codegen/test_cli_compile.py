@@ -190,8 +190,8 @@ def test_pre_commit_hooks_regenerate_and_check_mmo_files() -> None:
 
     root = Path(__file__).resolve().parents[2]
     hooks = {h["id"]: h for h in yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())}
-    assert hooks["mmoc-compile"]["entry"] == "mmoc compile"
-    assert hooks["mmoc-compile-check"]["entry"] == "mmoc compile --check"
+    assert hooks["mmoc-compile"]["entry"] == "mmoc compile --exit-non-zero-on-write --brief"
+    assert hooks["mmoc-compile-check"]["entry"] == "mmoc compile --check --brief"
     for hook in hooks.values():
         assert hook["language"] == "python"
         pattern = re.compile(hook["files"])
