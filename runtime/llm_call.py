@@ -194,6 +194,7 @@ class _ModelAttempts(AttemptLog):
 
     __slots__ = ("attempt", "breaker", "ctx", "key", "limit", "provider", "request",
                  "requested", "response", "st", "step")
+    response: LlmResponse | None
 
     def __init__(self, ctx: LlmContext, step: LlmStep, st: StepTrace, requested: str, key: str,
                  breaker: CircuitBreaker | None, provider: Provider, request: LlmRequest,
@@ -227,6 +228,7 @@ class _ModelAttempts(AttemptLog):
 
     def begin(self, retry_number: int, wait: float) -> None:
         st = self.st
+        self.response = None  # set by `reply` when this attempt gets one
         self.attempt = attempt = AttemptTrace(len(st.attempts) + 1, self.requested, wait * 1000.0)
         st.attempts.append(attempt)
         on_attempt = self.ctx.on_attempt
@@ -249,6 +251,8 @@ class _ModelAttempts(AttemptLog):
         attempt.status = FAILED
         attempt.error_kind = error_kind(exc)
         attempt.error = redact(str(exc) or type(exc).__name__, self.ctx.secrets)
+        if self.response is not None:  # a reply that failed the JSON check: still charged
+            _charge(self.st, attempt, self.requested, self.response)
 
     def gave_up(self, exc: Exception) -> None:
         if self.breaker is not None:
@@ -256,14 +260,13 @@ class _ModelAttempts(AttemptLog):
 
     def succeeded(self, result: Any, latency: float) -> None:
         attempt, response = self.attempt, self.response
+        assert response is not None  # a success is a reply
         attempt.latency_ms = latency * 1000.0
         attempt.status = SUCCESS
-        attempt.input_tokens = response.input_tokens
-        attempt.output_tokens = response.output_tokens
-        attempt.cached_input_tokens = response.cached_input_tokens
         if self.breaker is not None:
             _note_breaker(self.st, self.key, self.breaker)
-        _account(self.st, self.requested, response)
+        self.st.model_used = self.requested
+        _charge(self.st, attempt, self.requested, response)
 
 
 async def _call(provider: Provider, request: LlmRequest, timeout: float | None) -> LlmResponse:
@@ -281,19 +284,24 @@ async def _call(provider: Provider, request: LlmRequest, timeout: float | None) 
         ) from None
 
 
-def _account(st: StepTrace, requested: str, response: LlmResponse) -> None:
-    st.model_used = requested
-    st.input_tokens = response.input_tokens
-    st.output_tokens = response.output_tokens
-    st.cached_input_tokens = response.cached_input_tokens
-    st.tokens_estimated = response.tokens_estimated
+def _charge(st: StepTrace, attempt: AttemptTrace, requested: str,
+            response: LlmResponse) -> None:
+    """Record what a reply cost on its attempt and add it to the step: every reply the
+    provider sent is charged, also one that then failed the JSON check."""
+    attempt.input_tokens = response.input_tokens
+    attempt.output_tokens = response.output_tokens
+    attempt.cached_input_tokens = response.cached_input_tokens
+    st.input_tokens += response.input_tokens
+    st.output_tokens += response.output_tokens
+    st.cached_input_tokens += response.cached_input_tokens
+    st.tokens_estimated = st.tokens_estimated or response.tokens_estimated
     # Priced as the requested model, also in a mock run (`--mock`): the trace then shows what
     # the run would cost at these token counts. A model requested as `mock/...` is free.
     usd, estimated = price_cost(
         requested, response.input_tokens, response.output_tokens, response.cached_input_tokens
     )
-    st.cost_usd = usd
-    st.cost_estimated = estimated
+    st.cost_usd += usd
+    st.cost_estimated = st.cost_estimated or estimated
 
 
 def _note_breaker(st: StepTrace, key: str, breaker: CircuitBreaker) -> None:
