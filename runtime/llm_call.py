@@ -25,7 +25,7 @@ from .attempts import AttemptLog, attempt_loop, first_success
 from .breaker import BreakerRegistry, CircuitBreaker
 from .catalog import ModelId, parse_model_id
 from .errors import CircuitOpenError, FallbackExhaustedError, LlmError, error_kind
-from .observer import Hooks, safe_call
+from .observer import Hooks, LlmCall, safe_call
 from .pricing import cost as price_cost
 from .providers import ProviderRegistry
 from .providers.base import LlmRequest, LlmResponse, Provider
@@ -51,6 +51,7 @@ class LlmContext:
         "mock_provider",
         "model_limits",
         "on_attempt",
+        "on_attempt_end",
         "providers",
         "rng",
         "run_id",
@@ -78,6 +79,7 @@ class LlmContext:
         self.breakers = breakers
         self.endpoints = endpoints
         self.on_attempt = hooks.on_attempt if hooks is not None else None
+        self.on_attempt_end = hooks.on_attempt_end if hooks is not None else None
         self.sleep = sleep
         self.clock = clock
         self.rng = rng
@@ -243,6 +245,7 @@ class _ModelAttempts(AttemptLog):
         attempt.error_kind = "circuit_open"
         attempt.error = f"circuit open for {self.request.provider}/{self.request.model}: not called"
         _note_breaker(self.st, self.key, breaker)
+        self._report_end()
         return CircuitOpenError(self.requested, attempt.error)
 
     def failed(self, exc: Exception, latency: float) -> None:
@@ -253,6 +256,7 @@ class _ModelAttempts(AttemptLog):
         attempt.error = redact(str(exc) or type(exc).__name__, self.ctx.secrets)
         if self.response is not None:  # a reply that failed the JSON check: still charged
             _charge(self.st, attempt, self.requested, self.response)
+        self._report_end()
 
     def gave_up(self, exc: Exception) -> None:
         if self.breaker is not None:
@@ -267,6 +271,16 @@ class _ModelAttempts(AttemptLog):
             _note_breaker(self.st, self.key, self.breaker)
         self.st.model_used = self.requested
         _charge(self.st, attempt, self.requested, response)
+        self._report_end()
+
+    def _report_end(self) -> None:
+        """The observer's `on_attempt_end`, when it has one (the details cost nothing else)."""
+        on_attempt_end = self.ctx.on_attempt_end
+        if on_attempt_end is not None:
+            base_url = getattr(self.provider, "current_base_url", None)
+            call = LlmCall(self.request, self.response,
+                           base_url() if callable(base_url) else None)
+            safe_call(on_attempt_end, self.st.name, self.attempt, call)
 
 
 async def _call(provider: Provider, request: LlmRequest, timeout: float | None) -> LlmResponse:
