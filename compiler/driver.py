@@ -53,6 +53,17 @@ class LoadResult:
         return [d for d in self.diagnostics if d.is_error]
 
 
+def folder_sources(folder: Path) -> list[Path]:
+    """The pipeline sources in `folder` (not below it), sorted: `.mmo` and YAML files, a
+    `.mmo` winning over its YAML twin of the same stem (what `demo` and `run FOLDER` run)."""
+    by_stem: dict[str, Path] = {}
+    for path in sorted(p for p in folder.iterdir() if p.suffix in SOURCE_SUFFIXES):
+        kept = by_stem.get(path.stem)
+        if kept is None or (path.suffix in MMO_SUFFIXES and kept.suffix not in MMO_SUFFIXES):
+            by_stem[path.stem] = path
+    return sorted(by_stem.values())
+
+
 def display_of(path: str | Path) -> str:
     """How a path is shown in spans and generated headers: as given, with `/` separators."""
     return Path(path).as_posix()

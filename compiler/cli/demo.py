@@ -42,22 +42,13 @@ _OUTPUT_PREVIEW = 240  # characters of each output shown
 def find_sources(args: Sequence[str]) -> list[Path]:
     """The files named, or the pipelines found in the folders named (default: the pipelines
     folder): `.mmo` and YAML files, a `.mmo` winning over its YAML twin of the same stem."""
+    from ..driver import folder_sources
+
     roots = [Path(a) for a in args] or [_default_folder()]
     found: list[Path] = []
     for root in roots:
-        found.extend(_folder_sources(root) if root.is_dir() else [root])
+        found.extend(folder_sources(root) if root.is_dir() else [root])
     return found
-
-
-def _folder_sources(folder: Path) -> list[Path]:
-    from ..driver import MMO_SUFFIXES, SOURCE_SUFFIXES
-
-    by_stem: dict[str, Path] = {}
-    for path in sorted(p for p in folder.iterdir() if p.suffix in SOURCE_SUFFIXES):
-        kept = by_stem.get(path.stem)
-        if kept is None or (path.suffix in MMO_SUFFIXES and kept.suffix not in MMO_SUFFIXES):
-            by_stem[path.stem] = path
-    return sorted(by_stem.values())
 
 
 def _default_folder() -> Path:

@@ -242,14 +242,14 @@ def run_folder(request: RunRequest, err: Console, out: Console) -> int:
     stem), one after the other, each with the `-i` values it declares; the worst exit code."""
     from dataclasses import replace
 
+    from ..driver import folder_sources
     from ..modules import import_path, source_import_path
     from .common import display_path
-    from .demo import find_sources
 
     if request.trace_path or request.trace_md or request.as_json or request.inputs_json:
         raise RunAbort(2, "--trace, --trace-md, --json and --inputs-json take one pipeline, "
                           "not a folder")
-    sources = find_sources([str(request.file)])
+    sources = folder_sources(request.file)
     if not sources:
         raise RunAbort(2, f"no pipeline sources (.mmo, .yaml, .yml) in `{request.file}`")
     worst = 0
