@@ -21,7 +21,8 @@ from mmoc_runtime import (
 from mmoc_runtime.abi import OLDEST_ABI, RUNTIME_VERSION, runtime_range
 from mmoc_runtime.catalog import ModelId
 
-FORBIDDEN = ("mmoc", "lark", "jinja2", "black", "pydantic", "yaml", "click", "rich", "httpx")
+FORBIDDEN = ("mmoc", "lark", "jinja2", "black", "pydantic", "yaml", "click", "rich", "aiohttp",
+             "httpx")
 
 
 def test_runtime_runs_a_pipeline_without_any_compiler_dependency() -> None:
