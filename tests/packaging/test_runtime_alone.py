@@ -1,8 +1,7 @@
 """`mmoc-runtime` installed alone runs every shipped generated module (issue 11).
 
-One test, bounded (every subprocess has a timeout): build the mmoc-runtime wheel from a copy of
-runtime/, install only it in a fresh virtual environment (its dependencies come from the
-package index or pip's cache), then in that environment:
+One test, bounded (every subprocess has a timeout): build the mmoc-runtime wheel and install
+only it in a fresh virtual environment (`support.runtime_venv`), then in that environment:
 
 - run every `pipelines/*_gen.py` as a script with `--mock` (beside the other modules of
   pipelines/, such as transforms, which a module may import) and an `--input` for each
@@ -14,13 +13,11 @@ package index or pip's cache), then in that environment:
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.runtime_venv import pip_for, run, runtime_only_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPILER_ONLY = ("lark", "jinja2", "black", "pydantic", "yaml", "click", "rich", "mmoc")
@@ -28,26 +25,6 @@ SAMPLE = {"str": "tides", "int": "3", "float": "1.5", "bool": "true", "json": "{
 MODULES = sorted((ROOT / "pipelines").glob("*_gen.py"))
 
 pytestmark = pytest.mark.packaging
-
-
-def run(args: list[str | Path], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    done = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
-    assert done.returncode == 0, f"{args}\n{done.stdout}\n{done.stderr}"
-    return done
-
-
-def runtime_wheel(tmp: Path) -> Path:
-    """The mmoc-runtime wheel, built from a clean copy of runtime/ (nothing written in the tree)."""
-    source = tmp / "runtime-src"
-    shutil.copytree(ROOT / "runtime", source,
-                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    wheelhouse = tmp / "wheelhouse"
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", wheelhouse, source], cwd=tmp)
-    (wheel,) = wheelhouse.glob("mmoc_runtime-*.whl")
-    return wheel
 
 
 def required_inputs(module: Path) -> list[str]:
@@ -65,12 +42,8 @@ def required_inputs(module: Path) -> list[str]:
 
 def test_the_runtime_wheel_alone_runs_every_shipped_module(tmp_path: Path) -> None:
     assert MODULES, "no pipelines/*_gen.py to run"
-    wheel = runtime_wheel(tmp_path)
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=tmp_path, timeout=120)
-    python = venv / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", python]
-    run([*pip, "install", "-q", wheel], cwd=tmp_path)
+    python = runtime_only_venv(tmp_path)
+    pip = pip_for(python)
 
     app = tmp_path / "app"  # the shipped modules and what they import, as an app checks them in
     app.mkdir()
