@@ -138,11 +138,9 @@ async def compare(label: str, spec: PipelineSpec, raw: Callable[[], Awaitable[ob
     return row
 
 
-def import_overhead(runs: int = 20, python: str = sys.executable, module: str = "mmoc_runtime",
-                    cwd: str | None = None) -> dict[str, float]:
-    """`import asyncio` vs `import asyncio, <module>` in fresh `python` interpreters,
-    interleaved so that machine load hits both alike; the minimum is the least disturbed
-    figure."""
+def import_overhead(runs: int = 20) -> dict[str, float]:
+    """`import asyncio` vs `import asyncio, mmoc_runtime` in fresh interpreters, interleaved
+    so that machine load hits both alike; the minimum is the least disturbed figure."""
 
     # As installed packages are: with bytecode caches (the stdlib's already exist; a first
     # run writes the runtime's, under the gitignored __pycache__ folders).
@@ -150,15 +148,15 @@ def import_overhead(runs: int = 20, python: str = sys.executable, module: str = 
 
     def once(code: str) -> float:
         started = time.perf_counter()
-        subprocess.run([python, "-c", code], check=True, env=env, cwd=cwd)
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
         return time.perf_counter() - started
 
-    once(f"import asyncio, {module}")  # warm the bytecode cache
+    once("import asyncio, mmoc_runtime")  # warm the bytecode cache
     base: list[float] = []
     with_runtime: list[float] = []
     for _ in range(runs):
         base.append(once("import asyncio"))
-        with_runtime.append(once(f"import asyncio, {module}"))
+        with_runtime.append(once("import asyncio, mmoc_runtime"))
     return {
         "asyncio_ms": statistics.median(base) * 1e3,
         "extra_median_ms": (statistics.median(with_runtime) - statistics.median(base)) * 1e3,

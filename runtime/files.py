@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 
 # The most bytes read from one named file. Real pipelines and input files are a few
 # kilobytes; the compiler's limit on a pipeline source (`mmoc.limits.MAX_SOURCE_BYTES`) is this.
@@ -76,6 +75,8 @@ def write_file(path: str | os.PathLike[str], data: str | bytes) -> None:
 
 def _replace(target: str, raw: bytes, mode: int | None) -> None:
     """`raw` into a temporary file beside `target`, then renamed over it: all or nothing."""
+    import tempfile  # here: with shutil, bz2 and lzma it would add ms to every module's import
+
     folder = os.path.dirname(target)
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
