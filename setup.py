@@ -18,7 +18,6 @@ HERE = Path(__file__).resolve().parent
 COMPILER_DEPENDENCIES = [
     "lark>=1.1.9",
     "jinja2>=3.1",
-    "pydantic>=2.6",
     "pyyaml>=6.0",
     "click>=8.1",
     "rich>=13.0",
