@@ -4,7 +4,7 @@ Needs the `otel` extra (`pip install "mmoc-runtime[otel]"`): this module is the 
 runtime that imports opentelemetry, and `import mmoc_runtime` never imports it.
 
 `OtelObserver` opens each span when its part of the run starts and ends it when that part
-ends, and makes it the current span meanwhile, so spans of instrumented libraries (httpx,
+ends, and makes it the current span meanwhile, so spans of instrumented libraries (aiohttp,
 ...) made during a model call nest under it, and a hung step is an open span while it hangs:
 
     invoke_workflow <pipeline>          gen_ai.operation.name=invoke_workflow, one per run
