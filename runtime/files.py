@@ -79,6 +79,8 @@ def _replace(target: str, raw: bytes, mode: int | None) -> None:
 
     folder = os.path.dirname(target)
     os.makedirs(folder, exist_ok=True)
+    import tempfile  # only when writing: reading (every `mmoc check`) does not need it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
