@@ -75,8 +75,6 @@ def write_file(path: str | os.PathLike[str], data: str | bytes) -> None:
 
 def _replace(target: str, raw: bytes, mode: int | None) -> None:
     """`raw` into a temporary file beside `target`, then renamed over it: all or nothing."""
-    import tempfile  # here: with shutil, bz2 and lzma it would add ms to every module's import
-
     folder = os.path.dirname(target)
     os.makedirs(folder, exist_ok=True)
     import tempfile  # only when writing: reading (every `mmoc check`) does not need it
