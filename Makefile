@@ -4,19 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint goldens fuzz clean
+.PHONY: test demo bench lint goldens fuzz dist clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-# A strict editable install links every package file into build/__editable__*: mypy (and any
-# tool that reads site-packages statically) then finds mmoc_runtime, which the default editable
-# finder hides. New files need a reinstall, so the stamp also watches the package folders.
-PKG_DIRS := $(shell find compiler runtime grammar -type d -not -name __pycache__)
+# Two distributions: mmoc-runtime (runtime/pyproject.toml) and mmoc (here), which pins it; one
+# pip command installs both editable, so the pin resolves to ./runtime, never to an index.
+# A strict editable install links every package file into build/__editable__* (runtime/build/
+# for the runtime): mypy (and any tool that reads site-packages statically) then finds
+# mmoc_runtime, which the default editable finder hides. New files need a reinstall, so the
+# stamp also watches the package folders.
+PKG_DIRS := $(shell find compiler runtime grammar -type d -not -name __pycache__ \
+	-not -path 'runtime/build*' -not -name '*.egg-info')
 
-$(STAMP): pyproject.toml $(PKG_DIRS) | $(BIN)/python
+$(STAMP): pyproject.toml setup.py runtime/pyproject.toml $(PKG_DIRS) | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]' --config-settings editable_mode=strict
+	$(BIN)/python -m pip install -q -e ./runtime -e '.[dev]' --config-settings editable_mode=strict
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -44,5 +48,11 @@ MMOC_FUZZ_EXAMPLES ?= 2000
 fuzz: $(STAMP)
 	MMOC_FUZZ_EXAMPLES=$(MMOC_FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz
 
+# Wheels and sdists of both distributions, mmoc-runtime and mmoc, in dist/.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist runtime
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info runtime/build runtime/*.egg-info

@@ -9,8 +9,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .version import __version__
-
 # Public name -> module that defines it (runtime classes are the runtime's own objects), or
 # "module:name" where the defining module calls it something else.
 _EXPORTS: dict[str, str] = {
@@ -67,6 +65,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # set with the runtime's (one place for both): lazy too
+        from .version import __version__
+
+        globals()[name] = __version__
+        return __version__
     where = _EXPORTS.get(name)
     if where is None:
         raise AttributeError(f"module 'mmoc' has no attribute {name!r}")

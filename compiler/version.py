@@ -1,3 +1,6 @@
-"""The compiler's version: one place, read by the CLI, the generated header and SARIF."""
+"""The compiler's version: the runtime's, set in one place (runtime/_version.py) for both
+distributions. Read by the CLI, the generated header and SARIF."""
 
-__version__ = "0.1.0"
+from mmoc_runtime._version import __version__
+
+__all__ = ["__version__"]

@@ -1,6 +1,6 @@
 """mmoc_runtime: the thin async runtime that generated pipeline modules import.
 
-Standard library only (httpx is imported lazily, by the real providers). Nothing here imports
+Standard library only (aiohttp is imported lazily, by the real providers). Nothing here imports
 the compiler or its dependencies. Generated code imports only the names in `__all__`.
 
 Every public name loads on first use (PEP 562), so importing one submodule (the compiler

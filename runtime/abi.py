@@ -1,21 +1,34 @@
 """The runtime ABI: what a generated module checks at import before it builds its spec.
 
 `ABI_VERSION` changes whenever the spec classes or the entry points change shape, so a module
-generated for one ABI never runs half-working on another. The error says which install fixes it.
+generated for one ABI never runs half-working on another. The error names the distribution
+that fixes it, `mmoc-runtime`, and the range of its versions that speaks the module's ABI.
 """
 
 from __future__ import annotations
 
+from ._version import __version__
 from .errors import AbiMismatchError
 
 ABI_VERSION = 2
 # The oldest ABI this runtime still runs: ABI 2 added `PipelineSpec.defaults` and
 # `CompiledPipeline`, and left everything an ABI 1 module uses as it was.
 OLDEST_ABI = 1
-RUNTIME_VERSION = "0.1.0"
+RUNTIME_VERSION = __version__
+DISTRIBUTION = "mmoc-runtime"
 
-# The release series that speaks each ABI (for the `pip install` hint).
-_RUNTIME_FOR_ABI: dict[int, str] = {1: "0.1", 2: "0.1"}
+# The `mmoc-runtime` versions that speak each ABI (a pip specifier), for the install hint.
+# Add a row, and widen the rows the new release still speaks, whenever ABI_VERSION changes.
+_RUNTIME_FOR_ABI: dict[int, str] = {1: ">=0.1,<0.2", 2: ">=0.1,<0.2"}
+
+
+def runtime_range(abi: int) -> str:
+    """The pip specifier of the `mmoc-runtime` releases that run a module of ABI `abi`."""
+    known = _RUNTIME_FOR_ABI.get(abi)
+    if known is not None:
+        return known
+    # An ABI newer than this runtime's knowledge: only a later release can speak it.
+    return f">{RUNTIME_VERSION}" if abi > ABI_VERSION else f"<{RUNTIME_VERSION}"
 
 
 def check_abi(required: int, source: str) -> None:
@@ -25,15 +38,12 @@ def check_abi(required: int, source: str) -> None:
     """
     if OLDEST_ABI <= required <= ABI_VERSION:
         return
-    here = (f"the installed mmoc_runtime {RUNTIME_VERSION} speaks ABI {OLDEST_ABI} to "
+    here = (f"the installed {DISTRIBUTION} {RUNTIME_VERSION} speaks ABI {OLDEST_ABI} to "
             f"{ABI_VERSION}")
-    # The runtime ships inside the `mmoc` distribution, so that is what pip installs.
-    made_with = _RUNTIME_FOR_ABI.get(required)
+    wanted = f'pip install "{DISTRIBUTION}{runtime_range(required)}"'
     if required > ABI_VERSION:
-        hint = 'upgrade the runtime: pip install --upgrade "mmoc"'
+        hint = f"upgrade the runtime: {wanted}"
     else:
-        hint = 'regenerate it with a current compiler: pip install --upgrade "mmoc" and run ' \
-               "`mmoc compile` again"
-    if made_with:
-        hint += f' (or install the release it was made with: pip install "mmoc=={made_with}.*")'
+        hint = (f'regenerate it with a current compiler (pip install --upgrade "mmoc", then '
+                f"`mmoc compile`), or install a runtime that still runs it: {wanted}")
     raise AbiMismatchError(f"{source} was generated for runtime ABI {required}, but {here}; {hint}")

@@ -1,10 +1,10 @@
 """OpenTelemetry spans of a run, live, following the GenAI semantic conventions.
 
-Needs the `otel` extra (`pip install "mmoc[otel]"`): this module is the only place in the
+Needs the `otel` extra (`pip install "mmoc-runtime[otel]"`): this module is the only place in the
 runtime that imports opentelemetry, and `import mmoc_runtime` never imports it.
 
 `OtelObserver` opens each span when its part of the run starts and ends it when that part
-ends, and makes it the current span meanwhile, so spans of instrumented libraries (httpx,
+ends, and makes it the current span meanwhile, so spans of instrumented libraries (aiohttp,
 ...) made during a model call nest under it, and a hung step is an open span while it hangs:
 
     invoke_workflow <pipeline>          gen_ai.operation.name=invoke_workflow, one per run
@@ -41,7 +41,7 @@ try:
     from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
     raise ImportError(
-        "mmoc_runtime.otel needs OpenTelemetry: install it with pip install \"mmoc[otel]\""
+        "mmoc_runtime.otel needs OpenTelemetry: install it with pip install \"mmoc-runtime[otel]\""
     ) from exc
 
 from .abi import RUNTIME_VERSION
@@ -52,7 +52,7 @@ from .trace import FAILED, SUCCESS, AttemptTrace, StepTrace, Trace
 
 INSTRUMENTATION_NAME = "mmoc_runtime"
 OTLP_INSTALL_HINT = (
-    "OTLP export needs the OpenTelemetry exporter: install it with pip install \"mmoc[otel]\" "
+    "OTLP export needs the OpenTelemetry exporter: install it with pip install \"mmoc-runtime[otel]\" "
     "(or pip install opentelemetry-exporter-otlp-proto-http)"
 )
 ATTEMPT_EVENT = "mmoc.attempt"

@@ -47,6 +47,8 @@ def _modules() -> dict[str, Path]:
     found: dict[str, Path] = {}
     for package, base in PACKAGES.items():
         for path in sorted(base.rglob("*.py")):
+            if "build" in path.relative_to(base).parts:  # runtime/build: the editable link tree
+                continue
             found[_module_name(package, path, base)] = path
     return found
 

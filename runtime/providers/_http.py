@@ -20,15 +20,19 @@ import json
 import os
 import time
 import weakref
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, LlmError
 from ..redaction import cut_redacted, redact
 
-if TYPE_CHECKING:  # httpx is imported lazily: `import mmoc_runtime` must not load it
-    import httpx
+if TYPE_CHECKING:  # aiohttp is imported lazily: `import mmoc_runtime` must not load it
+    import aiohttp
+
+# The HTTP client underneath, chosen by measurement (docs/http.md, bench/bench_http.py).
+STACK = "aiohttp"
 
 # refine(status, decoded body, message, error type, error code) -> a sharper kind, or None.
 Refine = Callable[[int, Any, str, str, str], "str | None"]
@@ -36,10 +40,15 @@ Refine = Callable[[int, Any, str, str, str], "str | None"]
 # Seconds. Overridable per provider object (constructor) or per process (environment).
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 120.0
-DEFAULT_MAX_CONNECTIONS = 100
+# Connections per (provider, base URL) and event loop: enough that a map or batch of hundreds
+# of concurrent calls never queues for one; 0 means no limit. Every connection a finished call
+# releases stays open (keep-alive) for the next call, for DEFAULT_KEEPALIVE seconds idle.
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_KEEPALIVE = 30.0
 CONNECT_TIMEOUT_ENV = "MMOC_HTTP_CONNECT_TIMEOUT"
 READ_TIMEOUT_ENV = "MMOC_HTTP_READ_TIMEOUT"
 MAX_CONNECTIONS_ENV = "MMOC_HTTP_MAX_CONNECTIONS"
+KEEPALIVE_ENV = "MMOC_HTTP_KEEPALIVE"
 
 # The longest provider message quoted in an error; bodies can be whole HTML pages.
 _MAX_MESSAGE = 500
@@ -96,10 +105,24 @@ def resolve_timeouts(
     return Timeouts(connect_s, read_s)
 
 
+def max_connections() -> int | None:
+    """The pool's connection limit from the environment; None means no limit (0)."""
+    raw = env_value(MAX_CONNECTIONS_ENV)
+    if raw is None:
+        return DEFAULT_MAX_CONNECTIONS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{MAX_CONNECTIONS_ENV}={raw!r} is not a whole number") from None
+    if value < 0:
+        raise ConfigError(f"{MAX_CONNECTIONS_ENV}={raw!r} must be 0 (no limit) or more")
+    return value or None
+
+
 # --------------------------------------------------------------------------- pools
 
-# One client (one connection pool) per (provider, base URL) per event loop: an httpx client is
-# bound to the loop it first ran on, and generated modules may be run by several `asyncio.run`s.
+# One session (one connection pool) per (provider, base URL) per event loop: a session is bound
+# to the loop it was made in, and generated modules may be run by several `asyncio.run`s.
 # Weak keys: a finished loop takes its pools with it.
 _POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
     weakref.WeakKeyDictionary()
@@ -107,18 +130,18 @@ _POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
 
 
 class _LoopPools:
-    """The clients of one event loop, closed when the loop shuts down."""
+    """The sessions of one event loop, closed when the loop shuts down."""
 
     __slots__ = ("clients", "closer")
 
     def __init__(self) -> None:
-        self.clients: dict[tuple[str, str], httpx.AsyncClient] = {}
+        self.clients: dict[tuple[str, str], aiohttp.ClientSession] = {}
         self.closer: AsyncGenerator[None, None] | None = None
 
 
 async def _close_at_shutdown(pools: _LoopPools) -> AsyncGenerator[None, None]:
     # `asyncio.run` (and any loop that calls `shutdown_asyncgens`) closes every live async
-    # generator before the loop closes: this one then closes the loop's clients, so a run that
+    # generator before the loop closes: this one then closes the loop's sessions, so a run that
     # never calls `aclose` still ends with its connections closed cleanly.
     try:
         yield
@@ -126,13 +149,25 @@ async def _close_at_shutdown(pools: _LoopPools) -> AsyncGenerator[None, None]:
         clients = list(pools.clients.values())
         pools.clients.clear()
         for client in clients:
-            await client.aclose()
+            await client.close()
 
 
-async def client_for(provider: str, base_url: str) -> httpx.AsyncClient:
-    """The shared client of this (provider, base URL) in the running event loop."""
-    import httpx
+def _new_session() -> aiohttp.ClientSession:
+    import aiohttp
 
+    limit = max_connections()
+    connector = aiohttp.TCPConnector(
+        limit=limit or 0,
+        limit_per_host=0,  # the session serves one base URL: `limit` is the per-host limit
+        keepalive_timeout=_float_env(KEEPALIVE_ENV, DEFAULT_KEEPALIVE),
+    )
+    # No proxies or netrc from the environment (trust_env=False), as before; the key travels
+    # in headers only, and redirects are refused per request (allow_redirects=False).
+    return aiohttp.ClientSession(connector=connector, trust_env=False, raise_for_status=False)
+
+
+async def client_for(provider: str, base_url: str) -> aiohttp.ClientSession:
+    """The shared session of this (provider, base URL) in the running event loop."""
     loop = asyncio.get_running_loop()
     pools = _POOLS.get(loop)
     if pools is None:
@@ -141,25 +176,18 @@ async def client_for(provider: str, base_url: str) -> httpx.AsyncClient:
         pools.closer = _close_at_shutdown(pools)
         await pools.closer.__anext__()
     client = pools.clients.get((provider, base_url))
-    if client is None or client.is_closed:
-        limit = int(_float_env(MAX_CONNECTIONS_ENV, DEFAULT_MAX_CONNECTIONS))
-        client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-            # The key travels in headers only; never follow redirects off the configured host.
-            follow_redirects=False,
-            trust_env=False,
-        )
-        pools.clients[(provider, base_url)] = client
+    if client is None or client.closed:
+        client = pools.clients[(provider, base_url)] = _new_session()
     return client
 
 
 async def close_pools(provider: str | None = None) -> None:
-    """Close the running loop's clients (of one provider, or all of them)."""
+    """Close the running loop's sessions (of one provider, or all of them)."""
     pools = _POOLS.get(asyncio.get_running_loop())
     if pools is None:
         return
     for key in [k for k in pools.clients if provider is None or k[0] == provider]:
-        await pools.clients.pop(key).aclose()
+        await pools.clients.pop(key).close()
 
 
 # --------------------------------------------------------------------------- errors
@@ -269,15 +297,65 @@ class Call:
         )
 
 
-def transport_error(call: Call, exc: Exception) -> LlmError:
-    """Map an httpx transport failure onto `timeout` or `connection`."""
-    import httpx
-
+def transport_error(call: Call, exc: BaseException) -> LlmError:
+    """Map a transport failure (no reply, or a reply cut short) onto `timeout` or `connection`."""
     name = type(exc).__name__
     text = str(exc) or name
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):  # aiohttp's timeouts are TimeoutErrors too
         return call.error("timeout", f"{name}: {text}")
     return call.error("connection", f"{name}: {text}")
+
+
+@lru_cache(maxsize=64)
+def _client_timeout(connect: float, read: float) -> aiohttp.ClientTimeout:
+    """`connect` bounds the wait for a pooled or new connection; `read`, the wait for the reply
+    to start and every gap between two reads of it, never the whole reply."""
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect, sock_read=read)
+
+
+def _json_bytes(body: Mapping[str, Any]) -> bytes:
+    # Compact UTF-8, no NaN: what the providers' own SDKs send.
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _with_json_type(headers: Mapping[str, str]) -> dict[str, str]:
+    sent = dict(headers)
+    if not any(k.lower() == "content-type" for k in sent):
+        sent["Content-Type"] = "application/json"
+    return sent
+
+
+def _bad_base_url(call: Call, base_url: str, exc: Exception) -> ConfigError:
+    # A base URL without http:// or https://: a configuration mistake, not a network blip.
+    message = f"{call.provider}: bad base URL {base_url!r}: {type(exc).__name__}: {exc}"
+    return ConfigError(redact(message, (call.secret,)))
+
+
+def _status_error(
+    call: Call,
+    status: int,
+    headers: Mapping[str, str],
+    text: str,
+    refine: Refine | None,
+    body_retry_after: Callable[[Any], float | None] | None,
+) -> LlmError:
+    """The `LlmError` of a non-2xx reply: its kind, the provider's message, its wait."""
+    try:
+        decoded: Any = json.loads(text) if text else None
+    except ValueError:
+        decoded = None
+    message, err_type, code = error_fields(decoded)
+    if not message:
+        message = text if decoded is None else json.dumps(decoded)
+    kind = kind_for_status(status)
+    if refine is not None:
+        kind = refine(status, decoded, message, err_type, code) or kind
+    retry_after = parse_retry_after(headers)
+    if retry_after is None and body_retry_after is not None:
+        retry_after = body_retry_after(decoded)
+    return call.error(kind, message, status=status, retry_after=retry_after)
 
 
 async def post_json(
@@ -296,41 +374,85 @@ async def post_json(
     kind of an error response (OpenAI's `insufficient_quota` on a 429, say);
     `body_retry_after(body)` reads a wait the provider puts in the body instead of a header.
     """
-    import httpx
+    import aiohttp
 
     client = await client_for(call.provider, base_url)
     url = base_url.rstrip("/") + path
-    timeout = httpx.Timeout(
-        connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect
-    )
     try:
-        response = await client.post(url, json=dict(body), headers=dict(headers), timeout=timeout)
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        # A base URL without http:// or https://: a configuration mistake, not a network blip.
-        message = f"{call.provider}: bad base URL {base_url!r}: {exc}"
-        raise ConfigError(redact(message, (call.secret,))) from None
-    except httpx.TransportError as exc:
+        async with client.post(
+            url,
+            data=_json_bytes(body),
+            headers=_with_json_type(headers),
+            timeout=_client_timeout(timeouts.connect, timeouts.read),
+            allow_redirects=False,
+        ) as response:
+            status = response.status
+            raw = await response.read()
+            reply_headers = response.headers
+    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+        raise _bad_base_url(call, base_url, exc) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
         raise transport_error(call, exc) from None
 
-    status = response.status_code
-    text = response.text
+    text = raw.decode("utf-8", "replace")
+    if not 200 <= status < 300:
+        raise _status_error(call, status, reply_headers, text, refine, body_retry_after)
     try:
-        decoded: Any = json.loads(text) if text else None
+        return json.loads(text)
     except ValueError:
-        decoded = None
-    if 200 <= status < 300:
-        if decoded is None and text.strip() != "null":
-            quoted = call.quote(text, _MAX_BODY_QUOTE)
-            raise call.error("bad_response", f"body is not JSON: {quoted}", status=status)
-        return decoded
+        quoted = call.quote(text, _MAX_BODY_QUOTE)
+        raise call.error("bad_response", f"body is not JSON: {quoted}", status=status) from None
 
-    message, err_type, code = error_fields(decoded)
-    if not message:
-        message = text if decoded is None else json.dumps(decoded)
-    kind = kind_for_status(status)
-    if refine is not None:
-        kind = refine(status, decoded, message, err_type, code) or kind
-    retry_after = parse_retry_after(response.headers)
-    if retry_after is None and body_retry_after is not None:
-        retry_after = body_retry_after(decoded)
-    raise call.error(kind, message, status=status, retry_after=retry_after)
+
+async def stream_post(
+    call: Call,
+    base_url: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: Mapping[str, Any],
+    timeouts: Timeouts,
+    refine: Refine | None = None,
+    body_retry_after: Callable[[Any], float | None] | None = None,
+) -> AsyncIterator[bytes]:
+    """POST `body` as JSON and yield the 2xx reply's bytes as they arrive (for server-sent
+    events). An error status is read whole and raised as `post_json` raises it; a transport
+    failure before the reply began is `timeout`/`connection`; after it began, an idle gap longer
+    than the read timeout is `timeout` and anything else is `stream_interrupted`."""
+    import aiohttp
+
+    client = await client_for(call.provider, base_url)
+    url = base_url.rstrip("/") + path
+    try:
+        response = await client.post(
+            url,
+            data=_json_bytes(body),
+            headers=_with_json_type(headers),
+            timeout=_client_timeout(timeouts.connect, timeouts.read),
+            allow_redirects=False,
+        )
+    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+        raise _bad_base_url(call, base_url, exc) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise transport_error(call, exc) from None
+    try:
+        if not 200 <= response.status < 300:
+            try:
+                text = (await response.read()).decode("utf-8", "replace")
+            except (aiohttp.ClientError, TimeoutError):
+                text = ""
+            raise _status_error(call, response.status, response.headers, text, refine,
+                                body_retry_after)
+        while True:
+            try:
+                chunk = await response.content.readany()
+            except TimeoutError as exc:
+                raise call.error("timeout", f"{type(exc).__name__}: no data within the read "
+                                 "timeout") from None
+            except aiohttp.ClientError as exc:
+                raise call.error("stream_interrupted", f"the stream broke off: "
+                                 f"{type(exc).__name__}: {exc}") from None
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        response.release()

@@ -1,6 +1,6 @@
 """Which environment variables a run needs before it starts: the CLI's pre-run check.
 
-Reads only the environment and the model ids: no network, no httpx. The mock provider and
+Reads only the environment and the model ids: no network, no HTTP client. The mock provider and
 Ollama need no key; a named endpoint needs the variable it declares (if any).
 """
 

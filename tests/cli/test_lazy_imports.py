@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "pipelines" / "research_and_summarize.mmo"
-HEAVY = ("black", "jinja2", "httpx", "rich", "mmoc_runtime.executor", "mmoc_runtime.providers")
+HEAVY = ("black", "jinja2", "aiohttp", "httpx", "rich", "mmoc_runtime.executor", "mmoc_runtime.providers")
 
 _RUN = """
 import json, sys

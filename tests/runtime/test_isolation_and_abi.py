@@ -18,10 +18,11 @@ from mmoc_runtime import (
     check_abi,
     default_registry,
 )
-from mmoc_runtime.abi import OLDEST_ABI
+from mmoc_runtime.abi import OLDEST_ABI, RUNTIME_VERSION, runtime_range
 from mmoc_runtime.catalog import ModelId
 
-FORBIDDEN = ("mmoc", "lark", "jinja2", "black", "pydantic", "yaml", "click", "rich", "httpx")
+FORBIDDEN = ("mmoc", "lark", "jinja2", "black", "pydantic", "yaml", "click", "rich", "aiohttp",
+             "httpx")
 
 
 def test_runtime_runs_a_pipeline_without_any_compiler_dependency() -> None:
@@ -65,12 +66,26 @@ def test_check_abi_names_the_install_that_fixes_it() -> None:
     with pytest.raises(AbiMismatchError) as newer:
         check_abi(ABI_VERSION + 1, "pipelines/x_gen.py")
     assert "pipelines/x_gen.py" in str(newer.value) and "pip install" in str(newer.value)
-    assert 'pip install --upgrade "mmoc"' in str(newer.value)
-    assert "mmoc-runtime" not in str(newer.value)  # no such distribution (yet): don't send users to it
+    # The runtime is its own distribution: the hint installs it, in a range that speaks the ABI.
+    assert f'pip install "mmoc-runtime>{RUNTIME_VERSION}"' in str(newer.value)
+    assert f"installed mmoc-runtime {RUNTIME_VERSION} speaks ABI" in str(newer.value)
     with pytest.raises(AbiMismatchError) as older:
         check_abi(OLDEST_ABI - 1, "pipelines/old_gen.py")
-    assert 'pip install --upgrade "mmoc"' in str(older.value)
+    assert 'pip install --upgrade "mmoc"' in str(older.value)  # regenerating is the first fix
+    assert f'pip install "mmoc-runtime<{RUNTIME_VERSION}"' in str(older.value)
     assert isinstance(older.value, ImportError)  # a generated module fails at import
+
+
+def test_every_abi_this_runtime_speaks_has_a_range_that_includes_this_release() -> None:
+    # A stale table would send users of a current module to a release that cannot run it.
+    from mmoc_runtime.abi import _RUNTIME_FOR_ABI
+
+    assert set(range(OLDEST_ABI, ABI_VERSION + 1)) <= set(_RUNTIME_FOR_ABI)
+    major_minor = tuple(int(p) for p in RUNTIME_VERSION.split(".")[:2])
+    for abi in range(OLDEST_ABI, ABI_VERSION + 1):
+        low, high = (tuple(int(p) for p in bound.lstrip("<>=").split("."))
+                     for bound in runtime_range(abi).split(","))
+        assert low <= major_minor < high, (abi, runtime_range(abi))
 
 
 def test_registry_builds_one_provider_per_name_and_endpoint() -> None:

@@ -43,7 +43,7 @@ def test_without_opentelemetry_the_import_error_names_the_extra() -> None:
         """)
     assert out.returncode == 0, out.stderr
     assert 'MESSAGE mmoc_runtime.otel needs OpenTelemetry: install it with pip install ' \
-           '"mmoc[otel]"' in out.stdout
+           '"mmoc-runtime[otel]"' in out.stdout
 
 
 def test_with_opentelemetry_installed_the_module_imports() -> None:

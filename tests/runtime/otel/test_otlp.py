@@ -151,5 +151,5 @@ def test_without_the_exporter_otel_says_what_to_install(command: str) -> None:
                           check=False, capture_output=True, text=True, timeout=120,
                           env=environment(), cwd=ROOT)
     assert done.returncode == 2, done.stderr
-    assert "--otel" in done.stderr and 'pip install "mmoc[otel]"' in done.stderr
+    assert "--otel" in done.stderr and 'pip install "mmoc-runtime[otel]"' in done.stderr
     assert "Traceback" not in done.stderr

@@ -259,7 +259,7 @@ def test_importing_the_adapters_loads_no_http_client() -> None:
         "import sys, mmoc_runtime, mmoc_runtime.structured, mmoc_runtime.providers.credentials, "
         "mmoc_runtime.providers.openai_compat, mmoc_runtime.providers.anthropic, "
         "mmoc_runtime.providers.gemini\n"
-        "print(sorted(m for m in ('httpx', 'pydantic', 'yaml', 'mmoc', 'openai', 'anthropic', "
+        "print(sorted(m for m in ('aiohttp', 'httpx', 'pydantic', 'yaml', 'mmoc', 'openai', 'anthropic', "
         "'google') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

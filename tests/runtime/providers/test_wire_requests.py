@@ -365,7 +365,7 @@ def test_clients_close_when_the_loop_shuts_down_without_aclose(
 
     asyncio.run(go())  # never calls aclose
     assert len(seen) == 1  # both calls shared one client
-    assert seen[0].is_closed
+    assert seen[0].closed
 
 
 def test_registry_builds_these_adapters_and_they_satisfy_the_protocol(
