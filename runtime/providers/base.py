@@ -7,7 +7,7 @@ retry loop retries.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -38,6 +38,12 @@ class LlmResponse:
     tokens_estimated: bool = False  # the provider reported no usage; counts are estimates
     finish_reason: str | None = None
     model: str | None = None  # the model the provider says answered
+
+
+# A streamed reply: its text in pieces as they arrive, then one `LlmResponse` with the whole
+# text and the usage. A provider that streams has `stream(request) -> ReplyStream` besides
+# `complete`; one without it is called with `complete` in a streamed run (one piece).
+ReplyStream = AsyncIterator["str | LlmResponse"]
 
 
 @runtime_checkable
