@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .result import RunResult
     from .trace import Trace
 
 
@@ -85,13 +86,21 @@ class StepFinished:
 
 @dataclass(frozen=True, slots=True)
 class RunFinished:
-    """The run ended: the outputs (as `run` would return them, also for a failed run: the
-    outputs that were produced) and the complete trace."""
+    """The run ended: the outputs (as `run` would return them; for a failed run, those that
+    were produced), the complete trace, and the whole `RunResult` (`run_result`'s)."""
 
     outputs: dict[str, Any]
     trace: Trace
-    success: bool = True
-    error: str | None = None
+    result: RunResult
+
+    @property
+    def success(self) -> bool:
+        return self.result.success
+
+    @property
+    def error(self) -> str | None:
+        """The first failed step's error, None when the run succeeded."""
+        return self.result.error
 
 
 Event = RunStarted | StepStarted | TextDelta | Retrying | FallbackUsed | StepFinished | RunFinished

@@ -128,4 +128,4 @@ async def stream(
 
 
 def _finished(result: RunResult) -> RunFinished:
-    return RunFinished(result.outputs, result.trace, result.success, result.error)
+    return RunFinished(result.outputs, result.trace, result)
