@@ -16,6 +16,7 @@ from bench import (
     bench_hostile,
     bench_providers,
     bench_runtime,
+    bench_stream,
 )
 
 MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
@@ -25,6 +26,7 @@ MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
     ("bench_hostile", bench_hostile.main),
     ("bench_cli", bench_cli.main),
     ("bench_providers", bench_providers.main),
+    ("bench_stream", bench_stream.main),
 )
 
 

@@ -13,13 +13,14 @@ the price keep the name the pipeline wrote.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from ._common import HttpProvider, estimated_response, int_or_zero, json_headers, str_or_none
 from ._http import Call, require_key
 from .base import LlmRequest, LlmResponse
-from .sse import SseEvent, json_data, provider_sse
+from .sse import SseEvent, drain, json_data, provider_sse
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -175,7 +176,7 @@ def build_stream_body(request: LlmRequest) -> dict[str, Any]:
 
 async def stream_reply(
     call: Call, events: AsyncIterator[SseEvent], prompt_text: str = ""
-) -> AsyncIterator[str | LlmResponse]:
+) -> AsyncGenerator[str | LlmResponse, None]:
     """The text of the Messages stream's `content_block_delta` events as it arrives, then the
     `LlmResponse` (read by `parse_body`, as if the events were one message): the model and
     input usage from `message_start`, the stop reason and final usage from `message_delta`.
@@ -214,6 +215,7 @@ async def stream_reply(
     else:
         raise call.error("stream_interrupted", "the stream ended without message_stop",
                          status=200)
+    await drain(events)
     body = {"content": [{"type": "text", "text": "".join(texts)}], "stop_reason": stop,
             "usage": usage or None, "model": model}
     yield parse_body(call, body, prompt_text)
@@ -244,8 +246,10 @@ async def stream_call(
     events = provider_sse(
         provider, call, request, "/v1/messages", headers, build_stream_body(request), _refine
     )
-    async for part in stream_reply(call, events, f"{request.system or ''}\n{request.prompt}"):
-        yield part
+    prompt_text = f"{request.system or ''}\n{request.prompt}"
+    async with aclosing(stream_reply(call, events, prompt_text)) as parts:
+        async for part in parts:
+            yield part
 
 
 def create() -> AnthropicProvider:

@@ -10,7 +10,8 @@ A prompt the safety filters block (no candidates, a `promptFeedback.blockReason`
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote
 
@@ -171,7 +172,7 @@ class GeminiProvider(HttpProvider):
 
 async def stream_reply(
     call: Call, events: AsyncIterator[SseEvent], prompt_text: str = ""
-) -> AsyncIterator[str | LlmResponse]:
+) -> AsyncGenerator[str | LlmResponse, None]:
     """The text of `streamGenerateContent?alt=sse` chunks (each a `GenerateContentResponse`)
     as it arrives, then the `LlmResponse` (read by `parse_body`, as if the chunks were one
     reply; the last usage reported wins). Gemini sends no closing event: a stream whose
@@ -222,8 +223,10 @@ async def stream_call(
         provider, call, request, path + "?alt=sse", headers, build_body(request), _refine,
         body_retry_after=retry_delay,
     )
-    async for part in stream_reply(call, events, f"{request.system or ''}\n{request.prompt}"):
-        yield part
+    prompt_text = f"{request.system or ''}\n{request.prompt}"
+    async with aclosing(stream_reply(call, events, prompt_text)) as parts:
+        async for part in parts:
+            yield part
 
 
 def create() -> GeminiProvider:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ._common import HttpProvider, estimated_response, json_headers, str_or_none
 from ._http import Call, env_value, error_fields, require_key
 from .base import LlmRequest, LlmResponse, estimate_tokens
-from .sse import SseEvent, json_data, provider_sse
+from .sse import SseEvent, drain, json_data, provider_sse
 
 if TYPE_CHECKING:
     from ..spec import EndpointSpec
@@ -187,7 +188,7 @@ def build_stream_body(request: LlmRequest) -> dict[str, Any]:
 
 async def stream_reply(
     call: Call, events: AsyncIterator[SseEvent], request: LlmRequest
-) -> AsyncIterator[str | LlmResponse]:
+) -> AsyncGenerator[str | LlmResponse, None]:
     """The text of `chat.completion.chunk` events as it arrives, then the `LlmResponse`
     (read by `parse_body`, as if the chunks were one reply). The stream must end with
     `data: [DONE]`; an `error` object in the stream fails the call."""
@@ -225,6 +226,7 @@ async def stream_reply(
                 refusals.append(refusal)
     else:
         raise call.error("stream_interrupted", "the stream ended without [DONE]", status=200)
+    await drain(events)
     reply: dict[str, Any] = {"content": "".join(texts) if texts or not refusals else None,
                              "refusal": "".join(refusals) or None}
     body = {"choices": [{"message": reply, "finish_reason": finish}], "usage": usage,
@@ -242,8 +244,9 @@ async def stream_call(
     events = provider_sse(
         provider, call, request, "/chat/completions", headers, build_stream_body(request), _refine
     )
-    async for part in stream_reply(call, events, request):
-        yield part
+    async with aclosing(stream_reply(call, events, request)) as parts:
+        async for part in parts:
+            yield part
 
 
 def create(name: str, endpoint: EndpointSpec | None = None) -> OpenAICompatProvider:

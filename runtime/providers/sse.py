@@ -85,6 +85,13 @@ class SseDecoder:
             self._event = value
 
 
+async def drain(events: AsyncIterator[SseEvent]) -> None:
+    """Read a stream to its end after its closing event, so its connection can serve the next
+    call (an HTTP/1.1 body left unread would close it)."""
+    async for _ in events:
+        pass
+
+
 def json_data(call: Call, event: SseEvent) -> Any:
     """An event's data as JSON; data that does not decode is `bad_response`."""
     try:

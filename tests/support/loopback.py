@@ -408,6 +408,7 @@ class LoopbackServer:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.connections = 0  # TCP connections accepted since the last reset
         self._queues: dict[str, deque[Reply]] = {p: deque() for p in (*PROVIDERS, "unknown")}
         self._always: dict[str, Reply] = {}
         self._lock = threading.Lock()
@@ -444,6 +445,7 @@ class LoopbackServer:
         self.release_stalled()
         with self._lock:
             self.requests.clear()
+            self.connections = 0
             self._always.clear()
             for q in self._queues.values():
                 q.clear()
@@ -479,6 +481,11 @@ class LoopbackServer:
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
+
+            def setup(self) -> None:  # once per connection
+                super().setup()
+                with server._lock:
+                    server.connections += 1
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)

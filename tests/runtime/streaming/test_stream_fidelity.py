@@ -107,3 +107,22 @@ def test_gemini_sdk_reads_the_stream_as_we_do(provider_env: LoopbackServer) -> N
     assert pieces == sdk_pieces and len(pieces) > 1
     assert (response.input_tokens, response.output_tokens) == (usage.prompt_token_count,
                                                                usage.candidates_token_count)
+
+
+def test_streamed_calls_reuse_one_connection(provider_env: LoopbackServer) -> None:
+    """After its closing event a stream is read to its end, so the next call reuses the
+    connection (an unread HTTP/1.1 body would close it)."""
+    adapters = {"openai": openai_compat.create("openai"), "anthropic": anthropic.create()}
+    models = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
+
+    async def three_each() -> None:
+        for name, adapter in adapters.items():
+            for _ in range(3):
+                async for _part in adapter.stream(LlmRequest(name, models[name], "cats")):
+                    pass
+        for adapter in adapters.values():
+            await adapter.aclose()
+
+    asyncio.run(three_each())
+    assert len(provider_env.requests) == 6
+    assert provider_env.connections == 2  # one per provider (each has its own pool)
