@@ -29,6 +29,8 @@ from support.loopback import (
     Reply,
     anthropic_stream,
     anthropic_stream_error,
+    gemini_blocked,
+    openai_error,
     openai_stream,
 )
 
@@ -203,3 +205,22 @@ def test_a_fallback_after_partial_text_says_it_restarts(provider_env: LoopbackSe
 def text_of_after_fallback(events: list[Event]) -> str:
     start = max(i for i, e in enumerate(events) if isinstance(e, FallbackUsed))
     return "".join(e.text for e in events[start:] if isinstance(e, TextDelta))
+
+
+def test_a_gemini_prompt_blocked_in_the_stream_is_blocked_and_not_retried(
+        provider_env: LoopbackServer) -> None:
+    provider_env.queue("gemini", Reply(events=[(None, gemini_blocked())]))
+    events = stream_step(MODELS["gemini"], retries=2)
+    st = finished(events).trace.step("answer")
+    assert (st.status, st.error_kind, len(st.attempts)) == ("failed", "blocked", 1)
+
+
+def test_an_openai_error_object_mid_stream_is_interrupted_and_retried(
+        provider_env: LoopbackServer) -> None:
+    events = openai_stream("some text before the error")
+    error = openai_error("The server had an error", "server_error")
+    provider_env.queue("openai", Reply(events=[*events[:4], (None, error)]))
+    result = stream_step(MODELS["openai"], retries=1)
+    (retrying,) = [e for e in result if isinstance(e, Retrying)]
+    assert (retrying.error_kind, retrying.restarted) == ("stream_interrupted", True)
+    assert finished(result).success
