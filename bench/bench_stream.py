@@ -14,6 +14,11 @@ turns, we time from the start of the call to the first piece of text:
 Both read their stream to the end (the connection goes back to the pool). The figure is the
 median overhead, stream - bare, in milliseconds (target: under 1 ms); p90 beside it.
 
+On a loaded machine that figure is mostly scheduling noise, so the runtime's own share is
+measured apart too, with a provider that needs no network (one loop turn stands for it): the
+time from `stream(...)` to the provider's `stream` (everything before the request) and from
+the provider's first piece to the caller's `TextDelta`.
+
     python -m bench.bench_stream [--calls N] [--pieces P]
 """
 
@@ -148,6 +153,53 @@ async def measure(base: str, calls: int) -> tuple[list[float], list[float]]:
     return bare, streamed
 
 
+class _Marks:
+    """A provider without HTTP that notes when it is called and when its text is ready."""
+
+    name = "marks"
+
+    def __init__(self) -> None:
+        self.entered = self.ready = 0.0
+
+    async def complete(self, request: Any) -> Any:  # pragma: no cover - streamed only
+        raise NotImplementedError
+
+    async def stream(self, request: Any) -> Any:
+        from mmoc_runtime import LlmResponse
+
+        self.entered = time.perf_counter()
+        await asyncio.sleep(0)  # where the network would be: one turn of the loop
+        self.ready = time.perf_counter()
+        yield "pong"
+        yield LlmResponse("pong", 1, 1)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def runtime_share(calls: int) -> tuple[float, float]:
+    """Median seconds (before the request, from the first piece to its `TextDelta`)."""
+    from mmoc_runtime import LlmStep, PipelineSpec, RetryStrategy, TextDelta, stream
+    from mmoc_runtime.providers import ProviderRegistry
+
+    marks = _Marks()
+    providers = ProviderRegistry()
+    providers.register("marks", marks)
+    spec = PipelineSpec("bench_share", steps=(
+        LlmStep("ask", "marks/m", "ping", "answer", retry=RetryStrategy(max_retries=2)),))
+    before: list[float] = []
+    after: list[float] = []
+    for turn in range(calls + 50):
+        started, first = time.perf_counter(), 0.0
+        async for event in stream(spec, {}, providers=providers):
+            if not first and isinstance(event, TextDelta):
+                first = time.perf_counter()
+        if turn >= 50:  # the first turns warm caches
+            before.append(marks.entered - started)
+            after.append(first - marks.ready)
+    return statistics.median(before), statistics.median(after)
+
+
 def _ms(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000.0 if q != 50 else (
         statistics.median(values) * 1000.0)
@@ -168,8 +220,14 @@ def main(argv: list[str] | None = None) -> int:
         for label, q in (("median", 50), ("p90", 90)):
             b, s = _ms(bare, q), _ms(streamed, q)
             print(f"{label:>8} {b:>9.3f}ms {s:>10.3f}ms {s - b:>7.3f}ms", flush=True)
+        paired = statistics.median(s - b for s, b in zip(streamed, bare, strict=True)) * 1000
+        print(f"{'paired':>8} {'':>11} {'':>12} {paired:>7.3f}ms  (median of per-turn "
+              "differences)")
         print("time to first token from the call's start; overhead = stream - bare "
               "(target: median under 1 ms)")
+        before, after = asyncio.run(runtime_share(args.calls * 4))
+        print(f"runtime's own share (no network): {before * 1e6:.0f} us before the request, "
+              f"{after * 1e6:.0f} us from the first piece to its TextDelta", flush=True)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

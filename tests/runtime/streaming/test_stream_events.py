@@ -216,3 +216,13 @@ def test_a_run_that_does_not_stream_records_ttft_too() -> None:
     assert llm.ttft_ms is not None and 0 < llm.ttft_ms <= llm.attempts[0].latency_ms
     assert llm.to_dict()["ttft_ms"] == llm.ttft_ms
     assert transform.ttft_ms is None
+
+
+@pytest.mark.parametrize("option", ["chunk_ms=-1", "chunk_ms=soon", "interrupt_first=x"])
+def test_a_bad_streaming_option_of_the_mock_is_a_config_error(option: str) -> None:
+    spec = PipelineSpec("bad", steps=(LlmStep("s", f"mock/m?{option}", "x", "out"),))
+    done = collect(spec)[-1]
+    assert isinstance(done, RunFinished)
+    st = done.trace.step("s")
+    assert (st.status, st.error_kind) == ("failed", "config")
+    assert option.split("=")[0] in (st.error or "")
