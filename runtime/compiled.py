@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from .events import Event
 from .executor import execute
 from .result import RunResult
 from .script import main as script_main
 from .spec import PipelineSpec
-from .streaming import stream as stream_run
+
+if TYPE_CHECKING:  # streaming loads on the first `stream`: importing a module stays lean
+    from .events import Event
 
 InputsT = TypeVar("InputsT", bound=Mapping[str, Any])
 OutputsT = TypeVar("OutputsT", bound=Mapping[str, Any])
@@ -53,7 +54,9 @@ class CompiledPipeline(Generic[InputsT, OutputsT]):
         text of its llm steps as it arrives, retries, fallbacks, each step's end, and last
         `RunFinished` with the outputs and the trace (a failed run raises nothing: see
         `RunFinished.success`). `async for event in pipeline.stream(inputs): ...`"""
-        return stream_run(self.spec, inputs, **options)
+        from .streaming import stream
+
+        return stream(self.spec, inputs, **options)
 
     def main(self, argv: Sequence[str] | None = None) -> int:
         """The command line: run the pipeline, print its outputs as JSON (`--help` lists the

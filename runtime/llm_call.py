@@ -32,7 +32,6 @@ from .providers.base import LlmRequest, LlmResponse, Provider
 from .providers.mock import OPTIONS as MOCK_OPTIONS
 from .redaction import redact, scrub, secret_values
 from .spec import EndpointSpec, LlmStep
-from .streaming_call import streamed_reply, text_callback
 from .structured import parse_structured
 from .template import ParsedTemplate, parse_template, render
 from .trace import FAILED, SUCCESS, AttemptTrace, StepTrace
@@ -81,8 +80,8 @@ class LlmContext:
         self.endpoints = endpoints
         self.on_attempt = hooks.on_attempt if hooks is not None else None
         # An observer with `on_text_delta(step, text)` makes the run stream its llm steps.
-        self.on_text: Callable[[str, str], Any] | None = (
-            text_callback(hooks.observer) if hooks is not None else None)
+        on_text = getattr(hooks.observer, "on_text_delta", None) if hooks is not None else None
+        self.on_text: Callable[[str, str], Any] | None = on_text if callable(on_text) else None
         self.sleep = sleep
         self.clock = clock
         self.rng = rng
@@ -222,6 +221,8 @@ class _ModelAttempts(AttemptLog):
         started = ctx.clock()
         timeout = self.step.timeout
         if ctx.on_text is not None:
+            from .streaming_call import streamed_reply  # loaded by the first streamed call
+
             response = await streamed_reply(
                 self.provider, self.request, timeout, self.limit, self.attempt, ctx.on_text,
                 ctx.clock, started)

@@ -20,12 +20,6 @@ from .providers.base import LlmRequest, LlmResponse, Provider
 from .trace import AttemptTrace
 
 
-def text_callback(observer: object) -> Callable[[str, str], Any] | None:
-    """The observer's `on_text_delta(step, text)`, if it has one."""
-    callback = getattr(observer, "on_text_delta", None)
-    return callback if callable(callback) else None
-
-
 async def streamed_reply(
     provider: Provider,
     request: LlmRequest,
