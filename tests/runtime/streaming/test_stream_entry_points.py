@@ -90,3 +90,18 @@ def test_the_printer_says_when_the_text_starts_again(event: Event, notice: str) 
 
 def test_a_retry_before_any_text_shows_nothing() -> None:
     assert show([Retrying("a", 2, 0.5, "rate_limit"), TextDelta("a", "hi")]) == "--- a ---\nhi"
+
+
+def test_importing_and_running_a_module_without_streaming_loads_no_streaming_code() -> None:
+    code = (
+        "import asyncio, json, sys\n"
+        f"sys.path.insert(0, {str(PIPELINES)!r})\n"
+        "import research_and_summarize_gen as m\n"
+        "asyncio.run(m.run({'topic': 'owls'}, mock=True))\n"
+        "print(json.dumps(sorted(n for n in sys.modules if n.startswith('mmoc_runtime.')"
+        " and ('stream' in n or 'events' in n or n.endswith('.sse')))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
