@@ -9,7 +9,8 @@ Exit codes: 0 the run succeeded (the outputs as one JSON object on stdout); 1 th
 with an empty key, an input the pipeline does not declare, a value that is not of the input's
 type, an unreadable `--inputs-json`, a missing input: all named at once, read by
 `inputs.inputs_from_command_line` exactly as `mmoc run` reads them), reported before any model
-call, never as a traceback; 2 also for a `--trace` that cannot be written (missing folders are
+call, never as a traceback; 2 also for `--otel` without the OTLP exporter installed (the
+message says what to install), for a `--trace` that cannot be written (missing folders are
 created; see `files.write_file` for symlinks, devices and FIFOs) and for a stdout that cannot be
 written (`> /dev/full`: "error: cannot write to standard output: ..."); a reader leaving early
 (`| head`) ends quietly with 1.
@@ -44,20 +45,31 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     """Run `pipeline` from the command line `argv` (default `sys.argv[1:]`); the exit code."""
     parser = _parser(pipeline)
     try:
-        values, mock, trace_path, streamed = _read_arguments(parser, pipeline, argv)
+        values, mock, trace_path, otel, streamed = _read_arguments(parser, pipeline, argv)
     except SystemExit as exc:  # argparse's usage errors (2) and --help (0)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    observer, end_export = None, None
+    if otel:
+        try:
+            from .otel import otlp_observer  # only here: OpenTelemetry is an extra
+            observer, end_export = otlp_observer()
+        except ImportError as exc:
+            print(f"error: --otel: {exc}", file=sys.stderr)
+            return 2
     try:
         if streamed:
-            result = asyncio.run(_streamed_run(pipeline, values, mock))
+            result = asyncio.run(_streamed_run(pipeline, values, mock, observer))
         else:
-            result = asyncio.run(execute(pipeline, values, mock=mock))
+            result = asyncio.run(execute(pipeline, values, mock=mock, observer=observer))
     except MmocRuntimeError as exc:  # bad configuration
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if end_export is not None:
+            end_export()  # flush the spans before the process ends
     if trace_path:
         try:
             write_file(trace_path, result.trace.to_json())  # missing folders are created
@@ -88,7 +100,8 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-async def _streamed_run(pipeline: PipelineSpec, values: dict[str, Any], mock: bool) -> RunResult:
+async def _streamed_run(pipeline: PipelineSpec, values: dict[str, Any], mock: bool,
+                        observer: object | None) -> RunResult:
     """The run with its llm steps' text shown on stderr as it arrives (stdout keeps only the
     outputs' JSON); its result."""
     from .events import RunFinished
@@ -96,7 +109,7 @@ async def _streamed_run(pipeline: PipelineSpec, values: dict[str, Any], mock: bo
     from .streaming_text import TextPrinter
 
     printer = TextPrinter(sys.stderr)
-    async for event in stream(pipeline, values, mock=mock):
+    async for event in stream(pipeline, values, mock=mock, observer=observer):
         if isinstance(event, RunFinished):
             return event.result
         printer.show(event)
@@ -126,6 +139,11 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
     )
     parser.add_argument("--trace", metavar="PATH", help="write the run's trace as JSON")
     parser.add_argument(
+        "--otel", action="store_true",
+        help="export the run's spans over OTLP/HTTP to $OTEL_EXPORTER_OTLP_ENDPOINT "
+        "(needs the otel extra)",
+    )
+    parser.add_argument(
         "--stream", action="store_true",
         help="show each llm step's text on stderr as it arrives (the outputs still go to stdout)",
     )
@@ -134,12 +152,13 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
 
 def _read_arguments(
     parser: argparse.ArgumentParser, pipeline: PipelineSpec, argv: Sequence[str] | None
-) -> tuple[dict[str, Any], bool, str | None, bool]:
+) -> tuple[dict[str, Any], bool, str | None, bool, bool]:
     """The run's inputs (by `inputs_from_command_line`, as `mmoc run` reads them), `--mock`,
-    `--trace` and `--stream`; `parser.error` (SystemExit 2, usage on stderr) for any mistake."""
+    `--trace`, `--otel` and `--stream`; `parser.error` (SystemExit 2, usage on stderr) for any
+    mistake."""
     args = parser.parse_args(argv)
     try:
         values = inputs_from_command_line(pipeline, args.input, args.inputs_json)
     except InputError as exc:
         parser.error(str(exc))
-    return values, bool(args.mock), args.trace, bool(args.stream)
+    return values, bool(args.mock), args.trace, bool(args.otel), bool(args.stream)

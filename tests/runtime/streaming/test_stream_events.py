@@ -174,10 +174,13 @@ def test_the_callers_observer_still_sees_the_run() -> None:
         def on_text_delta(self, step: str, text: str) -> None:
             seen.append("text")
 
+        def on_attempt_end(self, step: str, attempt: Any, call: Any) -> None:
+            seen.append(f"attempt end {attempt.status}")
+
     watcher = Watcher()
     spec = PipelineSpec("watched", steps=(LlmStep("s", "mock/m", "a b c", "out"),))
     collect(spec, observer=watcher)
-    assert seen[-1] == "end s" and seen.count("text") > 1
+    assert seen[-2:] == ["attempt end success", "end s"] and seen.count("text") > 1
     assert watcher.last_trace is not None  # the run's trace was kept, as with `execute`
 
 
