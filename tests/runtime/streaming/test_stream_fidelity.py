@@ -57,9 +57,7 @@ def test_openai_sdk_reads_the_stream_as_we_do(provider_env: LoopbackServer) -> N
     assert response.text == "".join(sdk_pieces)
     assert (response.input_tokens, response.output_tokens) == (usage.prompt_tokens,
                                                                usage.completion_tokens)
-    ours_body = provider_env.requests[0].body
-    assert (ours_body["stream"], ours_body["stream_options"]) == (
-        sdk_body["stream"], sdk_body["stream_options"])
+    assert provider_env.requests[0].body == sdk_body  # stream flags included
 
 
 def test_anthropic_sdk_reads_the_stream_as_we_do(provider_env: LoopbackServer) -> None:
@@ -73,10 +71,14 @@ def test_anthropic_sdk_reads_the_stream_as_we_do(provider_env: LoopbackServer) -
             return pieces, await stream.get_final_message()
 
     sdk_pieces, message = asyncio.run(sdk())
-    assert provider_env.requests[0].body["stream"] is True
+    sdk_sent = provider_env.requests[0]
     provider_env.reset()
     request = LlmRequest("anthropic", "claude-haiku-4-5", "cats", max_tokens=100)
     pieces, response = asyncio.run(ours(anthropic.create(), request))
+    sent = provider_env.requests[0]
+    assert sent.body == sdk_sent.body and sent.body["stream"] is True
+    for header in ("anthropic-version", "authorization"):
+        assert sent.headers.get(header) == sdk_sent.headers.get(header)
     assert pieces == sdk_pieces and len(pieces) > 1
     assert response.text == message.content[0].text
     assert (response.input_tokens, response.output_tokens) == (message.usage.input_tokens,
@@ -99,11 +101,12 @@ def test_gemini_sdk_reads_the_stream_as_we_do(provider_env: LoopbackServer) -> N
         return pieces, usage
 
     sdk_pieces, usage = asyncio.run(sdk())
-    sdk_path = provider_env.requests[0].path
+    sdk_sent = provider_env.requests[0]
     provider_env.reset()
     request = LlmRequest("gemini", "gemini-2.5-flash-lite", "cats")
     pieces, response = asyncio.run(ours(gemini.create(), request))
-    assert provider_env.requests[0].path == sdk_path
+    sent = provider_env.requests[0]
+    assert (sent.path, sent.body) == (sdk_sent.path, sdk_sent.body)
     assert pieces == sdk_pieces and len(pieces) > 1
     assert (response.input_tokens, response.output_tokens) == (usage.prompt_token_count,
                                                                usage.candidates_token_count)
