@@ -17,6 +17,7 @@ from bench import (
     bench_http,
     bench_providers,
     bench_runtime,
+    bench_stream,
 )
 
 MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
@@ -27,6 +28,7 @@ MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
     ("bench_cli", bench_cli.main),
     ("bench_providers", bench_providers.main),
     ("bench_http", bench_http.main),
+    ("bench_stream", bench_stream.main),
 )
 
 

@@ -58,6 +58,15 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "default_registry": ("providers", "default_registry"),
     "execute": ("executor", "execute"),
     "execute_sync": ("executor", "execute_sync"),
+    "stream": ("streaming", "stream"),
+    "Event": ("events", "Event"),
+    "RunStarted": ("events", "RunStarted"),
+    "StepStarted": ("events", "StepStarted"),
+    "TextDelta": ("events", "TextDelta"),
+    "Retrying": ("events", "Retrying"),
+    "FallbackUsed": ("events", "FallbackUsed"),
+    "StepFinished": ("events", "StepFinished"),
+    "RunFinished": ("events", "RunFinished"),
     "parse_input_text": ("script", "parse_input_text"),
     "run": ("executor", "run"),
     "run_sync": ("executor", "run_sync"),
@@ -84,6 +93,16 @@ if TYPE_CHECKING:
         MmocRuntimeError,
         TemplateError,
     )
+    from .events import (
+        Event,
+        FallbackUsed,
+        Retrying,
+        RunFinished,
+        RunStarted,
+        StepFinished,
+        StepStarted,
+        TextDelta,
+    )
     from .executor import execute, execute_sync, run, run_sync
     from .fallback import FallbackChain
     from .observer import PipelineObserver
@@ -105,6 +124,7 @@ if TYPE_CHECKING:
         StepDefaults,
         TransformStep,
     )
+    from .streaming import stream
     from .trace import SCHEMA_VERSION as TRACE_SCHEMA_VERSION
     from .trace import AttemptTrace, StepTrace, Trace
 
@@ -138,8 +158,10 @@ __all__ = [
     "CompiledPipeline",
     "ConfigError",
     "EndpointSpec",
+    "Event",
     "FallbackChain",
     "FallbackExhaustedError",
+    "FallbackUsed",
     "InputError",
     "InputSpec",
     "LlmError",
@@ -156,10 +178,16 @@ __all__ = [
     "Provider",
     "ProviderRegistry",
     "RetryStrategy",
+    "Retrying",
+    "RunFinished",
     "RunResult",
+    "RunStarted",
     "StepDefaults",
+    "StepFinished",
+    "StepStarted",
     "StepTrace",
     "TemplateError",
+    "TextDelta",
     "Trace",
     "TransformStep",
     "__version__",
@@ -173,6 +201,7 @@ __all__ = [
     "run",
     "run_sync",
     "script_main",
+    "stream",
     "transforms",
     "with_retry",
 ]

@@ -10,16 +10,17 @@ from __future__ import annotations
 from ._version import __version__
 from .errors import AbiMismatchError
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 # The oldest ABI this runtime still runs: ABI 2 added `PipelineSpec.defaults` and
-# `CompiledPipeline`, and left everything an ABI 1 module uses as it was.
+# `CompiledPipeline`, ABI 3 `CompiledPipeline.stream` (a module binds `stream`), and each left
+# everything an older module uses as it was.
 OLDEST_ABI = 1
 RUNTIME_VERSION = __version__
 DISTRIBUTION = "mmoc-runtime"
 
 # The `mmoc-runtime` versions that speak each ABI (a pip specifier), for the install hint.
 # Add a row, and widen the rows the new release still speaks, whenever ABI_VERSION changes.
-_RUNTIME_FOR_ABI: dict[int, str] = {1: ">=0.1,<0.2", 2: ">=0.1,<0.2"}
+_RUNTIME_FOR_ABI: dict[int, str] = {1: ">=0.1,<0.2", 2: ">=0.1,<0.2", 3: ">=0.1,<0.2"}
 
 
 def runtime_range(abi: int) -> str:

@@ -2,7 +2,7 @@
 own `Inputs` and `Outputs`.
 
 A generated module builds its `PIPELINE` spec and makes one `CompiledPipeline[Inputs,
-Outputs](PIPELINE)`; its `run`, `run_sync`, `run_result` and `main` are that object's bound
+Outputs](PIPELINE)`; its `run`, `run_sync`, `run_result`, `stream` and `main` are that object's bound
 methods, so they keep their precise types under mypy and pyright while the module holds only
 what is specific to its pipeline.
 """
@@ -10,13 +10,16 @@ what is specific to its pipeline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any, Generic, TypeVar, cast
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .executor import execute
 from .result import RunResult
 from .script import main as script_main
 from .spec import PipelineSpec
+
+if TYPE_CHECKING:  # streaming loads on the first `stream`: importing a module stays lean
+    from .events import Event
 
 InputsT = TypeVar("InputsT", bound=Mapping[str, Any])
 OutputsT = TypeVar("OutputsT", bound=Mapping[str, Any])
@@ -45,6 +48,15 @@ class CompiledPipeline(Generic[InputsT, OutputsT]):
         """Run the pipeline and return the full result (outputs, values, trace), failed or
         not; inputs are validated at run time, so any mapping is accepted."""
         return await execute(self.spec, inputs, **options)
+
+    def stream(self, inputs: InputsT, **options: Any) -> AsyncIterator[Event]:
+        """Run the pipeline and yield its events as they happen (`mmoc_runtime.events`): the
+        text of its llm steps as it arrives, retries, fallbacks, each step's end, and last
+        `RunFinished` with the outputs and the trace (a failed run raises nothing: see
+        `RunFinished.success`). `async for event in pipeline.stream(inputs): ...`"""
+        from .streaming import stream
+
+        return stream(self.spec, inputs, **options)
 
     def main(self, argv: Sequence[str] | None = None) -> int:
         """The command line: run the pipeline, print its outputs as JSON (`--help` lists the

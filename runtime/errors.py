@@ -11,8 +11,11 @@ from typing import Any
 
 # Kinds retried by default: transient failures that a later attempt may survive.
 RETRYABLE_KINDS: frozenset[str] = frozenset(
-    {"rate_limit", "overloaded", "server_error", "timeout", "connection", "bad_response"}
+    {"rate_limit", "overloaded", "server_error", "timeout", "connection", "bad_response",
+     "stream_interrupted"}
 )
+# `stream_interrupted`: a streamed reply that broke off after it began (the connection dropped,
+# the provider sent an error event, or the stream ended without its closing event).
 # Kinds never retried, whatever `retry_on` says: another attempt cannot succeed.
 CLIENT_KINDS: frozenset[str] = frozenset({"bad_request", "auth", "not_found", "quota", "blocked"})
 # The one marker that replaces a secret in any text the runtime shows or stores (errors, logs,

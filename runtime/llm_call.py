@@ -52,6 +52,7 @@ class LlmContext:
         "model_limits",
         "on_attempt",
         "on_attempt_end",
+        "on_text",
         "providers",
         "rng",
         "run_id",
@@ -80,6 +81,9 @@ class LlmContext:
         self.endpoints = endpoints
         self.on_attempt = hooks.on_attempt if hooks is not None else None
         self.on_attempt_end = hooks.on_attempt_end if hooks is not None else None
+        # An observer with `on_text_delta(step, text)` makes the run stream its llm steps.
+        on_text = getattr(hooks.observer, "on_text_delta", None) if hooks is not None else None
+        self.on_text: Callable[[str, str], Any] | None = on_text if callable(on_text) else None
         self.sleep = sleep
         self.clock = clock
         self.rng = rng
@@ -213,15 +217,27 @@ class _ModelAttempts(AttemptLog):
 
     async def reply(self) -> Any:
         """One call: the reply's value (its text, or for a structured step its parsed JSON).
-        A reply that does not parse is a failed attempt (retried if the policy says so)."""
+        A reply that does not parse is a failed attempt (retried if the policy says so).
+        Records the attempt's time to first token: to the first text when streamed, else to
+        the reply (a non-streamed reply arrives whole)."""
+        ctx = self.ctx
+        started = ctx.clock()
         timeout = self.step.timeout
-        if self.limit is not None:
+        if ctx.on_text is not None:
+            from .streaming_call import streamed_reply  # loaded by the first streamed call
+
+            response = await streamed_reply(
+                self.provider, self.request, timeout, self.limit, self.attempt, ctx.on_text,
+                ctx.clock, started)
+        elif self.limit is not None:
             async with self.limit:
                 response = await _call(self.provider, self.request, timeout)
         elif timeout is None:  # the common case, without `_call`'s extra coroutine
             response = await self.provider.complete(self.request)
         else:
             response = await _call(self.provider, self.request, timeout)
+        if self.attempt.ttft_ms is None:
+            self.attempt.ttft_ms = (ctx.clock() - started) * 1000.0
         self.response = response
         fmt = self.step.output_format
         return parse_structured(response.text, fmt.schema) if fmt is not None else response.text
@@ -270,6 +286,7 @@ class _ModelAttempts(AttemptLog):
         if self.breaker is not None:
             _note_breaker(self.st, self.key, self.breaker)
         self.st.model_used = self.requested
+        self.st.ttft_ms = attempt.ttft_ms
         _charge(self.st, attempt, self.requested, response)
         self._report_end()
 

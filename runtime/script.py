@@ -30,6 +30,7 @@ from .executor import execute
 from .files import write_file
 from .inputs import inputs_from_command_line, parse_input_text
 from .redaction import secret_values, shown_json
+from .result import RunResult
 from .spec import PipelineSpec
 
 if TYPE_CHECKING:  # argparse is imported when a module runs as a script, not on import
@@ -44,7 +45,7 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     """Run `pipeline` from the command line `argv` (default `sys.argv[1:]`); the exit code."""
     parser = _parser(pipeline)
     try:
-        values, mock, trace_path, otel = _read_arguments(parser, pipeline, argv)
+        values, mock, trace_path, otel, streamed = _read_arguments(parser, pipeline, argv)
     except SystemExit as exc:  # argparse's usage errors (2) and --help (0)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     observer, end_export = None, None
@@ -56,7 +57,10 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
             print(f"error: --otel: {exc}", file=sys.stderr)
             return 2
     try:
-        result = asyncio.run(execute(pipeline, values, mock=mock, observer=observer))
+        if streamed:
+            result = asyncio.run(_streamed_run(pipeline, values, mock, observer))
+        else:
+            result = asyncio.run(execute(pipeline, values, mock=mock, observer=observer))
     except MmocRuntimeError as exc:  # bad configuration
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -96,6 +100,22 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+async def _streamed_run(pipeline: PipelineSpec, values: dict[str, Any], mock: bool,
+                        observer: object | None) -> RunResult:
+    """The run with its llm steps' text shown on stderr as it arrives (stdout keeps only the
+    outputs' JSON); its result."""
+    from .events import RunFinished
+    from .streaming import stream
+    from .streaming_text import TextPrinter
+
+    printer = TextPrinter(sys.stderr)
+    async for event in stream(pipeline, values, mock=mock, observer=observer):
+        if isinstance(event, RunFinished):
+            return event.result
+        printer.show(event)
+    raise AssertionError("a stream always ends with RunFinished")  # pragma: no cover
+
+
 def _drop_stdout() -> None:
     """Point stdout at /dev/null: what is still buffered is dropped by the flush at exit,
     which would otherwise fail again and print a traceback of its own."""
@@ -123,17 +143,22 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
         help="export the run's spans over OTLP/HTTP to $OTEL_EXPORTER_OTLP_ENDPOINT "
         "(needs the otel extra)",
     )
+    parser.add_argument(
+        "--stream", action="store_true",
+        help="show each llm step's text on stderr as it arrives (the outputs still go to stdout)",
+    )
     return parser
 
 
 def _read_arguments(
     parser: argparse.ArgumentParser, pipeline: PipelineSpec, argv: Sequence[str] | None
-) -> tuple[dict[str, Any], bool, str | None, bool]:
+) -> tuple[dict[str, Any], bool, str | None, bool, bool]:
     """The run's inputs (by `inputs_from_command_line`, as `mmoc run` reads them), `--mock`,
-    `--trace` and `--otel`; `parser.error` (SystemExit 2, usage on stderr) for any mistake."""
+    `--trace`, `--otel` and `--stream`; `parser.error` (SystemExit 2, usage on stderr) for any
+    mistake."""
     args = parser.parse_args(argv)
     try:
         values = inputs_from_command_line(pipeline, args.input, args.inputs_json)
     except InputError as exc:
         parser.error(str(exc))
-    return values, bool(args.mock), args.trace, bool(args.otel)
+    return values, bool(args.mock), args.trace, bool(args.otel), bool(args.stream)

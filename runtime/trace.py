@@ -27,7 +27,7 @@ class AttemptTrace:
     """One call (or one rejected call) to one model."""
 
     __slots__ = ("cached_input_tokens", "error", "error_kind", "input_tokens", "latency_ms",
-                 "model", "number", "output_tokens", "status", "wait_before_ms")
+                 "model", "number", "output_tokens", "status", "ttft_ms", "wait_before_ms")
 
     def __init__(self, number: int, model: str, wait_before_ms: float = 0.0) -> None:
         self.number = number  # 1-based across the whole step (all models)
@@ -35,6 +35,8 @@ class AttemptTrace:
         self.wait_before_ms = wait_before_ms  # the backoff slept before this attempt
         self.status = RUNNING  # success, failed, rejected (breaker open: no call made)
         self.latency_ms = 0.0
+        # Time to first token: to the reply's first text when streamed, else to the reply.
+        self.ttft_ms: float | None = None
         self.error_kind: str | None = None
         self.error: str | None = None
         self.input_tokens = 0
@@ -51,6 +53,7 @@ class AttemptTrace:
             "status": self.status,
             "wait_before_ms": self.wait_before_ms,
             "latency_ms": self.latency_ms,
+            "ttft_ms": self.ttft_ms,
             "error_kind": self.error_kind,
             "error": self.error,
             "input_tokens": self.input_tokens,
@@ -80,6 +83,7 @@ class StepTrace:
     cost_estimated: bool = False
     start_ms: float | None = None  # offset from the run's start
     latency_ms: float = 0.0
+    ttft_ms: float | None = None  # llm steps: the answering attempt's time to first token
     error_kind: str | None = None
     error: str | None = None
     # Content, recorded only with capture_content=True.
@@ -176,6 +180,7 @@ class StepTrace:
             "cost_estimated": self.cost_estimated,
             "start_ms": self.start_ms,
             "latency_ms": self.latency_ms,
+            "ttft_ms": self.ttft_ms,
             "error_kind": self.error_kind,
             "error": self.error,
             "prompt": self.prompt,

@@ -173,8 +173,26 @@ class RunRequest:
     quiet: bool = False
     capture_content: bool = False
     otel: bool = False
+    stream: bool = False
     # One of a folder's pipelines: it takes only the `-i` values it declares.
     in_folder: bool = False
+
+
+async def streamed_run(module: types.ModuleType, inputs: dict[str, Any], request: RunRequest,
+                       view: Any, console: Console) -> RunResult:
+    """`module.stream(...)`, its text shown on `console` as it arrives; the run's result."""
+    from mmoc_runtime import RunFinished
+
+    from .stream_view import StreamView
+
+    printer = StreamView(console)
+    async for event in module.stream(inputs, mock=request.mock, observer=view,
+                                     capture_content=request.capture_content):
+        if isinstance(event, RunFinished):
+            result: RunResult = event.result
+            return result
+        printer.show(event)
+    raise AssertionError("a stream always ends with RunFinished")  # pragma: no cover
 
 
 def run_request(request: RunRequest, err: Console, out: Console) -> int:
@@ -195,15 +213,18 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     inputs = collect_inputs(spec, pairs, request.inputs_json)
     if not request.mock:
         check_credentials(spec)
-    view = LiveView(err, quiet=request.quiet)
+    # Streamed, the text itself shows the progress: no live table to draw over it.
+    view = LiveView(err, quiet=request.quiet or request.stream)
     observer, end_export = otel_observer(view) if request.otel else (view, None)
     try:
-        result: RunResult = asyncio.run(
-            module.run_result(
+        if request.stream:
+            # With --json, stdout holds only the outputs: the text goes to stderr.
+            result = asyncio.run(streamed_run(module, inputs, request, observer,
+                                              err if request.as_json else out))
+        else:
+            result = asyncio.run(module.run_result(
                 inputs, mock=request.mock, observer=observer,
-                capture_content=request.capture_content,
-            )
-        )
+                capture_content=request.capture_content))
     except InputError as exc:
         raise RunAbort(2, str(exc)) from exc
     finally:
@@ -304,6 +325,8 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("--otel", is_flag=True,
               help="Export the run's OpenTelemetry spans over OTLP/HTTP to "
                    "$OTEL_EXPORTER_OTLP_ENDPOINT (needs the otel extra).")
+@click.option("--stream", is_flag=True,
+              help="Show each llm step's text as it arrives (on stderr with --json).")
 @guard("running the pipeline")
 def run(
     file: Path,
@@ -316,6 +339,7 @@ def run(
     quiet: bool,
     capture_content: bool,
     otel: bool,
+    stream: bool,
 ) -> None:
     """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage.
 
@@ -326,7 +350,7 @@ def run(
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content, otel)
+                         quiet, capture_content, otel, stream)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.

@@ -32,10 +32,11 @@ from .views import (
 )
 
 # The runtime ABI the templates are written against (`mmoc_runtime.ABI_VERSION` must match).
-GENERATED_ABI = 2
+GENERATED_ABI = 3
 
 # The generated module's public API, in `__all__` order (isort-style, as ruff's RUF022 wants).
-_API = ("PIPELINE", "Inputs", "Outputs", "main", "pipeline", "run", "run_result", "run_sync")
+_API = ("PIPELINE", "Inputs", "Outputs", "main", "pipeline", "run", "run_result", "run_sync",
+        "stream")
 # Helpers the templates use, each bound to a module-level name (normally its own spelling).
 _HELPERS = (
     "sys",

@@ -143,7 +143,7 @@ CODES: dict[str, Code] = _codes(
          "Falling back to the same model adds nothing; retry covers that."),
     Code("MMO505", "unknown-retry-kind", "error", "`retry_on` names an unknown error kind",
          "Kinds: rate_limit, overloaded, server_error, timeout, connection, bad_response, "
-         "invalid_output."),
+         "stream_interrupted, invalid_output."),
     Code("MMO506", "bad-backoff", "error", "backoff or jitter is not a known name",
          "Backoff is constant or exponential; jitter is none or full."),
     Code("MMO507", "bad-step-value", "error", "a step parameter is out of range",

@@ -22,12 +22,15 @@ the price keep the name the pipeline wrote.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from ..structured import is_closed_schema, wire_schema
 from ._common import HttpProvider, estimated_response, int_or_zero, json_headers, str_or_none
 from ._http import Call, require_key
 from .base import LlmRequest, LlmResponse
+from .sse import SseEvent, drain, json_data, provider_sse
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2026-10-21"
@@ -179,6 +182,9 @@ class AnthropicProvider(HttpProvider):
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
 
+    def stream(self, request: LlmRequest) -> AsyncIterator[str | LlmResponse]:
+        return stream_call(self, request)  # streaming lives below, apart from `complete`
+
     async def complete(self, request: LlmRequest) -> LlmResponse:
         key = require_key(("ANTHROPIC_API_KEY",), self.name)
         call = Call(self.name, request.model, key)
@@ -186,6 +192,96 @@ class AnthropicProvider(HttpProvider):
             call, request, "/v1/messages", headers(request, key), build_body(request), _refine
         )
         return parse_body(call, body, f"{request.system or ''}\n{request.prompt}")
+
+
+# -- streaming ---------------------------------------------------------------------------
+
+# The kinds of the `error` event's `error.type` (the same types as an error response's).
+_STREAM_ERROR_KINDS = {"overloaded_error": "overloaded", "rate_limit_error": "rate_limit",
+                       "api_error": "server_error"}
+
+
+def build_stream_body(request: LlmRequest) -> dict[str, Any]:
+    """`build_body` asking for a streamed reply."""
+    return {**build_body(request), "stream": True}
+
+
+async def stream_reply(
+    call: Call, events: AsyncIterator[SseEvent], prompt_text: str = ""
+) -> AsyncGenerator[str | LlmResponse, None]:
+    """The text of the Messages stream's `content_block_delta` events as it arrives, then the
+    `LlmResponse` (read by `parse_body`, as if the events were one message): the model and
+    input usage from `message_start`, the stop reason and final usage from `message_delta`.
+    The stream must end with `message_stop`; an `error` event fails the call."""
+    texts: list[str] = []
+    usage: dict[str, Any] = {}
+    model: Any = None
+    stop: Any = None
+    async for event in events:
+        name = event.event
+        if name == "content_block_delta":
+            delta = _object(call, event).get("delta")
+            if not isinstance(delta, dict) or delta.get("type") != "text_delta":
+                continue  # thinking or tool-input deltas are not the reply's text
+            text = delta.get("text")
+            if isinstance(text, str) and text:
+                texts.append(text)
+                yield text
+        elif name == "message_start":
+            message = _object(call, event).get("message")
+            if isinstance(message, dict):
+                model = message.get("model")
+                if isinstance(message.get("usage"), dict):
+                    usage.update(message["usage"])
+        elif name == "message_delta":
+            data = _object(call, event)
+            delta = data.get("delta")
+            if isinstance(delta, dict):
+                stop = delta.get("stop_reason") or stop
+            if isinstance(data.get("usage"), dict):  # cumulative counts: they replace
+                usage.update({k: v for k, v in data["usage"].items() if v is not None})
+        elif name == "message_stop":
+            break
+        elif name == "error":
+            raise _stream_error(call, json_data(call, event))
+    else:
+        raise call.error("stream_interrupted", "the stream ended without message_stop",
+                         status=200)
+    await drain(events)
+    body = {"content": [{"type": "text", "text": "".join(texts)}], "stop_reason": stop,
+            "usage": usage or None, "model": model}
+    yield parse_body(call, body, prompt_text)
+
+
+def _object(call: Call, event: SseEvent) -> dict[str, Any]:
+    """An event's data when it is a JSON object; {} for any other JSON value."""
+    data = json_data(call, event)
+    return data if isinstance(data, dict) else {}
+
+
+def _stream_error(call: Call, data: Any) -> Exception:
+    err = data.get("error") if isinstance(data, dict) else None
+    err_type = str(err.get("type", "")) if isinstance(err, dict) else ""
+    message = str(err.get("message", "")) if isinstance(err, dict) else str(data)
+    kind = (_refine(200, data, message, err_type, "") or _STREAM_ERROR_KINDS.get(err_type)
+            or "stream_interrupted")
+    return call.error(kind, f"error event in the stream: {err_type}: {message}", status=200)
+
+
+async def stream_call(
+    provider: AnthropicProvider, request: LlmRequest
+) -> AsyncIterator[str | LlmResponse]:
+    """`provider.stream(request)`: the streamed twin of `complete` (same key and headers)."""
+    key = require_key(("ANTHROPIC_API_KEY",), provider.name)
+    call = Call(provider.name, request.model, key)
+    events = provider_sse(
+        provider, call, request, "/v1/messages", headers(request, key),
+        build_stream_body(request), _refine,
+    )
+    prompt_text = f"{request.system or ''}\n{request.prompt}"
+    async with aclosing(stream_reply(call, events, prompt_text)) as parts:
+        async for part in parts:
+            yield part
 
 
 def create() -> AnthropicProvider:

@@ -7,7 +7,7 @@ retry loop retries.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,6 +39,12 @@ class LlmResponse:
     finish_reason: str | None = None
     model: str | None = None  # the model the provider says answered
     response_id: str | None = None  # the provider's id for this reply, when it gives one
+
+
+# A streamed reply: its text in pieces as they arrive, then one `LlmResponse` with the whole
+# text and the usage. A provider that streams has `stream(request) -> ReplyStream` besides
+# `complete`; one without it is called with `complete` in a streamed run (one piece).
+ReplyStream = AsyncIterator["str | LlmResponse"]
 
 
 @runtime_checkable

@@ -12,6 +12,8 @@ A prompt the safety filters block (no candidates, a `promptFeedback.blockReason`
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +21,7 @@ from ..structured import wire_schema
 from ._common import HttpProvider, estimated_response, int_or_zero, json_headers, str_or_none
 from ._http import Call, parse_retry_after, require_key
 from .base import LlmRequest, LlmResponse
+from .sse import SseEvent, json_data, provider_sse
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION_PATH = "/v1beta"
@@ -118,6 +121,9 @@ class GeminiProvider(HttpProvider):
     base_url_env = "GEMINI_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
 
+    def stream(self, request: LlmRequest) -> AsyncIterator[str | LlmResponse]:
+        return stream_call(self, request)  # streaming lives below, apart from `complete`
+
     async def complete(self, request: LlmRequest) -> LlmResponse:
         key = require_key(KEY_ENVS, self.name)
         call = Call(self.name, request.model, key)
@@ -127,6 +133,68 @@ class GeminiProvider(HttpProvider):
             call, request, path, headers, build_body(request), _refine, body_retry_after=retry_delay
         )
         return parse_body(call, body, f"{request.system or ''}\n{request.prompt}")
+
+
+# -- streaming ---------------------------------------------------------------------------
+
+
+async def stream_reply(
+    call: Call, events: AsyncIterator[SseEvent], prompt_text: str = ""
+) -> AsyncGenerator[str | LlmResponse, None]:
+    """The text of `streamGenerateContent?alt=sse` chunks (each a `GenerateContentResponse`)
+    as it arrives, then the `LlmResponse` (read by `parse_body`, as if the chunks were one
+    reply; the last usage reported wins). Gemini sends no closing event: a stream whose
+    chunks never gave a `finishReason` broke off. An `error` object fails the call."""
+    texts: list[str] = []
+    last: dict[str, Any] = {}
+    finish: Any = None
+    async for event in events:
+        chunk = json_data(call, event)
+        if not isinstance(chunk, dict):
+            continue
+        if chunk.get("error"):
+            raise call.error(
+                "stream_interrupted", f"error in the stream: {json.dumps(chunk['error'])}",
+                status=200)
+        for key in ("usageMetadata", "modelVersion", "promptFeedback"):
+            if key in chunk:
+                last[key] = chunk[key]
+        candidates = chunk.get("candidates")
+        first = candidates[0] if isinstance(candidates, list) and candidates else None
+        if not isinstance(first, dict):
+            continue
+        finish = first.get("finishReason") or finish
+        content = first.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else []:
+            text = part.get("text") if isinstance(part, dict) else None
+            if isinstance(text, str) and text and not part.get("thought"):
+                texts.append(text)
+                yield text
+    if finish is None and not ("promptFeedback" in last and not texts):
+        raise call.error("stream_interrupted", "the stream ended without a finishReason",
+                         status=200)
+    candidates_out = [{"content": {"parts": [{"text": "".join(texts)}] if texts else []},
+                       "finishReason": finish}] if finish is not None else []
+    yield parse_body(call, {"candidates": candidates_out, **last}, prompt_text)
+
+
+async def stream_call(
+    provider: GeminiProvider, request: LlmRequest
+) -> AsyncIterator[str | LlmResponse]:
+    """`provider.stream(request)`: the streamed twin of `complete` (same key and headers)."""
+    key = require_key(KEY_ENVS, provider.name)
+    call = Call(provider.name, request.model, key)
+    headers = json_headers({"x-goog-api-key": key})
+    path = f"{API_VERSION_PATH}/models/{quote(request.model, safe='.-_')}:streamGenerateContent"
+    events = provider_sse(
+        provider, call, request, path + "?alt=sse", headers, build_body(request), _refine,
+        body_retry_after=retry_delay,
+    )
+    prompt_text = f"{request.system or ''}\n{request.prompt}"
+    async with aclosing(stream_reply(call, events, prompt_text)) as parts:
+        async for part in parts:
+            yield part
 
 
 def create() -> GeminiProvider:

@@ -11,6 +11,12 @@ from the text. Options in the model id configure it for tests and demos:
                          or any other runtime error kind (default server_error)
     retry_after=1.5      the failure carries a Retry-After of 1.5 s
     reply=text           answer with this fixed text
+    chunk_ms=20          streamed (`stream`): wait this long before each piece after the first
+    interrupt_first=1    streamed: the first call of each step in a run breaks off halfway
+                         (`stream_interrupted`, after half its pieces); counted like fail_first
+
+A streamed call (`stream`) makes the same call as `complete`, then sends its text a word at a
+time (each word with the spaces after it) and the response last.
 
 Any other option, or a bad value (`fail=sometimes`, `error=bogus`, `latency_ms=soon`), fails
 the call with a `ConfigError` (kind `config`, never retried) naming the allowed ones.
@@ -23,14 +29,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from ..errors import ALL_KINDS, ConfigError, LlmError
 from .base import LlmRequest, LlmResponse, estimate_tokens
 
-OPTIONS: tuple[str, ...] = ("latency_ms", "fail_first", "fail", "error", "retry_after", "reply")
+_PIECES = re.compile(r"\s*\S+\s*|\s+")
+
+OPTIONS: tuple[str, ...] = ("latency_ms", "fail_first", "fail", "error", "retry_after", "reply",
+                            "chunk_ms", "interrupt_first")
 
 _STATUS = {"rate_limit": 429, "server_error": 500, "overloaded": 529, "bad_request": 400,
            "auth": 401, "not_found": 404, "quota": 429}
@@ -80,6 +90,28 @@ class MockProvider:
             model=f"mock/{request.model}",
         )
 
+    async def stream(self, request: LlmRequest) -> AsyncIterator[str | LlmResponse]:
+        """`complete`'s reply, sent a word at a time (see the module doc), then the response."""
+        response = await self.complete(request)
+        options = request.options
+        delay = _number(options, "chunk_ms") / 1000.0 if options else 0.0
+        pieces = _PIECES.findall(response.text)
+        cut = -1
+        if options and self.calls(request.run_id, request.step) <= int(
+                _number(options, "interrupt_first")):
+            cut = len(pieces) // 2
+        for index, piece in enumerate(pieces):
+            if index == cut:
+                raise LlmError(
+                    "stream_interrupted",
+                    f"mock/{request.model}: simulated broken stream after {index} pieces",
+                    provider="mock", model=request.model, status=200,
+                )
+            if index and delay:
+                await self._sleep(delay)
+            yield piece
+        yield response
+
     async def aclose(self) -> None:
         return None
 
@@ -106,10 +138,10 @@ def check_options(options: Mapping[str, str]) -> None:
             raise ConfigError(
                 f"unknown mock option {name!r}: the options are {', '.join(OPTIONS)}"
             )
-        if name in ("latency_ms", "retry_after") and not _number(options, name) >= 0:
+        if name in ("latency_ms", "retry_after", "chunk_ms") and not _number(options, name) >= 0:
             raise ConfigError(f"mock option {name}={raw!r} must be >= 0")
-        if name == "fail_first" and not raw.isdigit():
-            raise ConfigError(f"mock option fail_first={raw!r} must be a whole number >= 0")
+        if name in ("fail_first", "interrupt_first") and not raw.isdigit():
+            raise ConfigError(f"mock option {name}={raw!r} must be a whole number >= 0")
         if name == "fail" and raw != "always":
             raise ConfigError(f"mock option fail={raw!r}: the only value is 'always'")
         if name == "error" and raw not in ALL_KINDS:

@@ -9,8 +9,10 @@ block uses its own base URL and, when it names one, the API key variable it decl
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -18,6 +20,7 @@ from ..structured import is_closed_schema, wire_schema
 from ._common import HttpProvider, estimated_response, json_headers, str_or_none
 from ._http import Call, env_value, error_fields, require_key
 from .base import LlmRequest, LlmResponse, estimate_tokens
+from .sse import SseEvent, drain, json_data, provider_sse
 
 if TYPE_CHECKING:
     from ..spec import EndpointSpec
@@ -174,6 +177,9 @@ class OpenAICompatProvider(HttpProvider):
         value = env_value(self.api_key_env)
         return value.strip() if value else None
 
+    def stream(self, request: LlmRequest) -> AsyncIterator[str | LlmResponse]:
+        return stream_call(self, request)  # streaming lives below, apart from `complete`
+
     async def complete(self, request: LlmRequest) -> LlmResponse:
         key = self._key()
         call = Call(self.name, request.model, key)
@@ -182,6 +188,80 @@ class OpenAICompatProvider(HttpProvider):
             call, request, "/chat/completions", headers, build_body(request), _refine
         )
         return parse_body(call, body, request)
+
+
+# -- streaming ---------------------------------------------------------------------------
+
+
+def build_stream_body(request: LlmRequest) -> dict[str, Any]:
+    """`build_body` asking for a streamed reply whose last chunk carries the usage."""
+    body = build_body(request)
+    body["stream"] = True
+    body["stream_options"] = {"include_usage": True}
+    return body
+
+
+async def stream_reply(
+    call: Call, events: AsyncIterator[SseEvent], request: LlmRequest
+) -> AsyncGenerator[str | LlmResponse, None]:
+    """The text of `chat.completion.chunk` events as it arrives, then the `LlmResponse`
+    (read by `parse_body`, as if the chunks were one reply). The stream must end with
+    `data: [DONE]`; an `error` object in the stream fails the call."""
+    texts: list[str] = []
+    refusals: list[str] = []
+    finish: Any = None
+    usage: Any = None
+    model: Any = None
+    async for event in events:
+        if event.data.startswith("[DONE]"):
+            break
+        chunk = json_data(call, event)
+        if not isinstance(chunk, dict):
+            continue
+        if chunk.get("error"):
+            said, err_type, code = error_fields(chunk)
+            said = said or json.dumps(chunk["error"])
+            kind = _refine(200, chunk, said, err_type, code) or "stream_interrupted"
+            raise call.error(kind, f"error in the stream: {said}", status=200)
+        model = chunk.get("model") or model
+        usage = chunk.get("usage") or usage
+        choices = chunk.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            continue  # the usage chunk has no choices
+        choice = choices[0]
+        finish = choice.get("finish_reason") or finish
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            content = _message_text(delta.get("content"))
+            if content:
+                texts.append(content)
+                yield content
+            refusal = delta.get("refusal")
+            if isinstance(refusal, str):
+                refusals.append(refusal)
+    else:
+        raise call.error("stream_interrupted", "the stream ended without [DONE]", status=200)
+    await drain(events)
+    reply: dict[str, Any] = {"content": "".join(texts) if texts or not refusals else None,
+                             "refusal": "".join(refusals) or None}
+    body = {"choices": [{"message": reply, "finish_reason": finish}], "usage": usage,
+            "model": model}
+    yield parse_body(call, body, request)
+
+
+async def stream_call(
+    provider: OpenAICompatProvider, request: LlmRequest
+) -> AsyncIterator[str | LlmResponse]:
+    """`provider.stream(request)`: the streamed twin of `complete`."""
+    key = provider._key()
+    call = Call(provider.name, request.model, key)
+    headers = json_headers({"Authorization": f"Bearer {key}"} if key else None)
+    events = provider_sse(
+        provider, call, request, "/chat/completions", headers, build_stream_body(request), _refine
+    )
+    async with aclosing(stream_reply(call, events, request)) as parts:
+        async for part in parts:
+            yield part
 
 
 def create(name: str, endpoint: EndpointSpec | None = None) -> OpenAICompatProvider:

@@ -60,6 +60,14 @@ class Reply:
     # a timeout test takes its own timeout, however loaded the machine.
     stall: bool = False
     drop: bool = False  # close the connection without any response
+    # Streamed replies (a request with `"stream": true`, or Gemini's `:streamGenerateContent`):
+    # `events` replaces the default events, as (event name or None, data: dict or str);
+    # `break_after=n` sends n events, then closes the connection mid-body; `stall_after=n`
+    # sends n events, then waits like `stall` (for idle timeouts). A non-200 status is sent
+    # as a plain JSON error, as the providers do.
+    events: list[tuple[str | None, Any]] | None = None
+    break_after: int | None = None
+    stall_after: int | None = None
 
 
 @dataclass
@@ -80,7 +88,7 @@ def provider_of(path: str) -> str:
         return "openai"
     if path.endswith("/v1/messages"):
         return "anthropic"
-    if ":generateContent" in path:
+    if ":generateContent" in path or ":streamGenerateContent" in path:
         return "gemini"
     return "unknown"
 
@@ -238,6 +246,129 @@ def server_error(provider: str, status: int = 500) -> Reply:
     return Reply(status, bodies[provider])
 
 
+# --------------------------------------------------------------------------- streamed bodies
+
+# A streamed reply is a list of server-sent events: (event name or None, data).
+SseEvents = list[tuple["str | None", Any]]
+
+
+def wants_stream(provider: str, path: str, body: Any) -> bool:
+    """Whether the request asks for a streamed reply, as each provider spells it."""
+    if provider == "gemini":
+        return ":streamGenerateContent" in path
+    return isinstance(body, dict) and body.get("stream") is True
+
+
+def pieces(text: str, size: int = 3) -> list[str]:
+    """`text` cut into pieces of `size` characters (the last may be shorter)."""
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def openai_stream(
+    text: str, model: str = "gpt-4o-mini", prompt_tokens: int = 11, completion_tokens: int = 7,
+    usage: bool = True, size: int = 3,
+) -> SseEvents:
+    """`chat.completion.chunk` events: the role, the text in pieces, the finish reason, the
+    usage chunk (`stream_options.include_usage`: no choices), then `[DONE]`."""
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {"id": "chatcmpl-loopback", "object": "chat.completion.chunk",
+                "created": 1_700_000_000, "model": model, "system_fingerprint": None,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                             "finish_reason": finish}]}
+
+    events: SseEvents = [(None, chunk({"role": "assistant", "content": "", "refusal": None}))]
+    events += [(None, chunk({"content": piece})) for piece in pieces(text, size)]
+    events.append((None, chunk({}, "stop")))
+    if usage:
+        events.append((None, {
+            "id": "chatcmpl-loopback", "object": "chat.completion.chunk",
+            "created": 1_700_000_000, "model": model, "choices": [],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}}))
+    events.append((None, "[DONE]"))
+    return events
+
+
+def anthropic_stream(
+    text: str, model: str = "claude-haiku-4-5", input_tokens: int = 11, output_tokens: int = 7,
+    size: int = 3,
+) -> SseEvents:
+    """The Messages stream: message_start (input usage), a text block's start, deltas and
+    stop, a ping, message_delta (stop reason, output usage), message_stop."""
+    message = anthropic_message("", model, input_tokens, 1)
+    message["content"], message["stop_reason"] = [], None
+    events: SseEvents = [
+        ("message_start", {"type": "message_start", "message": message}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("ping", {"type": "ping"}),
+    ]
+    events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                        "delta": {"type": "text_delta", "text": piece}})
+               for piece in pieces(text, size)]
+    events += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta",
+                           "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                           "usage": {"output_tokens": output_tokens}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return events
+
+
+def anthropic_stream_error(type_: str = "overloaded_error", message: str = "Overloaded") -> Any:
+    """The `error` event Anthropic sends mid-stream."""
+    return ("error", {"type": "error", "error": {"type": type_, "message": message}})
+
+
+def gemini_stream(
+    text: str, model: str = "gemini-2.5-flash-lite", prompt_tokens: int = 11,
+    candidate_tokens: int = 7, size: int = 3,
+) -> SseEvents:
+    """`streamGenerateContent?alt=sse`: one `GenerateContentResponse` per piece; the last
+    carries the finish reason and the usage."""
+    parts = pieces(text, size)
+    events: SseEvents = []
+    for index, piece in enumerate(parts):
+        last = index == len(parts) - 1
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": piece}]},
+                                     "index": 0}
+        chunk: dict[str, Any] = {"candidates": [candidate], "modelVersion": model,
+                                 "responseId": "loopback"}
+        if last:
+            candidate["finishReason"] = "STOP"
+            chunk["usageMetadata"] = {"promptTokenCount": prompt_tokens,
+                                      "candidatesTokenCount": candidate_tokens,
+                                      "totalTokenCount": prompt_tokens + candidate_tokens}
+        events.append((None, chunk))
+    return events
+
+
+def default_stream(provider: str, path: str, body: Any) -> SseEvents:
+    """The streamed twin of `default_reply`: the same text and usage, in pieces."""
+    reply = default_reply(provider, path, body).body
+    if provider == "openai":
+        text = reply["choices"][0]["message"]["content"]
+        usage = reply["usage"]
+        return openai_stream(text, reply["model"], usage["prompt_tokens"],
+                             usage["completion_tokens"])
+    if provider == "anthropic":
+        usage = reply["usage"]
+        return anthropic_stream(reply["content"][0]["text"], reply["model"],
+                                usage["input_tokens"], usage["output_tokens"])
+    usage = reply["usageMetadata"]
+    return gemini_stream(reply["candidates"][0]["content"]["parts"][0]["text"],
+                         reply["modelVersion"], usage["promptTokenCount"],
+                         usage["candidatesTokenCount"])
+
+
+def sse_bytes(name: str | None, data: Any) -> bytes:
+    """One event as sent on the wire."""
+    text = data if isinstance(data, str) else json.dumps(data)
+    head = f"event: {name}\n" if name else ""
+    return f"{head}data: {text}\n\n".encode()
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -277,6 +408,7 @@ class LoopbackServer:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.connections = 0  # TCP connections accepted since the last reset
         self._queues: dict[str, deque[Reply]] = {p: deque() for p in (*PROVIDERS, "unknown")}
         self._always: dict[str, Reply] = {}
         self._lock = threading.Lock()
@@ -313,6 +445,7 @@ class LoopbackServer:
         self.release_stalled()
         with self._lock:
             self.requests.clear()
+            self.connections = 0
             self._always.clear()
             for q in self._queues.values():
                 q.clear()
@@ -349,6 +482,11 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
+            def setup(self) -> None:  # once per connection
+                super().setup()
+                with server._lock:
+                    server.connections += 1
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -372,6 +510,9 @@ class LoopbackServer:
                 if reply.drop:
                     self.close_connection = True
                     return
+                if reply.status == 200 and wants_stream(provider, path, body):
+                    self._stream(reply, reply.events or default_stream(provider, path, body))
+                    return
                 if reply.status == 200 and reply.body is None:
                     reply = Reply(200, default_reply(provider, path, body).body, reply.headers)
                 if isinstance(reply.body, (dict, list)):
@@ -389,6 +530,35 @@ class LoopbackServer:
                         self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            def _stream(self, reply: Reply, events: SseEvents) -> None:
+                """Send `events` as a chunked `text/event-stream` body; break off or stall
+                where the reply says."""
+                try:
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream; charset=utf-8")
+                    self.send_header("transfer-encoding", "chunked")
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    for index, (name, data) in enumerate(events):
+                        if index == reply.break_after:
+                            self.wfile.flush()
+                            self.close_connection = True
+                            return  # no closing chunk: the body is cut short
+                        if index == reply.stall_after:
+                            self.wfile.flush()
+                            with server._lock:
+                                release = server._release
+                            release.wait(timeout=60.0)
+                            self.close_connection = True
+                            return
+                        payload = sse_bytes(name, data)
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 

@@ -33,10 +33,11 @@ __all__ = [
     "run",
     "run_result",
     "run_sync",
+    "stream",
 ]
 
 # The runtime ABI this module was generated for; check_abi says how to fix a mismatch.
-ABI = 2
+ABI = 3
 check_abi(ABI, "tests/cases/endpoints/pipeline.mmo")
 
 
@@ -91,11 +92,13 @@ PIPELINE = PipelineSpec(
 
 
 # The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
-# await run_result(inputs) for the whole result with its trace, main() for the command line.
+# await run_result(inputs) for the whole result with its trace, main() for the command line,
+# async for event in stream(inputs) for the run's events as they happen.
 pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
 run = pipeline.run
 run_sync = pipeline.run_sync
 run_result = pipeline.run_result
+stream = pipeline.stream
 main = pipeline.main
 
 if __name__ == "__main__":
