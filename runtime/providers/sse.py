@@ -18,18 +18,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import ConfigError, LlmError
-from ..redaction import redact
-from ._http import (
-    Call,
-    Refine,
-    Timeouts,
-    client_for,
-    error_fields,
-    kind_for_status,
-    parse_retry_after,
-    resolve_timeouts,
-)
+from ._http import Call, Refine, Timeouts, resolve_timeouts, stream_post
 
 if TYPE_CHECKING:
     from ._common import HttpProvider
@@ -130,81 +119,12 @@ async def open_sse(
     refine: Refine | None = None,
     body_retry_after: Callable[[Any], float | None] | None = None,
 ) -> AsyncIterator[SseEvent]:
-    """POST `body` as JSON and yield the events of the streamed reply (see the module doc)."""
-    import httpx
-
-    client = await client_for(call.provider, base_url)
-    url = base_url.rstrip("/") + path
-    timeout = httpx.Timeout(
-        connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect
-    )
-    request = client.build_request("POST", url, json=dict(body), headers=dict(headers),
-                                   timeout=timeout)
-    try:
-        response = await client.send(request, stream=True)
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        message = f"{call.provider}: bad base URL {base_url!r}: {exc}"
-        raise ConfigError(redact(message, (call.secret,))) from None
-    except httpx.TransportError as exc:
-        raise _transport_error(call, exc, begun=False) from None
-    try:
-        if not 200 <= response.status_code < 300:
-            raise await _status_error(call, response, refine, body_retry_after)
-        decoder = SseDecoder()
-        chunks = response.aiter_bytes()
-        while True:
-            try:
-                chunk = await anext(chunks)
-            except StopAsyncIteration:
-                break
-            except httpx.TransportError as exc:
-                raise _transport_error(call, exc, begun=True) from None
-            for event in decoder.feed(chunk):
-                yield event
-        for event in decoder.feed(b"\n\n"):  # a last event the server did not end
+    """POST `body` as JSON and yield the events of the streamed reply (see the module doc):
+    the bytes, and every error mapping, come from `_http.stream_post`."""
+    decoder = SseDecoder()
+    async for chunk in stream_post(call, base_url, path, headers, body, timeouts, refine,
+                                   body_retry_after):
+        for event in decoder.feed(chunk):
             yield event
-    finally:
-        await response.aclose()
-
-
-def _transport_error(call: Call, exc: Exception, *, begun: bool) -> LlmError:
-    import httpx
-
-    name = type(exc).__name__
-    text = str(exc) or name
-    if isinstance(exc, httpx.TimeoutException):
-        where = "no data within the read timeout" if begun else "no reply within the timeout"
-        return call.error("timeout", f"{name}: {where}: {text}")
-    if begun:
-        return call.error("stream_interrupted", f"the stream broke off: {name}: {text}")
-    return call.error("connection", f"{name}: {text}")
-
-
-async def _status_error(
-    call: Call,
-    response: Any,
-    refine: Refine | None,
-    body_retry_after: Callable[[Any], float | None] | None,
-) -> LlmError:
-    """The `LlmError` of a non-2xx streamed reply, mapped as `_http.post_json` maps it."""
-    import httpx
-
-    status = response.status_code
-    try:
-        text = (await response.aread()).decode("utf-8", "replace")
-    except httpx.TransportError:
-        text = ""
-    try:
-        decoded: Any = json.loads(text) if text else None
-    except ValueError:
-        decoded = None
-    message, err_type, code = error_fields(decoded)
-    if not message:
-        message = text if decoded is None else json.dumps(decoded)
-    kind = kind_for_status(status)
-    if refine is not None:
-        kind = refine(status, decoded, message, err_type, code) or kind
-    retry_after = parse_retry_after(response.headers)
-    if retry_after is None and body_retry_after is not None:
-        retry_after = body_retry_after(decoded)
-    return call.error(kind, message, status=status, retry_after=retry_after)
+    for event in decoder.feed(b"\n\n"):  # a last event the server did not end
+        yield event
