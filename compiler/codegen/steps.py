@@ -16,6 +16,7 @@ from ..diagnostics.model import Diagnostic, internal_error
 from ..expr_text import print_expr
 from ..source import Span
 from .expressions import ConditionLowerer, LoweringError, literal, text_literal, tuple_code
+from .maps import lower_map
 from .names import NameAllocator, check_identifier, upper_name
 from .views import (
     Arg,
@@ -63,9 +64,10 @@ def internal(message: str, span: Span | None) -> Diagnostic:
 
 def wrapper_params(p: ir.Pipeline) -> set[str]:
     """Keys that become parameters of built-in transform wrappers."""
+    bodies = (m for s in p.steps if isinstance(s, ir.MapStep) for m in s.steps)
     return {
         r.name
-        for s in p.all_steps()
+        for s in (*p.all_steps(), *bodies)
         if isinstance(s, ir.TransformStep) and s.callable is None and s.function in BUILTINS
         for r in s.reads
     }
@@ -90,6 +92,8 @@ def _lower_step(ctx: LowerContext, step: ir.Step) -> str:
         call = _llm_step(ctx, step)
     elif isinstance(step, ir.TransformStep):
         call = _transform_step(ctx, step)
+    elif isinstance(step, ir.MapStep):
+        call = lower_map(ctx, step, _lower_step, _common_args)
     else:
         call = _group(ctx, step)
     name = ctx.names.take(f"{upper_name(step.name) or 'STEP'}_STEP", "STEP")

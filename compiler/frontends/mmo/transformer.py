@@ -302,6 +302,9 @@ class MmoBuilder(RulesBase):
         return Item("metadata", data if valid and isinstance(data, dict) else {},
                     self.span(meta), self.comments_at(meta))
 
+    def list_type(self, meta: Meta, c: list[Token]) -> str:
+        return f"{c[0]}[{c[1]}]"  # `list[str]`: the type name as written, judged by a check
+
     def input_decl(self, meta: Meta, c: list[Any]) -> ir.Input:
         name, type_tok, default = c
         valid, value = (False, None) if default is None else self.values.to_json(

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from yaml.nodes import Node
-
 from ... import ir
 from .reader import Fields
 

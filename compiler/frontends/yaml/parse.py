@@ -163,7 +163,7 @@ class _Builder:
             "conditional": self.llm,
             "transform": self.transform,
             "parallel_group": self.group,
-            "map": lambda fields, what: read_map(self, fields, what),
+            "map": self.map_body,
         }[step_type](fields, what)
         if step_type == "conditional" and "condition" not in fields and "when" not in fields:
             r.error("MMO005", f"{what} is conditional but has no `condition`", r.start(node))
@@ -370,6 +370,9 @@ class _Builder:
                 return None
             found.append(key)
         return tuple(found)
+
+    def map_body(self, fields: Fields, what: str) -> dict[str, Any] | None:
+        return read_map(self, fields, what)
 
     def group(self, fields: Fields, what: str) -> dict[str, Any] | None:
         r = self.r
