@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmoc_runtime.transforms import BUILTINS
+from mmoc_runtime.transforms import BUILTIN_ARITY, BUILTINS
 
 from .. import analysis, ir
 from ..diagnostics.model import Diagnostic, internal_error
@@ -229,9 +229,10 @@ def _transform_function(ctx: LowerContext, step: ir.TransformStep, reads: tuple[
         return f"{ctx.n['INLINE_TRANSFORMS']}[{literal(step.name)}]"
     function = step.function
     if function in BUILTINS:
-        if len(reads) != 1:
+        least, most = BUILTIN_ARITY.get(function, (1, 1))
+        if not least <= len(reads) <= most:
             raise LoweringError(
-                f"built-in transform {function!r} takes exactly one key, got {len(reads)}"
+                f"built-in transform {function!r} takes {least} to {most} keys, got {len(reads)}"
             )
         name = ctx.names.take(f"transform_{step.name}", "transform_step")
         ctx.wrappers.append(
@@ -241,7 +242,8 @@ def _transform_function(ctx: LowerContext, step: ir.TransformStep, reads: tuple[
                 doc=docstring_literal(
                     f"Step {step.name}: the built-in {function} transform.", indented=True
                 ),
-                body=f"{ctx.rt('transforms')}.BUILTINS[{literal(function)}]({reads[0]})",
+                body=f"{ctx.rt('transforms')}.BUILTINS[{literal(function)}]({', '.join(reads)})",
+                extra_params=reads[1:],
             )
         )
         return name
