@@ -63,8 +63,8 @@ def test_mmo803_body_key_read_outside() -> None:
 @pytest.mark.parametrize(("source", "why"), [
     ("  input chunks: str\n", "input `chunks` has type str"),
     ('  step c = llm mock/echo { prompt "x" } -> chunks\n', "replies with text"),
-    ('  step c = llm mock/echo {\n    prompt "x"\n    json schema {"type": "object"}\n'
-     "  } -> chunks\n", "replies with a JSON object"),
+    (('  step c = llm mock/echo {\n    prompt "x"\n    json schema {"type": "object"}\n'
+      "  } -> chunks\n"), "replies with a JSON object"),
     ("  input d: str\n  step c = transform upper(d) -> chunks\n", "`upper` returns text"),
     ('  parallel c {\n    step a = llm mock/echo { prompt "x" } -> a\n  } -> chunks\n',
      "collects a mapping"),
@@ -77,8 +77,8 @@ def test_mmo804_for_each_known_not_to_be_a_list(source: str, why: str) -> None:
 @pytest.mark.parametrize("source", [
     "  input chunks: list[json]\n",
     "  input chunks: json\n",
-    '  step c = llm mock/echo {\n    prompt "x"\n    json schema {"type": "array"}\n'
-    "  } -> chunks\n",
+    ('  step c = llm mock/echo {\n    prompt "x"\n    json schema {"type": "array"}\n'
+     "  } -> chunks\n"),
     '  step c = llm mock/echo {\n    prompt "x"\n    json\n  } -> chunks\n',
     "  input d: str\n  step c = transform split_chunks(d) -> chunks\n",
     "  input d: str\n  step c = transform mylib.text:pieces(d) -> chunks\n",
@@ -139,3 +139,14 @@ def test_outer_keys_read_inside_a_body_count_as_used_and_order_the_map() -> None
               '  step intro = llm mock/echo { prompt "About {style}" } -> intro_text\n'
               + body_map('    step s = llm mock/echo { prompt "{intro_text} {chunk}" } -> summary\n'))
     assert diags(source) == []  # style and intro_text are used: no MMO304 or MMO106
+
+
+def test_builtins_with_optional_parameters_take_a_range_of_keys() -> None:
+    head = "  input d: str\n  input size: int = 100\n  input overlap: int = 10\n  input extra: int = 1\n"
+    ok = codes(head + "  output c\n  step c = transform split_chunks(d, size, overlap) -> c\n"
+               + "  output e\n  step e = transform join(c, d) -> e\n  output f\n"
+               + "  step f = transform split_chunks(d) -> f\n")
+    assert "MMO602" not in ok and "MMO304" in ok  # only `extra` is unread
+    [d] = [d for d in diags(head + "  step c = transform split_chunks(d, size, overlap, extra) -> c\n")
+           if d.code == "MMO602"]
+    assert "takes 1 to 3 keys; it reads 4" in d.message
