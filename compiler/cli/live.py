@@ -142,7 +142,7 @@ class LiveView(PipelineObserver):
             table.add_row(
                 Text(name),
                 Text(label, style=style),
-                Text(_model_label(row.model) or ("(group)" if row.kind == "group" else "")),
+                Text(_model_label(row.model) or {"group": "(group)", "map": "(map)"}.get(row.kind, "")),
                 latency if row.state not in ("pending", "running") else "",
                 str(row.tokens) if row.tokens else "",
                 Text(_short(row.note), style="dim"),
