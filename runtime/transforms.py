@@ -2,8 +2,9 @@
 
 `transform t = upper(summary) -> shout` calls `BUILTINS["upper"](value_of_summary)`. Each takes
 one value and returns one; `join` and `split_chunks` take optional parameters from further
-keys (`BUILTIN_ARITY`): `split_chunks(document, size, overlap)`. Text functions accept any value: None reads as "", other
-non-text values as their JSON text, so a transform after a JSON step does not crash.
+keys (`BUILTIN_ARITY`): `split_chunks(document, size, overlap)`. Text functions accept any
+value: None reads as "", other non-text values as their JSON text, so a transform after a
+JSON step does not crash.
 
 `json` is the one that can fail on data: text that holds no JSON raises `ValueError` saying
 where parsing stopped and how the text began. It forgives the usual wrapping of model replies:

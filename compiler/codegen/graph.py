@@ -142,7 +142,9 @@ def build_model(p: ir.Pipeline) -> GraphModel:
 # ---- map steps: the body as a subgraph, its title marking the fan-out ---------------------
 
 
-def _add_map(p: ir.Pipeline, model: GraphModel, step: ir.MapStep, source_of: dict[str, str]) -> None:
+def _add_map(
+    p: ir.Pipeline, model: GraphModel, step: ir.MapStep, source_of: dict[str, str]
+) -> None:
     gid = _group_id(step.name)
     source_of[step.name] = gid
     for member in step.steps:
