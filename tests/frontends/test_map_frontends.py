@@ -151,3 +151,12 @@ def test_unknown_map_option_and_misplaced_collect() -> None:
 def test_yaml_map_needs_for_each_and_steps() -> None:
     codes = _codes("name: t\nsteps:\n  - name: m\n    type: map\n    as: x\n", ".yaml")
     assert codes.count("MMO005") == 2
+
+
+def test_yaml_map_inside_a_map_body_is_reported() -> None:
+    found = load_text(
+        "name: t\nsteps:\n  - name: m\n    type: map\n    for_each: xs\n    steps:\n"
+        "      - {name: inner, type: map, for_each: item, steps: []}\n", "t.yaml", ".yaml"
+    ).diagnostics
+    assert [d.code for d in found] == ["MMO007"]
+    assert "a map step cannot be inside a group or a map body" in found[0].message

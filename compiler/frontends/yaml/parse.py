@@ -190,6 +190,8 @@ class _Builder:
                 if nested
                 else f"unknown step type `{value}` in {what}"
             )
+            if value == "map":
+                message = f"a map step cannot be inside a group or a map body ({what})"
             close = difflib.get_close_matches(value, allowed, n=1)
             hint = f"did you mean `{close[0]}`? " if close and not nested else ""
             r.error("MMO007", message, entry[1], help=hint + "allowed types: " + ", ".join(allowed))
