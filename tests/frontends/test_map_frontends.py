@@ -160,3 +160,10 @@ def test_yaml_map_inside_a_map_body_is_reported() -> None:
     ).diagnostics
     assert [d.code for d in found] == ["MMO007"]
     assert "a map step cannot be inside a group or a map body" in found[0].message
+
+
+def test_fmt_keeps_comments_on_collect_and_body_steps() -> None:
+    source = ("pipeline c {\n  input xs: list[str]\n\n  # the map\n  step m = map x in xs {\n"
+              "    # why this key\n    collect y\n\n    # the body\n"
+              "    step a = transform upper(x) -> y\n  } -> ys\n}\n")
+    assert print_mmo(_mmo(source)) == source
