@@ -179,3 +179,15 @@ def test_list_inputs_are_validated(kind: str, given: Any, ok: bool) -> None:
     else:
         with pytest.raises(InputError):
             execute_sync(spec, {"items": given})
+
+
+def test_pipeline_defaults_reach_the_body_steps() -> None:
+    from mmoc_runtime import RetryStrategy, StepDefaults
+
+    body = LlmStep(name="say", model="mock/echo", prompt="{it}", output_key="said")
+    retry = RetryStrategy(max_retries=1)
+    spec = PipelineSpec(name="t", inputs=(InputSpec("items", "json"),),
+                        steps=(_map(body),), defaults=StepDefaults(retry=retry, timeout=9.0))
+    [resolved] = spec.steps[0].steps  # type: ignore[union-attr]
+    assert isinstance(resolved, LlmStep) and resolved.retry == retry and resolved.timeout == 9.0
+    assert spec.steps[0].timeout is None  # the map's own timeout is never defaulted
