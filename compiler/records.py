@@ -3,37 +3,69 @@
 The IR was made of pydantic models, and importing pydantic and building its validators cost
 about 130 ms of every `mmoc check` (half the time an editor or a pre-commit hook waits). The IR
 never needed that validation: the front ends and the builder are what judge a user's input, and
-they report diagnostics instead of raising. So a record here is a frozen, keyword-only dataclass
+they report diagnostics instead of raising. So a record here is a frozen, keyword-only record class
 that keeps the small part of pydantic's model API the compiler and its users rely on:
 `model_dump()` (what "the same meaning" compares: fields declared with `exclude=True`, such as
 spans and comments, are left out), `model_dump_json()`, `model_copy(update=...)`,
 `model_construct(...)`, `model_fields` and `model_fields_set`. Declarations read as they did:
 `Field(default=None, exclude=True, repr=False)`, `Field(default_factory=dict)`, an `alias`.
 
-A subclass whose body declares fields becomes a dataclass itself; one that declares none (the
-builder's seed views) only inherits. A list given for a field typed as a tuple is stored as a
+A subclass whose body declares fields gets its own field list; one that declares none (the
+builder's seed views) only inherits. Records are not `dataclasses`: making a dataclass runs five
+`exec`s and an `inspect.signature` per class, which cost more than the rest of the IR's import;
+a record's constructor is generated once, the first time the class is instantiated. A list given for a field typed as a tuple is stored as a
 tuple, as pydantic did, so two front ends building the same thing compare equal.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from collections.abc import Iterable
-from typing import Any, ClassVar, TypeVar, dataclass_transform
+from typing import Any, ClassVar, Self, TypeVar, dataclass_transform
 
 R = TypeVar("R", bound="Record")
 
 _MUTABLE_DEFAULTS = (list, dict, set)
 
 
-def Field(  # noqa: N802 - named as pydantic's, which the IR's declarations were written for
-    default: Any = dataclasses.MISSING,
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+class FieldInfo:
+    """One field's declaration (what `Field(...)` returns)."""
+
+    __slots__ = ("alias", "annotation", "default", "default_factory", "exclude", "name", "repr")
+
+    def __init__(self, default: Any = MISSING, default_factory: Any = MISSING,
+                 exclude: bool = False, repr: bool = True,
+                 alias: str | None = None) -> None:
+        if isinstance(default, _MUTABLE_DEFAULTS):
+            default_factory, default = (lambda value=default: copy.copy(value)), MISSING
+        self.name = ""
+        self.annotation: Any = None
+        self.default = default
+        self.default_factory = default_factory
+        self.exclude = exclude
+        self.repr = repr
+        self.alias = alias
+
+    @property
+    def is_required(self) -> bool:
+        return self.default is MISSING and self.default_factory is MISSING
+
+
+def Field(
+    default: Any = MISSING,
     *,
-    default_factory: Any = dataclasses.MISSING,
+    default_factory: Any = MISSING,
     exclude: bool = False,
-    repr: bool = True,  # noqa: A002 - pydantic's (and dataclasses') parameter name
+    repr: bool = True,
     alias: str | None = None,
     discriminator: str | None = None,
 ) -> Any:
@@ -41,53 +73,66 @@ def Field(  # noqa: N802 - named as pydantic's, which the IR's declarations were
     the constructor also accepts for it (`schema=` for `schema_`). `discriminator` is accepted
     for the `Annotated` unions' sake and means nothing here: every node is built already typed."""
     del discriminator
-    if isinstance(default, _MUTABLE_DEFAULTS):
-        default_factory, default = (lambda value=default: copy.copy(value)), dataclasses.MISSING
-    return dataclasses.field(
-        default=default,
-        default_factory=default_factory,
-        repr=repr,
-        metadata={"exclude": exclude, "alias": alias},
-    )
+    return FieldInfo(default, default_factory, exclude, repr, alias)
 
 
-def ConfigDict(**settings: Any) -> dict[str, Any]:  # noqa: N802 - as pydantic's
+def ConfigDict(**settings: Any) -> dict[str, Any]:
     """Model settings, kept for the declarations' sake; records are always frozen and strict."""
     return dict(settings)
 
 
+class FrozenRecordError(AttributeError):
+    """An assignment to a field of a record (records are frozen: use `model_copy`)."""
+
+
 @dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(Field,))
 class Record:
-    """The base of every IR node and of `Span`: a frozen, keyword-only dataclass."""
+    """The base of every IR node and of `Span`: frozen, built with keyword arguments."""
 
     model_config: ClassVar[dict[str, Any]] = {}
-    model_fields: ClassVar[dict[str, dataclasses.Field[Any]]] = {}
-    # Names of fields typed as tuples (a list given for one is stored as a tuple), and the
-    # aliases the constructor accepts, per class.
-    _tuple_fields: ClassVar[frozenset[str]] = frozenset()
-    _aliases: ClassVar[dict[str, str]] = {}
+    model_fields: ClassVar[dict[str, FieldInfo]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not cls.__dict__.get("__annotations__"):
+        own = cls.__dict__.get("__annotations__")  # noqa: RUF063 - `inspect` costs an import
+        if not own:
             return  # declares no field (a view): it only inherits
-        for name, value in list(cls.__dict__.items()):
-            if isinstance(value, _MUTABLE_DEFAULTS) and name in cls.__annotations__:
-                setattr(cls, name, Field(default=value))
-        dataclasses.dataclass(frozen=True, kw_only=True)(cls)
-        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-        cls.model_fields = {f.name: f for f in fields}
-        cls._tuple_fields = frozenset(f.name for f in fields if _is_tuple_type(f.type))
-        cls._aliases = {f.metadata["alias"]: f.name for f in fields if f.metadata.get("alias")}
-        if cls._aliases:
-            cls.__init__ = _accepting_aliases(cls.__init__)  # type: ignore[method-assign]
+        fields = dict(cls.model_fields)
+        for name, annotation in own.items():
+            if annotation.startswith("ClassVar"):
+                continue
+            value = cls.__dict__.get(name, MISSING)
+            info = value if isinstance(value, FieldInfo) else FieldInfo(default=value)
+            info.name, info.annotation = name, annotation
+            fields[name] = info  # a redeclared field keeps its place, as in dataclasses
+            if isinstance(value, (FieldInfo, _MUTABLE_DEFAULTS)):
+                delattr(cls, name)
+        cls.model_fields = fields
+        setattr(cls, "__init__", _first_init)  # noqa: B010 - mypy forbids assigning a method
 
-    def __post_init__(self) -> None:
-        set_field = object.__setattr__
-        for name in self._tuple_fields:
-            value = self.__dict__[name]
-            if isinstance(value, list):
-                set_field(self, name, tuple(value))
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenRecordError(f"{type(self).__name__} is frozen: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenRecordError(f"{type(self).__name__} is frozen: cannot delete {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        state = self.__dict__
+        return tuple(state[name] for name in self.model_fields)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, self._values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={self.__dict__[name]!r}" for name, info in self.model_fields.items() if info.repr
+        )
+        return f"{type(self).__name__}({shown})"
 
     @property
     def model_fields_set(self) -> set[str]:
@@ -96,23 +141,23 @@ class Record:
         return set(given) if given is not None else set(self.model_fields)
 
     @classmethod
-    def model_construct(cls: type[R], _fields_set: Iterable[str] | None = None, **values: Any) -> R:
+    def model_construct(cls, _fields_set: Iterable[str] | None = None, **values: Any) -> Self:
         """A record of these values as they are: nothing converted, no `__init__` run (the
         builder's views, whose `model` property would refuse an assignment, are made so)."""
         record = cls.__new__(cls)
         state = record.__dict__
-        for name, field in cls.model_fields.items():
+        for name, info in cls.model_fields.items():
             if name in values:
                 state[name] = values[name]
-            elif field.default is not dataclasses.MISSING:
-                state[name] = field.default
-            elif field.default_factory is not dataclasses.MISSING:
-                state[name] = field.default_factory()
+            elif info.default_factory is not MISSING:
+                state[name] = info.default_factory()
+            else:
+                state[name] = info.default
         if _fields_set is not None:
             state["_fields_given"] = frozenset(_fields_set)
         return record
 
-    def model_copy(self: R, *, update: dict[str, Any] | None = None, deep: bool = False) -> R:
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy with `update` applied as given (not converted), as pydantic's."""
         new = copy.deepcopy(self) if deep else copy.copy(self)
         if update:
@@ -124,8 +169,8 @@ class Record:
         records dumped too; `mode="json"` gives lists for tuples."""
         return {
             name: _dump(self.__dict__[name], mode)
-            for name, field in self.model_fields.items()
-            if not field.metadata.get("exclude")
+            for name, info in self.model_fields.items()
+            if not info.exclude
         }
 
     def model_dump_json(self) -> str:
@@ -137,6 +182,56 @@ class Record:
     @classmethod
     def model_rebuild(cls) -> None:
         """Nothing to rebuild (kept for declarations written for pydantic)."""
+
+
+def _first_init(self: Record, **values: Any) -> None:
+    """The constructor until the class's own is made: makes it, installs it, runs it."""
+    cls = type(self)
+    owner = next(c for c in cls.__mro__ if c.__dict__.get("__init__") is _first_init)
+    init = _make_init(owner)
+    setattr(owner, "__init__", init)  # noqa: B010 - mypy forbids assigning a method
+    init(self, **values)
+
+
+def _make_init(cls: type[Record]) -> Any:
+    """`cls.__init__`: keyword-only parameters, defaults filled in, a list given for a
+    tuple-typed field stored as a tuple; written as Python once per class, so a node costs what
+    a hand-written constructor would. The code's own names start with `_r_` (no field does)."""
+    params, lines = [], []
+    scope: dict[str, Any] = {"_r_MISSING": MISSING, "_r_tuple": tuple}
+    for index, (name, info) in enumerate(cls.model_fields.items()):
+        if info.is_required:
+            params.append(name)
+        elif info.default_factory is not MISSING:
+            scope[f"_r_factory{index}"] = info.default_factory
+            params.append(f"{name}=_r_MISSING")
+            lines.append(f"    if {name} is _r_MISSING: {name} = _r_factory{index}()")
+        else:
+            scope[f"_r_default{index}"] = info.default
+            params.append(f"{name}=_r_default{index}")
+        if _is_tuple_type(info.annotation):
+            lines.append(f"    if {name}.__class__ is list: {name} = _r_tuple({name})")
+        lines.append(f"    _r_state[{name!r}] = {name}")
+    source = "\n".join(
+        [f"def __init__(_r_self, *, {', '.join(params)}):", "    _r_state = _r_self.__dict__",
+         *lines]
+    )
+    exec(source, scope)  # noqa: S102 - made of field names, which are identifiers
+    init = scope["__init__"]
+    aliases = {info.alias: name for name, info in cls.model_fields.items() if info.alias}
+    return _accepting(aliases, init) if aliases else init
+
+
+def _accepting(aliases: dict[str, str], init: Any) -> Any:
+    """`init`, also taking each field by its alias (`schema=` for `schema_`)."""
+
+    def __init__(self: Record, **values: Any) -> None:
+        for alias, name in aliases.items():
+            if alias in values:
+                values[name] = values.pop(alias)
+        init(self, **values)
+
+    return __init__
 
 
 def _dump(value: Any, mode: str) -> Any:
@@ -175,13 +270,3 @@ def _top_level_union(text: str) -> list[str]:
             start = index + 1
     parts.append(text[start:])
     return parts
-
-
-def _accepting_aliases(init: Any) -> Any:
-    def __init__(self: Record, **values: Any) -> None:  # noqa: N807 - it is the constructor
-        for alias, name in type(self)._aliases.items():
-            if alias in values:
-                values[name] = values.pop(alias)
-        init(self, **values)
-
-    return __init__
