@@ -15,6 +15,7 @@ from bench import (
     bench_compile,
     bench_hostile,
     bench_http,
+    bench_map,
     bench_providers,
     bench_runtime,
     bench_stream,
@@ -29,6 +30,7 @@ MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
     ("bench_providers", bench_providers.main),
     ("bench_http", bench_http.main),
     ("bench_stream", bench_stream.main),
+    ("bench_map", bench_map.main),
 )
 
 

@@ -34,7 +34,7 @@ from mmoc_runtime.template import ParsedTemplate, parse_template
 
 from . import ir
 
-AnyStep = ir.LlmStep | ir.TransformStep | ir.GroupStep
+AnyStep = ir.LlmStep | ir.TransformStep | ir.GroupStep | ir.MapStep
 _P = TypeVar("_P", ir.RetryPolicy, ir.BreakerPolicy)
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -112,7 +112,17 @@ def reads_of(step: AnyStep) -> tuple[str, ...]:
         return _unique((*template_names(step.prompt), *template_names(step.system)))
     if isinstance(step, ir.TransformStep):
         return _unique(r.name for r in step.reads)
+    if isinstance(step, ir.MapStep):
+        return _unique((step.for_each.name, *map_outer_needs(step)))
     return _unique(name for member in step.steps for name in reads_of(member))
+
+
+@_per_object
+def map_outer_needs(step: ir.MapStep) -> tuple[str, ...]:
+    """Keys of the enclosing pipeline a map step's body needs: what its steps read or test,
+    less the item and the keys the body itself produces."""
+    local = {step.item} | {s.output_key for s in step.steps if s.output_key is not None}
+    return _unique(k for s in step.steps for k in needs_of(s) if k not in local)
 
 
 def expr_keys(expr: ir.Expr | None) -> tuple[str, ...]:
@@ -239,6 +249,9 @@ def _self_edge(step: AnyStep) -> bool:
 def _afters(step: AnyStep) -> tuple[ir.Ident, ...]:
     if isinstance(step, ir.GroupStep):
         return (*step.after, *(a for m in step.steps for a in m.after))
+    if isinstance(step, ir.MapStep):  # a body step `after` an outer step: the map waits
+        body = {m.name for m in step.steps}
+        return (*step.after, *(a for m in step.steps for a in m.after if a.name not in body))
     return step.after
 
 

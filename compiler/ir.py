@@ -178,7 +178,22 @@ class GroupStep(StepBase):
     concurrency: Any = None
 
 
-Step = Annotated[LlmStep | TransformStep | GroupStep, Field(discriminator="kind")]
+class MapStep(StepBase):
+    """`map ITEM in FOR_EACH { body }`: the body runs once per item; the result is the list
+    of the body's result (the last body step's output, or `collect`), in item order."""
+
+    kind: Literal["map"] = "map"
+    for_each: Ident  # the key holding the list
+    item: str = "item"  # the name each item has inside the body
+    item_span: Span | None = Field(default=None, exclude=True, repr=False)
+    steps: tuple[Annotated[LlmStep | TransformStep, Field(discriminator="kind")], ...]
+    concurrency: Any = None
+    on_error: Any = "fail"  # "fail" | "skip" | "collect"
+    limit: Any = None  # at most this many items (the first ones)
+    collect: Ident | None = None  # the body key that is each item's result; None: the last step's
+
+
+Step = Annotated[LlmStep | TransformStep | GroupStep | MapStep, Field(discriminator="kind")]
 
 
 # ---- the pipeline -----------------------------------------------------------------------
@@ -230,9 +245,10 @@ class Pipeline(Node):
     # Comments after the last statement of a .mmo file, kept by `fmt`.
     trailing_comments: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
 
-    def all_steps(self) -> tuple[LlmStep | TransformStep | GroupStep, ...]:
-        """Every step, group members right after their group, in source order."""
-        out: list[LlmStep | TransformStep | GroupStep] = []
+    def all_steps(self) -> tuple[LlmStep | TransformStep | GroupStep | MapStep, ...]:
+        """Every step, group members right after their group, in source order. A map step's
+        body is its own scope (checked by `checks.maps`): its steps are not listed here."""
+        out: list[LlmStep | TransformStep | GroupStep | MapStep] = []
         for step in self.steps:
             out.append(step)
             if isinstance(step, GroupStep):

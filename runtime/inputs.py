@@ -207,7 +207,31 @@ def convert_text(kind: str, text: str) -> tuple[bool, Any]:
             return True, json.loads(text)
         except (ValueError, RecursionError):
             return True, text
+    if kind in LIST_TYPES:
+        try:
+            return _convert(kind, json.loads(text))
+        except (ValueError, RecursionError):
+            return False, text
     return True, text
+
+
+# The list input types: what their items must be (map steps iterate over them).
+LIST_TYPES = {"list[str]": "str", "list[int]": "int", "list[json]": "json"}
+
+
+def _convert_list(kind: str, value: Any) -> tuple[bool, Any]:
+    if not isinstance(value, (list, tuple)):
+        return False, value
+    item_kind = LIST_TYPES[kind]
+    items = []
+    for item in value:
+        ok, converted = (
+            _convert(item_kind, item) if item_kind != "int" or not isinstance(item, str)
+            else (False, item))  # an int list takes numbers, not numeric text
+        if not ok:
+            return False, value
+        items.append(converted)
+    return True, items
 
 
 def _convert(kind: str, value: Any) -> tuple[bool, Any]:
@@ -225,6 +249,8 @@ def _convert(kind: str, value: Any) -> tuple[bool, Any]:
         return isinstance(value, bool), value
     if kind == "json":
         return _is_json(value), value
+    if kind in LIST_TYPES:
+        return _convert_list(kind, value)
     return True, value  # a type this runtime does not know: accept rather than crash
 
 
@@ -240,7 +266,8 @@ def _is_json(value: Any) -> bool:
 
 def _describe(kind: str) -> str:
     return {"str": "text (str)", "int": "an integer", "float": "a number", "bool": "true or false",
-            "json": "a JSON value"}.get(kind, kind)
+            "json": "a JSON value", "list[str]": "a list of strings",
+            "list[int]": "a list of integers", "list[json]": "a list"}.get(kind, kind)
 
 
 def _short(value: Any) -> str:

@@ -11,15 +11,16 @@ edges from a group to itself (a member reading a sibling) are dropped.
 from __future__ import annotations
 
 from .errors import ConfigError
-from .spec import LlmStep, ParallelGroup, PipelineSpec, Step, TransformStep
+from .spec import LlmStep, MapStep, ParallelGroup, PipelineSpec, Step, TransformStep
 from .template import parse_template
 
 LLM = "llm"
 TRANSFORM = "transform"
 GROUP = "group"
+MAP = "map"
 
 
-Entry = tuple[LlmStep | TransformStep | ParallelGroup, str, str | None]
+Entry = tuple[LlmStep | TransformStep | ParallelGroup | MapStep, str, str | None]
 
 
 class Node:
@@ -35,7 +36,7 @@ class Node:
         self.keys: frozenset[str] = frozenset()  # every key the node reads
         # A step without a condition or members (the bulk of large DAGs): the scheduler runs
         # it straight away, its hottest path.
-        self.plain = kind != GROUP and step.when is None
+        self.plain = kind != GROUP and kind != MAP and step.when is None
 
 
 class Plan:
@@ -56,10 +57,12 @@ def kind_of(step: Step) -> str:
         return TRANSFORM
     if isinstance(step, ParallelGroup):
         return GROUP
+    if isinstance(step, MapStep):
+        return MAP
     raise ConfigError(f"not a step: {step!r}")
 
 
-def _reads(step: LlmStep | TransformStep) -> tuple[str, ...]:
+def _reads(step: LlmStep | TransformStep | MapStep) -> tuple[str, ...]:
     if isinstance(step, LlmStep):
         names = parse_template(step.prompt).names
         if step.system:
@@ -101,14 +104,18 @@ def build_plan(spec: PipelineSpec) -> Plan:
 
     for node in nodes:
         step = node.step
-        members = step.steps if isinstance(step, ParallelGroup) else (step,)
+        members: tuple[LlmStep | TransformStep | MapStep, ...] = (
+            step.steps if isinstance(step, ParallelGroup) else (step,))
         keys: list[str] = list(step.when_reads)
         afters: list[str] = list(step.after)
-        for member in members:
-            keys += _reads(member)
-            if member is not step:
-                keys += member.when_reads
-                afters += member.after
+        if isinstance(step, MapStep):  # a body step `after` an outer step: the map waits
+            body = {b.name for b in step.steps}
+            afters += [a for b in step.steps for a in b.after if a not in body]
+        for part in members:
+            keys += _reads(part)
+            if part is not step:
+                keys += part.when_reads
+                afters += part.after
         deps: dict[int, None] = {}
         for key in keys:
             found = producer.get(key)

@@ -18,21 +18,18 @@ from collections.abc import Callable
 from inspect import isawaitable
 from typing import Any
 
-from .errors import MmocRuntimeError, error_kind
+from .errors import error_kind
 from .llm_call import LlmContext, run_llm_step
+from .map_step import run_map
 from .observer import Hooks, safe_call
-from .plan import GROUP, Node, Plan
+from .plan import GROUP, MAP, Node, Plan
 from .redaction import redact, scrub
-from .spec import LlmStep, ParallelGroup, TransformStep
+from .spec import LlmStep, MapStep, ParallelGroup, TransformStep
 from .trace import FAILED, NOT_RUN, RUNNING, SKIPPED, SUCCESS, StepTrace, Trace
-from .transform_call import takes_keys_by_name
+from .transform_call import call_transform
 
 _CoroutineType = types.CoroutineType
 _Proxy = types.MappingProxyType
-
-
-class MissingKeyError(MmocRuntimeError):
-    kind = "missing_key"
 
 
 class Run:
@@ -203,11 +200,14 @@ class Run:
         if node.kind == GROUP:
             assert isinstance(step, ParallelGroup)
             await self._run_group(step, st, node)
+        elif node.kind == MAP:
+            assert isinstance(step, MapStep)
+            await self._run_map(step, st)
         else:
-            assert not isinstance(step, ParallelGroup)
+            assert isinstance(step, (LlmStep, TransformStep))
             await self._run_leaf(step, st)
 
-    def _condition_holds(self, step: LlmStep | TransformStep | ParallelGroup,
+    def _condition_holds(self, step: LlmStep | TransformStep | ParallelGroup | MapStep,
                          st: StepTrace) -> bool:
         """Evaluate `when`; a false condition marks `st` skipped, an error marks it failed."""
         assert step.when is not None
@@ -254,7 +254,8 @@ class Run:
         else:
             self._succeeded(step, st, started, value)
 
-    def _begin(self, step: LlmStep | TransformStep | ParallelGroup, st: StepTrace) -> float:
+    def _begin(self, step: LlmStep | TransformStep | ParallelGroup | MapStep,
+               st: StepTrace) -> float:
         started = self.clock()
         st.status = RUNNING
         st.start_ms = (started - self.t0) * 1000.0
@@ -262,7 +263,7 @@ class Run:
             safe_call(self.on_step_start, step.name, st.kind, st.model)
         return started
 
-    def _succeeded(self, step: LlmStep | TransformStep, st: StepTrace, started: float,
+    def _succeeded(self, step: LlmStep | TransformStep | MapStep, st: StepTrace, started: float,
                    value: Any) -> None:
         self.values[step.output_key] = value
         st.status = SUCCESS
@@ -271,7 +272,7 @@ class Run:
         st.latency_ms = (self.clock() - started) * 1000.0
         self._ended(st)
 
-    def _failed(self, step: LlmStep | TransformStep, st: StepTrace, started: float,
+    def _failed(self, step: LlmStep | TransformStep | MapStep, st: StepTrace, started: float,
                 exc: Exception) -> None:
         self._mark_failed(st, error_kind(exc), str(exc) or type(exc).__name__)
         st.latency_ms = (self.clock() - started) * 1000.0
@@ -304,20 +305,28 @@ class Run:
 
     def _transform(self, step: TransformStep) -> Any:
         """Call the transform; the result may be an awaitable the caller awaits."""
-        values = self.values
-        if step.pass_context:
-            return step.function(_Proxy(values))
-        args = []
+        return call_transform(step, self.values)
+
+    async def _run_map(self, step: MapStep, st: StepTrace) -> None:
+        """A map step (`map_step.run_map`): one entry in the trace, however many items."""
+        started = self._begin(step, st)
         try:
-            for key in step.reads:  # a loop, not a comprehension: no extra frame (3.11)
-                args.append(values[key])
-        except KeyError:
-            missing = ", ".join(k for k in step.reads if k not in values)
-            raise MissingKeyError(
-                f"transform {step.name!r} needs missing key(s): {missing}") from None
-        if takes_keys_by_name(step.function, step.reads):
-            return step.function(**dict(zip(step.reads, args)))
-        return step.function(*args)
+            if step.timeout is not None:
+                async with asyncio.timeout(step.timeout):
+                    value = await run_map(self, step, st)
+            else:
+                value = await run_map(self, step, st)
+        except asyncio.CancelledError:
+            self._cancelled(st, started)
+            raise
+        except TimeoutError as exc:
+            self._failed(step, st, started, TimeoutError(
+                f"map step {step.name!r} timed out after {step.timeout}s") if step.timeout
+                else exc)
+        except Exception as exc:  # noqa: BLE001 - a step's error fails that step, not the run
+            self._failed(step, st, started, exc)
+        else:
+            self._succeeded(step, st, started, value)
 
     async def _run_group(self, group: ParallelGroup, st: StepTrace, node: Node) -> None:
         """Members run concurrently (at most `group.concurrency` at once); a failing member

@@ -122,7 +122,38 @@ class ParallelGroup:
     when_reads: tuple[str, ...] = ()
 
 
-Step = LlmStep | TransformStep | ParallelGroup
+@dataclass(frozen=True)
+class MapStep:
+    """The body runs once per item of the list under `for_each`, the item under `item`;
+    the value is the list of each item's result (`collect`, else the last body step's
+    output), in item order. See `map_step.run_map`."""
+
+    name: str
+    for_each: str
+    steps: tuple[LlmStep | TransformStep, ...]
+    output_key: str
+    item: str = "item"
+    collect: str | None = None
+    concurrency: int | None = None  # None: `map_step.DEFAULT_CONCURRENCY` items at once
+    on_error: str = "fail"  # fail | skip | collect
+    limit: int | None = None  # only the first `limit` items
+    after: tuple[str, ...] = ()
+    when: Condition | None = None
+    when_text: str | None = None
+    timeout: float | None = None  # seconds, for the whole map
+    when_reads: tuple[str, ...] = ()
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The list's key, then the enclosing keys the body reads or tests."""
+        local = {self.item, *(s.output_key for s in self.steps)}
+        names = [self.for_each]
+        for s in self.steps:
+            names.extend(k for k in (*s.reads, *s.when_reads) if k not in local)
+        return tuple(dict.fromkeys(names))
+
+
+Step = LlmStep | TransformStep | ParallelGroup | MapStep
 
 
 @dataclass(frozen=True)
@@ -148,14 +179,15 @@ class StepDefaults:
     def apply(self, step: Step) -> Step:
         """`step` (and a group's members) with each unset setting taken from these defaults."""
         changes: dict[str, Any] = {}
-        if not isinstance(step, ParallelGroup) and step.timeout is None and self.timeout is not None:
+        if (not isinstance(step, (ParallelGroup, MapStep)) and step.timeout is None
+                and self.timeout is not None):
             changes["timeout"] = self.timeout
         if isinstance(step, LlmStep):
             if step.retry is None and self.retry is not None:
                 changes["retry"] = self.retry
             if step.breaker is None and self.breaker is not None:
                 changes["breaker"] = self.breaker
-        elif isinstance(step, ParallelGroup):
+        elif isinstance(step, (ParallelGroup, MapStep)):
             members = tuple(self.apply(member) for member in step.steps)
             if members != step.steps:
                 changes["steps"] = members

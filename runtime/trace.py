@@ -86,6 +86,8 @@ class StepTrace:
     ttft_ms: float | None = None  # llm steps: the answering attempt's time to first token
     error_kind: str | None = None
     error: str | None = None
+    # A map step's summary of its items (`map_step.MapSummary.to_dict`); None for other steps.
+    map: dict[str, Any] | None = None
     # Content, recorded only with capture_content=True.
     prompt: str | None = None
     system: str | None = None
@@ -159,6 +161,12 @@ class StepTrace:
         return self.status == SKIPPED
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._fields()
+        if self.map is not None:  # only map steps carry the key: other traces are unchanged
+            out["map"] = self.map
+        return out
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "kind": self.kind,

@@ -9,9 +9,36 @@ keywords; anything else gets the values positionally, in the declared order.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from .errors import MmocRuntimeError
+
+if TYPE_CHECKING:
+    from .spec import TransformStep
+
+
+class MissingKeyError(MmocRuntimeError):
+    kind = "missing_key"
+
+
+def call_transform(step: TransformStep, values: Mapping[str, Any]) -> Any:
+    """Call the transform with the values of its keys; the result may be an awaitable the
+    caller awaits. A key missing from `values` raises `MissingKeyError`."""
+    if step.pass_context:
+        return step.function(MappingProxyType(values))
+    args = []
+    try:
+        for key in step.reads:  # a loop, not a comprehension: no extra frame (3.11)
+            args.append(values[key])
+    except KeyError:
+        missing = ", ".join(k for k in step.reads if k not in values)
+        raise MissingKeyError(f"transform {step.name!r} needs missing key(s): {missing}") from None
+    if takes_keys_by_name(step.function, step.reads):
+        return step.function(**dict(zip(step.reads, args)))
+    return step.function(*args)
 
 
 def takes_keys_by_name(function: Callable[..., Any], keys: tuple[str, ...]) -> bool:

@@ -1,8 +1,10 @@
 """Built-in transforms: small one-value functions a pipeline names instead of an import path.
 
 `transform t = upper(summary) -> shout` calls `BUILTINS["upper"](value_of_summary)`. Each takes
-exactly one value and returns one. Text functions accept any value: None reads as "", other
-non-text values as their JSON text, so a transform after a JSON step does not crash.
+one value and returns one; `join` and `split_chunks` take optional parameters from further
+keys (`BUILTIN_ARITY`): `split_chunks(document, size, overlap)`. Text functions accept any
+value: None reads as "", other non-text values as their JSON text, so a transform after a
+JSON step does not crash.
 
 `json` is the one that can fail on data: text that holds no JSON raises `ValueError` saying
 where parsing stopped and how the text began. It forgives the usual wrapping of model replies:
@@ -57,11 +59,53 @@ def identity(v: Any) -> Any:
     return v
 
 
-def join(v: Any) -> str:
-    """A list as text, one item per line (the inverse of `lines`); text stays as it is."""
+def join(v: Any, sep: Any = "\n") -> str:
+    """A list as text, items separated by `sep` (a key's value; one per line by default,
+    the inverse of `lines`); text stays as it is."""
     if isinstance(v, (list, tuple)):
-        return "\n".join(_text(item) for item in v)
+        return _text(sep).join(_text(item) for item in v)
     return _text(v)
+
+
+def split_chunks(v: Any, size: Any = 2000, overlap: Any = 0) -> list[str]:
+    """The text in chunks of `size` characters, each starting `overlap` characters before
+    the previous one ended (what a map step summarizes chunk by chunk); [] for blank text."""
+    text = _text(v)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"split_chunks: size must be a whole number >= 1, got {size!r}")
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < size:
+        raise ValueError(
+            f"split_chunks: overlap must be a whole number from 0 to size - 1, got {overlap!r}")
+    if not text.strip():
+        return []
+    step = size - overlap
+    return [text[start:start + size] for start in range(0, max(len(text) - overlap, 1), step)]
+
+
+def flatten(v: Any) -> list[Any]:
+    """A list of lists as one list (one level); items that are not lists are kept."""
+    if not isinstance(v, (list, tuple)):
+        return [v]
+    out: list[Any] = []
+    for item in v:
+        if isinstance(item, (list, tuple)):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def json_list(v: Any) -> list[Any]:
+    """JSON text (or a value) as a list: `json`, then a list stays, an object holding one
+    list gives that list (`{"items": [...]}`), and anything else is an error."""
+    value = parse_json(v)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, dict):
+        lists = [item for item in value.values() if isinstance(item, list)]
+        if len(lists) == 1:
+            return lists[0]
+    raise ValueError(f"json_list: expected a JSON list, got {type(value).__name__}")
 
 
 def lines(v: Any) -> list[str]:
@@ -127,7 +171,7 @@ def _candidates(text: str) -> list[str]:
     return found
 
 
-BUILTINS: dict[str, Callable[[Any], Any]] = {
+BUILTINS: dict[str, Callable[..., Any]] = {
     "upper": upper,
     "lower": lower,
     "strip": strip,
@@ -141,4 +185,19 @@ BUILTINS: dict[str, Callable[[Any], Any]] = {
     "nonempty_lines": nonempty_lines,
     "first_line": first_line,
     "trim_fences": trim_fences,
+    "split_chunks": split_chunks,
+    "flatten": flatten,
+    "json_list": json_list,
+}
+
+# How many keys a built-in reads, at least and at most (one, when not listed here): the
+# extra keys are the optional parameters, typically inputs with defaults.
+BUILTIN_ARITY: dict[str, tuple[int, int]] = {"join": (1, 2), "split_chunks": (1, 3)}
+
+# What a built-in returns, where a check can know it: "list" (a map step can iterate over
+# it) or "text"; the others (`json`, `identity`, `length`) depend on the data.
+BUILTIN_RESULTS: dict[str, str] = {
+    **dict.fromkeys(("lines", "nonempty_lines", "split_chunks", "flatten", "json_list"), "list"),
+    **dict.fromkeys(("upper", "lower", "strip", "title", "join", "to_json", "first_line",
+                     "trim_fences"), "text"),
 }

@@ -25,7 +25,7 @@ from .values import (
 )
 from .views import StepType, StepView, model_id
 
-StepNode = ir.LlmStep | ir.TransformStep | ir.GroupStep
+StepNode = ir.LlmStep | ir.TransformStep | ir.GroupStep | ir.MapStep
 
 
 def all_steps(steps: Iterable[StepNode]) -> list[StepNode]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mmoc_runtime.transforms import BUILTINS
+from mmoc_runtime.transforms import BUILTIN_ARITY, BUILTINS
 
 from .. import ir
 from ..analysis import effective_inputs, produced_keys, walk_expr
@@ -84,15 +84,18 @@ def check_transforms(p: ir.Pipeline) -> Iterator[Diagnostic]:
             )
             continue
         if step.function in BUILTINS:
-            if len(step.reads) != 1:  # a built-in is a one-argument function of one key
+            least, most = BUILTIN_ARITY.get(step.function, (1, 1))
+            if not least <= len(step.reads) <= most:  # a function of its keys' values
                 got = ", ".join(f"`{r.name}`" for r in step.reads) or "none"
+                takes = "exactly one key" if most == 1 else f"{least} to {most} keys"
                 yield Diagnostic(
                     "MMO602",
                     f"transform `{step.name}` uses the built-in `{step.function}`, which takes "
-                    f"exactly one key; it reads {len(step.reads)} ({got})",
+                    f"{takes}; it reads {len(step.reads)} ({got})",
                     name_span(step),
-                    label="built-ins take exactly one key",
-                    help="read one key (YAML: `reads: [key]`), or chain one transform per key",
+                    label=f"`{step.function}` takes {takes}",
+                    help="read one key (YAML: `reads: [key]`), or chain one transform per key"
+                    if most == 1 else f"`{step.function}(text, ...)`: see docs/language.md",
                 )
             continue
         hint = did_you_mean(step.function, BUILTINS)

@@ -11,6 +11,7 @@ from .. import ir
 from ..analysis import effective_inputs, parsed_template, produced_keys
 from ..diagnostics.model import Diagnostic
 from ..source import Span
+from .maps import map_scoped_keys
 from .support import TYPO_CUTOFF, did_you_mean, first_span, name_span, suggest, text_span
 
 
@@ -77,9 +78,10 @@ def check_missing_keys(p: ir.Pipeline) -> Iterator[Diagnostic]:
     produced = produced_keys(p)
     inputs = set(effective_inputs(p))
     known = [*effective_inputs(p), *produced]  # built once, not once per miss
+    scoped = map_scoped_keys(p)  # a map's item or body key: MMO802/MMO803 say it better
     for use in _uses(p):
         key = use.key
-        if key in produced or key in inputs:
+        if key in produced or key in inputs or key in scoped:
             continue
         hint = did_you_mean(key, known)
         yield Diagnostic(

@@ -6,7 +6,14 @@ import math
 from collections.abc import Iterable, Iterator
 
 from .. import ir
-from ..analysis import effective_inputs, needs_of, produced_keys, template_names, walk_expr
+from ..analysis import (
+    AnyStep,
+    effective_inputs,
+    needs_of,
+    produced_keys,
+    template_names,
+    walk_expr,
+)
 from ..diagnostics.model import Diagnostic, Label
 from ..identifiers import is_identifier, python_name, read_as, why_not_identifier
 from ..source import Span
@@ -18,6 +25,10 @@ INPUT_TYPES: dict[str, tuple[type, ...]] = {
     "float": (int, float),
     "bool": (bool,),
     "json": (str, int, float, bool, list, dict, type(None)),
+    # Lists of items, what a map step iterates over.
+    "list[str]": (list,),
+    "list[int]": (list,),
+    "list[json]": (list,),
 }
 
 
@@ -36,7 +47,7 @@ def check_structure(p: ir.Pipeline) -> Iterator[Diagnostic]:
 
 
 def check_duplicate_steps(p: ir.Pipeline) -> Iterator[Diagnostic]:
-    first: dict[str, ir.LlmStep | ir.TransformStep | ir.GroupStep] = {}
+    first: dict[str, AnyStep] = {}
     for step in p.all_steps():
         earlier = first.setdefault(python_name(step.name), step)
         if earlier is step:
@@ -53,7 +64,7 @@ def check_duplicate_steps(p: ir.Pipeline) -> Iterator[Diagnostic]:
 
 
 def check_duplicate_outputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
-    first: dict[str, ir.LlmStep | ir.TransformStep | ir.GroupStep] = {}
+    first: dict[str, AnyStep] = {}
     for step in p.all_steps():
         if step.output_key is None:
             continue

@@ -27,6 +27,9 @@ _STATES = {
     "not_run": ("not run", "dim red"),
 }
 
+# What the model column shows for a step that calls no model itself.
+_KIND_LABELS = {"group": "(group)", "map": "(map)"}
+
 
 @dataclass
 class _Row:
@@ -142,7 +145,7 @@ class LiveView(PipelineObserver):
             table.add_row(
                 Text(name),
                 Text(label, style=style),
-                Text(_model_label(row.model) or ("(group)" if row.kind == "group" else "")),
+                Text(_model_label(row.model) or _KIND_LABELS.get(row.kind, "")),
                 latency if row.state not in ("pending", "running") else "",
                 str(row.tokens) if row.tokens else "",
                 Text(_short(row.note), style="dim"),

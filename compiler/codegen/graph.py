@@ -5,7 +5,9 @@ the IR through `mmoc.analysis`, so both renderers draw exactly the same graph:
 
 * one node per input (rounded) and one per step, group members included; an llm step's node
   shows its model, a transform's node its function, a conditional step its `when` text;
-* a parallel group is a subgraph around its members;
+* a parallel group is a subgraph around its members, and so is a map step's body, its title
+  marking the fan-out (`summaries (map: each chunk in chunks, concurrency 8) -> summaries`);
+  the edge bringing the list in is labelled `each KEY`;
 * a data edge runs from the producer of a key (or the input) to each step reading it, labelled
   with the key; an `after` ordering edge (unless a data edge already links the same two
   steps) is labelled `after`; edges into a conditional step,
@@ -102,6 +104,8 @@ def build_model(p: ir.Pipeline) -> GraphModel:
                 model.nodes.append(_step_node(p, member, gid))
             title = _group_title(step)
             model.groups.append(Group(gid, title, tuple(_step_id(m.name) for m in step.steps)))
+        elif isinstance(step, ir.MapStep):
+            _add_map(p, model, step, source_of)
         else:
             source_of[step.name] = _step_id(step.name)
             model.nodes.append(_step_node(p, step, None))
@@ -120,7 +124,7 @@ def build_model(p: ir.Pipeline) -> GraphModel:
         for key in reads:
             src = _key_source(key, produced, inputs, source_of)
             if src is not None:
-                add(Edge(src, target, key, conditional))
+                add(Edge(src, target, _read_label(step, key), conditional))
         for key in analysis.expr_keys(step.when):
             src = _key_source(key, produced, inputs, source_of)
             if src is not None and (src, target, key) not in seen:
@@ -130,7 +134,64 @@ def build_model(p: ir.Pipeline) -> GraphModel:
             # An `after` that repeats a data edge adds nothing to the picture.
             if ref.name in source_of and (source_of[ref.name], target) not in linked:
                 add(Edge(source_of[ref.name], target, "after", conditional))
+    for edge in _map_body_edges(p, source_of):
+        add(edge)
     return model
+
+
+# ---- map steps: the body as a subgraph, its title marking the fan-out ---------------------
+
+
+def _add_map(
+    p: ir.Pipeline, model: GraphModel, step: ir.MapStep, source_of: dict[str, str]
+) -> None:
+    gid = _group_id(step.name)
+    source_of[step.name] = gid
+    for member in step.steps:
+        source_of.setdefault(member.name, _step_id(member.name))
+        model.nodes.append(_step_node(p, member, gid))
+    model.groups.append(Group(gid, _map_title(step), tuple(_step_id(m.name) for m in step.steps)))
+
+
+def _map_title(step: ir.MapStep) -> str:
+    options = [f"concurrency {step.concurrency}"] if step.concurrency is not None else []
+    if step.on_error != "fail":
+        options.append(f"on_error {step.on_error}")
+    if step.limit is not None:
+        options.append(f"limit {step.limit}")
+    extra = f", {', '.join(options)}" if options else ""
+    title = f"{step.name} (map: each {step.item} in {step.for_each.name}{extra})"
+    if step.output_key:
+        title += f" -> {step.output_key}"
+    if step.when is not None:
+        title += f" when {print_expr(step.when)}"
+    return title
+
+
+def _read_label(step: analysis.AnyStep, key: str) -> str:
+    """An edge's label: the key, or for the list a map step fans out over, `each KEY`."""
+    if isinstance(step, ir.MapStep) and key == step.for_each.name:
+        return f"each {key}"
+    return key
+
+
+def _map_body_edges(p: ir.Pipeline, source_of: dict[str, str]) -> list[Edge]:
+    """Edges between the steps of each map body (what comes from outside enters the map)."""
+    edges: list[Edge] = []
+    for step in p.steps:
+        if not isinstance(step, ir.MapStep):
+            continue
+        producer = {m.output_key: m.name for m in step.steps if m.output_key is not None}
+        for member in step.steps:
+            target = _step_id(member.name)
+            for key in analysis.needs_of(member):
+                if key in producer and producer[key] != member.name:
+                    dashed = member.when is not None or key not in analysis.reads_of(member)
+                    edges.append(Edge(_step_id(producer[key]), target, key, dashed))
+            for ref in member.after:
+                if ref.name in (m.name for m in step.steps):
+                    edges.append(Edge(_step_id(ref.name), target, "after", member.when is not None))
+    return edges
 
 
 def _key_source(

@@ -54,6 +54,7 @@ _HELPERS = (
     "LlmStep",
     "TransformStep",
     "ParallelGroup",
+    "MapStep",
     "InputSpec",
     "BreakerPolicy",
     "OutputFormat",
@@ -65,7 +66,9 @@ _HELPERS = (
 )
 # Runtime names every module imports: the ABI check, the spec root and its entry points.
 _ALWAYS = frozenset({"check_abi", "PipelineSpec", "CompiledPipeline"})
-_INPUT_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
+_INPUT_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool",
+                "list[str]": "list[str]", "list[int]": "list[int]"}
+_LIST_OF_ANY = "list[json]"  # annotated `list[Any]`, with the module's name for `Any`
 
 
 def lower(
@@ -194,7 +197,7 @@ def _input_spec(ctx: LowerContext, name: str) -> Call:
             args.append(Arg.of("default", literal(None)))
     else:
         type_name = decl.type or "str"
-        if type_name not in (*_INPUT_TYPES, "json"):
+        if type_name not in (*_INPUT_TYPES, "json", _LIST_OF_ANY):
             raise LoweringError(f"input {name!r} has unknown type {type_name!r}")
         if type_name != "str":
             args.append(Arg.of("type", literal(type_name)))
@@ -207,6 +210,8 @@ def _input_annotation(ctx: LowerContext, decl: ir.Input | None) -> str:
     if decl is None and not ctx.p.inputs_declared:
         return ctx.n["Any"]  # an inferred input takes any JSON value
     type_name = (decl.type if decl is not None else None) or "str"
+    if type_name == _LIST_OF_ANY:
+        return f"list[{ctx.n['Any']}]"
     return _INPUT_TYPES.get(type_name) or ctx.n["Any"]
 
 
@@ -251,6 +256,8 @@ def _step_output_annotation(ctx: LowerContext, step: analysis.AnyStep) -> str:
         return ctx.n["Any"] if step.output is not None else "str"
     if isinstance(step, ir.GroupStep):
         return f"dict[str, {ctx.n['Any']}]"
+    if isinstance(step, ir.MapStep):
+        return f"list[{ctx.n['Any']}]"
     return ctx.n["Any"]
 
 
@@ -261,6 +268,7 @@ def _typeddict(ctx: LowerContext, name: str, fields: list[TypedDictField]) -> Ty
         "float",
         "bool",
         "dict",
+        "list",
         ctx.n["Any"],
         ctx.n["NotRequired"],
     }

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmoc_runtime.transforms import BUILTINS
+from mmoc_runtime.transforms import BUILTIN_ARITY, BUILTINS
 
 from .. import analysis, ir
 from ..diagnostics.model import Diagnostic, internal_error
 from ..expr_text import print_expr
 from ..source import Span
 from .expressions import ConditionLowerer, LoweringError, literal, text_literal, tuple_code
+from .maps import lower_map
 from .names import NameAllocator, check_identifier, upper_name
 from .views import (
     Arg,
@@ -63,9 +64,10 @@ def internal(message: str, span: Span | None) -> Diagnostic:
 
 def wrapper_params(p: ir.Pipeline) -> set[str]:
     """Keys that become parameters of built-in transform wrappers."""
+    bodies = (m for s in p.steps if isinstance(s, ir.MapStep) for m in s.steps)
     return {
         r.name
-        for s in p.all_steps()
+        for s in (*p.all_steps(), *bodies)
         if isinstance(s, ir.TransformStep) and s.callable is None and s.function in BUILTINS
         for r in s.reads
     }
@@ -90,6 +92,8 @@ def _lower_step(ctx: LowerContext, step: ir.Step) -> str:
         call = _llm_step(ctx, step)
     elif isinstance(step, ir.TransformStep):
         call = _transform_step(ctx, step)
+    elif isinstance(step, ir.MapStep):
+        call = lower_map(ctx, step, _lower_step, _common_args)
     else:
         call = _group(ctx, step)
     name = ctx.names.take(f"{upper_name(step.name) or 'STEP'}_STEP", "STEP")
@@ -225,9 +229,10 @@ def _transform_function(ctx: LowerContext, step: ir.TransformStep, reads: tuple[
         return f"{ctx.n['INLINE_TRANSFORMS']}[{literal(step.name)}]"
     function = step.function
     if function in BUILTINS:
-        if len(reads) != 1:
+        least, most = BUILTIN_ARITY.get(function, (1, 1))
+        if not least <= len(reads) <= most:
             raise LoweringError(
-                f"built-in transform {function!r} takes exactly one key, got {len(reads)}"
+                f"built-in transform {function!r} takes {least} to {most} keys, got {len(reads)}"
             )
         name = ctx.names.take(f"transform_{step.name}", "transform_step")
         ctx.wrappers.append(
@@ -237,7 +242,8 @@ def _transform_function(ctx: LowerContext, step: ir.TransformStep, reads: tuple[
                 doc=docstring_literal(
                     f"Step {step.name}: the built-in {function} transform.", indented=True
                 ),
-                body=f"{ctx.rt('transforms')}.BUILTINS[{literal(function)}]({reads[0]})",
+                body=f"{ctx.rt('transforms')}.BUILTINS[{literal(function)}]({', '.join(reads)})",
+                extra_params=reads[1:],
             )
         )
         return name

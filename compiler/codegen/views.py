@@ -76,6 +76,7 @@ class TransformFunction:
     param: str
     doc: str
     body: str
+    extra_params: tuple[str, ...] = ()  # a built-in's optional parameters (`split_chunks`)
 
 
 @dataclass(frozen=True)

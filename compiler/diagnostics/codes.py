@@ -2,7 +2,7 @@
 
 Ranges: MMO0xx files and syntax, MMO1xx names and structure, MMO2xx the dependency graph,
 MMO3xx keys and templates, MMO4xx models and providers, MMO5xx policies, MMO6xx conditions and
-transforms, MMO7xx compiling. A code, once published, keeps its meaning.
+transforms, MMO7xx compiling, MMO8xx map steps. A code, once published, keeps its meaning.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ CODES: dict[str, Code] = _codes(
     Code("MMO006", "wrong-type", "error", "a field has the wrong type",
          "The value given does not have the type the field takes (a number, a string, a list)."),
     Code("MMO007", "unknown-step-type", "error", "unknown step type",
-         "A step's type must be one of llm, transform, parallel_group, conditional."),
+         "A step's type must be one of llm, transform, parallel_group, conditional, map."),
     Code("MMO008", "bad-duration", "error", "a duration is not valid",
          "Durations are a number with a unit: 500ms, 2s, 1m, 1h (or plain seconds in YAML)."),
     Code("MMO009", "bad-string", "error", "a string literal is not valid",
@@ -169,4 +169,36 @@ CODES: dict[str, Code] = _codes(
          "pipeline's folder, the current directory and `sys.path` (as running a script would). "
          "The module is missing, fails to import, or has no such function. `mmoc check` and "
          "`mmoc compile` do not import user code, so only a run reports this (exit 1)."),
+    # ---- map steps
+    Code("MMO801", "map-item-shadows-key", "error", "a map step's item is named like a key",
+         "Inside a map body the item and every key of the pipeline are visible; an item named "
+         "like an input, a step's output or a key of its own body would hide one of them."),
+    Code("MMO802", "map-item-outside", "error", "a map step's item is read outside its body",
+         "The item exists once per item, only while the body runs. After the map, read the "
+         "map's own key: the list of the body's results."),
+    Code("MMO803", "map-body-key-outside", "error", "a map body's key is read outside the body",
+         "A body step's output exists once per item, inside the body. Outside, read the map's "
+         "key (the list of results); `collect KEY` chooses which body key each result is."),
+    Code("MMO804", "map-not-a-list", "error", "a map step iterates over a key that is no list",
+         "A map step iterates over a list: an input typed list[str], list[int], list[json] (or "
+         "json), a `json schema` reply whose type is \"array\", or a transform returning a "
+         "list (lines, nonempty_lines, split_chunks, flatten, json_list). Where the key's type "
+         "is known and is not a list, the map could never run."),
+    Code("MMO805", "map-unknown-list", "error", "a map step iterates over an unknown key",
+         "`for_each` (`map ITEM in KEY`) names a key that is neither an input nor the output "
+         "of any step."),
+    Code("MMO806", "map-body-order", "error", "a map body reads a key produced later in it",
+         "A map body is written in the order it runs: each body step reads the item, outer "
+         "keys and the keys of the body steps above it, and the last step gives the result."),
+    Code("MMO807", "map-empty-body", "error", "a map step has no steps in its body",
+         "A map step runs its body once per item; an empty body has nothing to run."),
+    Code("MMO808", "map-bad-option", "error", "a map step's option is not valid",
+         "`on_error` is fail, skip or collect; `concurrency` and `limit` are whole numbers of "
+         "at least 1."),
+    Code("MMO809", "map-unknown-collect", "error", "`collect` names no key of the body",
+         "`collect KEY` makes one body key each item's result; it must be the output key of "
+         "a step in the body."),
+    Code("MMO810", "map-body-name-clash", "error", "a map body reuses an outer name or key",
+         "Step names are unique across the whole pipeline, bodies included, and a body step's "
+         "key must not repeat a key of the enclosing pipeline (it would hide it)."),
 )

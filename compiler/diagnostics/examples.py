@@ -295,6 +295,77 @@ p.add_step(create_transform_step(name="up", transform_fn=lambda ctx: ctx["x"].up
     "MMO703": Example("shell", "mmoc run pipeline.mmo   # step `t = transform mylib:fn(x)`, "
                       "no mylib.py", "Put `mylib.py` beside the pipeline (or on PYTHONPATH) "
                       "and check the function's name."),
+    # ---- map steps
+    "MMO801": Example("mmo", _mmo('''
+  input chunks: list[str]
+  step summaries = map chunks in chunks {
+    step s = llm openai/gpt-4o-mini { prompt "Summarize {chunks}" } -> summary
+  } -> summaries
+'''), "Name the item after one element: `map chunk in chunks`."),
+    "MMO802": Example("mmo", _mmo('''
+  input chunks: list[str]
+  step summaries = map chunk in chunks {
+    step s = llm openai/gpt-4o-mini { prompt "Summarize {chunk}" } -> summary
+  } -> summaries
+  step last = llm openai/gpt-4o-mini { prompt "Conclude on {chunk}" } -> conclusion
+'''), "Read the map's key, `{summaries}`, the list of results."),
+    "MMO803": Example("mmo", _mmo('''
+  input chunks: list[str]
+  step summaries = map chunk in chunks {
+    step s = llm openai/gpt-4o-mini { prompt "Summarize {chunk}" } -> summary
+  } -> summaries
+  step last = llm openai/gpt-4o-mini { prompt "Conclude on {summary}" } -> conclusion
+'''), "Read the map's key, `{summaries}`, the list of every item's `summary`."),
+    "MMO804": Example("mmo", _mmo('''
+  input document: str
+  step summaries = map chunk in document {
+    step s = llm openai/gpt-4o-mini { prompt "Summarize {chunk}" } -> summary
+  } -> summaries
+'''), "Split the text into a list first: "
+          "`step chunks = transform split_chunks(document) -> chunks`, then `map chunk in chunks`."),
+    "MMO805": Example("mmo", _mmo('''
+  input document: str
+  step summaries = map chunk in chunks {
+    step s = llm openai/gpt-4o-mini { prompt "Summarize {chunk}" } -> summary
+  } -> summaries
+'''), "Declare `input chunks: list[str]`, or add the step that produces `chunks`."),
+    "MMO806": Example("mmo", _mmo('''
+  input tickets: list[json]
+  step checked = map ticket in tickets {
+    step validate = llm openai/gpt-4o-mini { prompt "Check {fields}" } -> verdict
+    step extract = llm openai/gpt-4o-mini { prompt "Extract from {ticket}" } -> fields
+  } -> verdicts
+'''), "Write `extract` above `validate`: a body runs in the order it is written."),
+    "MMO807": Example("yaml", '''name: demo
+inputs:
+  chunks: list[str]
+steps:
+  - name: summaries
+    type: map
+    for_each: chunks
+    as: chunk
+    steps: []
+''', "Put the step(s) to run per item under `steps`."),
+    "MMO808": Example("mmo", _mmo('''
+  input chunks: list[str]
+  step summaries = map chunk in chunks (on_error: ignore) {
+    step s = llm openai/gpt-4o-mini { prompt "Summarize {chunk}" } -> summary
+  } -> summaries
+'''), "Use `on_error: skip` to leave failed items out, or `collect` to keep an error record."),
+    "MMO809": Example("mmo", _mmo('''
+  input chunks: list[str]
+  step summaries = map chunk in chunks {
+    collect sumary
+    step s = llm openai/gpt-4o-mini { prompt "Summarize {chunk}" } -> summary
+  } -> summaries
+'''), "Collect a key a body step produces: `collect summary`."),
+    "MMO810": Example("mmo", _mmo('''
+  input chunks: list[str]
+  step s = llm openai/gpt-4o-mini { prompt "Introduce {chunks}" } -> intro
+  step summaries = map chunk in chunks {
+    step s = llm openai/gpt-4o-mini { prompt "Summarize {chunk}" } -> summary
+  } -> summaries
+'''), "Give the body's step a name of its own."),
 }
 
 # Examples that a test can load and check for their code (the others need a missing file,

@@ -20,6 +20,8 @@ SAMPLE_INPUTS = {
     "extract_and_validate": {"document": "Ada met Bob in Paris on 3 May and paid 10 EUR."},
     "translate_and_review": {"source_text": "Good morning", "target_language": "French"},
     "analyze_and_report": {"input_data": "sales up 10%, churn risk rising"},
+    # Beside the seed's four jobs: map-reduce over a document's chunks (issue 12).
+    "summarize_chunks": {"document": "First part. " * 300, "chunk_size": 1000},
 }
 
 

@@ -35,7 +35,8 @@ module = importlib.util.module_from_spec(spec)
 sys.modules[name] = module
 spec.loader.exec_module(module)
 banned = [m for m in sys.modules if m.split(".")[0] in BANNED]
-samples = {"str": "sample text", "int": 2, "float": 1.5, "bool": True, "json": {"k": [1]}}
+samples = {"str": "sample text", "int": 2, "float": 1.5, "bool": True, "json": {"k": [1]},
+           "list[str]": ["one", "two"], "list[int]": [1, 2], "list[json]": [{"k": 1}, [2]]}
 inputs = {i.name: samples[i.type] for i in module.PIPELINE.inputs if i.required}
 result = asyncio.run(module.run_result(inputs, mock=True))
 statuses = {s.name: s.status for s in result.trace.steps}

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from mmoc import ir
 from mmoc.identifiers import is_identifier
 
-AnyStep = ir.LlmStep | ir.TransformStep | ir.GroupStep
+AnyStep = ir.LlmStep | ir.TransformStep | ir.GroupStep | ir.MapStep
 
 # ---- pieces ------------------------------------------------------------------------------
 
@@ -267,17 +267,34 @@ def transform_steps(draw: st.DrawFn, name: str, *, mmo: bool = False) -> ir.Tran
 
 @st.composite
 def steps(draw: st.DrawFn, name: str, *, members: bool = False, mmo: bool = False) -> AnyStep:
-    kinds = ["llm", "transform"] if members else ["llm", "transform", "group"]
+    kinds = ["llm", "transform"] if members else ["llm", "transform", "group", "map"]
     kind = draw(st.sampled_from(kinds))
     if kind == "llm":
         return draw(llm_steps(name))
     if kind == "transform":
         return draw(transform_steps(name, mmo=mmo))
+    if kind == "map":
+        return draw(map_steps(name, mmo=mmo))
     member_names = draw(st.lists(names, min_size=1 if mmo else 0, max_size=3))
     inner = tuple(draw(steps(f"{name}_{m}", members=True, mmo=mmo)) for m in member_names)
     common = draw(_common(name))
     concurrency = draw(st.none() | st.integers(-1, 10))
     return ir.GroupStep(steps=inner, concurrency=concurrency, **common)
+
+
+@st.composite
+def map_steps(draw: st.DrawFn, name: str, *, mmo: bool = False) -> ir.MapStep:
+    """A map step (issue 12): any options, item and body, printable in both languages."""
+    body_names = draw(st.lists(names, max_size=3))
+    body = tuple(draw(steps(f"{name}_{m}", members=True, mmo=mmo)) for m in body_names)
+    options = draw(st.fixed_dictionaries({}, optional={
+        "concurrency": st.integers(-1, 10),
+        "limit": st.integers(-1, 10),
+        "on_error": st.sampled_from(["fail", "skip", "collect"]) | names | texts,
+        "collect": names.map(lambda n: ir.Ident(name=n)),
+    }))
+    return ir.MapStep(for_each=ir.Ident(name=draw(names)), item=draw(names), steps=body,
+                      **options, **draw(_common(name)))
 
 
 def _unique_names(max_size: int) -> st.SearchStrategy[list[str]]:

@@ -51,6 +51,7 @@ STATEMENTS = frozenset(
         "default_stmt",
         "step",
         "group",
+        "map_collect",  # a map step's `collect KEY`
     }
 ) | {f"{name}_field" for name in LLM_FIELDS}
 

@@ -210,6 +210,30 @@ def _group(w: _Writer, g: ir.GroupStep, indent: str) -> None:
     w.line(indent, "}" + ("" if default else f" -> {g.output_key}"))
 
 
+def _map(w: _Writer, m: ir.MapStep, indent: str) -> None:
+    inner = indent + INDENT
+    options = []
+    if m.concurrency is not None:
+        options.append(f"concurrency: {number(m.concurrency)}")
+    if m.on_error != "fail":
+        bare = isinstance(m.on_error, str) and m.on_error.isidentifier()
+        options.append(f"on_error: {m.on_error if bare else quote(str(m.on_error))}")
+    if m.limit is not None:
+        options.append(f"limit: {number(m.limit)}")
+    args = f" ({', '.join(options)})" if options else ""
+    w.comments(indent, m)
+    w.line(indent, f"step {m.name} = map {m.item} in {m.for_each.name}{args} {{", m.for_each)
+    _control_fields(w, m, inner)
+    if m.timeout is not None:
+        w.line(inner, f"timeout {duration(m.timeout)}")
+    if m.collect is not None:
+        w.line(inner, f"collect {m.collect.name}", m.collect)
+    for member in m.steps:
+        w.blank()
+        _step(w, member, inner)
+    w.line(indent, f"}} -> {m.output_key}")
+
+
 def _header(w: _Writer, p: ir.Pipeline) -> None:
     i = INDENT
     if p.version is not None:
@@ -259,6 +283,8 @@ def print_mmo(p: ir.Pipeline) -> str:
         w.blank()
         if isinstance(step, ir.GroupStep):
             _group(w, step, INDENT)
+        elif isinstance(step, ir.MapStep):
+            _map(w, step, INDENT)
         else:
             _step(w, step, INDENT)
     if w.lines[-1] == "":

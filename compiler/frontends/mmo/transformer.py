@@ -17,6 +17,7 @@ from lark.tree import Meta
 from ... import ir
 from ...diagnostics.model import Label
 from ...source import Span
+from . import maps
 from .statements import RulesBase
 
 # The fields of an llm step: the grammar's `<name>_field` rules (a test keeps them equal).
@@ -138,6 +139,12 @@ class MmoBuilder(RulesBase):
             self.error("MMO107", "`*` is given twice", extra)
         return ("transform", (func, reads, bool(stars)), body or [])
 
+    def map_kind(self, meta: Meta, c: list[Any]) -> tuple[str, Any, list[Any]]:
+        return maps.map_kind(meta, c)
+
+    def map_collect(self, meta: Meta, c: list[ir.Ident]) -> Field:
+        return self._field(meta, "collect", c[0])
+
     def gather(
         self, body: list[Any], allowed: frozenset[str], what: str, step_name: str
     ) -> tuple[dict[str, Field], list[Any], tuple[str, ...]]:
@@ -194,9 +201,11 @@ class MmoBuilder(RulesBase):
             return (first, *f.value[1:])
         return self._with_comments(f.value, f.comments)
 
-    def step(self, meta: Meta, c: list[Any]) -> ir.LlmStep | ir.TransformStep:
+    def step(self, meta: Meta, c: list[Any]) -> ir.LlmStep | ir.TransformStep | ir.MapStep:
         name_tok, (kind, head, body), key_tok = c
         name, name_span = str(name_tok), self.tspan(name_tok)
+        if kind == "map":
+            return maps.map_step(self, head, body, self._step_common(meta, c))
         allowed = LLM_FIELDS if kind == "llm" else CONTROL_FIELDS
         what = "an llm step" if kind == "llm" else "a transform step"
         fields, members, stray = self.gather(body, allowed, what, name)
@@ -247,6 +256,19 @@ class MmoBuilder(RulesBase):
             **common,
         )
 
+    def _step_common(self, meta: Meta, c: list[Any]) -> dict[str, Any]:
+        """A map step's name, key and place (its control fields come from its body)."""
+        name_tok, _kind, key_tok = c
+        name, name_span = str(name_tok), self.tspan(name_tok)
+        return {
+            "name": name,
+            "name_span": name_span,
+            "output_key": str(key_tok) if key_tok is not None else f"{name}_output",
+            "output_key_span": self.tspan(key_tok) if key_tok is not None else name_span,
+            "span": self.span(meta),
+            "comments": self.comments_at(meta),
+        }
+
     def group(self, meta: Meta, c: list[Any]) -> ir.GroupStep:
         name_tok, args, body, key_tok = c
         name = str(name_tok)
@@ -279,6 +301,9 @@ class MmoBuilder(RulesBase):
         valid, data = self.values.to_json(c[0], "metadata")
         return Item("metadata", data if valid and isinstance(data, dict) else {},
                     self.span(meta), self.comments_at(meta))
+
+    def list_type(self, meta: Meta, c: list[Token]) -> str:
+        return f"{c[0]}[{c[1]}]"  # `list[str]`: the type name as written, judged by a check
 
     def input_decl(self, meta: Meta, c: list[Any]) -> ir.Input:
         name, type_tok, default = c
@@ -330,7 +355,7 @@ class MmoBuilder(RulesBase):
         for item in items:
             if item is None:
                 continue
-            if isinstance(item, (ir.LlmStep, ir.TransformStep, ir.GroupStep)):
+            if isinstance(item, (ir.LlmStep, ir.TransformStep, ir.GroupStep, ir.MapStep)):
                 steps.append(item)
             elif not isinstance(item, Item):
                 declared.setdefault(type(item), []).append(item)

@@ -21,6 +21,7 @@ from ...limits import source_too_large
 from ...source import Span
 from .compose import compose
 from .conditions import parse_condition_text
+from .maps import MAP_FIELDS, read_map
 from .nodes import text_positions
 from .reader import Fields, Reader
 from .sections import (
@@ -33,7 +34,7 @@ from .sections import (
     retry_setting,
 )
 
-STEP_TYPES = ("llm", "transform", "parallel_group", "conditional")
+STEP_TYPES = ("llm", "transform", "parallel_group", "conditional", "map")
 MEMBER_TYPES = ("llm", "transform", "conditional")
 
 PIPELINE_FIELDS = (
@@ -55,6 +56,7 @@ FIELDS_BY_TYPE = {
     "conditional": LLM_FIELDS,
     "transform": TRANSFORM_FIELDS,
     "parallel_group": GROUP_FIELDS,
+    "map": MAP_FIELDS,
 }
 
 
@@ -161,15 +163,16 @@ class _Builder:
             "conditional": self.llm,
             "transform": self.transform,
             "parallel_group": self.group,
+            "map": self.map_body,
         }[step_type](fields, what)
         if step_type == "conditional" and "condition" not in fields and "when" not in fields:
             r.error("MMO005", f"{what} is conditional but has no `condition`", r.start(node))
             return None
         if name is None or name_entry is None or common is None or body is None:
             return None
-        cls = {"transform": ir.TransformStep, "parallel_group": ir.GroupStep}.get(
-            step_type, ir.LlmStep
-        )
+        cls = {
+            "transform": ir.TransformStep, "parallel_group": ir.GroupStep, "map": ir.MapStep
+        }.get(step_type, ir.LlmStep)
         return cls(name=name, name_span=r.span(name_entry[1]), span=r.span(node), **common, **body)
 
     def step_type(self, fields: Fields, allowed: tuple[str, ...], what: str) -> str | None:
@@ -187,6 +190,8 @@ class _Builder:
                 if nested
                 else f"unknown step type `{value}` in {what}"
             )
+            if value == "map":
+                message = f"a map step cannot be inside a group or a map body ({what})"
             close = difflib.get_close_matches(value, allowed, n=1)
             hint = f"did you mean `{close[0]}`? " if close and not nested else ""
             r.error("MMO007", message, entry[1], help=hint + "allowed types: " + ", ".join(allowed))
@@ -367,6 +372,9 @@ class _Builder:
                 return None
             found.append(key)
         return tuple(found)
+
+    def map_body(self, fields: Fields, what: str) -> dict[str, Any] | None:
+        return read_map(self, fields, what)
 
     def group(self, fields: Fields, what: str) -> dict[str, Any] | None:
         r = self.r

@@ -14,6 +14,7 @@ import yaml
 
 from ... import ir
 from .conditions import condition_text
+from .maps import map_fields
 
 _RETRY_DEFAULTS = ir.RetryPolicy()
 _BREAKER_DEFAULTS = ir.BreakerPolicy()
@@ -188,7 +189,7 @@ def _changed(
     return out
 
 
-def _step(s: ir.LlmStep | ir.TransformStep | ir.GroupStep) -> dict[str, Any]:
+def _step(s: ir.LlmStep | ir.TransformStep | ir.GroupStep | ir.MapStep) -> dict[str, Any]:
     out: dict[str, Any] = {"name": s.name}
     if isinstance(s, ir.LlmStep):
         _llm(out, s)
@@ -199,6 +200,10 @@ def _step(s: ir.LlmStep | ir.TransformStep | ir.GroupStep) -> dict[str, Any]:
             out["reads"] = [i.name for i in s.reads]
         if s.pass_context:
             out["pass_context"] = True
+    elif isinstance(s, ir.MapStep):
+        out["type"] = "map"
+        out.update(map_fields(s))
+        out["steps"] = [_step(m) for m in s.steps]
     else:
         out["type"] = "parallel_group"
         _put(out, "concurrency", s.concurrency)
