@@ -10,9 +10,11 @@ what is specific to its pipeline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
+from .batch import Row, RowResult
+from .batch import run_batch as _run_batch
 from .executor import execute
 from .result import RunResult
 from .script import main as script_main
@@ -45,6 +47,12 @@ class CompiledPipeline(Generic[InputsT, OutputsT]):
         """Run the pipeline and return the full result (outputs, values, trace), failed or
         not; inputs are validated at run time, so any mapping is accepted."""
         return await execute(self.spec, inputs, **options)
+
+    def run_batch(self, rows: Iterable[Row], **options: Any) -> AsyncIterator[RowResult]:
+        """Run the pipeline once per row (a mapping of inputs): an async iterator of each
+        row's `RowResult` as it finishes. Options are `mmoc_runtime.batch.run_batch`'s
+        (`concurrency=`, `max_cost=`, `skip=`, `control=`, `grace=`) and `execute`'s."""
+        return _run_batch(self.spec, rows, **options)
 
     def main(self, argv: Sequence[str] | None = None) -> int:
         """The command line: run the pipeline, print its outputs as JSON (`--help` lists the

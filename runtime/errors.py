@@ -14,7 +14,9 @@ RETRYABLE_KINDS: frozenset[str] = frozenset(
     {"rate_limit", "overloaded", "server_error", "timeout", "connection", "bad_response"}
 )
 # Kinds never retried, whatever `retry_on` says: another attempt cannot succeed.
-CLIENT_KINDS: frozenset[str] = frozenset({"bad_request", "auth", "not_found", "quota", "blocked"})
+CLIENT_KINDS: frozenset[str] = frozenset({"bad_request", "auth", "not_found", "quota", "blocked",
+                                          # not called: the run's budget would be passed
+                                          "budget_exceeded"})
 # The one marker that replaces a secret in any text the runtime shows or stores (errors, logs,
 # traces, captured content).
 REDACTED = "[REDACTED]"

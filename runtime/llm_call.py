@@ -23,6 +23,7 @@ from typing import Any
 
 from .attempts import AttemptLog, attempt_loop, first_success
 from .breaker import BreakerRegistry, CircuitBreaker
+from .call_guard import CallGuard
 from .catalog import ModelId, parse_model_id
 from .errors import CircuitOpenError, FallbackExhaustedError, LlmError, error_kind
 from .observer import Hooks, safe_call
@@ -47,6 +48,7 @@ class LlmContext:
         "clock",
         "default_model_limit",
         "endpoints",
+        "guard",
         "mock",
         "mock_provider",
         "model_limits",
@@ -71,6 +73,7 @@ class LlmContext:
         rng: random.Random | None,
         capture: bool,
         model_concurrency: int | Mapping[str, int] | None,
+        guard: CallGuard | None = None,
     ) -> None:
         self.run_id = run_id
         self.mock = mock
@@ -87,6 +90,8 @@ class LlmContext:
         self.model_limits: dict[str, asyncio.Semaphore | None] = {}
         self.default_model_limit: int | Mapping[str, int] | None = model_concurrency
         self.mock_provider: Provider | None = providers.mock() if mock else None
+        # Rate limits and budgets (`call_guard`); None when the run has neither.
+        self.guard = guard
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -212,7 +217,9 @@ class _ModelAttempts(AttemptLog):
         """One call: the reply's value (its text, or for a structured step its parsed JSON).
         A reply that does not parse is a failed attempt (retried if the policy says so)."""
         timeout = self.step.timeout
-        if self.limit is not None:
+        if self.ctx.guard is not None:
+            response = await self.ctx.guard.call(self.requested, self.request, self._call)
+        elif self.limit is not None:
             async with self.limit:
                 response = await _call(self.provider, self.request, timeout)
         elif timeout is None:  # the common case, without `_call`'s extra coroutine
@@ -222,6 +229,13 @@ class _ModelAttempts(AttemptLog):
         self.response = response
         fmt = self.step.output_format
         return parse_structured(response.text, fmt.schema) if fmt is not None else response.text
+
+    async def _call(self) -> LlmResponse:
+        """The call itself, under the step's per-model concurrency cap if it has one."""
+        if self.limit is not None:
+            async with self.limit:
+                return await _call(self.provider, self.request, self.step.timeout)
+        return await _call(self.provider, self.request, self.step.timeout)
 
     # -- the log ------------------------------------------------------------------------
 

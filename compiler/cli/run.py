@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
+from .batch import DEFAULT_GRACE, BatchRequest
 from .common import guard
 
 if TYPE_CHECKING:
@@ -172,6 +173,11 @@ class RunRequest:
     as_json: bool = False
     quiet: bool = False
     capture_content: bool = False
+    batch: BatchRequest | None = None  # --data: one run per row (docs/batch.md)
+    max_cost: float | None = None  # --max-cost: the run's (or the batch's) budget in USD
+    limits: tuple[str, ...] = ()  # --limit MODEL=rpm:N,...
+    rpm: float | None = None
+    tpm: float | None = None
 
 
 def run_request(request: RunRequest, err: Console, out: Console) -> int:
@@ -185,6 +191,9 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     _check_writable("--trace-md", request.trace_md)
     module = compile_in_memory(request.file, err)
     spec: PipelineSpec = module.PIPELINE
+    _configure_limits(spec_model_ids(spec), request.limits, request.rpm, request.tpm)
+    if request.batch is not None:
+        return _run_batch(module, spec, request)
     inputs = collect_inputs(spec, request.pairs, request.inputs_json)
     if not request.mock:
         check_credentials(spec)
@@ -192,7 +201,8 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     try:
         result: RunResult = asyncio.run(
             module.run_result(
-                inputs, mock=request.mock, observer=view, capture_content=request.capture_content
+                inputs, mock=request.mock, observer=view, capture_content=request.capture_content,
+                budget=request.max_cost,
             )
         )
     except InputError as exc:
@@ -226,6 +236,35 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     return 0
 
 
+def _run_batch(module: types.ModuleType, spec: PipelineSpec, request: RunRequest) -> int:
+    from .batch import BatchAbort, run_batch_request
+
+    assert request.batch is not None
+    if request.pairs or request.inputs_json:
+        raise RunAbort(2, "-i and --inputs-json do not go with --data: each row is the inputs")
+    if not request.mock:
+        check_credentials(spec)
+    try:
+        return run_batch_request(module, request.batch, Console(stderr=True, highlight=False))
+    except BatchAbort as exc:
+        raise RunAbort(exc.code, exc.message) from exc
+
+
+def _configure_limits(spec_models: list[str], limit: tuple[str, ...], rpm: float | None,
+                      tpm: float | None) -> None:
+    """The project's `[tool.mmoc.limits]`, then --limit/--rpm/--tpm over it (docs/batch.md)."""
+    from .batch import apply_limits, limits_from_options
+    from .project import project_config
+
+    try:
+        cli_limits = limits_from_options(limit, rpm, tpm, spec_models)
+    except ValueError as exc:
+        raise RunAbort(2, str(exc)) from None
+    config = project_config()
+    if config.limits or cli_limits:
+        apply_limits(config.limits, cli_limits)
+
+
 def _fail(code: int, message: str, err: Console) -> NoReturn:
     if message:
         err.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
@@ -249,6 +288,27 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("-q", "--quiet", is_flag=True, help="No progress view or summary on stderr.")
 @click.option("--capture-content", is_flag=True,
               help="Record prompts and outputs in the trace (off by default).")
+@click.option("--data", metavar="PATH",
+              help="Run once per row of this JSONL or CSV file (- reads stdin); needs --out.")
+@click.option("--out", "out_path", metavar="PATH",
+              help="With --data: write one JSON line per row here, as each row finishes.")
+@click.option("--data-format", type=click.Choice(["jsonl", "csv"]),
+              help="The --data format (default: by suffix, .csv or else JSONL).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+              help="With --data: rows in flight at once.")
+@click.option("--resume", is_flag=True,
+              help="With --data: skip rows that already succeeded in --out, rerun the others.")
+@click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE, show_default=True,
+              metavar="SECONDS",
+              help="After Ctrl-C or SIGTERM, how long rows in flight may finish.")
+@click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD",
+              help="A budget: no call is made that would take the spend past it.")
+@click.option("--limit", "limits", multiple=True, metavar="MODEL=rpm:N,tpm:N,concurrency:N",
+              help="A rate limit for a model or provider (repeatable).")
+@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="Requests per minute, for each model the pipeline calls.")
+@click.option("--tpm", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="Tokens per minute, for each model the pipeline calls.")
 @guard("running the pipeline")
 def run(
     file: Path,
@@ -260,14 +320,31 @@ def run(
     as_json: bool,
     quiet: bool,
     capture_content: bool,
+    data: str | None,
+    out_path: str | None,
+    data_format: str | None,
+    concurrency: int,
+    resume: bool,
+    grace: float,
+    max_cost: float | None,
+    limits: tuple[str, ...],
+    rpm: float | None,
+    tpm: float | None,
 ) -> None:
-    """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage."""
+    """Compile FILE in memory and run it (with --data, once per row); exit 0 ok, 1 errors or
+    a failed run (or row), 2 usage."""
     from ..modules import import_path, source_import_path
 
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
+    batch = None
+    if data is not None or out_path is not None:
+        if data is None or out_path is None:
+            _fail(2, "--data and --out go together", err)
+        batch = BatchRequest(data, out_path, concurrency, resume, max_cost, grace, data_format, mock,
+                             quiet)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content)
+                         quiet, capture_content, batch, max_cost, limits, rpm, tpm)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.
