@@ -253,11 +253,15 @@ class LimiterRegistry:
         return bool(self.limits)
 
     def configure(self, limits: Mapping[str, Limits], *, override: bool = True) -> None:
-        """Add limits; with `override=False` an endpoint that already has limits keeps them
-        (a pipeline's own `limit` statements yield to the command line and configuration)."""
+        """Add limits, axis by axis over any the endpoint has: with `override=False` the axes
+        it already has keep their values (a pipeline's own `limit` statements yield to the
+        command line and configuration, and fill in what those leave unset)."""
         for key, value in limits.items():
             key = endpoint_key(key)
-            if key in self.limits and not override:
+            old = self.limits.get(key)
+            if old is not None:
+                value = old.merged(value) if override else value.merged(old)
+            if value == old:
                 continue
             self.limits[key] = value
             self._limiters.pop(key, None)
