@@ -35,7 +35,8 @@ from .views import (
 GENERATED_ABI = 2
 
 # The generated module's public API, in `__all__` order (isort-style, as ruff's RUF022 wants).
-_API = ("PIPELINE", "Inputs", "Outputs", "main", "pipeline", "run", "run_result", "run_sync")
+_API = ("PIPELINE", "Inputs", "Outputs", "main", "pipeline", "run", "run_batch", "run_result",
+        "run_sync")
 # Helpers the templates use, each bound to a module-level name (normally its own spelling).
 _HELPERS = (
     "sys",
