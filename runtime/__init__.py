@@ -27,7 +27,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RowResult": ("batch", "RowResult"),
     "default_limiters": ("limiter", "default_limiters"),
     "read_rows": ("batch", "read_rows"),
-    "run_batch": ("batch", "run_batch"),
+    "run_batch": ("backends", "run_batch"),
     "BreakerPolicy": ("spec", "BreakerPolicy"),
     "BreakerRegistry": ("breaker", "BreakerRegistry"),
     "CircuitBreaker": ("breaker", "CircuitBreaker"),
@@ -81,7 +81,8 @@ if TYPE_CHECKING:
     from .abi import ABI_VERSION, check_abi
     from .abi import RUNTIME_VERSION as RUNTIME_VERSION
     from .abi import RUNTIME_VERSION as __version__
-    from .batch import BatchControl, RowResult, read_rows, run_batch
+    from .backends import run_batch
+    from .batch import BatchControl, RowResult, read_rows
     from .breaker import BreakerRegistry, CircuitBreaker, default_breakers
     from .budget import Budget, BudgetExceeded
     from .compiled import CompiledPipeline

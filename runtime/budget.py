@@ -64,13 +64,17 @@ class Budget:
         if committed + estimate > self.limit_usd:
             self.calls_refused += 1
             raise BudgetExceeded(
-                f"{self.name} ${self.limit_usd:g} would be exceeded: {model} call estimated "
-                f"at ${estimate:.6f} ({input_tokens} prompt + {output_tokens} max output "
+                f"{self.name} ${self.shown_limit_usd():g} would be exceeded: {model} call "
+                f"estimated at ${estimate:.6f} ({input_tokens} prompt + {output_tokens} max output "
                 f"tokens), ${committed:.6f} already spent or reserved; not called",
                 model=model,
             )
         self.reserved_usd += estimate
         return Reservation(estimate)
+
+    def shown_limit_usd(self) -> float:
+        """The limit a refusal names (a share of a cluster-wide budget names the whole)."""
+        return self.limit_usd
 
     def settle(self, reservation: Reservation, usd: float) -> None:
         """The call is over: its reservation is replaced by what it cost (0 if it failed)."""

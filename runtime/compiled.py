@@ -13,8 +13,8 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
+from .backends import run_batch as _run_batch
 from .batch import Row, RowResult
-from .batch import run_batch as _run_batch
 from .executor import execute
 from .result import RunResult
 from .script import main as script_main
@@ -51,7 +51,8 @@ class CompiledPipeline(Generic[InputsT, OutputsT]):
     def run_batch(self, rows: Iterable[Row], **options: Any) -> AsyncIterator[RowResult]:
         """Run the pipeline once per row (a mapping of inputs): an async iterator of each
         row's `RowResult` as it finishes. Options are `mmoc_runtime.batch.run_batch`'s
-        (`concurrency=`, `max_cost=`, `skip=`, `control=`, `grace=`) and `execute`'s."""
+        (`concurrency=`, `max_cost=`, `skip=`, `control=`, `grace=`) and `execute`'s;
+        `backend="ray"` runs the rows on a Ray cluster (`mmoc_runtime.ray_batch`)."""
         return _run_batch(self.spec, rows, **options)
 
     def main(self, argv: Sequence[str] | None = None) -> int:

@@ -199,8 +199,18 @@ class ModelLimiter:
         return self._turn, self._slots
 
     def pause(self, seconds: float) -> None:
-        """Stop granting permits for `seconds` from now (a 429's Retry-After), for everyone."""
+        """Stop granting permits for `seconds` from now (a 429's Retry-After), for everyone:
+        every caller in this process, and through a source that shares its permits (one with
+        a `pause` method, as a Ray holder's) every process drawing from it."""
         self.pauses += 1
+        self.hold(seconds)
+        shared = getattr(self.source, "pause", None)
+        if shared is not None:
+            shared(seconds)
+
+    def hold(self, seconds: float) -> None:
+        """The local half of `pause`: this process's callers wait `seconds` from now (also
+        how a pause another process reported reaches this one)."""
         self.paused_until = max(self.paused_until, self.clock() + max(0.0, seconds))
 
     async def acquire(self, tokens: int = 0) -> Permit:
@@ -242,9 +252,13 @@ class LimiterRegistry:
     its options stripped. A call takes the permits of its provider's limiter and of its
     model's limiter, when they exist (provider first, always in that order)."""
 
-    def __init__(self, *, clock: Clock | None = None, sleep: Sleep | None = None) -> None:
+    def __init__(self, *, clock: Clock | None = None, sleep: Sleep | None = None,
+                 sources: Callable[[str, Limits], RateSource] | None = None) -> None:
         self.clock = clock
         self.sleep = sleep
+        # Where each limiter's permits come from (default: its own buckets in this process);
+        # the Ray backend's workers draw them from a holder shared by the cluster.
+        self.sources = sources
         self.limits: dict[str, Limits] = {}
         self._limiters: dict[str, ModelLimiter] = {}
         self._chains: dict[str, tuple[ModelLimiter, ...]] = {}
@@ -271,7 +285,9 @@ class LimiterRegistry:
         key = endpoint_key(key)
         found = self._limiters.get(key)
         if found is None and key in self.limits:
-            found = ModelLimiter(key, self.limits[key], clock=self.clock, sleep=self.sleep)
+            limits = self.limits[key]
+            source = self.sources(key, limits) if self.sources is not None else None
+            found = ModelLimiter(key, limits, clock=self.clock, sleep=self.sleep, source=source)
             self._limiters[key] = found
         return found
 

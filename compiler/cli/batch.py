@@ -42,6 +42,9 @@ class BatchRequest:
     data_format: str | None = None
     mock: bool = False
     quiet: bool = False
+    backend: str = "local"  # or "ray" (docs/scale.md)
+    address: str | None = None  # --address: the Ray cluster
+    workers: int | None = None  # --workers: Ray worker processes (default: the cluster's CPUs)
 
 
 class BatchAbort(Exception):
@@ -65,7 +68,7 @@ def run_batch_request(module: Any, request: BatchRequest, err: Console,
     tally = BatchTally(clock=clock, skipped=len(done), total=count_rows(request.data, fmt))
     rows = _read_guarded(read_rows(request.data, fmt), request.data)
     with results:
-        stopped = asyncio.run(_drive(spec, rows, done, request, results, tally, err))
+        stopped = _run_backend(spec, rows, done, request, results, tally, err)
     if not request.quiet:
         _print_summary(tally, request, err)
     if stopped == "interrupted":
@@ -73,10 +76,24 @@ def run_batch_request(module: Any, request: BatchRequest, err: Console,
     return 1 if tally.failed or tally.stopped else 0
 
 
+def _run_backend(spec: PipelineSpec, rows: Iterator[Any], done: set[int],
+                 request: BatchRequest, results: Any, tally: BatchTally,
+                 err: Console) -> str | None:
+    if request.backend != "ray":
+        return asyncio.run(_drive(spec, rows, done, request, results, tally, err))
+    from mmoc_runtime.ray_batch import RayBackendError
+
+    try:
+        return asyncio.run(_drive(spec, rows, done, request, results, tally, err))
+    except RayBackendError as exc:
+        raise BatchAbort(2, f"--backend ray: {exc}") from exc
+
+
 async def _drive(spec: PipelineSpec, rows: Iterator[Any], done: set[int],
                  request: BatchRequest, results: Any, tally: BatchTally,
                  err: Console) -> str | None:
-    from mmoc_runtime.batch import BatchControl, run_batch
+    from mmoc_runtime.backends import run_batch
+    from mmoc_runtime.batch import BatchControl
 
     control = BatchControl()
     loop = asyncio.get_running_loop()
@@ -86,6 +103,7 @@ async def _drive(spec: PipelineSpec, rows: Iterator[Any], done: set[int],
         async for result in run_batch(
             spec, rows, concurrency=request.concurrency, skip=done, max_cost=request.max_cost,
             control=control, grace=request.grace, mock=request.mock,
+            **_backend_options(request),
         ):
             results.write(result)
             tally.add(result)
@@ -96,6 +114,12 @@ async def _drive(spec: PipelineSpec, rows: Iterator[Any], done: set[int],
         progress.close()
     tally.stopped = control.reason
     return control.reason
+
+
+def _backend_options(request: BatchRequest) -> dict[str, Any]:
+    if request.backend == "local":
+        return {}
+    return {"backend": request.backend, "address": request.address, "workers": request.workers}
 
 
 def _install_signals(loop: asyncio.AbstractEventLoop, control: Any) -> list[int]:

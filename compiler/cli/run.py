@@ -301,6 +301,15 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE, show_default=True,
               metavar="SECONDS",
               help="After Ctrl-C or SIGTERM, how long rows in flight may finish.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True,
+              help="With --data: run the rows in this process, or on a Ray cluster "
+              "(docs/scale.md).")
+@click.option("--address", metavar="auto|ray://HOST:PORT",
+              help="With --backend ray: the cluster (default: RAY_ADDRESS, else a new local one).")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="With --backend ray: worker processes (default: the cluster's CPUs); "
+              "--concurrency is per worker.")
 @click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD",
               help="A budget: no call is made that would take the spend past it.")
 @click.option("--limit", "limits", multiple=True, metavar="MODEL=rpm:N,tpm:N,concurrency:N",
@@ -326,6 +335,9 @@ def run(
     concurrency: int,
     resume: bool,
     grace: float,
+    backend: str,
+    address: str | None,
+    workers: int | None,
     max_cost: float | None,
     limits: tuple[str, ...],
     rpm: float | None,
@@ -342,7 +354,9 @@ def run(
         if data is None or out_path is None:
             _fail(2, "--data and --out go together", err)
         batch = BatchRequest(data, out_path, concurrency, resume, max_cost, grace, data_format, mock,
-                             quiet)
+                             quiet, backend, address, workers)
+    elif backend != "local" or address is not None or workers is not None:
+        _fail(2, "--backend, --address and --workers go with --data", err)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
                          quiet, capture_content, batch, max_cost, limits, rpm, tpm)
     try:
