@@ -242,6 +242,9 @@ def _run_batch(module: types.ModuleType, spec: PipelineSpec, request: RunRequest
     assert request.batch is not None
     if request.pairs or request.inputs_json:
         raise RunAbort(2, "-i and --inputs-json do not go with --data: each row is the inputs")
+    if request.trace_path or request.trace_md or request.as_json:
+        raise RunAbort(2, "--trace, --trace-md and --json do not go with --data: each row's "
+                          "result is a line of --out")
     if not request.mock:
         check_credentials(spec)
     try:
