@@ -14,9 +14,8 @@ from typing import Any
 
 from mmoc_runtime.catalog import CATALOG, catalog_name
 from mmoc_runtime.pricing import cost
-from mmoc_runtime.providers.base import estimate_tokens
 from mmoc_runtime.template import parse_template
-from mmoc_runtime.token_estimate import output_allowance
+from mmoc_runtime.token_estimate import output_allowance, prompt_tokens
 
 from .. import ir
 from ..analysis import resolve_model
@@ -158,8 +157,8 @@ def _smallest_call(step: ir.LlmStep) -> tuple[int, int]:
     prompt = step.prompt.value if step.prompt is not None else ""
     system = step.system.value if step.system is not None else ""
     max_tokens = step.max_tokens if isinstance(step.max_tokens, int) else None
-    return (estimate_tokens(_without_placeholders(prompt))
-            + estimate_tokens(_without_placeholders(system)), output_allowance(max_tokens))
+    return (prompt_tokens(_without_placeholders(prompt), _without_placeholders(system)),
+            output_allowance(max_tokens))
 
 
 def _without_placeholders(text: str) -> str:
