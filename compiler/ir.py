@@ -1,6 +1,7 @@
 """The typed IR every front end produces and every later pass reads.
 
-Frozen pydantic models. Every node may carry the `span` it came from, and `comments` that stood
+Frozen records (`records.Record`, stdlib dataclasses with the part of pydantic's model API
+the compiler uses). Every node may carry the `span` it came from, and `comments` that stood
 before it in a `.mmo` file; both are excluded from `model_dump()`, which is what "the same
 meaning" compares: a pipeline written in `.mmo` and in YAML dumps to the same dict.
 
@@ -13,14 +14,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from .records import ConfigDict, Field, Record
 from .source import Span
 
 
-class Node(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
-
+class Node(Record):
     span: Span | None = Field(default=None, exclude=True, repr=False)
     # Comment lines (without `#`) that stood just before this node in a .mmo source.
     comments: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
@@ -207,6 +205,18 @@ class Endpoint(Node):
     api_key_env: str | None = None
 
 
+class RateLimit(Node):
+    """`limit openai/gpt-4o (rpm: 500, tpm: 200000, concurrency: 16)`: the rate limits of a
+    model or of a whole provider (`target`), every run in the process sharing them. Values are
+    kept as written; the checks report any that is not a number > 0 (MMO820)."""
+
+    target: str
+    rpm: Any = None  # requests per minute
+    tpm: Any = None  # tokens per minute
+    concurrency: Any = None  # calls in flight
+    burst: Any = None  # requests the rpm bucket holds
+
+
 class Defaults(Node):
     retry: RetrySetting | None = None
     breaker: BreakerSetting | None = None
@@ -229,6 +239,9 @@ class Pipeline(Node):
     breaker_policies: tuple[BreakerPolicy, ...] = ()
     defaults: Defaults = Field(default_factory=Defaults)
     steps: tuple[Step, ...] = ()
+    # Rate limits (`limit ...`) and the cost budget of one run in USD (`budget $0.50`).
+    limits: tuple[RateLimit, ...] = ()
+    budget: Any = None
     # Comments after the last statement of a .mmo file, kept by `fmt`.
     trailing_comments: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
 

@@ -276,10 +276,10 @@ class LimiterRegistry:
             if old is not None:
                 value = old.merged(value) if override else value.merged(old)
             if value == old:
-                continue
+                continue  # every run of a pipeline with `limit` statements comes this way
             self.limits[key] = value
             self._limiters.pop(key, None)
-        self._chains.clear()
+            self._chains.clear()
 
     def limiter(self, key: str) -> ModelLimiter | None:
         key = endpoint_key(key)

@@ -11,6 +11,7 @@ again), shows progress on stderr (a Rich bar on a terminal, a plain line every
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -60,6 +61,9 @@ def run_batch_request(module: Any, request: BatchRequest, err: Console,
     from mmoc_runtime.batch import BatchTally, ResultFile, count_rows, data_format, read_rows
 
     spec: PipelineSpec = module.PIPELINE
+    if request.data != "-" and not os.path.isfile(request.data):
+        # Before --out is opened (and emptied): a mistyped --data must not cost the results.
+        raise BatchAbort(2, f"--data {request.data}: no such file")
     try:
         fmt = data_format(request.data, request.data_format)
         results, done = ResultFile.open(request.out, resume=request.resume)

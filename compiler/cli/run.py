@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -173,6 +173,9 @@ class RunRequest:
     as_json: bool = False
     quiet: bool = False
     capture_content: bool = False
+    otel: bool = False
+    # One of a folder's pipelines: it takes only the `-i` values it declares.
+    in_folder: bool = False
     batch: BatchRequest | None = None  # --data: one run per row (docs/batch.md)
     max_cost: float | None = None  # --max-cost: the run's (or the batch's) budget in USD
     limits: tuple[str, ...] = ()  # --limit MODEL=rpm:N,...
@@ -194,21 +197,28 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     _configure_limits(spec_model_ids(spec), request.limits, request.rpm, request.tpm)
     if request.batch is not None:
         return _run_batch(module, spec, request)
-    inputs = collect_inputs(spec, request.pairs, request.inputs_json)
+    pairs = request.pairs
+    if request.in_folder:
+        declared = {item.name for item in spec.inputs}
+        pairs = tuple(p for p in pairs if p.partition("=")[0].strip() in declared)
+    inputs = collect_inputs(spec, pairs, request.inputs_json)
     if not request.mock:
         check_credentials(spec)
     view = LiveView(err, quiet=request.quiet)
+    observer, end_export = otel_observer(view) if request.otel else (view, None)
     try:
         result: RunResult = asyncio.run(
             module.run_result(
-                inputs, mock=request.mock, observer=view, capture_content=request.capture_content,
-                budget=request.max_cost,
+                inputs, mock=request.mock, observer=observer,
+                capture_content=request.capture_content, budget=request.max_cost,
             )
         )
     except InputError as exc:
         raise RunAbort(2, str(exc)) from exc
     finally:
         view.close()
+        if end_export is not None:
+            end_export()  # flush the spans before the process ends
     trace = result.trace
     if request.trace_path:
         _write("--trace", request.trace_path, trace.to_json())
@@ -242,6 +252,9 @@ def _run_batch(module: types.ModuleType, spec: PipelineSpec, request: RunRequest
     assert request.batch is not None
     if request.pairs or request.inputs_json:
         raise RunAbort(2, "-i and --inputs-json do not go with --data: each row is the inputs")
+    if request.trace_path or request.trace_md or request.as_json:
+        raise RunAbort(2, "--trace, --trace-md and --json do not go with --data: each row's "
+                          "result is a line of --out")
     if not request.mock:
         check_credentials(spec)
     try:
@@ -263,6 +276,47 @@ def _configure_limits(spec_models: list[str], limit: tuple[str, ...], rpm: float
     config = project_config()
     if config.limits or cli_limits:
         apply_limits(config.limits, cli_limits)
+
+
+def run_folder(request: RunRequest, err: Console, out: Console) -> int:
+    """`mmoc run FOLDER`: each pipeline in it (a `.mmo` wins over its YAML twin of the same
+    stem), one after the other, each with the `-i` values it declares; the worst exit code."""
+    from dataclasses import replace
+
+    from ..modules import import_path, source_import_path
+    from .common import display_path
+    from .demo import find_sources
+
+    if request.trace_path or request.trace_md or request.as_json or request.inputs_json:
+        raise RunAbort(2, "--trace, --trace-md, --json and --inputs-json take one pipeline, "
+                          "not a folder")
+    sources = find_sources([str(request.file)])
+    if not sources:
+        raise RunAbort(2, f"no pipeline sources (.mmo, .yaml, .yml) in `{request.file}`")
+    worst = 0
+    for source in sources:
+        err.print(Rule(display_path(source)))
+        try:
+            with import_path(source_import_path(source)):
+                code = run_request(replace(request, file=source, in_folder=True), err, out)
+        except RunAbort as exc:
+            err.print(Text(f"error: {exc.message}", style="bold red"), soft_wrap=True)
+            code = exc.code
+        worst = max(worst, code)
+    return worst
+
+
+def otel_observer(view: object) -> tuple[object, Callable[[], None]]:
+    """`--otel`: the progress view and an OTLP-exporting OpenTelemetry observer as one, and
+    the function that flushes the export; exit 2 saying what to install when it is missing."""
+    try:
+        from mmoc_runtime.observer import Observers
+        from mmoc_runtime.otel import otlp_observer
+
+        otel, end_export = otlp_observer()
+    except ImportError as exc:
+        raise RunAbort(2, f"--otel: {exc}") from exc
+    return Observers(view, otel), end_export
 
 
 def _fail(code: int, message: str, err: Console) -> NoReturn:
@@ -318,6 +372,9 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
               help="Requests per minute, for each model the pipeline calls.")
 @click.option("--tpm", type=click.FloatRange(min=0, min_open=True), metavar="N",
               help="Tokens per minute, for each model the pipeline calls.")
+@click.option("--otel", is_flag=True,
+              help="Export the run's OpenTelemetry spans over OTLP/HTTP to "
+                   "$OTEL_EXPORTER_OTLP_ENDPOINT (needs the otel extra).")
 @guard("running the pipeline")
 def run(
     file: Path,
@@ -342,9 +399,13 @@ def run(
     limits: tuple[str, ...],
     rpm: float | None,
     tpm: float | None,
+    otel: bool,
 ) -> None:
     """Compile FILE in memory and run it (with --data, once per row); exit 0 ok, 1 errors or
-    a failed run (or row), 2 usage."""
+    a failed run (or row), 2 usage.
+
+    FILE may be a folder: each pipeline in it runs in turn (a .mmo wins over its YAML twin),
+    taking the -i values it declares."""
     from ..modules import import_path, source_import_path
 
     err = Console(stderr=True, highlight=False)
@@ -353,17 +414,23 @@ def run(
     if data is not None or out_path is not None:
         if data is None or out_path is None:
             _fail(2, "--data and --out go together", err)
-        batch = BatchRequest(data, out_path, concurrency, resume, max_cost, grace, data_format, mock,
-                             quiet, backend, address, workers)
+        if file.is_dir():
+            _fail(2, "--data takes one pipeline, not a folder", err)
+        batch = BatchRequest(data, out_path, concurrency, resume, max_cost, grace, data_format,
+                             mock, quiet, backend, address, workers)
     elif backend != "local" or address is not None or workers is not None:
         _fail(2, "--backend, --address and --workers go with --data", err)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content, batch, max_cost, limits, rpm, tpm)
+                         quiet, capture_content, otel=otel, batch=batch, max_cost=max_cost,
+                         limits=limits, rpm=rpm, tpm=tpm)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.
-        with import_path(source_import_path(file)):
-            code = run_request(request, err, out)
+        if file.is_dir():
+            code = run_folder(request, err, out)
+        else:
+            with import_path(source_import_path(file)):
+                code = run_request(request, err, out)
     except RunAbort as exc:
         _fail(exc.code, exc.message, err)
     except KeyboardInterrupt:

@@ -137,7 +137,8 @@ def test_max_cost_stops_the_batch_with_its_status(tmp_path: Path) -> None:
     (["--data", "rows.jsonl", "--out", "o.jsonl", "--limit", "gpt-4o"], "MODEL=rpm:N"),
     (["--data", "rows.jsonl", "--out", "o.jsonl", "--limit", "m=rpm:-1"], "must be a number"),
     (["--data", "rows.jsonl", "--out", "o.jsonl", "-i", "text=x"], "do not go with --data"),
-    (["--data", "missing.jsonl", "--out", "o.jsonl"], "--data missing.jsonl"),
+    (["--data", "rows.jsonl", "--out", "o.jsonl", "--json"], "do not go with --data"),
+    (["--data", "missing.jsonl", "--out", "rows.jsonl"], "--data missing.jsonl: no such file"),
     (["--data", "rows.jsonl", "--out", "no/such/dir/o.jsonl"], "--out no/such/dir/o.jsonl"),
 ])
 def test_usage_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -148,6 +149,7 @@ def test_usage_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     code, _, err = invoke(["run", "quick.mmo", "--mock", *extra])
     assert code == 2, err
     assert message in err and "Traceback" not in err
+    assert len((tmp_path / "rows.jsonl").read_text(encoding="utf-8").splitlines()) == 2
 
 
 def test_limits_come_from_the_project_config_and_the_command_line(
@@ -222,3 +224,22 @@ def test_the_plain_reading_of_stdin(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr.decode()
     assert sorted(line["index"] for line in _lines(out)) == [0, 1]
+
+
+def test_on_a_terminal_progress_is_a_rich_bar(tmp_path: Path) -> None:
+    from mmoc.cli import batch
+    from mmoc.driver import compile_file
+    from mmoc.modules import load_module
+    from rich.console import Console
+
+    source = tmp_path / "quick.mmo"
+    source.write_text(QUICK, encoding="utf-8")
+    module = load_module(compile_file(source).code or "", "batch_bar_case")
+    stream = io.StringIO()
+    console = Console(file=stream, width=200, force_terminal=True)
+    request = batch.BatchRequest(str(_rows(tmp_path / "rows.jsonl", 3)),
+                                 str(tmp_path / "o.jsonl"), mock=True)
+    assert batch.run_batch_request(module, request, console) == 0
+    text = stream.getvalue()
+    assert "rows done" not in text  # no plain lines on a terminal
+    assert "batch: 3 rows run, 3 succeeded, 0 failed" in text

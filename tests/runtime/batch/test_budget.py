@@ -97,6 +97,14 @@ def test_a_shared_budget_stops_parallel_runs_before_the_sum_passes_it() -> None:
     assert budget.spent_usd == pytest.approx(4 * 0.0010025) and budget.spent_usd <= 0.005
 
 
+@pytest.mark.parametrize("text", ["", "a", "abcd", "abcde", "x" * 4001])
+def test_the_estimate_counts_text_as_the_providers_do(text: str) -> None:
+    from mmoc_runtime.providers.base import estimate_tokens
+    from mmoc_runtime.token_estimate import text_tokens
+
+    assert text_tokens(text) == estimate_tokens(text)
+
+
 def test_the_estimate_is_prompt_chars_over_four_plus_max_tokens() -> None:
     assert call_estimate("x" * 400, "y" * 40, 50) == (110, 50)
     assert call_estimate("abc", None, None) == (1, DEFAULT_OUTPUT_TOKENS)
