@@ -172,9 +172,11 @@ class WorkerSetup:
     mock: bool = False
     capture_content: bool = False
     limits: Mapping[str, Limits] = field(default_factory=dict)
-    holders: Mapping[str, Any] = field(default_factory=dict)  # LimiterHolder handles by key
+    # The holders' actor names (LimiterHolder by key, BudgetHolder): plain data, so a worker
+    # Ray restarts needs nothing kept alive in the object store to start again.
+    holders: Mapping[str, str] = field(default_factory=dict)
     permit_batch: int = 1
-    budget: Any = None  # a BudgetHolder handle
+    budget: str | None = None
     budget_usd: float = 0.0
     budget_slice_usd: float = 0.0
 
@@ -183,25 +185,29 @@ class RowWorker:
     """A Ray actor running rows of the batch on its own event loop (an async actor)."""
 
     def __init__(self, worker_id: str, setup: WorkerSetup) -> None:
+        ray = _import_ray()
         self.worker_id = worker_id
         self.spec: PipelineSpec = importlib.import_module(setup.module).PIPELINE
         self.inputs_of = _inputs_reader(self.spec)
         self.slots = asyncio.Semaphore(setup.concurrency)
-        self.registry = LimiterRegistry(sources=self._source_maker(setup))
+        holders = {key: ray.get_actor(name, namespace=NAMESPACE)
+                   for key, name in setup.holders.items()}
+        self.registry = LimiterRegistry(sources=self._source_maker(holders, setup.permit_batch))
         self.registry.configure(setup.limits)
         self.budget: Budget | None = None
         if setup.budget is not None:
-            self.budget = BudgetShare(blocking_draw(setup.budget), setup.budget_usd,
+            holder = ray.get_actor(setup.budget, namespace=NAMESPACE)
+            self.budget = BudgetShare(blocking_draw(holder), setup.budget_usd,
                                       setup.budget_slice_usd)
         self.options: dict[str, Any] = {"mock": setup.mock, "limiters": self.registry,
                                         "capture_content": setup.capture_content}
 
-    def _source_maker(self, setup: WorkerSetup) -> Any:
+    def _source_maker(self, holders: Mapping[str, Any], batch: int) -> Any:
         def source(key: str, limits: Limits) -> RateSource:
-            holder = setup.holders.get(key)
+            holder = holders.get(key)
             if holder is None:  # not known to the driver: limited in this worker alone
                 return LocalBuckets(limits, time.monotonic)
-            return HeldPermits(holder, setup.permit_batch, self.worker_id)
+            return HeldPermits(holder, batch, self.worker_id)
 
         return source
 
@@ -248,16 +254,20 @@ class _Job:
         self.budget: Any = None
         self.workers: list[Any] = []
         count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        names: dict[str, str] = {}
         for key, value in limits.items():
+            names[key] = f"mmoc-limiter:{self.token}:{key}"
             self.holders[key] = ray.remote(LimiterHolder).options(
-                name=f"mmoc-limiter:{self.token}:{key}", namespace=NAMESPACE, num_cpus=0,
-            ).remote(key, value)
+                name=names[key], namespace=NAMESPACE, num_cpus=0).remote(key, value)
+        budget_name = None
         if max_cost is not None:
-            self.budget = ray.remote(BudgetHolder).options(num_cpus=0).remote(max_cost)
+            budget_name = f"mmoc-budget:{self.token}"
+            self.budget = ray.remote(BudgetHolder).options(
+                name=budget_name, namespace=NAMESPACE, num_cpus=0).remote(max_cost)
         setup = WorkerSetup(
             module=self.shipment.module, concurrency=concurrency, mock=mock,
-            capture_content=capture_content, limits=dict(limits), holders=self.holders,
-            permit_batch=_permit_batch(limits.values(), count), budget=self.budget,
+            capture_content=capture_content, limits=dict(limits), holders=names,
+            permit_batch=_permit_batch(limits.values(), count), budget=budget_name,
             budget_usd=max_cost or 0.0, budget_slice_usd=(max_cost or 0.0) / (8 * count),
         )
         actor = ray.remote(RowWorker)
