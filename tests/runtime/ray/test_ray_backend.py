@@ -219,3 +219,22 @@ def test_the_shared_limiter_holds_the_rpm_across_two_workers(tmp_path: Path) -> 
     assert len(grants) < held["granted"]  # permits in batches, not one round trip each
     for start, _, _ in grants:  # the holder's clock: no second passes rate + burst
         assert sum(n for when, n, _ in grants if start <= when < start + 1.0) <= rate + burst
+
+
+def test_the_budget_stops_the_whole_job(tmp_path: Path) -> None:
+    # Each call is estimated at $0.0352 and costs $0.0250 (see tests/cli/test_batch_command);
+    # $0.20 for the whole job, two workers drawing from it.
+    source = MOCK.replace("mock/m%s", "gpt-4o?reply=ok")
+    rows = [{"id": i, "text": "x" * 40_000} for i in range(40)]
+    pipeline, data = _project(tmp_path, source, rows)
+    out = tmp_path / "out.jsonl"
+    code, _, err = invoke(["run", str(pipeline), "--data", str(data), "--out", str(out),
+                           "--mock", "--backend", "ray", "--workers", "2", "--concurrency", "1",
+                           "--max-cost", "0.20"])
+    assert code == 1, err
+    lines = _lines(out)
+    spent = sum(line["cost_usd"] for line in lines)
+    assert 0.10 < spent <= 0.20  # most of the budget, never past it
+    assert "budget_exceeded" in {line["status"] for line in lines}
+    assert len(lines) < 20  # the job stopped taking rows: most rows never ran
+    assert "stopped: the budget (--max-cost)" in err
