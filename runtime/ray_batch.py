@@ -37,9 +37,11 @@ import itertools
 import logging
 import os
 import shutil
+import signal
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import uuid
 from collections import deque
@@ -329,6 +331,9 @@ def _connect(ray: Any, address: str | None, shipment: Shipment) -> dict[str, Any
     need (see `_uploaded`)."""
     if ray.is_initialized():
         return {"working_dir": _uploaded(shipment.folder)}
+    # ray.init makes SIGTERM exit the process at once; the batch's own handler (stop taking
+    # rows, give rows in flight their grace period) must stay.
+    sigterm = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING,
                  log_to_driver=False, include_dashboard=False if address is None else None,
@@ -336,6 +341,9 @@ def _connect(ray: Any, address: str | None, shipment: Shipment) -> dict[str, Any
     except (ConnectionError, ValueError, RuntimeError) as exc:
         where = address or os.environ.get("RAY_ADDRESS") or "a new local cluster"
         raise RayBackendError(f"cannot connect to Ray at {where}: {exc}") from exc
+    finally:
+        if threading.current_thread() is threading.main_thread() and sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
     return None
 
 
@@ -467,6 +475,8 @@ class _Driver:
                 done, _ = await asyncio.wait([*self.flights, waker], timeout=timeout,
                                              return_when=asyncio.FIRST_COMPLETED)
                 waker.cancel()
+                if waker in done:
+                    wake.clear()  # seen: the loop now checks `stopping`
                 if not done:
                     return  # the grace period is over: the finally cancels what is left
                 for future in done:

@@ -10,6 +10,9 @@ import json
 import os
 import pickle
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -238,3 +241,35 @@ def test_the_budget_stops_the_whole_job(tmp_path: Path) -> None:
     assert "budget_exceeded" in {line["status"] for line in lines}
     assert len(lines) < 20  # the job stopped taking rows: most rows never ran
     assert "stopped: the budget (--max-cost)" in err
+
+
+def test_sigterm_stops_a_ray_batch_gracefully_and_resume_finishes_it(tmp_path: Path) -> None:
+    # A process of its own: there `mmoc run` starts (or joins) Ray itself, and ray.init's
+    # SIGTERM handler (exit at once) must not replace the batch's (stop, grace, exit 130).
+    source = MOCK % "?latency_ms=300"
+    rows = [{"id": f"r{i}", "text": f"t{i}"} for i in range(30)]
+    pipeline, data = _project(tmp_path, source, rows)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "mmoc", "run", str(pipeline), "--data", str(data),
+               "--out", str(out), "--mock", "--backend", "ray", "--workers", "2",
+               "--concurrency", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None and (
+                not out.exists() or out.read_bytes().count(b"\n") < 4):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr.decode()
+    assert b"run again with --resume" in stderr
+    first = _lines(out)
+    assert 4 <= len(first) < 30
+    resumed = subprocess.run([*command, "--resume", "--concurrency", "8"], capture_output=True,
+                             timeout=120, check=False, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    assert [line["index"] for line in _lines(out)] == list(range(30))  # each row once
