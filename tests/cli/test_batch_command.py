@@ -240,3 +240,18 @@ def test_on_a_terminal_progress_is_a_rich_bar(tmp_path: Path) -> None:
     text = stream.getvalue()
     assert "rows done" not in text  # no plain lines on a terminal
     assert "batch: 3 rows run, 3 succeeded, 0 failed" in text
+
+
+def test_max_cost_on_a_single_run_refuses_the_call_and_the_trace_shows_it(
+        tmp_path: Path) -> None:
+    pipeline = tmp_path / "priced.mmo"
+    pipeline.write_text(QUICK.replace("mock/m", "gpt-4o"), encoding="utf-8")
+    trace = tmp_path / "trace.json"
+    code, _, err = invoke(["run", str(pipeline), "--mock", "-i", "text=x", "--max-cost",
+                           "0.001", "--trace", str(trace)])
+    assert code == 1
+    assert "budget" in err and "not called" in err
+    data = json.loads(trace.read_text(encoding="utf-8"))
+    assert data["status"] == "budget_exceeded"
+    assert data["budget"] == {"limit_usd": 0.001, "spent_usd": 0.0, "calls_refused": 1}
+    assert data["steps"][0]["error_kind"] == "budget_exceeded"
