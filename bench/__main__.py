@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 from bench import (
+    bench_batch,
     bench_check,
     bench_cli,
     bench_compile,
@@ -25,6 +26,7 @@ MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
     ("bench_hostile", bench_hostile.main),
     ("bench_cli", bench_cli.main),
     ("bench_providers", bench_providers.main),
+    ("bench_batch", bench_batch.main),
 )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import signal
 import subprocess
@@ -88,13 +87,12 @@ def test_sigterm_then_resume_gives_every_row_exactly_once(tmp_path: Path) -> Non
     assert all(line["status"] == "success" for line in first)
     assert len({line["index"] for line in first}) == len(first)
 
-    resumed = subprocess.run([*command, "--resume", "--concurrency", "64"], capture_output=True,
-                             timeout=120, check=False)
-    assert resumed.returncode == 0, resumed.stderr.decode()
+    code, _, err = invoke([*command[3:], "--resume", "--concurrency", "64"])
+    assert code == 0, err
     final = _lines(out)
     assert sorted(line["index"] for line in final) == list(range(300))  # each row exactly once
     assert {line["id"] for line in final} == {f"r{i}" for i in range(300)}
-    assert f"{len(first)} already done".encode() in resumed.stderr
+    assert f"{len(first)} already done" in err
 
 
 def test_a_failed_row_exits_1_and_resume_retries_only_it(tmp_path: Path) -> None:
@@ -212,17 +210,16 @@ def test_without_a_terminal_progress_is_a_plain_periodic_line(tmp_path: Path) ->
     assert lines == [] and "batch: 10 rows run" in text
 
 
-def test_the_plain_reading_of_stdin(tmp_path: Path) -> None:
+def test_rows_from_stdin(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from mmoc.cli import cli
+
     pipeline = tmp_path / "quick.mmo"
     pipeline.write_text(QUICK, encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    done = subprocess.run(
-        [sys.executable, "-m", "mmoc", "run", str(pipeline), "--data", "-", "--out", str(out),
-         "--mock", "-q"],
-        input=b'{"text": "a"}\n{"text": "b"}\n', capture_output=True, timeout=120, check=False,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    assert done.returncode == 0, done.stderr.decode()
+    done = CliRunner().invoke(cli, ["run", str(pipeline), "--data", "-", "--out", str(out),
+                                    "--mock", "-q"], input='{"text": "a"}\n{"text": "b"}\n')
+    assert done.exit_code == 0, done.output
     assert sorted(line["index"] for line in _lines(out)) == [0, 1]
 
 
@@ -243,3 +240,18 @@ def test_on_a_terminal_progress_is_a_rich_bar(tmp_path: Path) -> None:
     text = stream.getvalue()
     assert "rows done" not in text  # no plain lines on a terminal
     assert "batch: 3 rows run, 3 succeeded, 0 failed" in text
+
+
+def test_max_cost_on_a_single_run_refuses_the_call_and_the_trace_shows_it(
+        tmp_path: Path) -> None:
+    pipeline = tmp_path / "priced.mmo"
+    pipeline.write_text(QUICK.replace("mock/m", "gpt-4o"), encoding="utf-8")
+    trace = tmp_path / "trace.json"
+    code, _, err = invoke(["run", str(pipeline), "--mock", "-i", "text=x", "--max-cost",
+                           "0.001", "--trace", str(trace)])
+    assert code == 1
+    assert "budget" in err and "not called" in err
+    data = json.loads(trace.read_text(encoding="utf-8"))
+    assert data["status"] == "budget_exceeded"
+    assert data["budget"] == {"limit_usd": 0.001, "spent_usd": 0.0, "calls_refused": 1}
+    assert data["steps"][0]["error_kind"] == "budget_exceeded"
