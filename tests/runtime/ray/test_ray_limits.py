@@ -5,12 +5,14 @@ in this process, as a Ray actor handle would in another."""
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import Future
 from typing import Any
 
 import pytest
 from mmoc_runtime.budget import BudgetExceeded
 from mmoc_runtime.limiter import LimiterRegistry, Limits
+from mmoc_runtime.ray_batch import RowWorker
 from mmoc_runtime.ray_limits import POLL, BudgetHolder, BudgetShare, HeldPermits, LimiterHolder
 
 
@@ -82,14 +84,12 @@ def test_a_429_on_one_worker_pauses_every_other_worker() -> None:
         registry.configure({"mock/m": Limits(rpm=6000)})
         registries.append(registry)
 
-    class WorkerActor:  # what the holder pushes a pause to: RowWorker.hold
+    class WorkerActor:  # what the holder pushes a pause to: the Ray worker's own `hold`
         def __init__(self, registry: LimiterRegistry) -> None:
             self.registry = registry
 
         def hold(self, key: str, seconds: float) -> None:
-            limiter = self.registry.limiter(key)
-            assert limiter is not None
-            limiter.hold(seconds)
+            asyncio.run(RowWorker.hold(self, key, seconds))  # type: ignore[arg-type]
 
     for worker_id, registry in zip(("w0", "w1"), registries, strict=True):
         holder.register(worker_id, Handle(WorkerActor(registry)))
