@@ -412,8 +412,9 @@ async def run_batch_ray(
     try:
         runtime_env = _connect(ray, address, shipment)
         limits = job_limits(spec, limiters if limiters is not None else default_limiters())
-        job = _Job(shipment, runtime_env, ray, concurrency=concurrency, workers=workers, limits=limits,
-                   max_cost=max_cost, mock=mock, capture_content=capture_content)
+        job = _Job(shipment, runtime_env, ray, concurrency=concurrency, workers=workers,
+                   limits=limits, max_cost=max_cost, mock=mock,
+                   capture_content=capture_content)
         job.wait_ready()
         stats.workers = len(job.workers)
         stats.startup_seconds = time.perf_counter() - started
