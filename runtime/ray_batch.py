@@ -578,5 +578,5 @@ def _row_id(row: Row) -> Any:
     return row.get("id") if isinstance(row, Mapping) else None
 
 
-__all__ = ["MAX_ATTEMPTS", "WORKER_LOST", "RayBackendError", "RayStats", "RowWorker", "job_limits", "module_of",
-           "run_batch_ray", "stage", "user_module_paths"]
+__all__ = ["MAX_ATTEMPTS", "WORKER_LOST", "RayBackendError", "RayStats", "RowWorker",
+           "job_limits", "module_of", "run_batch_ray", "stage", "user_module_paths"]
