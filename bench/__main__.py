@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 from bench import (
+    bench_batch,
     bench_check,
     bench_cli,
     bench_compile,
@@ -31,6 +32,7 @@ MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
     ("bench_http", bench_http.main),
     ("bench_stream", bench_stream.main),
     ("bench_map", bench_map.main),
+    ("bench_batch", bench_batch.main),
 )
 
 

@@ -46,6 +46,7 @@ REPLY = {
 SERVER = r"""
 import asyncio, sys
 BODY = sys.argv[1].encode()
+DELAY = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0  # seconds before each reply
 HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
         + str(len(BODY)).encode() + b"\r\n\r\n")
 
@@ -59,6 +60,8 @@ async def handle(reader, writer):
                     length = int(line[15:])
             if length:
                 await reader.readexactly(length)
+            if DELAY:
+                await asyncio.sleep(DELAY)
             writer.write(HEAD + BODY)
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
@@ -75,9 +78,11 @@ asyncio.run(main())
 """
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
+def start_server(latency: float = 0.0) -> tuple[subprocess.Popen[str], str]:
+    """The loopback server (answering each request `latency` seconds after it came)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, json.dumps(REPLY)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SERVER, json.dumps(REPLY), str(latency)], stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     port = proc.stdout.readline().strip()

@@ -12,6 +12,9 @@ its top level), found from the working directory upwards; `mmoc.toml` wins in on
     providers = ["vllm"]               # provider names the checks accept (any model name)
     [tool.mmoc.models]                 # models the catalog lacks (a fine-tune, a local model)
     "openai/ft:gpt-4o-mini:acme::x1" = {input = 0.30, output = 1.20}
+    [tool.mmoc.limits]                 # rate limits `mmoc run` applies (docs/batch.md)
+    "openai/gpt-4o" = {rpm = 500, tpm = 200000, concurrency = 16}
+    anthropic = {rpm = 50}             # a whole provider
 
 Only warnings and notes can be deselected: an error means no module can be generated. Paths
 in `per-file-ignores` and `exclude` are relative to the folder holding the configuration. A
@@ -27,15 +30,18 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics.codes import CODES
 from .diagnostics.model import Diagnostic
 from .suppressions import code_named
 
+if TYPE_CHECKING:
+    from mmoc_runtime.limiter import Limits
+
 CONFIG_FILES = ("mmoc.toml", "pyproject.toml")
 _KEYS = frozenset({"select", "extend-select", "ignore", "per-file-ignores", "exclude", "strict",
-                   "src", "models", "providers"})
+                   "src", "models", "providers", "limits"})
 _PRICE_KEYS = frozenset({"input", "output", "cached_input"})
 
 
@@ -63,6 +69,7 @@ class Config:
     src: tuple[str, ...] = (".",)
     models: Mapping[str, ModelPrice] = field(default_factory=dict)
     providers: tuple[str, ...] = ()
+    limits: Mapping[str, Limits] = field(default_factory=dict)  # by provider or model
 
     def with_options(
         self, select: Sequence[str] = (), ignore: Sequence[str] = (),
@@ -208,6 +215,7 @@ def parse_config(table: Mapping[str, Any], path: Path) -> Config:
         src=tuple(_strings(table, "src", path)) or (".",),
         models=_models(table.get("models", {}), path),
         providers=tuple(_strings(table, "providers", path)),
+        limits=_limits(table.get("limits", {}), path),
     )
 
 
@@ -253,3 +261,24 @@ def _models(value: Any, path: Path) -> dict[str, ModelPrice]:
                               "{input = 0.3, output = 1.2, cached_input = 0.15}")
         models[model] = ModelPrice(**{k: float(v) for k, v in spec.items()})
     return models
+
+
+_LIMIT_KEYS = frozenset({"rpm", "tpm", "concurrency", "burst"})
+
+
+def _limits(value: Any, path: Path) -> dict[str, Limits]:
+    """`[tool.mmoc.limits]`: "provider/model" (or a provider) = {rpm, tpm, concurrency, burst}."""
+    from mmoc_runtime.limiter import Limits  # only when there are limits: `check` stays light
+
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path}: `limits` must be a table of \"provider/model\" = {{...}}")
+    limits: dict[str, Limits] = {}
+    for model, spec in value.items():
+        if not isinstance(spec, Mapping) or not spec or set(spec) - _LIMIT_KEYS or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+            for v in spec.values()
+        ) or not isinstance(spec.get("concurrency", 1), int):
+            raise ConfigError(f"{path}: limit `{model}` takes numbers > 0: "
+                              "{rpm = 500, tpm = 200000, concurrency = 16}")
+        limits[model] = Limits(**dict(spec.items()))
+    return limits

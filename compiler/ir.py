@@ -220,6 +220,18 @@ class Endpoint(Node):
     api_key_env: str | None = None
 
 
+class RateLimit(Node):
+    """`limit openai/gpt-4o (rpm: 500, tpm: 200000, concurrency: 16)`: the rate limits of a
+    model or of a whole provider (`target`), every run in the process sharing them. Values are
+    kept as written; the checks report any that is not a number > 0 (MMO820)."""
+
+    target: str
+    rpm: Any = None  # requests per minute
+    tpm: Any = None  # tokens per minute
+    concurrency: Any = None  # calls in flight
+    burst: Any = None  # requests the rpm bucket holds
+
+
 class Defaults(Node):
     retry: RetrySetting | None = None
     breaker: BreakerSetting | None = None
@@ -242,6 +254,9 @@ class Pipeline(Node):
     breaker_policies: tuple[BreakerPolicy, ...] = ()
     defaults: Defaults = Field(default_factory=Defaults)
     steps: tuple[Step, ...] = ()
+    # Rate limits (`limit ...`) and the cost budget of one run in USD (`budget $0.50`).
+    limits: tuple[RateLimit, ...] = ()
+    budget: Any = None
     # Comments after the last statement of a .mmo file, kept by `fmt`.
     trailing_comments: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import linecache
 import os
 import sys
 import types
@@ -95,6 +96,8 @@ def load_module(
     """
     module = types.ModuleType(name)
     module.__file__ = f"<mmoc:{name}>"
+    # Its source, for tracebacks and `inspect.getsource` (the Ray backend ships it).
+    linecache.cache[module.__file__] = (len(code), None, code.splitlines(True), module.__file__)
     if inline_transforms is not None:
         module.__dict__["INLINE_TRANSFORMS"] = dict(inline_transforms)
     previous = sys.modules.get(name)

@@ -19,6 +19,15 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "AbiMismatchError": ("errors", "AbiMismatchError"),
     "AttemptTrace": ("trace", "AttemptTrace"),
     "BackoffStrategy": ("retry", "BackoffStrategy"),
+    "BatchControl": ("batch", "BatchControl"),
+    "Budget": ("budget", "Budget"),
+    "BudgetExceeded": ("budget", "BudgetExceeded"),
+    "LimiterRegistry": ("limiter", "LimiterRegistry"),
+    "Limits": ("limiter", "Limits"),
+    "RowResult": ("batch", "RowResult"),
+    "default_limiters": ("limiter", "default_limiters"),
+    "read_rows": ("batch", "read_rows"),
+    "run_batch": ("backends", "run_batch"),
     "BreakerPolicy": ("spec", "BreakerPolicy"),
     "BreakerRegistry": ("breaker", "BreakerRegistry"),
     "CircuitBreaker": ("breaker", "CircuitBreaker"),
@@ -82,7 +91,10 @@ if TYPE_CHECKING:
     from .abi import ABI_VERSION, check_abi
     from .abi import RUNTIME_VERSION as RUNTIME_VERSION
     from .abi import RUNTIME_VERSION as __version__
+    from .backends import run_batch
+    from .batch import BatchControl, RowResult, read_rows
     from .breaker import BreakerRegistry, CircuitBreaker, default_breakers
+    from .budget import Budget, BudgetExceeded
     from .compiled import CompiledPipeline
     from .errors import (
         AbiMismatchError,
@@ -106,6 +118,7 @@ if TYPE_CHECKING:
     )
     from .executor import execute, execute_sync, run, run_sync
     from .fallback import FallbackChain
+    from .limiter import LimiterRegistry, Limits, default_limiters
     from .observer import PipelineObserver
     from .providers import MockProvider, ProviderRegistry, default_registry
     from .providers.base import LlmRequest, LlmResponse, Provider
@@ -153,8 +166,11 @@ __all__ = [
     "AbiMismatchError",
     "AttemptTrace",
     "BackoffStrategy",
+    "BatchControl",
     "BreakerPolicy",
     "BreakerRegistry",
+    "Budget",
+    "BudgetExceeded",
     "CircuitBreaker",
     "CircuitOpenError",
     "CompiledPipeline",
@@ -166,6 +182,8 @@ __all__ = [
     "FallbackUsed",
     "InputError",
     "InputSpec",
+    "LimiterRegistry",
+    "Limits",
     "LlmError",
     "LlmRequest",
     "LlmResponse",
@@ -183,6 +201,7 @@ __all__ = [
     "RetryStrategy",
     "Retrying",
     "RunFinished",
+    "RowResult",
     "RunResult",
     "RunStarted",
     "StepDefaults",
@@ -197,11 +216,14 @@ __all__ = [
     "check_abi",
     "conditions",
     "default_breakers",
+    "default_limiters",
     "default_registry",
     "execute",
     "execute_sync",
     "parse_input_text",
+    "read_rows",
     "run",
+    "run_batch",
     "run_sync",
     "script_main",
     "stream",

@@ -10,9 +10,11 @@ what is specific to its pipeline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from .backends import run_batch as _run_batch
+from .batch import Row, RowResult
 from .executor import execute
 from .result import RunResult
 from .script import main as script_main
@@ -49,14 +51,8 @@ class CompiledPipeline(Generic[InputsT, OutputsT]):
         not; inputs are validated at run time, so any mapping is accepted."""
         return await execute(self.spec, inputs, **options)
 
-    def stream(self, inputs: InputsT, **options: Any) -> AsyncIterator[Event]:
-        """Run the pipeline and yield its events as they happen (`mmoc_runtime.events`): the
-        text of its llm steps as it arrives, retries, fallbacks, each step's end, and last
-        `RunFinished` with the outputs and the trace (a failed run raises nothing: see
-        `RunFinished.success`). `async for event in pipeline.stream(inputs): ...`"""
-        from .streaming import stream
-
-        return stream(self.spec, inputs, **options)
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
     def main(self, argv: Sequence[str] | None = None) -> int:
         """The command line: run the pipeline, print its outputs as JSON (`--help` lists the

@@ -17,7 +17,9 @@ RETRYABLE_KINDS: frozenset[str] = frozenset(
 # `stream_interrupted`: a streamed reply that broke off after it began (the connection dropped,
 # the provider sent an error event, or the stream ended without its closing event).
 # Kinds never retried, whatever `retry_on` says: another attempt cannot succeed.
-CLIENT_KINDS: frozenset[str] = frozenset({"bad_request", "auth", "not_found", "quota", "blocked"})
+CLIENT_KINDS: frozenset[str] = frozenset({"bad_request", "auth", "not_found", "quota", "blocked",
+                                          # not called: the run's budget would be passed
+                                          "budget_exceeded"})
 # The one marker that replaces a secret in any text the runtime shows or stores (errors, logs,
 # traces, captured content).
 REDACTED = "[REDACTED]"

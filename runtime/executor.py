@@ -14,11 +14,14 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .breaker import BreakerRegistry, default_breakers
+from .budget import BUDGET_EXCEEDED, Budget
+from .call_guard import guard_for
 from .inputs import validate_inputs
+from .limiter import LimiterRegistry
 from .llm_call import LlmContext
 from .observer import Hooks, PipelineObserver, hooks_for, safe_call
 from .plan import LLM, Plan, plan_for
@@ -61,12 +64,16 @@ async def execute(
     capture_content: bool = False,
     now: Callable[[], float] | float | None = None,
     run_id: str | None = None,
+    limiters: LimiterRegistry | None = None,
+    budget: float | Budget | Sequence[Budget] | None = None,
 ) -> RunResult:
     """Run `spec` with `inputs`. Raises `InputError` (before any step) for bad inputs and
     `ConfigError` for a malformed spec (a cycle, an unknown `after`); every other failure is
     reported in the returned `RunResult` (see `raise_for_status`). `now` dates the trace: a
     callable giving epoch seconds, or the run's start as epoch seconds (its end is then that
-    start plus the run's latency on `clock`)."""
+    start plus the run's latency on `clock`). `limiters` are the rate limiters the calls go
+    through (default: the process's, `default_limiters()`); `budget` caps the run's spend in
+    USD, a number or a shared `Budget` (or several), on top of the spec's own `budget`."""
     plan = plan_for(spec)
     values = validate_inputs(spec, inputs)
     clock = clock or time.perf_counter
@@ -78,6 +85,7 @@ async def execute(
         breakers=breakers or default_breakers(), endpoints=spec.endpoints, hooks=hooks,
         sleep=sleep or asyncio.sleep, clock=clock, rng=rng, capture=capture_content,
         model_concurrency=model_concurrency,
+        guard=guard_for(spec, limiters, budget, trace),
     )
     run = Run(plan, values, trace, llm, hooks, clock, concurrency, capture_content)
     wall = _wall_clock(now)
@@ -119,6 +127,8 @@ def _finish(spec: PipelineSpec, plan: Plan, run: Run, trace: Trace,
     if first_failed is not None:
         error = f"step {first_failed!r} failed: {trace.step(first_failed).error}"
     trace.status = FAILED if failed else SUCCESS
+    if any(trace.step(name).error_kind == BUDGET_EXCEEDED for name in failed):
+        trace.status = BUDGET_EXCEEDED  # its own status: the run was stopped, not broken
     trace.error = error
     trace.failed_step = first_failed
     keys = spec.outputs or plan.produced

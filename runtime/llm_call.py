@@ -23,6 +23,7 @@ from typing import Any
 
 from .attempts import AttemptLog, attempt_loop, first_success
 from .breaker import BreakerRegistry, CircuitBreaker
+from .call_guard import CallGuard
 from .catalog import ModelId, parse_model_id
 from .errors import CircuitOpenError, FallbackExhaustedError, LlmError, error_kind
 from .observer import Hooks, LlmCall, safe_call
@@ -47,6 +48,7 @@ class LlmContext:
         "clock",
         "default_model_limit",
         "endpoints",
+        "guard",
         "mock",
         "mock_provider",
         "model_limits",
@@ -73,6 +75,7 @@ class LlmContext:
         rng: random.Random | None,
         capture: bool,
         model_concurrency: int | Mapping[str, int] | None,
+        guard: CallGuard | None = None,
     ) -> None:
         self.run_id = run_id
         self.mock = mock
@@ -93,6 +96,8 @@ class LlmContext:
         self.model_limits: dict[str, asyncio.Semaphore | None] = {}
         self.default_model_limit: int | Mapping[str, int] | None = model_concurrency
         self.mock_provider: Provider | None = providers.mock() if mock else None
+        # Rate limits and budgets (`call_guard`); None when the run has neither.
+        self.guard = guard
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -226,9 +231,16 @@ class _ModelAttempts(AttemptLog):
         if ctx.on_text is not None:
             from .streaming_call import streamed_reply  # loaded by the first streamed call
 
-            response = await streamed_reply(
-                self.provider, self.request, timeout, self.limit, self.attempt, ctx.on_text,
-                ctx.clock, started)
+            async def streamed() -> LlmResponse:
+                return await streamed_reply(
+                    self.provider, self.request, timeout, self.limit, self.attempt,
+                    ctx.on_text, ctx.clock, started)
+
+            guard = ctx.guard
+            response = await (guard.call(self.requested, self.request, streamed)
+                              if guard is not None else streamed())
+        elif ctx.guard is not None:
+            response = await ctx.guard.call(self.requested, self.request, self._call)
         elif self.limit is not None:
             async with self.limit:
                 response = await _call(self.provider, self.request, timeout)
@@ -241,6 +253,13 @@ class _ModelAttempts(AttemptLog):
         self.response = response
         fmt = self.step.output_format
         return parse_structured(response.text, fmt.schema) if fmt is not None else response.text
+
+    async def _call(self) -> LlmResponse:
+        """The call itself, under the step's per-model concurrency cap if it has one."""
+        if self.limit is not None:
+            async with self.limit:
+                return await _call(self.provider, self.request, self.step.timeout)
+        return await _call(self.provider, self.request, self.step.timeout)
 
     # -- the log ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .limiter import Limits
 from .retry import RetryStrategy
 from .template import parse_template
 
@@ -208,6 +209,10 @@ class PipelineSpec:
     endpoints: tuple[EndpointSpec, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     defaults: StepDefaults | None = None
+    # Rate limits by endpoint (`limit openai/gpt-4o (rpm: 500)`): merged into the process's
+    # limiters, where the command line and configuration win (`limiter.LimiterRegistry`).
+    limits: Mapping[str, Limits] = field(default_factory=dict)
+    budget: float | None = None  # USD a run may spend (`budget $0.50`); None: no limit
 
     def __post_init__(self) -> None:
         if self.defaults is not None:

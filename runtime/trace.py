@@ -233,6 +233,8 @@ class Trace:
         self.error: str | None = None
         self.failed_step: str | None = None
         self.steps: list[StepTrace] = []
+        # The run's budget (`runtime.budget.Budget`, its `to_dict()` in the JSON) when it has one.
+        self.budget: Any = None
 
     def __repr__(self) -> str:
         return f"Trace({self.pipeline!r}, status={self.status!r}, steps={len(self.steps)})"
@@ -361,6 +363,7 @@ class Trace:
             "cost_estimated": self.cost_estimated,
             "totals": self.totals,
             "steps": [s.to_dict() for s in self.steps],
+            **({"budget": self.budget.to_dict()} if self.budget is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
+from .batch import DEFAULT_GRACE, BatchRequest
 from .common import guard
 
 if TYPE_CHECKING:
@@ -176,6 +177,11 @@ class RunRequest:
     stream: bool = False
     # One of a folder's pipelines: it takes only the `-i` values it declares.
     in_folder: bool = False
+    batch: BatchRequest | None = None  # --data: one run per row (docs/batch.md)
+    max_cost: float | None = None  # --max-cost: the run's (or the batch's) budget in USD
+    limits: tuple[str, ...] = ()  # --limit MODEL=rpm:N,...
+    rpm: float | None = None
+    tpm: float | None = None
 
 
 async def streamed_run(module: types.ModuleType, inputs: dict[str, Any], request: RunRequest,
@@ -187,7 +193,8 @@ async def streamed_run(module: types.ModuleType, inputs: dict[str, Any], request
 
     printer = StreamView(console)
     async for event in module.stream(inputs, mock=request.mock, observer=view,
-                                     capture_content=request.capture_content):
+                                     capture_content=request.capture_content,
+                                     budget=request.max_cost):
         if isinstance(event, RunFinished):
             result: RunResult = event.result
             return result
@@ -206,6 +213,9 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     _check_writable("--trace-md", request.trace_md)
     module = compile_in_memory(request.file, err)
     spec: PipelineSpec = module.PIPELINE
+    _configure_limits(spec_model_ids(spec), request.limits, request.rpm, request.tpm)
+    if request.batch is not None:
+        return _run_batch(module, spec, request)
     pairs = request.pairs
     if request.in_folder:
         declared = {item.name for item in spec.inputs}
@@ -224,7 +234,7 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
         else:
             result = asyncio.run(module.run_result(
                 inputs, mock=request.mock, observer=observer,
-                capture_content=request.capture_content))
+                capture_content=request.capture_content, budget=request.max_cost))
     except InputError as exc:
         raise RunAbort(2, str(exc)) from exc
     finally:
@@ -256,6 +266,38 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     else:
         print_outputs(result.outputs, out, secrets)
     return 0
+
+
+def _run_batch(module: types.ModuleType, spec: PipelineSpec, request: RunRequest) -> int:
+    from .batch import BatchAbort, run_batch_request
+
+    assert request.batch is not None
+    if request.pairs or request.inputs_json:
+        raise RunAbort(2, "-i and --inputs-json do not go with --data: each row is the inputs")
+    if request.trace_path or request.trace_md or request.as_json:
+        raise RunAbort(2, "--trace, --trace-md and --json do not go with --data: each row's "
+                          "result is a line of --out")
+    if not request.mock:
+        check_credentials(spec)
+    try:
+        return run_batch_request(module, request.batch, Console(stderr=True, highlight=False))
+    except BatchAbort as exc:
+        raise RunAbort(exc.code, exc.message) from exc
+
+
+def _configure_limits(spec_models: list[str], limit: tuple[str, ...], rpm: float | None,
+                      tpm: float | None) -> None:
+    """The project's `[tool.mmoc.limits]`, then --limit/--rpm/--tpm over it (docs/batch.md)."""
+    from .batch import apply_limits, limits_from_options
+    from .project import project_config
+
+    try:
+        cli_limits = limits_from_options(limit, rpm, tpm, spec_models)
+    except ValueError as exc:
+        raise RunAbort(2, str(exc)) from None
+    config = project_config()
+    if config.limits or cli_limits:
+        apply_limits(config.limits, cli_limits)
 
 
 def run_folder(request: RunRequest, err: Console, out: Console) -> int:
@@ -322,6 +364,36 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("-q", "--quiet", is_flag=True, help="No progress view or summary on stderr.")
 @click.option("--capture-content", is_flag=True,
               help="Record prompts and outputs in the trace (off by default).")
+@click.option("--data", metavar="PATH",
+              help="Run once per row of this JSONL or CSV file (- reads stdin); needs --out.")
+@click.option("--out", "out_path", metavar="PATH",
+              help="With --data: write one JSON line per row here, as each row finishes.")
+@click.option("--data-format", type=click.Choice(["jsonl", "csv"]),
+              help="The --data format (default: by suffix, .csv or else JSONL).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+              help="With --data: rows in flight at once.")
+@click.option("--resume", is_flag=True,
+              help="With --data: skip rows that already succeeded in --out, rerun the others.")
+@click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE, show_default=True,
+              metavar="SECONDS",
+              help="After Ctrl-C or SIGTERM, how long rows in flight may finish.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True,
+              help="With --data: run the rows in this process, or on a Ray cluster "
+              "(docs/scale.md).")
+@click.option("--address", metavar="auto|ray://HOST:PORT",
+              help="With --backend ray: the cluster (default: RAY_ADDRESS, else a new local one).")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="With --backend ray: worker processes (default: the cluster's CPUs); "
+              "--concurrency is per worker.")
+@click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD",
+              help="A budget: no call is made that would take the spend past it.")
+@click.option("--limit", "limits", multiple=True, metavar="MODEL=rpm:N,tpm:N,concurrency:N",
+              help="A rate limit for a model or provider (repeatable).")
+@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="Requests per minute, for each model the pipeline calls.")
+@click.option("--tpm", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="Tokens per minute, for each model the pipeline calls.")
 @click.option("--otel", is_flag=True,
               help="Export the run's OpenTelemetry spans over OTLP/HTTP to "
                    "$OTEL_EXPORTER_OTLP_ENDPOINT (needs the otel extra).")
@@ -338,10 +410,24 @@ def run(
     as_json: bool,
     quiet: bool,
     capture_content: bool,
+    data: str | None,
+    out_path: str | None,
+    data_format: str | None,
+    concurrency: int,
+    resume: bool,
+    grace: float,
+    backend: str,
+    address: str | None,
+    workers: int | None,
+    max_cost: float | None,
+    limits: tuple[str, ...],
+    rpm: float | None,
+    tpm: float | None,
     otel: bool,
     stream: bool,
 ) -> None:
-    """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage.
+    """Compile FILE in memory and run it (with --data, once per row); exit 0 ok, 1 errors or
+    a failed run (or row), 2 usage.
 
     FILE may be a folder: each pipeline in it runs in turn (a .mmo wins over its YAML twin),
     taking the -i values it declares."""
@@ -349,8 +435,19 @@ def run(
 
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
+    batch = None
+    if data is not None or out_path is not None:
+        if data is None or out_path is None:
+            _fail(2, "--data and --out go together", err)
+        if file.is_dir():
+            _fail(2, "--data takes one pipeline, not a folder", err)
+        batch = BatchRequest(data, out_path, concurrency, resume, max_cost, grace, data_format,
+                             mock, quiet, backend, address, workers)
+    elif backend != "local" or address is not None or workers is not None:
+        _fail(2, "--backend, --address and --workers go with --data", err)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content, otel, stream)
+                         quiet, capture_content, otel=otel, stream=stream, batch=batch,
+                         max_cost=max_cost, limits=limits, rpm=rpm, tpm=tpm)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.

@@ -35,8 +35,8 @@ from .views import (
 GENERATED_ABI = 3
 
 # The generated module's public API, in `__all__` order (isort-style, as ruff's RUF022 wants).
-_API = ("PIPELINE", "Inputs", "Outputs", "main", "pipeline", "run", "run_result", "run_sync",
-        "stream")
+_API = ("PIPELINE", "Inputs", "Outputs", "main", "pipeline", "run", "run_batch", "run_result",
+        "run_sync", "stream")
 # Helpers the templates use, each bound to a module-level name (normally its own spelling).
 _HELPERS = (
     "sys",
@@ -63,6 +63,7 @@ _HELPERS = (
     "BackoffStrategy",
     "INLINE_TRANSFORMS",
     "ABI",
+    "Limits",
 )
 # Runtime names every module imports: the ABI check, the spec root and its entry points.
 _ALWAYS = frozenset({"check_abi", "PipelineSpec", "CompiledPipeline"})
@@ -340,7 +341,25 @@ def _pipeline_call(
     if p.metadata:
         metadata["pipeline"] = p.metadata  # the source's own `metadata`, for the trace
     args.append(Arg.of("metadata", literal(metadata)))
+    if p.limits:
+        args.append(Arg.of("limits", _limits_code(ctx)))
+    if p.budget is not None:
+        args.append(Arg.of("budget", literal(float(p.budget))))
     return Call(ctx.rt("PipelineSpec"), tuple(args))
+
+
+def _limits_code(ctx: LowerContext) -> str:
+    """`{"openai/gpt-4o": Limits(rpm=500.0, concurrency=16)}`: the `limit` statements."""
+    entries = []
+    for lim in ctx.p.limits:
+        values = ((name, getattr(lim, name)) for name in ("rpm", "tpm", "burst"))
+        fields = [f"{name}={literal(float(v))}" for name, v in values if v is not None]
+        if lim.concurrency is not None:
+            fields.append(f"concurrency={literal(int(lim.concurrency))}")
+        # An alias is written as the model it stands for, as the steps' models are.
+        target = analysis.resolve_model(ctx.p, lim.target)
+        entries.append(f"{literal(target)}: {ctx.rt('Limits')}({', '.join(fields)})")
+    return "{" + ", ".join(entries) + "}"
 
 
 def _defaults(ctx: LowerContext) -> Call | None:

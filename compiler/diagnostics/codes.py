@@ -158,6 +158,27 @@ CODES: dict[str, Code] = _codes(
          "Transforms name `package.module:function` or a built-in: upper, lower, strip, json, ..."),
     Code("MMO603", "unknown-function", "error", "a condition calls an unknown function",
          "Conditions may call len() and exists() only."),
+    # ---- rate limits and budgets
+    Code("MMO820", "bad-limit-value", "error", "a rate limit is not a number > 0",
+         "`limit MODEL (rpm: N, tpm: N, concurrency: N, burst: N)` takes numbers above zero "
+         "(concurrency and burst whole numbers), and at least one of them. An axis left out "
+         "is unlimited."),
+    Code("MMO821", "unknown-limit-target", "error", "a limit names no known model or provider",
+         "A limit names a provider (`openai`), a model (`openai/gpt-4o`) or a catalog name "
+         "(`gpt-4o`), without `?options`: it covers every call to it. A name that is neither "
+         "is most likely a typo, and the calls it meant would run unlimited."),
+    Code("MMO822", "unused-limit", "warning", "a limit names a model no step calls",
+         "No step or fallback of the pipeline calls the model or provider the limit names, so "
+         "it limits nothing in this pipeline (it still joins the process's limiters)."),
+    Code("MMO823", "duplicate-limit", "error", "a model or provider is limited twice",
+         "Each model or provider takes one `limit` statement; give every axis in it."),
+    Code("MMO824", "bad-budget", "error", "a budget is not an amount >= 0",
+         "`budget $0.50` (YAML `budget: 0.50`) is the US dollars one run may spend."),
+    Code("MMO825", "budget-too-small", "warning", "no call of a step fits in the budget",
+         "A call is estimated before it is made from its prompt (about four characters a "
+         "token) and its `max_tokens` (1024 when not set), at the model's price. When even "
+         "the step's prompt without its placeholders' values and `max_tokens` cost more than "
+         "the budget, the step is never called and every run ends `budget_exceeded`."),
     # ---- compiling
     Code("MMO701", "inline-callable", "error", "a transform is a Python callable, not a path",
          "A pipeline built in Python with a lambda runs in-process but cannot be written to a "

@@ -292,6 +292,51 @@ p.add_step(create_transform_step(name="up", transform_fn=lambda ctx: ctx["x"].up
 ''', "Name the function as `package.module:function` so the generated module can import it."),
     "MMO702": Example("shell", "mmoc check pipeline.mmo   # the compiler itself failed",
                       "Report the bug with the source that triggered it."),
+    "MMO820": Example("mmo", _mmo('''
+  limit openai/gpt-4o-mini (rpm: 0, concurrency: 2.5)
+
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+  } -> greeting
+'''), "Give numbers above zero (concurrency a whole number); leave an axis out to leave it "
+                      "unlimited."),
+    "MMO821": Example("mmo", _mmo('''
+  limit openai/gpt-4o-mni (rpm: 500)
+
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+  } -> greeting
+'''), "Name the model the steps call (`openai/gpt-4o-mini`) or its provider (`openai`)."),
+    "MMO822": Example("mmo", _mmo('''
+  limit anthropic (rpm: 50)
+
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+  } -> greeting
+'''), "Limit the provider the steps call (`openai`), or drop the limit."),
+    "MMO823": Example("mmo", _mmo('''
+  limit openai (rpm: 500)
+  limit openai (tpm: 200000)
+
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+  } -> greeting
+'''), "One statement per model or provider: `limit openai (rpm: 500, tpm: 200000)`."),
+    "MMO824": Example("yaml", '''name: demo
+budget: -0.5
+steps:
+  - name: a
+    model: openai/gpt-4o-mini
+    prompt: "Hello"
+''', "A budget is the US dollars a run may spend: `budget: 0.50`."),
+    "MMO825": Example("mmo", _mmo('''
+  budget $0.001
+
+  step a = llm openai/gpt-4o {
+    prompt "Summarize: {text}"
+  } -> summary
+'''), "Set `max_tokens` on the step (1024 are allowed when it is not set) or raise the "
+                      "budget."),
     "MMO703": Example("shell", "mmoc run pipeline.mmo   # step `t = transform mylib:fn(x)`, "
                       "no mylib.py", "Put `mylib.py` beside the pipeline (or on PYTHONPATH) "
                       "and check the function's name."),

@@ -42,6 +42,8 @@ STATEMENTS = frozenset(
         "version",
         "description",
         "metadata",
+        "limit_stmt",
+        "budget_stmt",
         "input_decl",
         "output_decl",
         "model_alias",
@@ -114,8 +116,9 @@ def _keywords(expected: set[str]) -> list[str]:
 
 def _expected_text(expected: set[str]) -> str:
     words = sorted({_describe(n) for n in expected})
-    if len(words) > 16:
-        words = words[:16] + ["..."]
+    # Every pipeline-level statement and the closing `}` fit (what the end of a file expects).
+    if len(words) > 18:
+        words = words[:18] + ["..."]
     return words[0] if len(words) == 1 else "one of " + ", ".join(words)
 
 

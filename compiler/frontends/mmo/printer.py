@@ -272,6 +272,32 @@ def _header(w: _Writer, p: ir.Pipeline) -> None:
         w.line(i, "default breaker" + breaker_setting(d.breaker), d.breaker)
     if d.timeout is not None:
         w.line(i, f"default timeout {duration(d.timeout)}")
+    _limits(w, p)
+
+
+def _limits(w: _Writer, p: ir.Pipeline) -> None:
+    """`limit` and `budget` statements, after the defaults."""
+    if p.limits or p.budget is not None:
+        w.blank()
+    for lim in p.limits:
+        w.line(INDENT, f"limit {lim.target} {limit_args(lim)}", lim)
+    if p.budget is not None:
+        w.line(INDENT, f"budget {money(p.budget)}")
+
+
+def limit_args(lim: ir.RateLimit) -> str:
+    values = ((name, getattr(lim, name)) for name in ("rpm", "tpm", "concurrency", "burst"))
+    return "(" + ", ".join(f"{name}: {number(v)}" for name, v in values if v is not None) + ")"
+
+
+def money(amount: Any) -> str:
+    """`$0.50` (cents when the amount is whole cents, else every digit: `$0.125`); a negative
+    amount as `-$0.50`. The lexer reads each back to the same number."""
+    text = number(amount)
+    if isinstance(amount, int | float) and not isinstance(amount, bool) and math.isfinite(
+            amount) and round(amount, 2) == amount and abs(amount) < 1e15:
+        text = f"{amount:.2f}"
+    return f"-${text[1:]}" if text.startswith("-") else f"${text}"
 
 
 def print_mmo(p: ir.Pipeline) -> str:

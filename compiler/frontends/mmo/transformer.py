@@ -339,6 +339,16 @@ class MmoBuilder(RulesBase):
         node = self.values.breaker_policy(str(c[0]), c[1], self.span(meta))
         return self._with_comments(node, self.comments_at(meta))  # type: ignore[no-any-return]
 
+    def limit_stmt(self, meta: Meta, c: list[Any]) -> ir.RateLimit:
+        node = self.values.rate_limit(c[0], c[1], self.span(meta))
+        return self._with_comments(node, self.comments_at(meta))  # type: ignore[no-any-return]
+
+    def budget_stmt(self, meta: Meta, c: list[Token]) -> Item:
+        amount = self.number_of(Token.new_borrow_pos("NUMBER", str(c[0]).replace("$", "", 1),
+                                                     c[0]))
+        value = float(amount) if amount is not None else None
+        return Item("budget", value, self.span(meta), self.comments_at(meta))
+
     def default_stmt(self, meta: Meta, c: list[Field]) -> Item:
         f = c[0]
         return Item("default", f, self.span(meta), self.comments_at(meta) + f.comments)
@@ -404,6 +414,8 @@ class MmoBuilder(RulesBase):
                 comments=tuple(default_comments),
             ),
             steps=tuple(steps),
+            limits=tuple(declared.get(ir.RateLimit, [])),
+            budget=singles["budget"].value if "budget" in singles else None,
             span=self.span(meta),
             comments=self.comments_at(meta) + tuple(extra_comments),
         )

@@ -60,6 +60,9 @@ ENDPOINT_ARGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "base_url": ("base_url", ("string",)),
     "api_key_env": ("api_key_env", ("string",)),
 }
+LIMIT_ARGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    name: (name, ("number",)) for name in ("rpm", "tpm", "concurrency", "burst")
+}
 
 
 class ValueReader:
@@ -173,6 +176,11 @@ class ValueReader:
     ) -> ir.BreakerPolicy:
         values = self.named_args(args, BREAKER_ARGS, "a breaker")
         return ir.BreakerPolicy(name=name, span=span, **values)
+
+    def rate_limit(self, target: ir.ModelRef, args: list[tuple[Token, Val]],
+                   span: Span) -> ir.RateLimit:
+        values = self.named_args(args, LIMIT_ARGS, f"limit `{target.id}`")
+        return ir.RateLimit(target=target.id, span=span, **values)
 
     def endpoint(
         self, name: Token, kind: Token, args: list[tuple[Token, Val]], span: Span

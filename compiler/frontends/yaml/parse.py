@@ -21,6 +21,7 @@ from ...limits import source_too_large
 from ...source import Span
 from .compose import compose
 from .conditions import parse_condition_text
+from .limits import read_budget, read_limits
 from .maps import MAP_FIELDS, read_map
 from .nodes import text_positions
 from .reader import Fields, Reader
@@ -39,7 +40,7 @@ MEMBER_TYPES = ("llm", "transform", "conditional")
 
 PIPELINE_FIELDS = (
     "name", "version", "description", "metadata", "inputs", "outputs", "models", "providers",
-    "retry_policies", "breaker_policies", "defaults", "steps",
+    "retry_policies", "breaker_policies", "defaults", "steps", "limits", "budget",
 )  # fmt: skip
 COMMON_FIELDS = (
     "name", "type", "step_type", "output_key", "depends_on", "after", "condition", "when",
@@ -123,6 +124,10 @@ class _Builder:
             if ok and not isinstance(data, dict):
                 r.wrong_type(metadata, "metadata", what, "a mapping")
             values["metadata"] = data if ok and isinstance(data, dict) else None
+        for field, read_limit in (("limits", read_limits), ("budget", read_budget)):
+            node = fields.get(field)
+            if node is not None:
+                values[field] = read_limit(r, node)
         if "inputs" in fields:
             values["inputs_declared"] = True
         steps_entry = r.require(fields, ("steps",), what)

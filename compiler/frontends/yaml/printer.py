@@ -118,6 +118,11 @@ def _pipeline(p: ir.Pipeline) -> dict[str, Any]:
     defaults = _defaults(p.defaults)
     if defaults:
         out["defaults"] = defaults
+    if p.limits:
+        out["limits"] = {lim.target: {k: v for k in ("rpm", "tpm", "concurrency", "burst")
+                                      if (v := getattr(lim, k)) is not None}
+                         for lim in p.limits}
+    _put(out, "budget", p.budget)
     out["steps"] = [_step(s) for s in p.steps]
     return out
 

@@ -22,6 +22,8 @@ PIPELINE_LEVEL = {
     "step",
     "parallel",
     "description",
+    "limit",
+    "budget",
 }
 
 
