@@ -183,6 +183,106 @@ class GroupStep(StepBase):
 Step = Annotated[LlmStep | TransformStep | GroupStep, Field(discriminator="kind")]
 
 
+# ---- tests (`test` blocks, docs/testing.md) ---------------------------------------------
+
+CompareOp = Literal["==", "!=", "<", "<=", ">", ">=", "contains"]
+
+
+class ExpectValue(Node):
+    """`expect key == value` (or `!=`, `<`, `<=`, `>`, `>=`, `contains`) on an output."""
+
+    kind: Literal["value"] = "value"
+    key: Ident
+    op: CompareOp
+    value: Any = None
+
+
+class ExpectLength(Node):
+    """`expect len(key) <= 400`: a bound on an output's length (characters, or items)."""
+
+    kind: Literal["length"] = "length"
+    key: Ident
+    op: CompareOp
+    value: Any = None
+
+
+class ExpectMatch(Node):
+    """`expect key matches r"^..."`: a regular expression found in the output (`re.search`)."""
+
+    kind: Literal["matches"] = "matches"
+    key: Ident
+    pattern: str
+
+
+class ExpectSchema(Node):
+    """`expect key valid schema {...}`: the output is valid against a JSON schema."""
+
+    kind: Literal["schema"] = "schema"
+    key: Ident
+    schema_: dict[str, Any] = Field(alias="schema")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ExpectStep(Node):
+    """`expect step name ran` (succeeded), `skipped` or `failed`."""
+
+    kind: Literal["step"] = "step"
+    step: Ident
+    status: str  # ran | skipped | failed (a check reports any other word)
+
+
+class ExpectCost(Node):
+    """`expect cost <= $0.01`: a bound on the run's total cost in US dollars."""
+
+    kind: Literal["cost"] = "cost"
+    op: CompareOp
+    usd: Any = None
+
+
+class ExpectLatency(Node):
+    """`expect latency <= 2s`: a bound on the run's wall time in seconds."""
+
+    kind: Literal["latency"] = "latency"
+    op: CompareOp
+    seconds: Any = None
+
+
+class ExpectJudged(Node):
+    """`expect key judged by MODEL "criteria"`: a model call decides (an LLM judge)."""
+
+    kind: Literal["judged"] = "judged"
+    key: Ident
+    model: ModelRef
+    criteria: str
+
+
+Expectation = Annotated[
+    ExpectValue | ExpectLength | ExpectMatch | ExpectSchema | ExpectStep | ExpectCost
+    | ExpectLatency | ExpectJudged,
+    Field(discriminator="kind"),
+]
+
+
+class TestValue(Node):
+    """A test's `input name = value` or `reply step = value` (JSON-like data)."""
+
+    name: Ident
+    value: Any = None
+
+
+class Test(Node):
+    """A `test` block (YAML: an entry of `tests:`): inputs, fixed replies, expectations."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    name_span: Span | None = Field(default=None, exclude=True, repr=False)
+    inputs: tuple[TestValue, ...] = ()
+    replies: tuple[TestValue, ...] = ()
+    expectations: tuple[Expectation, ...] = ()
+
+
 # ---- the pipeline -----------------------------------------------------------------------
 
 
@@ -229,6 +329,7 @@ class Pipeline(Node):
     breaker_policies: tuple[BreakerPolicy, ...] = ()
     defaults: Defaults = Field(default_factory=Defaults)
     steps: tuple[Step, ...] = ()
+    tests: tuple[Test, ...] = ()  # `test` blocks: run by `mmoc test`, never by the module
     # Comments after the last statement of a .mmo file, kept by `fmt`.
     trailing_comments: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
 

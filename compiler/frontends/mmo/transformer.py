@@ -18,6 +18,7 @@ from ... import ir
 from ...diagnostics.model import Label
 from ...source import Span
 from .statements import RulesBase
+from .testing import TestRules
 
 # The fields of an llm step: the grammar's `<name>_field` rules (a test keeps them equal).
 LLM_FIELDS = frozenset(
@@ -61,8 +62,8 @@ class Item:
     comments: tuple[str, ...] = field(default=())
 
 
-class MmoBuilder(RulesBase):
-    """Statements: step fields, steps, groups and the pipeline."""
+class MmoBuilder(TestRules, RulesBase):
+    """Statements: step fields, steps, groups and the pipeline (`test` blocks: TestRules)."""
 
     # ---- step fields -------------------------------------------------------------------
 
@@ -379,6 +380,7 @@ class MmoBuilder(RulesBase):
                 comments=tuple(default_comments),
             ),
             steps=tuple(steps),
+            tests=tuple(declared.get(ir.Test, [])),
             span=self.span(meta),
             comments=self.comments_at(meta) + tuple(extra_comments),
         )

@@ -32,13 +32,14 @@ from .sections import (
     read_named_policies,
     retry_setting,
 )
+from .testing import read_tests
 
 STEP_TYPES = ("llm", "transform", "parallel_group", "conditional")
 MEMBER_TYPES = ("llm", "transform", "conditional")
 
 PIPELINE_FIELDS = (
     "name", "version", "description", "metadata", "inputs", "outputs", "models", "providers",
-    "retry_policies", "breaker_policies", "defaults", "steps",
+    "retry_policies", "breaker_policies", "defaults", "steps", "tests",
 )  # fmt: skip
 COMMON_FIELDS = (
     "name", "type", "step_type", "output_key", "depends_on", "after", "condition", "when",
@@ -106,6 +107,7 @@ class _Builder:
             ("models", "models", read_aliases),
             ("providers", "providers", read_endpoints),
             ("defaults", "defaults", read_defaults),
+            ("tests", "tests", read_tests),
         ):
             node = fields.get(field)
             if node is not None:
