@@ -14,7 +14,10 @@ RETRYABLE_KINDS: frozenset[str] = frozenset(
     {"rate_limit", "overloaded", "server_error", "timeout", "connection", "bad_response"}
 )
 # Kinds never retried, whatever `retry_on` says: another attempt cannot succeed.
-CLIENT_KINDS: frozenset[str] = frozenset({"bad_request", "auth", "not_found", "quota", "blocked"})
+# `cassette_miss`: a replayed run asked what its cassette does not hold (`cassette`).
+CLIENT_KINDS: frozenset[str] = frozenset(
+    {"bad_request", "auth", "not_found", "quota", "blocked", "cassette_miss"}
+)
 # The one marker that replaces a secret in any text the runtime shows or stores (errors, logs,
 # traces, captured content).
 REDACTED = "[REDACTED]"

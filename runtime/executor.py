@@ -18,11 +18,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .breaker import BreakerRegistry, default_breakers
+from .cassette import RECORD, Cassette
 from .inputs import validate_inputs
 from .llm_call import LlmContext
 from .observer import Hooks, PipelineObserver, hooks_for, safe_call
 from .plan import LLM, Plan, plan_for
 from .providers import ProviderRegistry, default_registry
+from .replies import FixedReplies, ReplySource, ReplySources
 from .result import RunResult
 from .scheduler import Run
 from .spec import PipelineSpec
@@ -61,12 +63,17 @@ async def execute(
     capture_content: bool = False,
     now: Callable[[], float] | float | None = None,
     run_id: str | None = None,
+    replies: Mapping[str, Any] | None = None,
+    cassette: Cassette | str | os.PathLike[str] | None = None,
 ) -> RunResult:
     """Run `spec` with `inputs`. Raises `InputError` (before any step) for bad inputs and
     `ConfigError` for a malformed spec (a cycle, an unknown `after`); every other failure is
     reported in the returned `RunResult` (see `raise_for_status`). `now` dates the trace: a
     callable giving epoch seconds, or the run's start as epoch seconds (its end is then that
-    start plus the run's latency on `clock`)."""
+    start plus the run's latency on `clock`). `replies` gives fixed replies by llm step name
+    (text, or JSON data for a structured step): those steps call no model. `cassette` replays
+    the exchanges of a cassette file (a path) or records them (`Cassette(path, "record")`,
+    saved when the run ends); see `mmoc_runtime.cassette`."""
     plan = plan_for(spec)
     values = validate_inputs(spec, inputs)
     clock = clock or time.perf_counter
@@ -79,6 +86,8 @@ async def execute(
         sleep=sleep or asyncio.sleep, clock=clock, rng=rng, capture=capture_content,
         model_concurrency=model_concurrency,
     )
+    tape = _open_cassette(cassette, llm)
+    llm.replies = _reply_sources(plan, replies, tape)
     run = Run(plan, values, trace, llm, hooks, clock, concurrency, capture_content)
     wall = _wall_clock(now)
     trace.started_at = _iso(wall(0.0))
@@ -94,7 +103,34 @@ async def execute(
                 st.status = NOT_RUN
             elif st.status == RUNNING:
                 st.status = FAILED
+        if tape is not None and tape.mode == RECORD:
+            tape.save()
     return _finish(spec, plan, run, trace, hooks)
+
+
+def _open_cassette(cassette: Cassette | str | os.PathLike[str] | None,
+                   llm: LlmContext) -> Cassette | None:
+    """The run's cassette, read (a path alone is replayed); recorded text hides the run's
+    secrets."""
+    if cassette is None:
+        return None
+    tape = cassette if isinstance(cassette, Cassette) else Cassette(cassette)
+    return tape.open(lambda: llm.secrets)
+
+
+def _reply_sources(plan: Plan, replies: Mapping[str, Any] | None,
+                   tape: Cassette | None) -> ReplySources | None:
+    """The sources asked before the provider, in order (`replies`); None when there are none
+    (the llm path then takes its shortest way)."""
+    sources: list[ReplySource] = []
+    if replies:
+        fixed = FixedReplies(replies)
+        fixed.check_steps((s.name for s, kind, _ in plan.entries if kind == LLM),
+                          (s.name for s, kind, _ in plan.entries if kind != LLM))
+        sources.append(fixed)
+    if tape is not None:
+        sources.append(tape)
+    return ReplySources(sources) if sources else None
 
 
 def _wall_clock(now: Callable[[], float] | float | None) -> Callable[[float], float]:

@@ -31,6 +31,7 @@ from .providers import ProviderRegistry
 from .providers.base import LlmRequest, LlmResponse, Provider
 from .providers.mock import OPTIONS as MOCK_OPTIONS
 from .redaction import redact, scrub, secret_values
+from .replies import CHARGED, SAVED, Reply, ReplyCall, ReplySources
 from .spec import EndpointSpec, LlmStep
 from .structured import parse_structured
 from .template import ParsedTemplate, parse_template, render
@@ -52,6 +53,7 @@ class LlmContext:
         "model_limits",
         "on_attempt",
         "providers",
+        "replies",
         "rng",
         "run_id",
         "sleep",
@@ -71,6 +73,7 @@ class LlmContext:
         rng: random.Random | None,
         capture: bool,
         model_concurrency: int | Mapping[str, int] | None,
+        replies: ReplySources | None = None,
     ) -> None:
         self.run_id = run_id
         self.mock = mock
@@ -87,6 +90,8 @@ class LlmContext:
         self.model_limits: dict[str, asyncio.Semaphore | None] = {}
         self.default_model_limit: int | Mapping[str, int] | None = model_concurrency
         self.mock_provider: Provider | None = providers.mock() if mock else None
+        # Fixed replies, a cassette, the response cache: asked before the provider (`replies`).
+        self.replies = replies
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -169,12 +174,16 @@ def _on_model(ctx: LlmContext, step: LlmStep, st: StepTrace, models: tuple[str, 
     routed, key = route(requested, ctx.mock)
     breaker = ctx.breakers.get(key, step.breaker) if step.breaker is not None else None
     fmt = step.output_format
-    try:
-        provider = ctx.mock_provider or ctx.providers.get(routed, ctx.endpoints)
-    except Exception:
-        if breaker is not None:
-            _note_breaker(st, key, breaker)
-        raise
+    provider = ctx.mock_provider
+    # With reply sources the provider is found when one is needed: a replayed run, or a step
+    # with a fixed reply, needs no key.
+    if provider is None and ctx.replies is None:
+        try:
+            provider = ctx.providers.get(routed, ctx.endpoints)
+        except Exception:
+            if breaker is not None:
+                _note_breaker(st, key, breaker)
+            raise
     request = LlmRequest(
         provider=routed.provider, model=routed.name, prompt=prompt, system=system,
         temperature=step.temperature, max_tokens=step.max_tokens, stop=step.stop,
@@ -182,7 +191,8 @@ def _on_model(ctx: LlmContext, step: LlmStep, st: StepTrace, models: tuple[str, 
         options=routed.options, step=st.name, run_id=ctx.run_id, timeout=step.timeout,
     )
     limit = ctx.limit_for(requested, routed) if ctx.default_model_limit is not None else None
-    model = _ModelAttempts(ctx, step, st, requested, key, breaker, provider, request, limit)
+    model = _ModelAttempts(ctx, step, st, requested, key, breaker, provider, request, limit,
+                           routed)
     return attempt_loop(model.reply, step.retry, breaker, model, ctx.sleep, ctx.rng, ctx.clock)
 
 
@@ -192,12 +202,12 @@ class _ModelAttempts(AttemptLog):
     wait, with errors scrubbed of the run's secrets; the breaker's state once the model is
     done; and on success the step's model, tokens and cost."""
 
-    __slots__ = ("attempt", "breaker", "ctx", "key", "limit", "provider", "request",
-                 "requested", "response", "st", "step")
+    __slots__ = ("attempt", "breaker", "ctx", "found", "key", "limit", "provider", "request",
+                 "requested", "response", "routed", "st", "step")
 
     def __init__(self, ctx: LlmContext, step: LlmStep, st: StepTrace, requested: str, key: str,
-                 breaker: CircuitBreaker | None, provider: Provider, request: LlmRequest,
-                 limit: asyncio.Semaphore | None) -> None:
+                 breaker: CircuitBreaker | None, provider: Provider | None, request: LlmRequest,
+                 limit: asyncio.Semaphore | None, routed: ModelId) -> None:
         self.ctx = ctx
         self.step = step
         self.st = st
@@ -207,21 +217,55 @@ class _ModelAttempts(AttemptLog):
         self.provider = provider
         self.request = request
         self.limit = limit
+        self.routed = routed
+        self.found: Reply | None = None  # the reply a source gave (None: the provider's)
 
     async def reply(self) -> Any:
         """One call: the reply's value (its text, or for a structured step its parsed JSON).
         A reply that does not parse is a failed attempt (retried if the policy says so)."""
+        if self.ctx.replies is not None:
+            return await self._sourced_reply(self.ctx.replies)
+        provider = self.provider
+        assert provider is not None
         timeout = self.step.timeout
         if self.limit is not None:
             async with self.limit:
-                response = await _call(self.provider, self.request, timeout)
+                response = await _call(provider, self.request, timeout)
         elif timeout is None:  # the common case, without `_call`'s extra coroutine
-            response = await self.provider.complete(self.request)
+            response = await provider.complete(self.request)
         else:
-            response = await _call(self.provider, self.request, timeout)
+            response = await _call(provider, self.request, timeout)
         self.response = response
+        return self._value(response)
+
+    def _value(self, response: LlmResponse) -> Any:
         fmt = self.step.output_format
         return parse_structured(response.text, fmt.schema) if fmt is not None else response.text
+
+    async def _sourced_reply(self, replies: ReplySources) -> Any:
+        """`reply` with reply sources: the first source that has the answer gives it, else the
+        provider does; the sources are told a reply that parsed (`replies.ReplySources`)."""
+        call = ReplyCall(self.request, self.step)
+        found = replies.lookup(call)
+        if found is not None:
+            reply, answered_by = found
+            self.found, self.response = reply, reply.response
+            value = self._value(reply.response)
+            replies.store(call, reply.response, answered_by)
+            return value
+        self.found = None
+        provider = self.provider
+        if provider is None:
+            provider = self.provider = self.ctx.providers.get(self.routed, self.ctx.endpoints)
+        if self.limit is not None:
+            async with self.limit:
+                response = await _call(provider, self.request, self.step.timeout)
+        else:
+            response = await _call(provider, self.request, self.step.timeout)
+        self.response = response
+        value = self._value(response)
+        replies.store(call, response, None)
+        return value
 
     # -- the log ------------------------------------------------------------------------
 
@@ -264,6 +308,8 @@ class _ModelAttempts(AttemptLog):
         if self.breaker is not None:
             _note_breaker(self.st, self.key, self.breaker)
         _account(self.st, self.requested, response)
+        if self.found is not None:
+            _note_source(self.st, attempt, self.found)
 
 
 async def _call(provider: Provider, request: LlmRequest, timeout: float | None) -> LlmResponse:
@@ -294,6 +340,15 @@ def _account(st: StepTrace, requested: str, response: LlmResponse) -> None:
     )
     st.cost_usd = usd
     st.cost_estimated = estimated
+
+
+def _note_source(st: StepTrace, attempt: AttemptTrace, reply: Reply) -> None:
+    """Mark a step answered by a reply source; a reply that saved its cost costs nothing."""
+    attempt.reply_source = st.reply_source = reply.source
+    if reply.billing != CHARGED:
+        if reply.billing == SAVED:
+            st.cost_saved_usd = st.cost_usd
+        st.cost_usd = 0.0
 
 
 def _note_breaker(st: StepTrace, key: str, breaker: CircuitBreaker) -> None:
