@@ -52,21 +52,28 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return PipelineFile.from_parent(parent, path=file_path)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Check the mode's options and open its cassette once, before anything is collected."""
+    kind = config.getoption("--mmoc-mode", "mock")
+    if not _enabled(config) or kind not in ("replay", "record"):
+        return
+    from mmoc_runtime.cassette import Cassette
+    from mmoc_runtime.errors import ConfigError
+
+    path = config.getoption("--mmoc-cassette")
+    if path is None:
+        raise pytest.UsageError(f"--mmoc-mode {kind} needs --mmoc-cassette PATH")
+    try:
+        config.stash[_TAPE] = Cassette(path, kind).open()
+    except ConfigError as exc:
+        raise pytest.UsageError(f"--mmoc-cassette {path}: {exc}") from None
+
+
 def _mode(config: pytest.Config) -> Any:
-    """The session's `Mode`, its cassette opened once."""
+    """The session's `Mode`, with the cassette `pytest_configure` opened."""
     from .testing.runner import Mode
 
-    kind = config.getoption("--mmoc-mode")
-    if kind not in ("replay", "record"):
-        return Mode(kind)
-    if _TAPE not in config.stash:
-        from mmoc_runtime.cassette import Cassette
-
-        path = config.getoption("--mmoc-cassette")
-        if path is None:
-            raise pytest.UsageError(f"--mmoc-mode {kind} needs --mmoc-cassette PATH")
-        config.stash[_TAPE] = Cassette(path, kind).open()
-    return Mode(kind, config.stash[_TAPE])
+    return Mode(config.getoption("--mmoc-mode"), config.stash.get(_TAPE, None))
 
 
 class PipelineFile(pytest.File):

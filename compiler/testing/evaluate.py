@@ -132,7 +132,7 @@ def _check_step(e: ir.ExpectStep, result: RunResult) -> tuple[bool, str, tuple[s
     except KeyError:
         return False, f"the run has no step `{e.step.name}`", ()
     wanted = STEP_WORDS.get(e.status, e.status)
-    word = {v: k for k, v in STEP_WORDS.items()}.get(status, status)
+    word = {v: k for k, v in STEP_WORDS.items()}.get(status, status.replace("_", " "))
     return status == wanted, "" if status == wanted else f"step `{e.step.name}` {word}", ()
 
 

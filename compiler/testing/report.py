@@ -156,7 +156,7 @@ def junit_report(results: Sequence[TestResult], broken: Sequence[TestFile],
         case = ET.SubElement(suite, "testcase", name="compile", classname=_classname(f.display),
                              time=_time(0.0))
         message = "the pipeline has errors: " + "; ".join(
-            d.message for d in f.diagnostics if d.is_error)
+            f"error[{d.code}]: {d.message}" for d in f.diagnostics if d.is_error)
         ET.SubElement(case, "error", message=message, type="compile").text = message
     for suite in root:
         for key in totals:
