@@ -106,8 +106,11 @@ class PipelineTestItem(pytest.Item):
     def runtest(self) -> None:
         from .testing.runner import PASSED, run_test
 
+        from .modules import import_path, source_import_path
+
         mode = _mode(self.config)
-        result = asyncio.run(run_test(self.loaded, self.test, mode, mode.options()))
+        with import_path(source_import_path(self.path)):
+            result = asyncio.run(run_test(self.loaded, self.test, mode, mode.options()))
         if result.status != PASSED:
             raise PipelineTestFailed(result)
 

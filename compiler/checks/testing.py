@@ -3,7 +3,8 @@
 A fixed reply names an llm step (MMO901, MMO902); an expectation names a key some step
 produces or an input (MMO903) and a step that exists (MMO908); a test gives every required
 input and no unknown one (MMO904, MMO905); regexes compile (MMO906) and schemas are the
-supported subset (MMO907); test names are unique (MMO909).
+supported subset (MMO907); test names are unique (MMO909); input values have the declared
+type (MMO911).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from mmoc_runtime import InputError, InputSpec, PipelineSpec
+from mmoc_runtime.inputs import validate_inputs
 from mmoc_runtime.structured import schema_is_supported
 
 from .. import ir
@@ -62,6 +65,7 @@ def check_test_inputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
                     help=did_you_mean(item.name.name, inputs)
                     or ("the pipeline takes: " + ", ".join(inputs) if inputs else None),
                 )
+        yield from _typed(p, test)
         missing = [name for name in required if name not in given]
         if missing:
             listed = ", ".join(f"`{m}`" for m in missing)
@@ -70,6 +74,22 @@ def check_test_inputs(p: ir.Pipeline) -> Iterator[Diagnostic]:
                 f"{'s' if len(missing) > 1 else ''} {listed}", first_span(test.name_span, test),
                 help=f'add `input {missing[0]} = "..."` to the test',
             )
+
+
+def _typed(p: ir.Pipeline, test: ir.Test) -> Iterator[Diagnostic]:
+    """MMO911 for a value the run would refuse, as the runtime's own input check says."""
+    declared = declared_inputs(p)
+    for item in test.inputs:
+        decl = declared.get(item.name.name)
+        if decl is None or decl.type is None:
+            continue
+        spec = PipelineSpec(name=p.name, inputs=(InputSpec(decl.name, str(decl.type)),))
+        try:
+            validate_inputs(spec, {decl.name: item.value})
+        except InputError as exc:
+            why = str(exc).split(": ", 1)[-1]
+            yield Diagnostic("MMO911", f"test `{test.name}`: {why}", first_span(item, item.name),
+                             labels=(Label(decl.span, "declared here"),) if decl.span else ())
 
 
 def check_test_replies(p: ir.Pipeline) -> Iterator[Diagnostic]:

@@ -81,6 +81,7 @@ def _check_keys(files: list[Any], kind: str) -> None:
 def run_command(paths: tuple[Path, ...], mode_flags: tuple[bool, str | None, str | None, bool],
                 pattern: str | None, fmt: str, junit_xml: str | None, jobs: int,
                 err: Console) -> int:
+    from ..modules import import_path, source_import_path
     from ..testing.collect import load_tests, source_files
     from ..testing.report import json_report, junit_report, text_report
     from ..testing.runner import run_tests
@@ -111,7 +112,10 @@ def run_command(paths: tuple[Path, ...], mode_flags: tuple[bool, str | None, str
         raise TestAbort(2, f"no tests found in {shown}" + (f" matching -k {pattern!r}"
                                                           if pattern else ""))
     _check_keys(runnable, mode.kind)
-    results = run_tests(runnable, mode, jobs)
+    # As `mmoc run` does: transforms import from their pipeline's folder during the run too.
+    folders = [entry for f in runnable for entry in source_import_path(f.path)]
+    with import_path(folders):
+        results = run_tests(runnable, mode, jobs)
     seconds = time.perf_counter() - started
     label = mode.kind + (f" {mode.cassette.path}" if mode.cassette is not None else "")
     report = {

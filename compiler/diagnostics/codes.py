@@ -199,4 +199,8 @@ CODES: dict[str, Code] = _codes(
          "schema or a length (`len(key) <= 400`), a step's status (ran, skipped, failed), the "
          "run's cost (`cost <= $0.01`) or latency (`latency <= 2s`), or ask a model "
          "(`judged by MODEL \"criteria\"`)."),
+    Code("MMO911", "test-input-type", "error", "a test gives an input a value of the wrong type",
+         "A test's input values are checked as a run checks its inputs: a `str` input takes a "
+         "string, an `int` a whole number, a `float` a number, a `bool` true or false, `json` "
+         "any value."),
 )

@@ -367,6 +367,17 @@ p.add_step(create_transform_step(name="up", transform_fn=lambda ctx: ctx["x"].up
     expect notes <= $0.01
   }
 '''), "A dollar amount bounds the run's cost: `expect cost <= $0.01`."),
+    "MMO911": Example("mmo", _mmo('''
+  input topic
+  input count: int
+  step research = llm openai/gpt-4o-mini {
+    prompt "Name {count} facts about {topic}"
+  } -> notes
+  test t {
+    input topic = "tea"
+    input count = "three"
+  }
+'''), "Give the input a value of its type: `input count = 3`."),
 }
 
 # Examples that a test can load and check for their code (the others need a missing file,

@@ -52,3 +52,13 @@ def test_an_input_or_reply_given_twice_is_mmo107() -> None:
     reply research = "b"
   }'''
     assert _codes(body) == ["MMO107", "MMO107"]
+
+
+def test_input_values_are_checked_as_a_run_checks_them() -> None:
+    body = "  input n: int\n  input x: float\n  input flag: bool\n" + \
+        "  step s = llm mock/m {\n    prompt \"{n} {x} {flag}\"\n  } -> out\n"
+    def test(values: str) -> list[str]:
+        return _codes(body + "  test t {\n" + values + "  }")
+    assert test("    input n = 3\n    input x = 2\n    input flag = true\n") == []
+    assert test('    input n = "3"\n    input x = 2.5\n    input flag = "false"\n') == []
+    assert test("    input n = 2.5\n    input x = 1\n    input flag = 1\n") == ["MMO911", "MMO911"]

@@ -163,3 +163,30 @@ def test_junit_xml_is_written_beside_the_text_report(project: Path) -> None:
     xml = target.read_text(encoding="utf-8")
     assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites')
     assert 'tests="2" failures="1" errors="0"' in xml
+
+
+def test_a_transform_imports_lazily_from_its_pipeline_folder(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # As under `mmoc run`, the pipeline's folder stays importable during the run, not only
+    # while the module loads: a transform may import a sibling module when it is called.
+    folder = tmp_path / "pipes"
+    folder.mkdir()
+    (folder / "late_helper_for_tests.py").write_text("def up(t):\n    return t.upper()\n")
+    (folder / "shouting_for_tests.py").write_text(
+        "def shout(notes):\n    import late_helper_for_tests\n"
+        "    return late_helper_for_tests.up(notes)\n")
+    (folder / "p.mmo").write_text('''pipeline p {
+  input topic: str
+  step a = llm mock/m {
+    prompt "About {topic}"
+  } -> notes
+  step b = transform shouting_for_tests:shout(notes) -> loud
+  test t {
+    input topic = "tea"
+    expect loud contains "TEA"
+  }
+}
+''', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(["test", "pipes"])
+    assert code == 0, out + err
