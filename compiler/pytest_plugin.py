@@ -104,9 +104,8 @@ class PipelineTestItem(pytest.Item):
         self.test = test
 
     def runtest(self) -> None:
-        from .testing.runner import PASSED, run_test
-
         from .modules import import_path, source_import_path
+        from .testing.runner import PASSED, run_test
 
         mode = _mode(self.config)
         with import_path(source_import_path(self.path)):
