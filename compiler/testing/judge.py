@@ -17,7 +17,7 @@ from mmoc_runtime import InputSpec, LlmStep, OutputFormat, PipelineSpec, RunResu
 from mmoc_runtime.spec import EndpointSpec
 
 from .. import ir
-from .evaluate import Outcome, missing_message
+from .evaluate import Outcome, missing_message, shown
 
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -64,9 +64,9 @@ async def judge(
         return Outcome(text, line, True, "not judged: the mock provider cannot judge",
                        skipped=True), None
     value = result.values[e.key.name]
-    shown = value if isinstance(value, str) else repr(value)
-    run = await execute(judge_spec(model, endpoints), {"criteria": e.criteria, "text": shown},
-                        **options)
+    text_judged = value if isinstance(value, str) else shown(value)  # data as JSON
+    run = await execute(judge_spec(model, endpoints),
+                        {"criteria": e.criteria, "text": text_judged}, **options)
     if not run.success:
         return Outcome(text, line, False, f"the judge failed: {run.error}"), run
     verdict = run.outputs.get("verdict") or {}

@@ -5,7 +5,7 @@ other model calls are answered from is the mode: `mock` (the mock provider), `re
 cassette; no network, no keys), `record` (the real providers, every exchange saved to the
 cassette) or `live` (the real providers). A test passes when the run succeeds and every
 expectation holds; a step that failed counts against it unless the test expects that
-(`expect step NAME failed`).
+(`expect step NAME failed`). Tests share nothing: each run has its own circuit breakers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmoc_runtime import InputError, RunResult
+from mmoc_runtime import BreakerRegistry, InputError, RunResult
 from mmoc_runtime.errors import MmocRuntimeError
 
 from .. import ir
@@ -115,7 +115,9 @@ async def run_test(f: TestFile, test: ir.Test, mode: Mode,
 async def _run(f: TestFile, test: ir.Test, options: Mapping[str, Any]) -> RunResult:
     assert f.module is not None
     inputs = {item.name.name: item.value for item in test.inputs}
-    run_options = dict(options)
+    # Each test its own circuit breakers: a test whose model keeps failing must not open a
+    # breaker that skips the same model in the tests running beside it.
+    run_options = {"breakers": BreakerRegistry(), **options}
     if test.replies:
         run_options["replies"] = {item.name.name: item.value for item in test.replies}
     result: RunResult = await f.module.run_result(inputs, **run_options)

@@ -190,3 +190,37 @@ def test_a_transform_imports_lazily_from_its_pipeline_folder(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     code, out, err = invoke(["test", "pipes"])
     assert code == 0, out + err
+
+
+def test_tests_do_not_share_circuit_breakers(tmp_path: Path) -> None:
+    # The broken tests' failures would open a shared breaker on `mock/m` (2 failures in a
+    # row), and the healthy test's call to the same model would be refused: each test has
+    # its own breakers.
+    tests = "".join(f"""
+  test broken_{i} {{
+    input topic = "x"
+    expect step flaky failed
+  }}""" for i in range(4))
+    source = f"""pipeline demo {{
+  input topic: str
+  breaker touchy = breaker(failures: 2, recovery: 1h)
+  step flaky = llm mock/m?fail=always {{
+    prompt "Research {{topic}}"
+    when topic != "tea"
+    breaker touchy
+  }} -> notes
+  step steady = llm mock/m {{
+    prompt "Hello {{topic}}"
+    when topic == "tea"
+    breaker touchy
+  }} -> greeting
+{tests}
+  test healthy {{
+    input topic = "tea"
+    expect step steady ran
+  }}
+}}
+"""
+    (tmp_path / "demo.mmo").write_text(source, encoding="utf-8")
+    code, out, err = invoke(["test", str(tmp_path), "-j", "1"])
+    assert code == 0, out + err
