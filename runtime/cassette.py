@@ -140,6 +140,16 @@ class Cassette:
         return CassetteMissError(message, provider=request.provider, model=request.model)
 
 
+def from_options(record: str | None, replay: str | None) -> Cassette | None:
+    """The cassette of a command line's `--record PATH` / `--replay PATH` (at most one; the
+    caller's parser refuses both), or None."""
+    if record is not None:
+        return Cassette(record, RECORD)
+    if replay is not None:
+        return Cassette(replay, REPLAY)
+    return None
+
+
 # ----------------------------------------------------------------------------- the file
 
 
@@ -260,4 +270,4 @@ def request_diff(recorded: Mapping[str, Any], requested: Mapping[str, Any]) -> s
     return "\n".join(diff) or "(no difference in the text: the request's fingerprint differs)"
 
 
-__all__ = ["MODES", "RECORD", "REPLAY", "Cassette", "CassetteMissError"]
+__all__ = ["MODES", "RECORD", "REPLAY", "Cassette", "CassetteMissError", "from_options"]

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .cassette import from_options
 from .errors import InputError, MmocRuntimeError
 from .executor import execute
 from .files import write_file
@@ -34,6 +35,8 @@ from .spec import PipelineSpec
 if TYPE_CHECKING:  # argparse is imported when a module runs as a script, not on import
     import argparse
 
+    from .cassette import Cassette
+
 # `parse_input_text` lives in `inputs` with the rest of the command-line reading; it is
 # re-exported here, where `mmoc_runtime` has always imported it from.
 __all__ = ["main", "parse_input_text"]
@@ -43,13 +46,17 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     """Run `pipeline` from the command line `argv` (default `sys.argv[1:]`); the exit code."""
     parser = _parser(pipeline)
     try:
-        values, mock, trace_path = _read_arguments(parser, pipeline, argv)
+        values, mock, trace_path, tape = _read_arguments(parser, pipeline, argv)
     except SystemExit as exc:  # argparse's usage errors (2) and --help (0)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
-        result = asyncio.run(execute(pipeline, values, mock=mock))
-    except MmocRuntimeError as exc:  # bad configuration
+        result = asyncio.run(execute(pipeline, values, mock=mock, cassette=tape))
+    except MmocRuntimeError as exc:  # bad configuration, a cassette that cannot be read
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the recorded cassette could not be written
+        print(f"error: cannot write --record {tape.path if tape else ''}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -106,17 +113,23 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
         "--mock", action="store_true", help="route every model to the mock provider"
     )
     parser.add_argument("--trace", metavar="PATH", help="write the run's trace as JSON")
+    tape = parser.add_mutually_exclusive_group()
+    tape.add_argument("--record", metavar="PATH",
+                      help="record every model exchange into this cassette (JSONL)")
+    tape.add_argument("--replay", metavar="PATH",
+                      help="answer every model call from this cassette (no network, no keys)")
     return parser
 
 
 def _read_arguments(
     parser: argparse.ArgumentParser, pipeline: PipelineSpec, argv: Sequence[str] | None
-) -> tuple[dict[str, Any], bool, str | None]:
-    """The run's inputs (by `inputs_from_command_line`, as `mmoc run` reads them), `--mock`
-    and `--trace`; `parser.error` (SystemExit 2, usage on stderr) for any mistake."""
+) -> tuple[dict[str, Any], bool, str | None, Cassette | None]:
+    """The run's inputs (by `inputs_from_command_line`, as `mmoc run` reads them), `--mock`,
+    `--trace` and the cassette of `--record`/`--replay`; `parser.error` (SystemExit 2, usage
+    on stderr) for any mistake."""
     args = parser.parse_args(argv)
     try:
         values = inputs_from_command_line(pipeline, args.input, args.inputs_json)
     except InputError as exc:
         parser.error(str(exc))
-    return values, bool(args.mock), args.trace
+    return values, bool(args.mock), args.trace, from_options(args.record, args.replay)

@@ -172,31 +172,40 @@ class RunRequest:
     as_json: bool = False
     quiet: bool = False
     capture_content: bool = False
+    record: str | None = None  # --record PATH: the cassette to record into
+    replay: str | None = None  # --replay PATH: the cassette to replay from
 
 
 def run_request(request: RunRequest, err: Console, out: Console) -> int:
     """Compile, check inputs and keys, run, report; the exit code (RunAbort for 2 and 1)."""
-    from mmoc_runtime import InputError
+    from mmoc_runtime import ConfigError, InputError
+    from mmoc_runtime.cassette import from_options
     from mmoc_runtime.redaction import secret_values, shown_json
 
     from .live import LiveView, summary_table
 
     _check_writable("--trace", request.trace_path)
     _check_writable("--trace-md", request.trace_md)
+    _check_writable("--record", request.record)
+    if request.record is not None and request.replay is not None:
+        raise RunAbort(2, "--record and --replay cannot be used together")
     module = compile_in_memory(request.file, err)
     spec: PipelineSpec = module.PIPELINE
     inputs = collect_inputs(spec, request.pairs, request.inputs_json)
-    if not request.mock:
+    if not request.mock and request.replay is None:  # a replay needs no key
         check_credentials(spec)
     view = LiveView(err, quiet=request.quiet)
     try:
         result: RunResult = asyncio.run(
             module.run_result(
-                inputs, mock=request.mock, observer=view, capture_content=request.capture_content
+                inputs, mock=request.mock, observer=view, capture_content=request.capture_content,
+                cassette=from_options(request.record, request.replay),
             )
         )
-    except InputError as exc:
+    except (InputError, ConfigError) as exc:  # ConfigError: a cassette that cannot be read
         raise RunAbort(2, str(exc)) from exc
+    except OSError as exc:  # the recorded cassette could not be written
+        raise RunAbort(2, f"cannot write --record {request.record}: {exc.strerror or exc}") from exc
     finally:
         view.close()
     trace = result.trace
@@ -249,6 +258,12 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("-q", "--quiet", is_flag=True, help="No progress view or summary on stderr.")
 @click.option("--capture-content", is_flag=True,
               help="Record prompts and outputs in the trace (off by default).")
+@click.option("--record", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Record every model exchange into this cassette (JSONL), keeping the ones "
+                   "it holds.")
+@click.option("--replay", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Answer every model call from this cassette: no network, no keys; a request "
+                   "it does not hold fails with a diff.")
 @guard("running the pipeline")
 def run(
     file: Path,
@@ -260,6 +275,8 @@ def run(
     as_json: bool,
     quiet: bool,
     capture_content: bool,
+    record: str | None,
+    replay: str | None,
 ) -> None:
     """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage."""
     from ..modules import import_path, source_import_path
@@ -267,7 +284,7 @@ def run(
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content)
+                         quiet, capture_content, record, replay)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.
