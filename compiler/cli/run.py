@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -174,6 +174,7 @@ class RunRequest:
     capture_content: bool = False
     record: str | None = None  # --record PATH: the cassette to record into
     replay: str | None = None  # --replay PATH: the cassette to replay from
+    otel: bool = False
 
 
 def run_request(request: RunRequest, err: Console, out: Console) -> int:
@@ -195,10 +196,12 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     if not request.mock and request.replay is None:  # a replay needs no key
         check_credentials(spec)
     view = LiveView(err, quiet=request.quiet)
+    observer, end_export = otel_observer(view) if request.otel else (view, None)
     try:
         result: RunResult = asyncio.run(
             module.run_result(
-                inputs, mock=request.mock, observer=view, capture_content=request.capture_content,
+                inputs, mock=request.mock, observer=observer,
+                capture_content=request.capture_content,
                 cassette=from_options(request.record, request.replay),
             )
         )
@@ -208,6 +211,8 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
         raise RunAbort(2, f"cannot write --record {request.record}: {exc.strerror or exc}") from exc
     finally:
         view.close()
+        if end_export is not None:
+            end_export()  # flush the spans before the process ends
     trace = result.trace
     if request.trace_path:
         _write("--trace", request.trace_path, trace.to_json())
@@ -233,6 +238,19 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     else:
         print_outputs(result.outputs, out, secrets)
     return 0
+
+
+def otel_observer(view: object) -> tuple[object, Callable[[], None]]:
+    """`--otel`: the progress view and an OTLP-exporting OpenTelemetry observer as one, and
+    the function that flushes the export; exit 2 saying what to install when it is missing."""
+    try:
+        from mmoc_runtime.observer import Observers
+        from mmoc_runtime.otel import otlp_observer
+
+        otel, end_export = otlp_observer()
+    except ImportError as exc:
+        raise RunAbort(2, f"--otel: {exc}") from exc
+    return Observers(view, otel), end_export
 
 
 def _fail(code: int, message: str, err: Console) -> NoReturn:
@@ -264,6 +282,9 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("--replay", type=click.Path(dir_okay=False), metavar="PATH",
               help="Answer every model call from this cassette: no network, no keys; a request "
                    "it does not hold fails with a diff.")
+@click.option("--otel", is_flag=True,
+              help="Export the run's OpenTelemetry spans over OTLP/HTTP to "
+                   "$OTEL_EXPORTER_OTLP_ENDPOINT (needs the otel extra).")
 @guard("running the pipeline")
 def run(
     file: Path,
@@ -277,6 +298,7 @@ def run(
     capture_content: bool,
     record: str | None,
     replay: str | None,
+    otel: bool,
 ) -> None:
     """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage."""
     from ..modules import import_path, source_import_path
@@ -284,7 +306,7 @@ def run(
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content, record, replay)
+                         quiet, capture_content, record, replay, otel)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.
