@@ -122,6 +122,14 @@ class PolicyRef(Node):
     name: str
 
 
+class CachePolicy(Node):
+    """A step's response-cache setting: `cache ttl: 1h` (served for that long), `cache on`
+    (until cleared), `cache off` (not cached, whatever the default says)."""
+
+    enabled: bool = True
+    ttl: Any = None  # seconds; None: until the cache is cleared
+
+
 RetrySetting = Annotated[RetryPolicy | PolicyRef, Field(discriminator="kind")]
 BreakerSetting = Annotated[BreakerPolicy | PolicyRef, Field(discriminator="kind")]
 
@@ -160,6 +168,7 @@ class LlmStep(StepBase):
     fallback: tuple[ModelRef, ...] | None = None  # None: not given; (): given empty (an error)
     breaker: BreakerSetting | None = None
     output: OutputSpec | None = None
+    cache: CachePolicy | None = None  # None: the pipeline default (if any) applies
 
 
 class TransformStep(StepBase):
@@ -309,6 +318,7 @@ class Defaults(Node):
     retry: RetrySetting | None = None
     breaker: BreakerSetting | None = None
     timeout: Any = None
+    cache: CachePolicy | None = None  # for llm steps without their own
 
 
 class Pipeline(Node):

@@ -21,6 +21,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "BackoffStrategy": ("retry", "BackoffStrategy"),
     "BreakerPolicy": ("spec", "BreakerPolicy"),
     "BreakerRegistry": ("breaker", "BreakerRegistry"),
+    "CachePolicy": ("spec", "CachePolicy"),
+    "Cassette": ("cassette", "Cassette"),
     "CircuitBreaker": ("breaker", "CircuitBreaker"),
     "CompiledPipeline": ("compiled", "CompiledPipeline"),
     "CircuitOpenError": ("errors", "CircuitOpenError"),
@@ -43,6 +45,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "PipelineSpec": ("spec", "PipelineSpec"),
     "Provider": ("providers.base", "Provider"),
     "ProviderRegistry": ("providers", "ProviderRegistry"),
+    "ResponseCache": ("response_cache", "ResponseCache"),
     "REQUIRED": ("spec", "REQUIRED"),
     "StepDefaults": ("spec", "StepDefaults"),
     "RUNTIME_VERSION": ("abi", "RUNTIME_VERSION"),
@@ -73,6 +76,7 @@ if TYPE_CHECKING:
     from .abi import RUNTIME_VERSION as RUNTIME_VERSION
     from .abi import RUNTIME_VERSION as __version__
     from .breaker import BreakerRegistry, CircuitBreaker, default_breakers
+    from .cassette import Cassette
     from .compiled import CompiledPipeline
     from .errors import (
         AbiMismatchError,
@@ -89,6 +93,7 @@ if TYPE_CHECKING:
     from .observer import PipelineObserver
     from .providers import MockProvider, ProviderRegistry, default_registry
     from .providers.base import LlmRequest, LlmResponse, Provider
+    from .response_cache import ResponseCache
     from .result import PipelineFailed, RunResult
     from .retry import BackoffStrategy, RetryStrategy, with_retry
     from .script import main as script_main
@@ -96,6 +101,7 @@ if TYPE_CHECKING:
     from .spec import (
         REQUIRED,
         BreakerPolicy,
+        CachePolicy,
         EndpointSpec,
         InputSpec,
         LlmStep,
@@ -133,6 +139,8 @@ __all__ = [
     "BackoffStrategy",
     "BreakerPolicy",
     "BreakerRegistry",
+    "CachePolicy",
+    "Cassette",
     "CircuitBreaker",
     "CircuitOpenError",
     "CompiledPipeline",
@@ -155,6 +163,7 @@ __all__ = [
     "PipelineSpec",
     "Provider",
     "ProviderRegistry",
+    "ResponseCache",
     "RetryStrategy",
     "RunResult",
     "StepDefaults",

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from .errors import AbiMismatchError
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 # The oldest ABI this runtime still runs: ABI 2 added `PipelineSpec.defaults` and
-# `CompiledPipeline`, and left everything an ABI 1 module uses as it was.
+# `CompiledPipeline`, ABI 3 `CachePolicy` (`LlmStep.cache`, `StepDefaults.cache`); each left
+# everything an older module uses as it was.
 OLDEST_ABI = 1
 RUNTIME_VERSION = "0.1.0"
 
 # The release series that speaks each ABI (for the `pip install` hint).
-_RUNTIME_FOR_ABI: dict[int, str] = {1: "0.1", 2: "0.1"}
+_RUNTIME_FOR_ABI: dict[int, str] = {1: "0.1", 2: "0.1", 3: "0.1"}
 
 
 def check_abi(required: int, source: str) -> None:

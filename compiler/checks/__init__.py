@@ -13,7 +13,7 @@ from .. import ir
 from ..analysis import memoized
 from ..diagnostics.model import Diagnostic, internal_error, sort_key
 from ..gc_pause import gc_paused
-from . import conditions, graph, keys, models, names, policies, testing
+from . import cache, conditions, graph, keys, models, names, policies, testing
 from .support import suggestion_budget
 
 Check = Callable[[ir.Pipeline], Iterable[Diagnostic]]
@@ -25,6 +25,7 @@ CHECKS: tuple[Check, ...] = (
     *models.CHECKS,
     *policies.CHECKS,
     *conditions.CHECKS,
+    *cache.CHECKS,
     *testing.CHECKS,
 )
 

@@ -20,7 +20,14 @@ from ..diagnostics.model import Diagnostic
 from ..version import __version__
 from .expressions import LoweringError, ascii_literal, literal, tuple_code
 from .names import NameAllocator, check_identifier
-from .steps import LowerContext, internal, lower_step_safely, policy_code, wrapper_params
+from .steps import (
+    LowerContext,
+    cache_code,
+    internal,
+    lower_step_safely,
+    policy_code,
+    wrapper_params,
+)
 from .views import (
     Arg,
     Call,
@@ -33,6 +40,9 @@ from .views import (
 
 # The runtime ABI the templates are written against (`mmoc_runtime.ABI_VERSION` must match).
 GENERATED_ABI = 2
+# A module whose steps use the response cache needs the ABI that added `CachePolicy`; the
+# others keep asking for the older one, so they still run on a runtime without it.
+CACHE_ABI = 3
 
 # The generated module's public API, in `__all__` order (isort-style, as ruff's RUF022 wants).
 _API = ("PIPELINE", "Inputs", "Outputs", "main", "pipeline", "run", "run_result", "run_sync")
@@ -56,6 +66,7 @@ _HELPERS = (
     "InputSpec",
     "BreakerPolicy",
     "OutputFormat",
+    "CachePolicy",
     "EndpointSpec",
     "RetryStrategy",
     "BackoffStrategy",
@@ -100,7 +111,7 @@ def _lower(
         source_sha256=sha,
         compiler_version=__version__,
         docstring=docstring_literal(_docstring(p, source_path)),
-        abi=GENERATED_ABI,
+        abi=CACHE_ABI if "CachePolicy" in ctx.runtime_used else GENERATED_ABI,
         n=n,
         api=api,
         stdlib_modules=(("sys", n["sys"]),),
@@ -347,6 +358,8 @@ def _defaults(ctx: LowerContext) -> Call | None:
         args.append(Arg.of("breaker", policy_code(ctx, breaker)))
     if p.defaults.timeout is not None:
         args.append(Arg.of("timeout", literal(float(p.defaults.timeout))))
+    if p.defaults.cache is not None:
+        args.append(Arg.nested("cache", cache_code(ctx, p.defaults.cache)))
     return Call(ctx.rt("StepDefaults"), tuple(args)) if args else None
 
 

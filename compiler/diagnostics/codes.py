@@ -2,7 +2,8 @@
 
 Ranges: MMO0xx files and syntax, MMO1xx names and structure, MMO2xx the dependency graph,
 MMO3xx keys and templates, MMO4xx models and providers, MMO5xx policies, MMO6xx conditions and
-transforms, MMO7xx compiling, MMO9xx tests. A code, once published, keeps its meaning.
+transforms, MMO7xx compiling, MMO84x the response cache, MMO9xx tests. A code, once
+published, keeps its meaning.
 """
 
 from __future__ import annotations
@@ -169,6 +170,14 @@ CODES: dict[str, Code] = _codes(
          "pipeline's folder, the current directory and `sys.path` (as running a script would). "
          "The module is missing, fails to import, or has no such function. `mmoc check` and "
          "`mmoc compile` do not import user code, so only a run reports this (exit 1)."),
+    # ---- the response cache (docs/cache.md)
+    Code("MMO840", "bad-cache-setting", "error", "a cache setting is not one mmoc knows",
+         "A step (or `default`) caches with `cache ttl: 1h` (each reply is served again for an "
+         "hour), `cache on` (until the cache is cleared) or `cache off` (this step is not "
+         "cached, whatever the default says). In YAML: `cache: {ttl: 1h}`, `cache: true` or "
+         "`cache: false`. Only llm steps and the pipeline default take a cache setting."),
+    Code("MMO841", "bad-cache-ttl", "error", "a cache time to live is out of range",
+         "A cache's time to live is a duration greater than 0 and at most 365 days."),
     # ---- tests (`test` blocks, docs/testing.md)
     Code("MMO901", "test-reply-unknown-step", "error", "a test fixes the reply of no such step",
          "A test's `reply STEP = ...` names an llm step of the pipeline; a misspelt name would "

@@ -301,6 +301,18 @@ p.add_step(create_transform_step(name="up", transform_fn=lambda ctx: ctx["x"].up
 ''', "Name the function as `package.module:function` so the generated module can import it."),
     "MMO702": Example("shell", "mmoc check pipeline.mmo   # the compiler itself failed",
                       "Report the bug with the source that triggered it."),
+    "MMO840": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+    cache forever
+  } -> greeting
+'''), "Write `cache on` to keep replies until the cache is cleared, or `cache ttl: 1h`."),
+    "MMO841": Example("mmo", _mmo('''
+  default cache ttl: 0s
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+  } -> greeting
+'''), "Give a time to live greater than 0, or `cache on` for no expiry."),
     "MMO703": Example("shell", "mmoc run pipeline.mmo   # step `t = transform mylib:fn(x)`, "
                       "no mylib.py", "Put `mylib.py` beside the pipeline (or on PYTHONPATH) "
                       "and check the function's name."),

@@ -170,6 +170,15 @@ def _llm_fields(w: _Writer, s: ir.LlmStep, indent: str) -> None:
         w.line(indent, "fallback [" + ", ".join(m.id for m in s.fallback) + "]", *s.fallback)
     if s.breaker is not None:
         w.line(indent, "breaker" + breaker_setting(s.breaker), s.breaker)
+    if s.cache is not None:
+        w.line(indent, cache_setting(s.cache))
+
+
+def cache_setting(c: ir.CachePolicy) -> str:
+    """`cache ttl: 1h`, `cache on` or `cache off`."""
+    if not c.enabled:
+        return "cache off"
+    return "cache on" if c.ttl is None else f"cache ttl: {duration(c.ttl)}"
 
 
 def _step(w: _Writer, s: ir.LlmStep | ir.TransformStep, indent: str) -> None:
@@ -248,6 +257,8 @@ def _header(w: _Writer, p: ir.Pipeline) -> None:
         w.line(i, "default breaker" + breaker_setting(d.breaker), d.breaker)
     if d.timeout is not None:
         w.line(i, f"default timeout {duration(d.timeout)}")
+    if d.cache is not None:
+        w.line(i, "default " + cache_setting(d.cache))
 
 
 # ---- tests ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from .nodes import text_positions
 from .reader import Fields, Reader
 from .sections import (
     breaker_setting,
+    cache_setting,
     read_aliases,
     read_defaults,
     read_endpoints,
@@ -47,7 +48,7 @@ COMMON_FIELDS = (
 )  # fmt: skip
 LLM_FIELDS = COMMON_FIELDS + (
     "model", "prompt", "prompt_template", "system", "temperature", "max_tokens", "stop",
-    "max_retries", "retry", "fallback", "breaker", "json", "schema", "input_mapping",
+    "max_retries", "retry", "fallback", "breaker", "json", "schema", "input_mapping", "cache",
 )  # fmt: skip
 TRANSFORM_FIELDS = COMMON_FIELDS + ("function", "reads", "input_mapping", "pass_context")
 GROUP_FIELDS = COMMON_FIELDS + ("steps", "sub_steps", "concurrency")
@@ -255,6 +256,9 @@ class _Builder:
         breaker_node = fields.get("breaker")
         if breaker_node is not None:
             out["breaker"] = breaker_setting(r, breaker_node, what)
+        cache_node = fields.get("cache")
+        if cache_node is not None:
+            out["cache"] = cache_setting(r, cache_node, what)
         output = self.output(fields, what)
         if output is not False:
             out["output"] = output

@@ -180,7 +180,14 @@ def _defaults(d: ir.Defaults) -> dict[str, Any]:
     if d.breaker is not None:
         out["breaker"] = _breaker(d.breaker)
     _put(out, "timeout_seconds", d.timeout)
+    if d.cache is not None:
+        out["cache"] = _cache(d.cache)
     return out
+
+
+def _cache(c: ir.CachePolicy) -> Any:
+    """`true`, `false` or `{ttl_seconds: N}`."""
+    return c.enabled if c.ttl is None or not c.enabled else {"ttl_seconds": c.ttl}
 
 
 def _retry(setting: ir.RetryPolicy | ir.PolicyRef) -> Any:
@@ -268,6 +275,8 @@ def _llm_policies(out: dict[str, Any], s: ir.LlmStep) -> None:
         out["fallback"] = [m.id for m in s.fallback]
     if s.breaker is not None:
         out["breaker"] = _breaker(s.breaker)
+    if s.cache is not None:
+        out["cache"] = _cache(s.cache)
 
 
 def _only_max_retries(r: ir.RetryPolicy) -> bool:
