@@ -43,7 +43,9 @@ class Mode:
 
     def options(self) -> dict[str, Any]:
         """The execute options of every run (and judge) in this mode."""
-        out: dict[str, Any] = {"mock": self.mock}
+        # Never the response cache: a test observes what the pipeline does now (a cached
+        # answer would hide a changed prompt), and leaves the user's cache as it was.
+        out: dict[str, Any] = {"mock": self.mock, "cache": False}
         if self.cassette is not None:
             out["cassette"] = self.cassette
         return out

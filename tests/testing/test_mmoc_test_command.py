@@ -224,3 +224,14 @@ def test_tests_do_not_share_circuit_breakers(tmp_path: Path) -> None:
     (tmp_path / "demo.mmo").write_text(source, encoding="utf-8")
     code, out, err = invoke(["test", str(tmp_path), "-j", "1"])
     assert code == 0, out + err
+
+
+def test_tests_never_use_the_response_cache(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("MMOC_CACHE_DIR", str(cache_dir))
+    source = PIPELINE.replace("  output summary\n", "  output summary\n  default cache on\n")
+    (tmp_path / "demo.mmo").write_text(source, encoding="utf-8")
+    code, out, err = invoke(["test", str(tmp_path), "-k", "fixed"])
+    assert code == 0, out + err
+    assert not (cache_dir / "responses.sqlite3").exists()  # never opened, nothing stored
