@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 
-from .driver import MMO_SUFFIXES, SOURCE_SUFFIXES
-
 _TAPE = pytest.StashKey[Any]()
 
 
@@ -42,9 +40,13 @@ def _enabled(config: pytest.Config) -> bool:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix not in SOURCE_SUFFIXES or not _enabled(parent.config):
-        return None
+    if not _enabled(parent.config):
+        return None  # and nothing of mmoc imported: a project's own run pays nothing
+    from .driver import MMO_SUFFIXES, SOURCE_SUFFIXES
     from .testing.collect import has_tests
+
+    if file_path.suffix not in SOURCE_SUFFIXES:
+        return None
 
     twin = file_path.suffix not in MMO_SUFFIXES and file_path.with_suffix(".mmo").exists()
     if twin or not has_tests(file_path):
