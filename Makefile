@@ -40,7 +40,7 @@ lint: $(STAMP)
 # Every golden file: the modules of tests/cases/ and pipelines/, rendered diagnostics, and
 # docs/diagnostics.md. Review the diff before committing.
 goldens: $(STAMP)
-	$(BIN)/python -m pytest tests/cases tests/diagnostics --update-goldens -q
+	$(BIN)/python -m pytest tests/cases tests/diagnostics tests/testing/test_shipped_cassette.py --update-goldens -q
 
 # The fuzz corpus (tests/fuzz) at length: random examples, MMOC_FUZZ_EXAMPLES per property
 # (the suite runs a few, always the same), and every bomb and special file.

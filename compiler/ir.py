@@ -122,6 +122,14 @@ class PolicyRef(Node):
     name: str
 
 
+class CachePolicy(Node):
+    """A step's response-cache setting: `cache ttl: 1h` (served for that long), `cache on`
+    (until cleared), `cache off` (not cached, whatever the default says)."""
+
+    enabled: bool = True
+    ttl: Any = None  # seconds; None: until the cache is cleared
+
+
 RetrySetting = Annotated[RetryPolicy | PolicyRef, Field(discriminator="kind")]
 BreakerSetting = Annotated[BreakerPolicy | PolicyRef, Field(discriminator="kind")]
 
@@ -160,6 +168,7 @@ class LlmStep(StepBase):
     fallback: tuple[ModelRef, ...] | None = None  # None: not given; (): given empty (an error)
     breaker: BreakerSetting | None = None
     output: OutputSpec | None = None
+    cache: CachePolicy | None = None  # None: the pipeline default (if any) applies
 
 
 class TransformStep(StepBase):
@@ -194,6 +203,106 @@ class MapStep(StepBase):
 
 
 Step = Annotated[LlmStep | TransformStep | GroupStep | MapStep, Field(discriminator="kind")]
+
+
+# ---- tests (`test` blocks, docs/testing.md) ---------------------------------------------
+
+CompareOp = Literal["==", "!=", "<", "<=", ">", ">=", "contains"]
+
+
+class ExpectValue(Node):
+    """`expect key == value` (or `!=`, `<`, `<=`, `>`, `>=`, `contains`) on an output."""
+
+    kind: Literal["value"] = "value"
+    key: Ident
+    op: CompareOp
+    value: Any = None
+
+
+class ExpectLength(Node):
+    """`expect len(key) <= 400`: a bound on an output's length (characters, or items)."""
+
+    kind: Literal["length"] = "length"
+    key: Ident
+    op: CompareOp
+    value: Any = None
+
+
+class ExpectMatch(Node):
+    """`expect key matches r"^..."`: a regular expression found in the output (`re.search`)."""
+
+    kind: Literal["matches"] = "matches"
+    key: Ident
+    pattern: str
+
+
+class ExpectSchema(Node):
+    """`expect key valid schema {...}`: the output is valid against a JSON schema."""
+
+    kind: Literal["schema"] = "schema"
+    key: Ident
+    schema_: dict[str, Any] = Field(alias="schema")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ExpectStep(Node):
+    """`expect step name ran` (succeeded), `skipped` or `failed`."""
+
+    kind: Literal["step"] = "step"
+    step: Ident
+    status: str  # ran | skipped | failed (a check reports any other word)
+
+
+class ExpectCost(Node):
+    """`expect cost <= $0.01`: a bound on the run's total cost in US dollars."""
+
+    kind: Literal["cost"] = "cost"
+    op: CompareOp
+    usd: Any = None
+
+
+class ExpectLatency(Node):
+    """`expect latency <= 2s`: a bound on the run's wall time in seconds."""
+
+    kind: Literal["latency"] = "latency"
+    op: CompareOp
+    seconds: Any = None
+
+
+class ExpectJudged(Node):
+    """`expect key judged by MODEL "criteria"`: a model call decides (an LLM judge)."""
+
+    kind: Literal["judged"] = "judged"
+    key: Ident
+    model: ModelRef
+    criteria: str
+
+
+Expectation = Annotated[
+    ExpectValue | ExpectLength | ExpectMatch | ExpectSchema | ExpectStep | ExpectCost
+    | ExpectLatency | ExpectJudged,
+    Field(discriminator="kind"),
+]
+
+
+class TestValue(Node):
+    """A test's `input name = value` or `reply step = value` (JSON-like data)."""
+
+    name: Ident
+    value: Any = None
+
+
+class Test(Node):
+    """A `test` block (YAML: an entry of `tests:`): inputs, fixed replies, expectations."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    name_span: Span | None = Field(default=None, exclude=True, repr=False)
+    inputs: tuple[TestValue, ...] = ()
+    replies: tuple[TestValue, ...] = ()
+    expectations: tuple[Expectation, ...] = ()
 
 
 # ---- the pipeline -----------------------------------------------------------------------
@@ -236,6 +345,7 @@ class Defaults(Node):
     retry: RetrySetting | None = None
     breaker: BreakerSetting | None = None
     timeout: Any = None
+    cache: CachePolicy | None = None  # for llm steps without their own
 
 
 class Pipeline(Node):
@@ -257,6 +367,7 @@ class Pipeline(Node):
     # Rate limits (`limit ...`) and the cost budget of one run in USD (`budget $0.50`).
     limits: tuple[RateLimit, ...] = ()
     budget: Any = None
+    tests: tuple[Test, ...] = ()  # `test` blocks: run by `mmoc test`, never by the module
     # Comments after the last statement of a .mmo file, kept by `fmt`.
     trailing_comments: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
 

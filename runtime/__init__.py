@@ -30,6 +30,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "run_batch": ("backends", "run_batch"),
     "BreakerPolicy": ("spec", "BreakerPolicy"),
     "BreakerRegistry": ("breaker", "BreakerRegistry"),
+    "CachePolicy": ("spec", "CachePolicy"),
+    "Cassette": ("cassette", "Cassette"),
     "CircuitBreaker": ("breaker", "CircuitBreaker"),
     "CompiledPipeline": ("compiled", "CompiledPipeline"),
     "CircuitOpenError": ("errors", "CircuitOpenError"),
@@ -53,6 +55,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "PipelineSpec": ("spec", "PipelineSpec"),
     "Provider": ("providers.base", "Provider"),
     "ProviderRegistry": ("providers", "ProviderRegistry"),
+    "ResponseCache": ("response_cache", "ResponseCache"),
     "REQUIRED": ("spec", "REQUIRED"),
     "StepDefaults": ("spec", "StepDefaults"),
     "RUNTIME_VERSION": ("abi", "RUNTIME_VERSION"),
@@ -95,6 +98,7 @@ if TYPE_CHECKING:
     from .batch import BatchControl, RowResult, read_rows
     from .breaker import BreakerRegistry, CircuitBreaker, default_breakers
     from .budget import Budget, BudgetExceeded
+    from .cassette import Cassette
     from .compiled import CompiledPipeline
     from .errors import (
         AbiMismatchError,
@@ -122,6 +126,7 @@ if TYPE_CHECKING:
     from .observer import PipelineObserver
     from .providers import MockProvider, ProviderRegistry, default_registry
     from .providers.base import LlmRequest, LlmResponse, Provider
+    from .response_cache import ResponseCache
     from .result import PipelineFailed, RunResult
     from .retry import BackoffStrategy, RetryStrategy, with_retry
     from .script import main as script_main
@@ -129,6 +134,7 @@ if TYPE_CHECKING:
     from .spec import (
         REQUIRED,
         BreakerPolicy,
+        CachePolicy,
         EndpointSpec,
         InputSpec,
         LlmStep,
@@ -171,6 +177,8 @@ __all__ = [
     "BreakerRegistry",
     "Budget",
     "BudgetExceeded",
+    "CachePolicy",
+    "Cassette",
     "CircuitBreaker",
     "CircuitOpenError",
     "CompiledPipeline",
@@ -198,6 +206,7 @@ __all__ = [
     "PipelineSpec",
     "Provider",
     "ProviderRegistry",
+    "ResponseCache",
     "RetryStrategy",
     "Retrying",
     "RunFinished",

@@ -12,7 +12,8 @@ from .errors import AbiMismatchError
 
 ABI_VERSION = 3
 # The oldest ABI this runtime still runs: ABI 2 added `PipelineSpec.defaults` and
-# `CompiledPipeline`, ABI 3 `CompiledPipeline.stream` (a module binds `stream`), and each left
+# `CompiledPipeline`, ABI 3 `CompiledPipeline.stream` and `run_batch` (a module binds them),
+# `CachePolicy`, `MapStep` and the spec's limits and budget; each left
 # everything an older module uses as it was.
 OLDEST_ABI = 1
 RUNTIME_VERSION = __version__

@@ -17,9 +17,11 @@ RETRYABLE_KINDS: frozenset[str] = frozenset(
 # `stream_interrupted`: a streamed reply that broke off after it began (the connection dropped,
 # the provider sent an error event, or the stream ended without its closing event).
 # Kinds never retried, whatever `retry_on` says: another attempt cannot succeed.
-CLIENT_KINDS: frozenset[str] = frozenset({"bad_request", "auth", "not_found", "quota", "blocked",
-                                          # not called: the run's budget would be passed
-                                          "budget_exceeded"})
+# `budget_exceeded`: not called, the run's budget would be passed; `cassette_miss`: a replayed
+# run asked what its cassette does not hold (`cassette`).
+CLIENT_KINDS: frozenset[str] = frozenset(
+    {"bad_request", "auth", "not_found", "quota", "blocked", "budget_exceeded", "cassette_miss"}
+)
 # The one marker that replaces a secret in any text the runtime shows or stores (errors, logs,
 # traces, captured content).
 REDACTED = "[REDACTED]"

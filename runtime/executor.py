@@ -20,12 +20,15 @@ from typing import Any
 from .breaker import BreakerRegistry, default_breakers
 from .budget import BUDGET_EXCEEDED, Budget
 from .call_guard import guard_for
+from .cassette import RECORD, Cassette
 from .inputs import validate_inputs
 from .limiter import LimiterRegistry
 from .llm_call import LlmContext
 from .observer import Hooks, PipelineObserver, hooks_for, safe_call
 from .plan import LLM, Plan, plan_for
 from .providers import ProviderRegistry, default_registry
+from .replies import FixedReplies, ReplySource, ReplySources
+from .response_cache import CacheSource, ResponseCache
 from .result import RunResult
 from .scheduler import Run
 from .spec import PipelineSpec
@@ -66,6 +69,9 @@ async def execute(
     run_id: str | None = None,
     limiters: LimiterRegistry | None = None,
     budget: float | Budget | Sequence[Budget] | None = None,
+    replies: Mapping[str, Any] | None = None,
+    cassette: Cassette | str | os.PathLike[str] | None = None,
+    cache: ResponseCache | bool | None = None,
 ) -> RunResult:
     """Run `spec` with `inputs`. Raises `InputError` (before any step) for bad inputs and
     `ConfigError` for a malformed spec (a cycle, an unknown `after`); every other failure is
@@ -73,7 +79,12 @@ async def execute(
     callable giving epoch seconds, or the run's start as epoch seconds (its end is then that
     start plus the run's latency on `clock`). `limiters` are the rate limiters the calls go
     through (default: the process's, `default_limiters()`); `budget` caps the run's spend in
-    USD, a number or a shared `Budget` (or several), on top of the spec's own `budget`."""
+    USD, a number or a shared `Budget` (or several), on top of the spec's own `budget`.
+    `replies` gives fixed replies by llm step name (text, or JSON data for a structured step): those steps call no model. `cassette` replays
+    the exchanges of a cassette file (a path) or records them (`Cassette(path, "record")`,
+    saved when the run ends); see `mmoc_runtime.cassette`. `cache` is the response cache the
+    steps with a `cache` policy use: None for the user's (`response_cache`), a
+    `ResponseCache`, or False for none (`--no-cache`)."""
     plan = plan_for(spec)
     values = validate_inputs(spec, inputs)
     clock = clock or time.perf_counter
@@ -87,6 +98,9 @@ async def execute(
         model_concurrency=model_concurrency,
         guard=guard_for(spec, limiters, budget, trace),
     )
+    tape = _open_cassette(cassette, llm)
+    cached = _cache_source(plan, cache, llm)
+    llm.replies = _reply_sources(plan, replies, tape, cached)
     run = Run(plan, values, trace, llm, hooks, clock, concurrency, capture_content)
     wall = _wall_clock(now)
     trace.started_at = _iso(wall(0.0))
@@ -102,7 +116,49 @@ async def execute(
                 st.status = NOT_RUN
             elif st.status == RUNNING:
                 st.status = FAILED
+        if cached is not None:
+            cached.close()
+        if tape is not None and tape.mode == RECORD:
+            tape.save()
     return _finish(spec, plan, run, trace, hooks)
+
+
+def _open_cassette(cassette: Cassette | str | os.PathLike[str] | None,
+                   llm: LlmContext) -> Cassette | None:
+    """The run's cassette, read (a path alone is replayed); recorded text hides the run's
+    secrets."""
+    if cassette is None:
+        return None
+    tape = cassette if isinstance(cassette, Cassette) else Cassette(cassette)
+    return tape.open(lambda: llm.secrets)
+
+
+def _cache_source(plan: Plan, cache: ResponseCache | bool | None,
+                  llm: LlmContext) -> CacheSource | None:
+    """The response cache as a reply source, when some step's policy caches."""
+    if cache is False or not any(
+            kind == LLM and step.cache is not None and step.cache.enabled  # type: ignore[union-attr]
+            for step, kind, _ in plan.entries):
+        return None
+    store = cache if isinstance(cache, ResponseCache) else ResponseCache()
+    return CacheSource(store, lambda: llm.secrets)
+
+
+def _reply_sources(plan: Plan, replies: Mapping[str, Any] | None,
+                   tape: Cassette | None, cached: CacheSource | None) -> ReplySources | None:
+    """The sources asked before the provider, in order (`replies`); None when there are none
+    (the llm path then takes its shortest way)."""
+    sources: list[ReplySource] = []
+    if replies:
+        fixed = FixedReplies(replies)
+        fixed.check_steps((s.name for s, kind, _ in plan.entries if kind == LLM),
+                          (s.name for s, kind, _ in plan.entries if kind != LLM))
+        sources.append(fixed)
+    if tape is not None:
+        sources.append(tape)
+    if cached is not None:
+        sources.append(cached)
+    return ReplySources(sources) if sources else None
 
 
 def _wall_clock(now: Callable[[], float] | float | None) -> Callable[[float], float]:

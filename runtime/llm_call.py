@@ -32,6 +32,7 @@ from .providers import ProviderRegistry
 from .providers.base import LlmRequest, LlmResponse, Provider
 from .providers.mock import OPTIONS as MOCK_OPTIONS
 from .redaction import redact, scrub, secret_values
+from .replies import CHARGED, SAVED, Reply, ReplyCall, ReplySources
 from .spec import EndpointSpec, LlmStep
 from .structured import parse_structured
 from .template import ParsedTemplate, parse_template, render
@@ -56,6 +57,7 @@ class LlmContext:
         "on_attempt_end",
         "on_text",
         "providers",
+        "replies",
         "rng",
         "run_id",
         "sleep",
@@ -76,6 +78,7 @@ class LlmContext:
         capture: bool,
         model_concurrency: int | Mapping[str, int] | None,
         guard: CallGuard | None = None,
+        replies: ReplySources | None = None,
     ) -> None:
         self.run_id = run_id
         self.mock = mock
@@ -98,6 +101,8 @@ class LlmContext:
         self.mock_provider: Provider | None = providers.mock() if mock else None
         # Rate limits and budgets (`call_guard`); None when the run has neither.
         self.guard = guard
+        # Fixed replies, a cassette, the response cache: asked before the provider (`replies`).
+        self.replies = replies
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -180,12 +185,16 @@ def _on_model(ctx: LlmContext, step: LlmStep, st: StepTrace, models: tuple[str, 
     routed, key = route(requested, ctx.mock)
     breaker = ctx.breakers.get(key, step.breaker) if step.breaker is not None else None
     fmt = step.output_format
-    try:
-        provider = ctx.mock_provider or ctx.providers.get(routed, ctx.endpoints)
-    except Exception:
-        if breaker is not None:
-            _note_breaker(st, key, breaker)
-        raise
+    provider = ctx.mock_provider
+    # With reply sources the provider is found when one is needed: a replayed run, or a step
+    # with a fixed reply, needs no key.
+    if provider is None and ctx.replies is None:
+        try:
+            provider = ctx.providers.get(routed, ctx.endpoints)
+        except Exception:
+            if breaker is not None:
+                _note_breaker(st, key, breaker)
+            raise
     request = LlmRequest(
         provider=routed.provider, model=routed.name, prompt=prompt, system=system,
         temperature=step.temperature, max_tokens=step.max_tokens, stop=step.stop,
@@ -193,7 +202,8 @@ def _on_model(ctx: LlmContext, step: LlmStep, st: StepTrace, models: tuple[str, 
         options=routed.options, step=st.name, run_id=ctx.run_id, timeout=step.timeout,
     )
     limit = ctx.limit_for(requested, routed) if ctx.default_model_limit is not None else None
-    model = _ModelAttempts(ctx, step, st, requested, key, breaker, provider, request, limit)
+    model = _ModelAttempts(ctx, step, st, requested, key, breaker, provider, request, limit,
+                           routed)
     return attempt_loop(model.reply, step.retry, breaker, model, ctx.sleep, ctx.rng, ctx.clock)
 
 
@@ -203,13 +213,13 @@ class _ModelAttempts(AttemptLog):
     wait, with errors scrubbed of the run's secrets; the breaker's state once the model is
     done; and on success the step's model, tokens and cost."""
 
-    __slots__ = ("attempt", "breaker", "ctx", "key", "limit", "provider", "request",
-                 "requested", "response", "st", "step")
+    __slots__ = ("attempt", "breaker", "ctx", "found", "key", "limit", "provider", "request",
+                 "requested", "response", "routed", "st", "step")
     response: LlmResponse | None
 
     def __init__(self, ctx: LlmContext, step: LlmStep, st: StepTrace, requested: str, key: str,
-                 breaker: CircuitBreaker | None, provider: Provider, request: LlmRequest,
-                 limit: asyncio.Semaphore | None) -> None:
+                 breaker: CircuitBreaker | None, provider: Provider | None, request: LlmRequest,
+                 limit: asyncio.Semaphore | None, routed: ModelId) -> None:
         self.ctx = ctx
         self.step = step
         self.st = st
@@ -219,47 +229,81 @@ class _ModelAttempts(AttemptLog):
         self.provider = provider
         self.request = request
         self.limit = limit
+        self.routed = routed
+        self.found: Reply | None = None  # the reply a source gave (None: the provider's)
 
     async def reply(self) -> Any:
         """One call: the reply's value (its text, or for a structured step its parsed JSON).
         A reply that does not parse is a failed attempt (retried if the policy says so).
         Records the attempt's time to first token: to the first text when streamed, else to
-        the reply (a non-streamed reply arrives whole)."""
+        the reply (a non-streamed reply arrives whole, or from a reply source)."""
         ctx = self.ctx
         started = ctx.clock()
+        if ctx.replies is not None:
+            value = await self._sourced_reply(ctx.replies, started)
+        else:
+            self.response = await self._provider_reply(started)
+            value = self._value(self.response)
+        if self.attempt.ttft_ms is None:
+            self.attempt.ttft_ms = (ctx.clock() - started) * 1000.0
+        return value
+
+    def _value(self, response: LlmResponse) -> Any:
+        fmt = self.step.output_format
+        return parse_structured(response.text, fmt.schema) if fmt is not None else response.text
+
+    async def _provider_reply(self, started: float) -> LlmResponse:
+        """The provider's reply: streamed when the run shows text, through the rate limits and
+        budget when the run has any, under the step's per-model concurrency cap."""
+        ctx = self.ctx
+        if self.provider is None:  # made only when needed: a replayed run needs no keys
+            self.provider = ctx.providers.get(self.routed, ctx.endpoints)
+        provider = self.provider
         timeout = self.step.timeout
         if ctx.on_text is not None:
             from .streaming_call import streamed_reply  # loaded by the first streamed call
 
             async def streamed() -> LlmResponse:
                 return await streamed_reply(
-                    self.provider, self.request, timeout, self.limit, self.attempt,
+                    provider, self.request, timeout, self.limit, self.attempt,
                     ctx.on_text, ctx.clock, started)
 
             guard = ctx.guard
-            response = await (guard.call(self.requested, self.request, streamed)
-                              if guard is not None else streamed())
-        elif ctx.guard is not None:
-            response = await ctx.guard.call(self.requested, self.request, self._call)
-        elif self.limit is not None:
+            return await (guard.call(self.requested, self.request, streamed)
+                          if guard is not None else streamed())
+        if ctx.guard is not None:
+            return await ctx.guard.call(self.requested, self.request, self._call)
+        if self.limit is not None:
             async with self.limit:
-                response = await _call(self.provider, self.request, timeout)
-        elif timeout is None:  # the common case, without `_call`'s extra coroutine
-            response = await self.provider.complete(self.request)
-        else:
-            response = await _call(self.provider, self.request, timeout)
-        if self.attempt.ttft_ms is None:
-            self.attempt.ttft_ms = (ctx.clock() - started) * 1000.0
-        self.response = response
-        fmt = self.step.output_format
-        return parse_structured(response.text, fmt.schema) if fmt is not None else response.text
+                return await _call(provider, self.request, timeout)
+        if timeout is None:  # the common case, without `_call`'s extra coroutine
+            return await provider.complete(self.request)
+        return await _call(provider, self.request, timeout)
 
     async def _call(self) -> LlmResponse:
         """The call itself, under the step's per-model concurrency cap if it has one."""
+        assert self.provider is not None
         if self.limit is not None:
             async with self.limit:
                 return await _call(self.provider, self.request, self.step.timeout)
         return await _call(self.provider, self.request, self.step.timeout)
+
+    async def _sourced_reply(self, replies: ReplySources, started: float) -> Any:
+        """`reply` with reply sources: the first source that has the answer gives it, else the
+        provider does; the sources are told a reply that parsed (`replies.ReplySources`)."""
+        call = ReplyCall(self.request, self.step)
+        found = replies.lookup(call)
+        if found is not None:
+            reply, answered_by = found
+            self.found, self.response = reply, reply.response
+            value = self._value(reply.response)
+            replies.store(call, reply.response, answered_by)
+            return value
+        self.found = None
+        response = self.response = await self._provider_reply(started)
+        value = self._value(response)
+        replies.store(call, response, None)
+        return value
 
     # -- the log ------------------------------------------------------------------------
 
@@ -306,7 +350,10 @@ class _ModelAttempts(AttemptLog):
             _note_breaker(self.st, self.key, self.breaker)
         self.st.model_used = self.requested
         self.st.ttft_ms = attempt.ttft_ms
+        before = self.st.cost_usd
         _charge(self.st, attempt, self.requested, response)
+        if self.found is not None:
+            _note_source(self.st, attempt, self.found, self.st.cost_usd - before)
         self._report_end()
 
     def _report_end(self) -> None:
@@ -352,6 +399,16 @@ def _charge(st: StepTrace, attempt: AttemptTrace, requested: str,
     )
     st.cost_usd += usd
     st.cost_estimated = st.cost_estimated or estimated
+
+
+def _note_source(st: StepTrace, attempt: AttemptTrace, reply: Reply, charged: float) -> None:
+    """Mark a step answered by a reply source; a reply that saved its cost costs nothing
+    (`charged`: what `_charge` added to the step for this reply)."""
+    attempt.reply_source = st.reply_source = reply.source
+    if reply.billing != CHARGED:
+        if reply.billing == SAVED:
+            st.cost_saved_usd += charged
+        st.cost_usd -= charged
 
 
 def _note_breaker(st: StepTrace, key: str, breaker: CircuitBreaker) -> None:

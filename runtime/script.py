@@ -25,6 +25,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .cassette import from_options
 from .errors import InputError, MmocRuntimeError
 from .executor import execute
 from .files import write_file
@@ -36,6 +37,8 @@ from .spec import PipelineSpec
 if TYPE_CHECKING:  # argparse is imported when a module runs as a script, not on import
     import argparse
 
+    from .cassette import Cassette
+
 # `parse_input_text` lives in `inputs` with the rest of the command-line reading; it is
 # re-exported here, where `mmoc_runtime` has always imported it from.
 __all__ = ["main", "parse_input_text"]
@@ -45,7 +48,7 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     """Run `pipeline` from the command line `argv` (default `sys.argv[1:]`); the exit code."""
     parser = _parser(pipeline)
     try:
-        values, mock, trace_path, otel, streamed = _read_arguments(parser, pipeline, argv)
+        values, mock, trace_path, tape, otel, streamed = _read_arguments(parser, pipeline, argv)
     except SystemExit as exc:  # argparse's usage errors (2) and --help (0)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     observer, end_export = None, None
@@ -58,11 +61,16 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
             return 2
     try:
         if streamed:
-            result = asyncio.run(_streamed_run(pipeline, values, mock, observer))
+            result = asyncio.run(_streamed_run(pipeline, values, mock, observer, tape))
         else:
-            result = asyncio.run(execute(pipeline, values, mock=mock, observer=observer))
-    except MmocRuntimeError as exc:  # bad configuration
+            result = asyncio.run(execute(pipeline, values, mock=mock, observer=observer,
+                                         cassette=tape))
+    except MmocRuntimeError as exc:  # bad configuration, a cassette that cannot be read
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the recorded cassette could not be written
+        print(f"error: cannot write --record {tape.path if tape else ''}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -101,7 +109,7 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
 
 
 async def _streamed_run(pipeline: PipelineSpec, values: dict[str, Any], mock: bool,
-                        observer: object | None) -> RunResult:
+                        observer: object | None, tape: Cassette | None) -> RunResult:
     """The run with its llm steps' text shown on stderr as it arrives (stdout keeps only the
     outputs' JSON); its result."""
     from .events import RunFinished
@@ -109,7 +117,7 @@ async def _streamed_run(pipeline: PipelineSpec, values: dict[str, Any], mock: bo
     from .streaming_text import TextPrinter
 
     printer = TextPrinter(sys.stderr)
-    async for event in stream(pipeline, values, mock=mock, observer=observer):
+    async for event in stream(pipeline, values, mock=mock, observer=observer, cassette=tape):
         if isinstance(event, RunFinished):
             return event.result
         printer.show(event)
@@ -138,6 +146,11 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
         "--mock", action="store_true", help="route every model to the mock provider"
     )
     parser.add_argument("--trace", metavar="PATH", help="write the run's trace as JSON")
+    tape = parser.add_mutually_exclusive_group()
+    tape.add_argument("--record", metavar="PATH",
+                      help="record every model exchange into this cassette (JSONL)")
+    tape.add_argument("--replay", metavar="PATH",
+                      help="answer every model call from this cassette (no network, no keys)")
     parser.add_argument(
         "--otel", action="store_true",
         help="export the run's spans over OTLP/HTTP to $OTEL_EXPORTER_OTLP_ENDPOINT "
@@ -152,13 +165,14 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
 
 def _read_arguments(
     parser: argparse.ArgumentParser, pipeline: PipelineSpec, argv: Sequence[str] | None
-) -> tuple[dict[str, Any], bool, str | None, bool, bool]:
+) -> tuple[dict[str, Any], bool, str | None, Cassette | None, bool, bool]:
     """The run's inputs (by `inputs_from_command_line`, as `mmoc run` reads them), `--mock`,
-    `--trace`, `--otel` and `--stream`; `parser.error` (SystemExit 2, usage on stderr) for any
-    mistake."""
+    `--trace`, the cassette of `--record`/`--replay`, `--otel` and `--stream`; `parser.error`
+    (SystemExit 2, usage on stderr) for any mistake."""
     args = parser.parse_args(argv)
     try:
         values = inputs_from_command_line(pipeline, args.input, args.inputs_json)
     except InputError as exc:
         parser.error(str(exc))
-    return values, bool(args.mock), args.trace, bool(args.otel), bool(args.stream)
+    return (values, bool(args.mock), args.trace, from_options(args.record, args.replay),
+            bool(args.otel), bool(args.stream))

@@ -63,6 +63,16 @@ class OutputFormat:
 
 
 @dataclass(frozen=True)
+class CachePolicy:
+    """Serve a request the response cache has seen from the cache (`mmoc_runtime.
+    response_cache`): for `ttl` seconds after it was stored (None: until cleared). A policy
+    with `enabled` False turns the cache off for a step the pipeline default would cache."""
+
+    ttl: float | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class LlmStep:
     name: str
     model: str
@@ -82,6 +92,7 @@ class LlmStep:
     output_format: OutputFormat | None = None
     # Keys the `when` condition reads: the step also waits for their producers.
     when_reads: tuple[str, ...] = ()
+    cache: CachePolicy | None = None  # None: not cached (unless the pipeline default caches)
 
     @property
     def reads(self) -> tuple[str, ...]:
@@ -171,11 +182,12 @@ class EndpointSpec:
 class StepDefaults:
     """Pipeline-wide settings for the steps that do not set their own: `timeout` for llm and
     transform steps (group members included; a group's own timeout is never defaulted),
-    `retry` and `breaker` for llm steps."""
+    `retry`, `breaker` and `cache` for llm steps."""
 
     retry: RetryStrategy | None = None
     breaker: BreakerPolicy | None = None
     timeout: float | None = None
+    cache: CachePolicy | None = None
 
     def apply(self, step: Step) -> Step:
         """`step` (and a group's members) with each unset setting taken from these defaults."""
@@ -188,6 +200,8 @@ class StepDefaults:
                 changes["retry"] = self.retry
             if step.breaker is None and self.breaker is not None:
                 changes["breaker"] = self.breaker
+            if step.cache is None and self.cache is not None:
+                changes["cache"] = self.cache
         elif isinstance(step, (ParallelGroup, MapStep)):
             members = tuple(self.apply(member) for member in step.steps)
             if members != step.steps:

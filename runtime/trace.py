@@ -27,7 +27,8 @@ class AttemptTrace:
     """One call (or one rejected call) to one model."""
 
     __slots__ = ("cached_input_tokens", "error", "error_kind", "input_tokens", "latency_ms",
-                 "model", "number", "output_tokens", "status", "ttft_ms", "wait_before_ms")
+                 "model", "number", "output_tokens", "reply_source", "status", "ttft_ms",
+                 "wait_before_ms")
 
     def __init__(self, number: int, model: str, wait_before_ms: float = 0.0) -> None:
         self.number = number  # 1-based across the whole step (all models)
@@ -42,6 +43,8 @@ class AttemptTrace:
         self.input_tokens = 0
         self.output_tokens = 0
         self.cached_input_tokens = 0  # the part of input_tokens served from the prompt cache
+        # Who answered instead of the provider: `fixed`, `cassette` or `cache` (None: nobody).
+        self.reply_source: str | None = None
 
     def __repr__(self) -> str:
         return f"AttemptTrace({self.number}, {self.model!r}, status={self.status!r})"
@@ -59,6 +62,7 @@ class AttemptTrace:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cached_input_tokens": self.cached_input_tokens,
+            "reply_source": self.reply_source,
         }
 
 
@@ -81,6 +85,9 @@ class StepTrace:
     tokens_estimated: bool = False
     cost_usd: float = 0.0
     cost_estimated: bool = False
+    # The reply came from `fixed` replies, a `cassette` or the `cache` (None: the provider).
+    reply_source: str | None = None
+    cost_saved_usd: float = 0.0  # what a cache hit would have cost (its cost_usd is 0)
     start_ms: float | None = None  # offset from the run's start
     latency_ms: float = 0.0
     ttft_ms: float | None = None  # llm steps: the answering attempt's time to first token
@@ -186,6 +193,8 @@ class StepTrace:
             "tokens_estimated": self.tokens_estimated,
             "cost_usd": self.cost_usd,
             "cost_estimated": self.cost_estimated,
+            "reply_source": self.reply_source,
+            "cost_saved_usd": self.cost_saved_usd,
             "start_ms": self.start_ms,
             "latency_ms": self.latency_ms,
             "ttft_ms": self.ttft_ms,
@@ -266,7 +275,7 @@ class Trace:
         """The run's totals in one object (the JSON `totals`), computed from the steps."""
         statuses: dict[str, int] = {}
         input_tokens = output_tokens = cached = attempts = retries = 0
-        cost_usd = 0.0
+        cost_usd = saved = 0.0
         estimated = False
         for s in self.steps:
             statuses[s.status] = statuses.get(s.status, 0) + 1
@@ -274,6 +283,7 @@ class Trace:
             output_tokens += s.output_tokens
             cached += s.cached_input_tokens
             cost_usd += s.cost_usd
+            saved += s.cost_saved_usd
             estimated = estimated or s.cost_estimated
             attempts += len(s.attempts)
             retries += s.retries
@@ -284,6 +294,7 @@ class Trace:
             "cached_input_tokens": cached,
             "cost_usd": cost_usd,
             "cost_estimated": estimated,
+            "cost_saved_usd": saved,
             "attempts": attempts,
             "retries": retries,
             "steps": {status: statuses.get(status, 0)

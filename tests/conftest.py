@@ -8,6 +8,10 @@ Golden files (the modules of `tests/cases/` and `pipelines/`, the rendered diagn
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 
@@ -24,3 +28,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_response_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Runs whose steps cache (and the processes tests start) keep their response cache in a
+    folder of this session, never in the user's (`mmoc_runtime.response_cache`)."""
+    folder: Path = tmp_path_factory.mktemp("response-cache")
+    before = os.environ.get("MMOC_CACHE_DIR")
+    os.environ["MMOC_CACHE_DIR"] = str(folder)
+    yield
+    if before is None:
+        os.environ.pop("MMOC_CACHE_DIR", None)
+    else:
+        os.environ["MMOC_CACHE_DIR"] = before

@@ -30,8 +30,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("mmoc.checks",),
     ("mmoc.codegen",),
     ("mmoc.modules", "mmoc.driver"),
-    ("mmoc.builder",),
-    ("mmoc.cli", "mmoc.demo", "mmoc.__main__"),
+    ("mmoc.builder", "mmoc.testing"),
+    ("mmoc.cli", "mmoc.demo", "mmoc.__main__", "mmoc.pytest_plugin"),
     ("mmoc",),  # the package itself: its public names load lazily from the stages above
 )
 

@@ -13,7 +13,7 @@ from .. import ir
 from ..analysis import memoized
 from ..diagnostics.model import Diagnostic, internal_error, sort_key
 from ..gc_pause import gc_paused
-from . import conditions, graph, keys, limits, maps, models, names, policies
+from . import cache, conditions, graph, keys, limits, maps, models, names, policies, testing
 from .support import suggestion_budget
 
 Check = Callable[[ir.Pipeline], Iterable[Diagnostic]]
@@ -26,6 +26,8 @@ CHECKS: tuple[Check, ...] = (
     *policies.CHECKS,
     *conditions.CHECKS,
     *limits.CHECKS,
+    *cache.CHECKS,
+    *testing.CHECKS,
 )
 # Map steps: their own checks, then every check above on each map body.
 CHECKS = (*CHECKS, *maps.CHECKS, maps.body_checks(CHECKS))

@@ -57,6 +57,10 @@ def _range(
         )
 
 
+# The range check, for the other check families (`cache`).
+range_problems = _range
+
+
 def _shown(value: object) -> str:
     """A value as a message shows it; a huge int (only the builder API can give one) without
     the `str` that refuses more than 4,300 digits."""

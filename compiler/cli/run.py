@@ -173,6 +173,8 @@ class RunRequest:
     as_json: bool = False
     quiet: bool = False
     capture_content: bool = False
+    record: str | None = None  # --record PATH: the cassette to record into
+    replay: str | None = None  # --replay PATH: the cassette to replay from
     otel: bool = False
     stream: bool = False
     # One of a folder's pipelines: it takes only the `-i` values it declares.
@@ -204,13 +206,17 @@ async def streamed_run(module: types.ModuleType, inputs: dict[str, Any], request
 
 def run_request(request: RunRequest, err: Console, out: Console) -> int:
     """Compile, check inputs and keys, run, report; the exit code (RunAbort for 2 and 1)."""
-    from mmoc_runtime import InputError
+    from mmoc_runtime import ConfigError, InputError
+    from mmoc_runtime.cassette import from_options
     from mmoc_runtime.redaction import secret_values, shown_json
 
     from .live import LiveView, summary_table
 
     _check_writable("--trace", request.trace_path)
     _check_writable("--trace-md", request.trace_md)
+    _check_writable("--record", request.record)
+    if request.record is not None and request.replay is not None:
+        raise RunAbort(2, "--record and --replay cannot be used together")
     module = compile_in_memory(request.file, err)
     spec: PipelineSpec = module.PIPELINE
     _configure_limits(spec_model_ids(spec), request.limits, request.rpm, request.tpm)
@@ -221,7 +227,7 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
         declared = {item.name for item in spec.inputs}
         pairs = tuple(p for p in pairs if p.partition("=")[0].strip() in declared)
     inputs = collect_inputs(spec, pairs, request.inputs_json)
-    if not request.mock:
+    if not request.mock and request.replay is None:  # a replay needs no key
         check_credentials(spec)
     # Streamed, the text itself shows the progress: no live table to draw over it.
     view = LiveView(err, quiet=request.quiet or request.stream)
@@ -234,9 +240,12 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
         else:
             result = asyncio.run(module.run_result(
                 inputs, mock=request.mock, observer=observer,
-                capture_content=request.capture_content, budget=request.max_cost))
-    except InputError as exc:
+                capture_content=request.capture_content, budget=request.max_cost,
+                cassette=from_options(request.record, request.replay)))
+    except (InputError, ConfigError) as exc:  # ConfigError: a cassette that cannot be read
         raise RunAbort(2, str(exc)) from exc
+    except OSError as exc:  # the recorded cassette could not be written
+        raise RunAbort(2, f"cannot write --record {request.record}: {exc.strerror or exc}") from exc
     finally:
         view.close()
         if end_export is not None:
@@ -394,6 +403,12 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
               help="Requests per minute, for each model the pipeline calls.")
 @click.option("--tpm", type=click.FloatRange(min=0, min_open=True), metavar="N",
               help="Tokens per minute, for each model the pipeline calls.")
+@click.option("--record", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Record every model exchange into this cassette (JSONL), keeping the ones "
+                   "it holds.")
+@click.option("--replay", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Answer every model call from this cassette: no network, no keys; a request "
+                   "it does not hold fails with a diff.")
 @click.option("--otel", is_flag=True,
               help="Export the run's OpenTelemetry spans over OTLP/HTTP to "
                    "$OTEL_EXPORTER_OTLP_ENDPOINT (needs the otel extra).")
@@ -423,6 +438,8 @@ def run(
     limits: tuple[str, ...],
     rpm: float | None,
     tpm: float | None,
+    record: str | None,
+    replay: str | None,
     otel: bool,
     stream: bool,
 ) -> None:
@@ -446,8 +463,9 @@ def run(
     elif backend != "local" or address is not None or workers is not None:
         _fail(2, "--backend, --address and --workers go with --data", err)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content, otel=otel, stream=stream, batch=batch,
-                         max_cost=max_cost, limits=limits, rpm=rpm, tpm=tpm)
+                         quiet, capture_content, record=record, replay=replay, otel=otel,
+                         stream=stream, batch=batch, max_cost=max_cost, limits=limits, rpm=rpm,
+                         tpm=tpm)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.

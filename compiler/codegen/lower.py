@@ -20,7 +20,14 @@ from ..diagnostics.model import Diagnostic
 from ..version import __version__
 from .expressions import LoweringError, ascii_literal, literal, tuple_code
 from .names import NameAllocator, check_identifier
-from .steps import LowerContext, internal, lower_step_safely, policy_code, wrapper_params
+from .steps import (
+    LowerContext,
+    cache_code,
+    internal,
+    lower_step_safely,
+    policy_code,
+    wrapper_params,
+)
 from .views import (
     Arg,
     Call,
@@ -58,6 +65,7 @@ _HELPERS = (
     "InputSpec",
     "BreakerPolicy",
     "OutputFormat",
+    "CachePolicy",
     "EndpointSpec",
     "RetryStrategy",
     "BackoffStrategy",
@@ -105,7 +113,7 @@ def _lower(
         source_sha256=sha,
         compiler_version=__version__,
         docstring=docstring_literal(_docstring(p, source_path)),
-        abi=GENERATED_ABI,
+        abi=CACHE_ABI if "CachePolicy" in ctx.runtime_used else GENERATED_ABI,
         n=n,
         api=api,
         stdlib_modules=(("sys", n["sys"]),),
@@ -375,6 +383,8 @@ def _defaults(ctx: LowerContext) -> Call | None:
         args.append(Arg.of("breaker", policy_code(ctx, breaker)))
     if p.defaults.timeout is not None:
         args.append(Arg.of("timeout", literal(float(p.defaults.timeout))))
+    if p.defaults.cache is not None:
+        args.append(Arg.nested("cache", cache_code(ctx, p.defaults.cache)))
     return Call(ctx.rt("StepDefaults"), tuple(args)) if args else None
 
 

@@ -192,7 +192,19 @@ def _llm_step(ctx: LowerContext, step: ir.LlmStep) -> Call:
         if step.output.schema_ is not None:
             fmt_args = (Arg.of("schema", literal(step.output.schema_)),)
         args.append(Arg.nested("output_format", Call(ctx.rt("OutputFormat"), fmt_args)))
+    if step.cache is not None:
+        args.append(Arg.nested("cache", cache_code(ctx, step.cache)))
     return Call(ctx.rt("LlmStep"), tuple(args))
+
+
+def cache_code(ctx: LowerContext, policy: ir.CachePolicy) -> Call:
+    """`CachePolicy(ttl=3600.0)`, `CachePolicy()` (until cleared), `CachePolicy(enabled=False)`."""
+    args: tuple[Arg, ...] = ()
+    if not policy.enabled:
+        args = (Arg.of("enabled", literal(False)),)
+    elif policy.ttl is not None:
+        args = (Arg.of("ttl", literal(_float(policy.ttl, "cache ttl"))),)
+    return Call(ctx.rt("CachePolicy"), args)
 
 
 def _transform_step(ctx: LowerContext, step: ir.TransformStep) -> Call:

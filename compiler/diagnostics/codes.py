@@ -2,7 +2,8 @@
 
 Ranges: MMO0xx files and syntax, MMO1xx names and structure, MMO2xx the dependency graph,
 MMO3xx keys and templates, MMO4xx models and providers, MMO5xx policies, MMO6xx conditions and
-transforms, MMO7xx compiling, MMO8xx map steps. A code, once published, keeps its meaning.
+transforms, MMO7xx compiling, MMO80x map steps, MMO82x rate limits and budgets, MMO84x the
+response cache, MMO9xx tests. A code, once published, keeps its meaning.
 """
 
 from __future__ import annotations
@@ -222,4 +223,46 @@ CODES: dict[str, Code] = _codes(
     Code("MMO810", "map-body-name-clash", "error", "a map body reuses an outer name or key",
          "Step names are unique across the whole pipeline, bodies included, and a body step's "
          "key must not repeat a key of the enclosing pipeline (it would hide it)."),
+    # ---- the response cache (docs/cache.md)
+    Code("MMO840", "bad-cache-setting", "error", "a cache setting is not one mmoc knows",
+         "A step (or `default`) caches with `cache ttl: 1h` (each reply is served again for an "
+         "hour), `cache on` (until the cache is cleared) or `cache off` (this step is not "
+         "cached, whatever the default says). In YAML: `cache: {ttl: 1h}`, `cache: true` or "
+         "`cache: false`. Only llm steps and the pipeline default take a cache setting."),
+    Code("MMO841", "bad-cache-ttl", "error", "a cache time to live is out of range",
+         "A cache's time to live is a duration greater than 0 and at most 365 days."),
+    # ---- tests (`test` blocks, docs/testing.md)
+    Code("MMO901", "test-reply-unknown-step", "error", "a test fixes the reply of no such step",
+         "A test's `reply STEP = ...` names an llm step of the pipeline; a misspelt name would "
+         "leave the real step calling its model."),
+    Code("MMO902", "test-reply-not-llm", "error", "a test fixes the reply of a step with no model",
+         "Only llm steps call a model, so only they take a fixed reply; a transform's output "
+         "comes from its function."),
+    Code("MMO903", "test-unknown-key", "error", "a test expects a key nothing produces",
+         "An expectation names an output key (or an input) of the pipeline; a key no step "
+         "produces would always be missing."),
+    Code("MMO904", "test-missing-input", "error", "a test does not give a required input",
+         "A test gives every input the pipeline requires (inputs with a default may be left "
+         "out), as a run would have to."),
+    Code("MMO905", "test-unknown-input", "error", "a test gives an input the pipeline lacks",
+         "A test's `input NAME = ...` names an input of the pipeline."),
+    Code("MMO906", "test-bad-regex", "error", "a test's regular expression is not valid",
+         "`expect KEY matches r\"...\"` takes a Python regular expression (`re` syntax); it is "
+         "searched for anywhere in the output."),
+    Code("MMO907", "test-bad-schema", "error", "a test's JSON schema is not valid",
+         "`expect KEY valid schema {...}` uses the JSON-schema subset output schemas use: "
+         "type, properties, required, items, enum."),
+    Code("MMO908", "test-unknown-step", "error", "a test expects the status of no such step",
+         "`expect step NAME ran|skipped|failed` names a step of the pipeline."),
+    Code("MMO909", "duplicate-test", "error", "two tests have the same name",
+         "Test names pick tests (`mmoc test -k`) and name them in reports: each is unique."),
+    Code("MMO910", "bad-expectation", "error", "an expectation is not valid",
+         "Expectations compare an output (== != < <= > >= contains), match a regex, check a "
+         "schema or a length (`len(key) <= 400`), a step's status (ran, skipped, failed), the "
+         "run's cost (`cost <= $0.01`) or latency (`latency <= 2s`), or ask a model "
+         "(`judged by MODEL \"criteria\"`)."),
+    Code("MMO911", "test-input-type", "error", "a test gives an input a value of the wrong type",
+         "A test's input values are checked as a run checks its inputs: a `str` input takes a "
+         "string, an `int` a whole number, a `float` a number, a `bool` true or false, `json` "
+         "any value."),
 )

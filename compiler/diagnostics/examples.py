@@ -21,6 +21,15 @@ def _mmo(body: str) -> str:
     return "pipeline demo {\n" + body.strip("\n") + "\n}\n"
 
 
+# The pipeline every test example (MMO9xx) tests.
+_TESTED = '''
+  input topic
+  step research = llm openai/gpt-4o-mini {
+    prompt "About {topic}"
+  } -> notes
+'''.strip("\n")
+
+
 EXAMPLES: dict[str, Example] = {
     "MMO001": Example("shell", "mmoc check missing.mmo   # no such file",
                       "Check the path; save the file as UTF-8."),
@@ -411,6 +420,92 @@ steps:
     step s = llm openai/gpt-4o-mini { prompt "Summarize {chunk}" } -> summary
   } -> summaries
 '''), "Give the body's step a name of its own."),
+    "MMO840": Example("mmo", _mmo('''
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+    cache forever
+  } -> greeting
+'''), "Write `cache on` to keep replies until the cache is cleared, or `cache ttl: 1h`."),
+    "MMO841": Example("mmo", _mmo('''
+  default cache ttl: 0s
+  step a = llm openai/gpt-4o-mini {
+    prompt "Hello"
+  } -> greeting
+'''), "Give a time to live greater than 0, or `cache on` for no expiry."),
+    # ---- tests: each example is one pipeline with one test
+    "MMO901": Example("mmo", _mmo(_TESTED + '''
+  test t {
+    input topic = "tea"
+    reply reserch = "Tea is a drink."
+  }
+'''), "Name the llm step as the pipeline does: `reply research = ...`."),
+    "MMO902": Example("mmo", _mmo(_TESTED + '''
+  step loud = transform upper(notes) -> shout
+  test t {
+    input topic = "tea"
+    reply loud = "TEA"
+  }
+'''), "Fix the reply of the llm step the transform reads: `reply research = ...`."),
+    "MMO903": Example("mmo", _mmo(_TESTED + '''
+  test t {
+    input topic = "tea"
+    expect summary contains "tea"
+  }
+'''), "Expect a key a step produces: `expect notes contains \"tea\"`."),
+    "MMO904": Example("mmo", _mmo(_TESTED + '''
+  test t {
+    expect notes contains "tea"
+  }
+'''), 'Give the input: `input topic = "tea"`.'),
+    "MMO905": Example("mmo", _mmo(_TESTED + '''
+  test t {
+    input topic = "tea"
+    input tone = "dry"
+  }
+'''), "Give only inputs the pipeline declares (or declare `input tone`)."),
+    "MMO906": Example("mmo", _mmo(_TESTED + '''
+  test t {
+    input topic = "tea"
+    expect notes matches r"(tea"
+  }
+'''), 'Close the group: `r"(tea)"`.'),
+    "MMO907": Example("mmo", _mmo(_TESTED + '''
+  test t {
+    input topic = "tea"
+    expect notes valid schema {"type": "text"}
+  }
+'''), 'Use a JSON-schema type: `{"type": "string"}`.'),
+    "MMO908": Example("mmo", _mmo(_TESTED + '''
+  test t {
+    input topic = "tea"
+    expect step reserch ran
+  }
+'''), "Name a step of the pipeline: `expect step research ran`."),
+    "MMO909": Example("mmo", _mmo(_TESTED + '''
+  test t {
+    input topic = "tea"
+  }
+  test t {
+    input topic = "coffee"
+  }
+'''), "Give each test its own name."),
+    "MMO910": Example("mmo", _mmo(_TESTED + '''
+  test t {
+    input topic = "tea"
+    expect notes <= $0.01
+  }
+'''), "A dollar amount bounds the run's cost: `expect cost <= $0.01`."),
+    "MMO911": Example("mmo", _mmo('''
+  input topic
+  input count: int
+  step research = llm openai/gpt-4o-mini {
+    prompt "Name {count} facts about {topic}"
+  } -> notes
+  test t {
+    input topic = "tea"
+    input count = "three"
+  }
+'''), "Give the input a value of its type: `input count = 3`."),
 }
 
 # Examples that a test can load and check for their code (the others need a missing file,

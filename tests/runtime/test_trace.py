@@ -27,9 +27,11 @@ RUN_KEYS = {"schema_version", "run_id", "pipeline", "version", "status", "mock",
 STEP_KEYS = {"name", "kind", "group", "status", "model", "model_used", "when", "skip_reason",
              "attempts", "retries", "fallback_used", "breaker_state", "input_tokens",
              "output_tokens", "cached_input_tokens", "tokens_estimated", "cost_usd", "cost_estimated", "start_ms",
-             "latency_ms", "ttft_ms", "error_kind", "error", "prompt", "system", "output"}
-ATTEMPT_KEYS = {"number", "model", "status", "wait_before_ms", "latency_ms", "ttft_ms", "error_kind",
-                "error", "input_tokens", "output_tokens", "cached_input_tokens"}
+             "latency_ms", "ttft_ms", "reply_source", "cost_saved_usd", "error_kind", "error",
+             "prompt", "system", "output"}
+ATTEMPT_KEYS = {"number", "model", "status", "wait_before_ms", "latency_ms", "ttft_ms",
+                "error_kind", "error", "input_tokens", "output_tokens", "cached_input_tokens",
+                "reply_source"}
 
 
 def boom() -> str:

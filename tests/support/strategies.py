@@ -14,6 +14,7 @@ Two strategies, built from the same pieces (names, texts, models, numbers, polic
   generated module's name allocator (builtins, the module's own names, capitals, dunders,
   non-ASCII) unless `plain_names`.
 
+`pipelines()` also draws `test` blocks with every expectation form.
 Spans are left out: they never take part in meaning. Comments are drawn everywhere a front end
 keeps them; they are left out of `model_dump()`.
 """
@@ -327,6 +328,44 @@ def inputs(
     return tuple(found)
 
 
+# ---- tests ------------------------------------------------------------------------------
+
+# After `expect`, `step` is the keyword of a step's status: never a key there.
+expect_keys = names.filter(lambda n: n != "step").map(lambda n: ir.Ident(name=n))
+BOUND_OPS = ["==", "!=", "<", "<=", ">", ">="]
+bound_ops = st.sampled_from(BOUND_OPS)
+
+
+def expectations() -> st.SearchStrategy[ir.Expectation]:
+    """Every expectation form, with values as free as the printers must carry."""
+    return st.one_of(
+        st.builds(ir.ExpectValue, key=expect_keys, op=st.sampled_from([*BOUND_OPS, "contains"]),
+                  value=json_values, comments=comments),
+        st.builds(ir.ExpectLength, key=expect_keys, op=bound_ops, value=st.integers(0, 10_000)),
+        st.builds(ir.ExpectMatch, key=expect_keys, pattern=texts),
+        st.builds(ir.ExpectSchema, key=expect_keys,
+                  schema=st.dictionaries(texts, json_values, max_size=3)),
+        st.builds(ir.ExpectStep, step=names.map(lambda n: ir.Ident(name=n)),
+                  status=st.sampled_from(["ran", "skipped", "failed"])),
+        st.builds(ir.ExpectCost, op=bound_ops,
+                  usd=st.one_of(st.integers(0, 1000), st.floats(0, 1e6, allow_nan=False))),
+        st.builds(ir.ExpectLatency, op=bound_ops, seconds=seconds),
+        st.builds(ir.ExpectJudged, key=expect_keys, model=model_refs, criteria=texts),
+    )
+
+
+def _test_values() -> st.SearchStrategy[tuple[ir.TestValue, ...]]:
+    return _unique_names(3).flatmap(lambda ns: st.tuples(*(
+        st.builds(ir.TestValue, name=st.just(ir.Ident(name=n)), value=json_values,
+                  comments=comments) for n in ns)))
+
+
+def tests_of(name: str) -> st.SearchStrategy[ir.Test]:
+    return st.builds(ir.Test, name=st.just(name), inputs=_test_values(),
+                     replies=_test_values(), comments=comments,
+                     expectations=st.lists(expectations(), max_size=4).map(tuple))
+
+
 @st.composite
 def pipelines(draw: st.DrawFn, *, mmo: bool = False) -> ir.Pipeline:
     """Printable IR. `mmo`: only what `.mmo` can write too; YAML also writes an inputs section
@@ -366,6 +405,7 @@ def pipelines(draw: st.DrawFn, *, mmo: bool = False) -> ir.Pipeline:
         "trailing_comments": draw(comments),
     }
     step_list = tuple(draw(steps(n, mmo=mmo)) for n in draw(st.lists(names, max_size=4)))
+    optional["tests"] = tuple(draw(tests_of(n)) for n in draw(_unique_names(2)))
     return ir.Pipeline(name=draw(names), steps=step_list, **optional)
 
 

@@ -30,7 +30,7 @@ from ...limits import MAX_NESTING, source_too_large
 from ...source import Span, offset_to_line_col
 from .transformer import LLM_FIELDS, MmoBuilder
 
-__all__ = ["parse_condition", "parse_mmo"]
+__all__ = ["parse_condition", "parse_expectation", "parse_mmo"]
 
 # Rules that nest (a list, an object, an operator of a condition): MAX_NESTING bounds them.
 NESTING_RULES = frozenset({"array", "object", "not_op", "and_test", "or_test", "compare", "call"})
@@ -54,6 +54,10 @@ STATEMENTS = frozenset(
         "step",
         "group",
         "map_collect",  # a map step's `collect KEY`
+        "test_block",
+        "test_input",
+        "test_reply",
+        "expect_stmt",
     }
 ) | {f"{name}_field" for name in LLM_FIELDS}
 
@@ -85,7 +89,7 @@ def _parser() -> Lark:
         cache=str(folder / f"mmo-grammar-lark{lark.__version__}.pickle") if folder else False,
         parser="lalr",
         lexer="contextual",
-        start=["start", "condition"],
+        start=["start", "condition", "expectation"],
         propagate_positions=True,
         maybe_placeholders=True,
         lexer_callbacks={"COMMENT": _sink.append},
@@ -374,10 +378,24 @@ def parse_condition(
     text: str, file: str, line: int = 1, column: int = 1
 ) -> tuple[ir.Expr | None, list[Diagnostic]]:
     """Parse a condition alone (as in YAML `condition:`); spans start at (line, column)."""
+    return _parse_fragment(text, file, line, column, "condition")
 
-    def run() -> tuple[ir.Expr | None, list[Diagnostic]]:
+
+def parse_expectation(
+    text: str, file: str, line: int = 1, column: int = 1
+) -> tuple[ir.Expectation | None, list[Diagnostic]]:
+    """Parse a test's expectation alone (as in YAML `expect:`); spans start at (line, column)."""
+    return _parse_fragment(text, file, line, column, "expectation")
+
+
+def _parse_fragment(
+    text: str, file: str, line: int, column: int, start: str
+) -> tuple[Any, list[Diagnostic]]:
+    """A piece of .mmo under the grammar's start rule `start`; spans start at (line, column)."""
+
+    def run() -> tuple[Any, list[Diagnostic]]:
         source = _normalise(text)
-        tree, _comments, err = _parse(source, "condition")
+        tree, _comments, err = _parse(source, start)
         if err is not None or tree is None:
             assert err is not None
             diag = _syntax_diagnostic(err, source, file)

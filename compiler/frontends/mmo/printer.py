@@ -170,6 +170,15 @@ def _llm_fields(w: _Writer, s: ir.LlmStep, indent: str) -> None:
         w.line(indent, "fallback [" + ", ".join(m.id for m in s.fallback) + "]", *s.fallback)
     if s.breaker is not None:
         w.line(indent, "breaker" + breaker_setting(s.breaker), s.breaker)
+    if s.cache is not None:
+        w.line(indent, cache_setting(s.cache))
+
+
+def cache_setting(c: ir.CachePolicy) -> str:
+    """`cache ttl: 1h`, `cache on` or `cache off`."""
+    if not c.enabled:
+        return "cache off"
+    return "cache on" if c.ttl is None else f"cache ttl: {duration(c.ttl)}"
 
 
 def _step(w: _Writer, s: ir.LlmStep | ir.TransformStep, indent: str) -> None:
@@ -272,6 +281,9 @@ def _header(w: _Writer, p: ir.Pipeline) -> None:
         w.line(i, "default breaker" + breaker_setting(d.breaker), d.breaker)
     if d.timeout is not None:
         w.line(i, f"default timeout {duration(d.timeout)}")
+    if d.cache is not None:
+        w.line(i, "default " + cache_setting(d.cache))
+
     _limits(w, p)
 
 
@@ -300,6 +312,46 @@ def money(amount: Any) -> str:
     return f"-${text[1:]}" if text.startswith("-") else f"${text}"
 
 
+# ---- tests ------------------------------------------------------------------------------
+
+
+def _pattern(pattern: str) -> str:
+    # A raw string keeps a regex readable (`r"^\\d+"`), when it can hold the pattern.
+    raw = '"' not in pattern and "\n" not in pattern and "\r" not in pattern
+    return f'r"{pattern}"' if raw else quote(pattern)
+
+
+def expectation_text(e: ir.Expectation) -> str:
+    """An expectation as written after `expect` (also the YAML `expect:` strings)."""
+    if isinstance(e, ir.ExpectValue):
+        return f"{e.key.name} {e.op} {value(e.value)}"
+    if isinstance(e, ir.ExpectLength):
+        return f"len({e.key.name}) {e.op} {number(e.value)}"
+    if isinstance(e, ir.ExpectMatch):
+        return f"{e.key.name} matches {_pattern(e.pattern)}"
+    if isinstance(e, ir.ExpectSchema):
+        return f"{e.key.name} valid schema {value(e.schema_)}"
+    if isinstance(e, ir.ExpectStep):
+        return f"step {e.step.name} {e.status}"
+    if isinstance(e, ir.ExpectCost):
+        return f"cost {e.op} ${number(e.usd)}"
+    if isinstance(e, ir.ExpectLatency):
+        return f"latency {e.op} {duration(e.seconds)}"
+    return f"{e.key.name} judged by {e.model.id} {quote(e.criteria)}"
+
+
+def _test(w: _Writer, t: ir.Test, indent: str) -> None:
+    inner = indent + INDENT
+    w.line(indent, f"test {t.name} {{", t)
+    for item in t.inputs:
+        w.line(inner, f"input {item.name.name} = {value(item.value)}", item)
+    for item in t.replies:
+        w.line(inner, f"reply {item.name.name} = {value(item.value)}", item)
+    for e in t.expectations:
+        w.line(inner, "expect " + expectation_text(e), e)
+    w.line(indent, "}")
+
+
 def print_mmo(p: ir.Pipeline) -> str:
     """The pipeline as canonical `.mmo` text, ending in one newline."""
     w = _Writer()
@@ -313,6 +365,9 @@ def print_mmo(p: ir.Pipeline) -> str:
             _map(w, step, INDENT)
         else:
             _step(w, step, INDENT)
+    for test in p.tests:
+        w.blank()
+        _test(w, test, INDENT)
     if w.lines[-1] == "":
         w.lines.pop()
     w.lines.append("}")

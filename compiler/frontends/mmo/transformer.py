@@ -19,6 +19,7 @@ from ...diagnostics.model import Label
 from ...source import Span
 from . import maps
 from .statements import RulesBase
+from .testing import TestRules
 
 # The fields of an llm step: the grammar's `<name>_field` rules (a test keeps them equal).
 LLM_FIELDS = frozenset(
@@ -35,6 +36,7 @@ LLM_FIELDS = frozenset(
         "breaker",
         "timeout",
         "json",
+        "cache",
     }
 )
 CONTROL_FIELDS = frozenset({"after", "when", "timeout"})
@@ -62,8 +64,8 @@ class Item:
     comments: tuple[str, ...] = field(default=())
 
 
-class MmoBuilder(RulesBase):
-    """Statements: step fields, steps, groups and the pipeline."""
+class MmoBuilder(TestRules, RulesBase):
+    """Statements: step fields, steps, groups and the pipeline (`test` blocks: TestRules)."""
 
     # ---- step fields -------------------------------------------------------------------
 
@@ -118,6 +120,24 @@ class MmoBuilder(RulesBase):
         if not valid or not isinstance(schema, dict):
             schema = None
         return self._field(meta, "json", ir.OutputSpec(schema=schema, span=self.span(meta)))
+
+    def cache_field(self, meta: Meta, c: list[Any]) -> Field:
+        word, amount = c
+        setting, span = str(word), self.span(meta)
+        policy = ir.CachePolicy(span=span)
+        if setting == "ttl" and amount is not None:
+            policy = ir.CachePolicy(ttl=self.seconds(amount), span=span)
+        elif setting in ("on", "off") and amount is None:
+            policy = ir.CachePolicy(enabled=setting == "on", span=span)
+        elif setting == "ttl":
+            self.error("MMO840", "`cache ttl` needs a duration", span,
+                       help="write `cache ttl: 1h` (or ms, s, m)")
+        else:
+            self.error("MMO840", f"`cache {setting}{':' if amount is not None else ''}` is not "
+                       "a cache setting", self.tspan(word),
+                       help="write `cache ttl: 1h` (served for an hour), `cache on` (until "
+                            "cleared) or `cache off`")
+        return self._field(meta, "cache", policy, has_node=False)
 
     def body(self, meta: Meta, c: list[Any]) -> list[Any]:
         return list(c)
@@ -253,6 +273,7 @@ class MmoBuilder(RulesBase):
             fallback=self._value(fields, "fallback"),
             breaker=self._value(fields, "breaker"),
             output=output,
+            cache=self._value(fields, "cache"),
             **common,
         )
 
@@ -411,11 +432,13 @@ class MmoBuilder(RulesBase):
                 retry=defaults["retry"].value if "retry" in defaults else None,
                 breaker=defaults["breaker"].value if "breaker" in defaults else None,
                 timeout=defaults["timeout"].value if "timeout" in defaults else None,
+                cache=defaults["cache"].value if "cache" in defaults else None,
                 comments=tuple(default_comments),
             ),
             steps=tuple(steps),
             limits=tuple(declared.get(ir.RateLimit, [])),
             budget=singles["budget"].value if "budget" in singles else None,
+            tests=tuple(declared.get(ir.Test, [])),
             span=self.span(meta),
             comments=self.comments_at(meta) + tuple(extra_comments),
         )

@@ -27,6 +27,7 @@ from .nodes import text_positions
 from .reader import Fields, Reader
 from .sections import (
     breaker_setting,
+    cache_setting,
     read_aliases,
     read_defaults,
     read_endpoints,
@@ -34,13 +35,14 @@ from .sections import (
     read_named_policies,
     retry_setting,
 )
+from .testing import read_tests
 
 STEP_TYPES = ("llm", "transform", "parallel_group", "conditional", "map")
 MEMBER_TYPES = ("llm", "transform", "conditional")
 
 PIPELINE_FIELDS = (
     "name", "version", "description", "metadata", "inputs", "outputs", "models", "providers",
-    "retry_policies", "breaker_policies", "defaults", "steps", "limits", "budget",
+    "retry_policies", "breaker_policies", "defaults", "steps", "limits", "budget", "tests",
 )  # fmt: skip
 COMMON_FIELDS = (
     "name", "type", "step_type", "output_key", "depends_on", "after", "condition", "when",
@@ -48,7 +50,7 @@ COMMON_FIELDS = (
 )  # fmt: skip
 LLM_FIELDS = COMMON_FIELDS + (
     "model", "prompt", "prompt_template", "system", "temperature", "max_tokens", "stop",
-    "max_retries", "retry", "fallback", "breaker", "json", "schema", "input_mapping",
+    "max_retries", "retry", "fallback", "breaker", "json", "schema", "input_mapping", "cache",
 )  # fmt: skip
 TRANSFORM_FIELDS = COMMON_FIELDS + ("function", "reads", "input_mapping", "pass_context")
 GROUP_FIELDS = COMMON_FIELDS + ("steps", "sub_steps", "concurrency")
@@ -109,6 +111,7 @@ class _Builder:
             ("models", "models", read_aliases),
             ("providers", "providers", read_endpoints),
             ("defaults", "defaults", read_defaults),
+            ("tests", "tests", read_tests),
         ):
             node = fields.get(field)
             if node is not None:
@@ -263,6 +266,9 @@ class _Builder:
         breaker_node = fields.get("breaker")
         if breaker_node is not None:
             out["breaker"] = breaker_setting(r, breaker_node, what)
+        cache_node = fields.get("cache")
+        if cache_node is not None:
+            out["cache"] = cache_setting(r, cache_node, what)
         output = self.output(fields, what)
         if output is not False:
             out["output"] = output

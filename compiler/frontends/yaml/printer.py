@@ -13,8 +13,10 @@ from typing import Any
 import yaml
 
 from ... import ir
+from ..mmo.printer import expectation_text
 from .conditions import condition_text
 from .maps import map_fields
+from .testing import is_plain_expectation
 
 _RETRY_DEFAULTS = ir.RetryPolicy()
 _BREAKER_DEFAULTS = ir.BreakerPolicy()
@@ -36,7 +38,9 @@ _BREAKER_FIELDS = (
 
 
 def print_yaml(p: ir.Pipeline) -> str:
-    return _space_steps(_dump(_pipeline(p)))
+    # `tests` follows `steps`: a blank line before it, none between it and its first test.
+    text = _space_steps(_dump(_pipeline(p)))
+    return text.replace("\ntests:\n\n  - name: ", "\n\ntests:\n  - name: ", 1)
 
 
 def _dump(data: dict[str, Any]) -> str:
@@ -124,7 +128,29 @@ def _pipeline(p: ir.Pipeline) -> dict[str, Any]:
                          for lim in p.limits}
     _put(out, "budget", p.budget)
     out["steps"] = [_step(s) for s in p.steps]
+    if p.tests:
+        out["tests"] = [_test(t) for t in p.tests]
     return out
+
+
+def _test(t: ir.Test) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": t.name}
+    if t.inputs:
+        out["inputs"] = {i.name.name: _plain(i.value) for i in t.inputs}
+    if t.replies:
+        out["replies"] = {i.name.name: _plain(i.value) for i in t.replies}
+    if t.expectations:
+        out["expect"] = [_expectation(e) for e in t.expectations]
+    return out
+
+
+def _expectation(e: ir.Expectation) -> Any:
+    if is_plain_expectation(e):
+        return expectation_text(e)
+    if isinstance(e, ir.ExpectSchema):
+        return {"key": e.key.name, "schema": _plain(e.schema_)}
+    assert isinstance(e, ir.ExpectJudged)
+    return {"key": e.key.name, "judged_by": e.model.id, "criteria": e.criteria}
 
 
 def _put(out: dict[str, Any], key: str, value: Any) -> None:
@@ -160,7 +186,14 @@ def _defaults(d: ir.Defaults) -> dict[str, Any]:
     if d.breaker is not None:
         out["breaker"] = _breaker(d.breaker)
     _put(out, "timeout_seconds", d.timeout)
+    if d.cache is not None:
+        out["cache"] = _cache(d.cache)
     return out
+
+
+def _cache(c: ir.CachePolicy) -> Any:
+    """`true`, `false` or `{ttl_seconds: N}`."""
+    return c.enabled if c.ttl is None or not c.enabled else {"ttl_seconds": c.ttl}
 
 
 def _retry(setting: ir.RetryPolicy | ir.PolicyRef) -> Any:
@@ -252,6 +285,8 @@ def _llm_policies(out: dict[str, Any], s: ir.LlmStep) -> None:
         out["fallback"] = [m.id for m in s.fallback]
     if s.breaker is not None:
         out["breaker"] = _breaker(s.breaker)
+    if s.cache is not None:
+        out["cache"] = _cache(s.cache)
 
 
 def _only_max_retries(r: ir.RetryPolicy) -> bool:

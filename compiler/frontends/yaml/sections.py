@@ -12,7 +12,7 @@ from typing import TypeVar
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from ... import ir
-from .nodes import is_null, is_str
+from .nodes import BOOL_TAG, is_null, is_str, scalar_value
 from .reader import Reader
 
 RETRY_FIELDS = (
@@ -27,7 +27,8 @@ RETRY_FIELDS = (
 BREAKER_FIELDS = ("failure_threshold", "recovery_timeout_seconds", "half_open_max_calls")
 INPUT_FIELDS = ("type", "default")
 ENDPOINT_FIELDS = ("kind", "base_url", "api_key_env")
-DEFAULTS_FIELDS = ("retry", "breaker", "timeout_seconds", "timeout")
+DEFAULTS_FIELDS = ("retry", "breaker", "timeout_seconds", "timeout", "cache")
+CACHE_FIELDS = ("ttl_seconds", "ttl")
 
 
 def read_inputs(r: Reader, node: Node) -> tuple[ir.Input, ...] | None:
@@ -221,10 +222,36 @@ def read_defaults(r: Reader, node: Node) -> ir.Defaults | None:
     retry = None if retry_node is None else retry_setting(r, retry_node, what)
     breaker = None if breaker_node is None else breaker_setting(r, breaker_node, what)
     seconds = None if timeout is None else r.duration(timeout[1], timeout[0], what)
+    cache_node = fields.get("cache")
+    cache = None if cache_node is None else cache_setting(r, cache_node, what)
     if (
         (retry_node is not None and retry is None)
         or (breaker_node is not None and breaker is None)
         or (timeout is not None and seconds is None)
+        or (cache_node is not None and cache is None)
     ):
         return None
-    return ir.Defaults(retry=retry, breaker=breaker, timeout=seconds, span=r.span(node))
+    return ir.Defaults(retry=retry, breaker=breaker, timeout=seconds, cache=cache,
+                       span=r.span(node))
+
+
+def cache_setting(r: Reader, node: Node, what: str) -> ir.CachePolicy | None:
+    """`cache: true` (until cleared), `cache: false` (off) or `cache: {ttl: 1h}` (MMO840
+    for anything else)."""
+    if isinstance(node, ScalarNode) and node.tag == BOOL_TAG:
+        return ir.CachePolicy(enabled=bool(scalar_value(node)), span=r.span(node))
+    if not isinstance(node, MappingNode):
+        r.error("MMO840", f"`cache` of {what} must be true, false or {{ttl: DURATION}}", node,
+                help="write `cache: {ttl: 1h}`, `cache: true` (until cleared) or `cache: false`")
+        return None
+    fields = r.mapping(node, f"`cache` of {what}")
+    if fields is None:
+        return None
+    r.known(fields, CACHE_FIELDS, f"`cache` of {what}")
+    ttl = r.one_of(fields, CACHE_FIELDS, f"`cache` of {what}")
+    if ttl is None:
+        r.error("MMO840", f"`cache` of {what} gives no `ttl`", node,
+                help="write `cache: {ttl: 1h}`, or `cache: true` for no expiry")
+        return None
+    seconds = r.duration(ttl[1], ttl[0], f"`cache` of {what}")
+    return None if seconds is None else ir.CachePolicy(ttl=seconds, span=r.span(node))

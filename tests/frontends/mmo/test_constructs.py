@@ -100,6 +100,7 @@ def test_named_policies_and_defaults() -> None:
         "retry": {"kind": "ref", "name": "patient"},
         "breaker": {"kind": "ref", "name": "guard"},
         "timeout": 30.0,
+        "cache": None,
     }
 
 
