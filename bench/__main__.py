@@ -14,6 +14,7 @@ from bench import (
     bench_cli,
     bench_compile,
     bench_hostile,
+    bench_lsp,
     bench_providers,
     bench_runtime,
 )
@@ -25,6 +26,7 @@ MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
     ("bench_hostile", bench_hostile.main),
     ("bench_cli", bench_cli.main),
     ("bench_providers", bench_providers.main),
+    ("bench_lsp", bench_lsp.main),
 )
 
 

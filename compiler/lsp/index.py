@@ -59,6 +59,9 @@ class Locator:
         characters before it: a YAML mapping's key stands before the mapping's span)."""
         if span is None or not name:
             return None
+        if not before and span.line == span.end_line \
+                and span.end_column - span.column == len(name):
+            return span  # a token's span is the name already (most are)
         start = self.offset(span.line, span.column)
         end = self.offset(span.end_line, span.end_column)
         pattern = re.compile(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])")

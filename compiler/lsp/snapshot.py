@@ -15,7 +15,9 @@ from that text's index, moved the same way. The choice is documented in docs/edi
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from .. import ir
@@ -33,14 +35,23 @@ class Snapshot:
     suffix: str
     diagnostics: list[Diagnostic]
     pipeline: ir.Pipeline | None  # this text's, else the last good text's
-    index: Index
+    make_index: Callable[[], Index] = field(repr=False)
     config: Config
     parsed: bool  # False: the text does not parse; the rest is carried over
     config_error: str | None = None
+    # For a text that does not parse: the last snapshot that did, whose results are carried
+    # (always a parsed one, so a long run of broken edits never chains snapshots).
+    base: Snapshot | None = None
 
     @property
     def is_yaml(self) -> bool:
         return self.suffix in YAML_SUFFIXES
+
+    @cached_property
+    def index(self) -> Index:
+        """Built on first use: publishing diagnostics, the one thing every keystroke needs,
+        does not pay for it."""
+        return self.make_index()
 
 
 def project_config(path: Path) -> tuple[Config, str | None]:
@@ -63,17 +74,18 @@ def analyse(
         loaded = load_text(text, display, suffix)
     diagnostics = config.filter(loaded.diagnostics)
     source = loaded.text if loaded.text is not None else text
-    if loaded.pipeline is not None:
-        index = build_index(loaded.pipeline, source, suffix in YAML_SUFFIXES)
-        return Snapshot(source, suffix, diagnostics, loaded.pipeline, index, config, True,
-                        config_error)
-    good = previous if previous is not None and previous.pipeline is not None else None
+    pipeline = loaded.pipeline
+    if pipeline is not None:
+        yaml = suffix in YAML_SUFFIXES
+        return Snapshot(source, suffix, diagnostics, pipeline,
+                        lambda: build_index(pipeline, source, yaml), config, True, config_error)
+    good = previous if previous is None or previous.parsed else previous.base
     if good is None:
-        return Snapshot(source, suffix, diagnostics, None, Index(), config, False, config_error)
+        return Snapshot(source, suffix, diagnostics, None, Index, config, False, config_error)
     moved = LineMap(good.text, source)
     kept = [d for d in (moved.diagnostic(d) for d in good.diagnostics) if d is not None]
-    return Snapshot(source, suffix, diagnostics + kept, good.pipeline, moved.index(good.index),
-                    config, False, config_error)
+    return Snapshot(source, suffix, diagnostics + kept, good.pipeline,
+                    lambda: moved.index(good.index), config, False, config_error, good)
 
 
 class LineMap:
