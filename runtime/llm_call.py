@@ -25,7 +25,7 @@ from .attempts import AttemptLog, attempt_loop, first_success
 from .breaker import BreakerRegistry, CircuitBreaker
 from .catalog import ModelId, parse_model_id
 from .errors import CircuitOpenError, FallbackExhaustedError, LlmError, error_kind
-from .observer import Hooks, safe_call
+from .observer import Hooks, LlmCall, safe_call
 from .pricing import cost as price_cost
 from .providers import ProviderRegistry
 from .providers.base import LlmRequest, LlmResponse, Provider
@@ -51,6 +51,7 @@ class LlmContext:
         "mock_provider",
         "model_limits",
         "on_attempt",
+        "on_attempt_end",
         "providers",
         "rng",
         "run_id",
@@ -78,6 +79,7 @@ class LlmContext:
         self.breakers = breakers
         self.endpoints = endpoints
         self.on_attempt = hooks.on_attempt if hooks is not None else None
+        self.on_attempt_end = hooks.on_attempt_end if hooks is not None else None
         self.sleep = sleep
         self.clock = clock
         self.rng = rng
@@ -194,6 +196,7 @@ class _ModelAttempts(AttemptLog):
 
     __slots__ = ("attempt", "breaker", "ctx", "key", "limit", "provider", "request",
                  "requested", "response", "st", "step")
+    response: LlmResponse | None
 
     def __init__(self, ctx: LlmContext, step: LlmStep, st: StepTrace, requested: str, key: str,
                  breaker: CircuitBreaker | None, provider: Provider, request: LlmRequest,
@@ -227,6 +230,7 @@ class _ModelAttempts(AttemptLog):
 
     def begin(self, retry_number: int, wait: float) -> None:
         st = self.st
+        self.response = None  # set by `reply` when this attempt gets one
         self.attempt = attempt = AttemptTrace(len(st.attempts) + 1, self.requested, wait * 1000.0)
         st.attempts.append(attempt)
         on_attempt = self.ctx.on_attempt
@@ -241,6 +245,7 @@ class _ModelAttempts(AttemptLog):
         attempt.error_kind = "circuit_open"
         attempt.error = f"circuit open for {self.request.provider}/{self.request.model}: not called"
         _note_breaker(self.st, self.key, breaker)
+        self._report_end()
         return CircuitOpenError(self.requested, attempt.error)
 
     def failed(self, exc: Exception, latency: float) -> None:
@@ -249,6 +254,9 @@ class _ModelAttempts(AttemptLog):
         attempt.status = FAILED
         attempt.error_kind = error_kind(exc)
         attempt.error = redact(str(exc) or type(exc).__name__, self.ctx.secrets)
+        if self.response is not None:  # a reply that failed the JSON check: still charged
+            _charge(self.st, attempt, self.requested, self.response)
+        self._report_end()
 
     def gave_up(self, exc: Exception) -> None:
         if self.breaker is not None:
@@ -256,14 +264,23 @@ class _ModelAttempts(AttemptLog):
 
     def succeeded(self, result: Any, latency: float) -> None:
         attempt, response = self.attempt, self.response
+        assert response is not None  # a success is a reply
         attempt.latency_ms = latency * 1000.0
         attempt.status = SUCCESS
-        attempt.input_tokens = response.input_tokens
-        attempt.output_tokens = response.output_tokens
-        attempt.cached_input_tokens = response.cached_input_tokens
         if self.breaker is not None:
             _note_breaker(self.st, self.key, self.breaker)
-        _account(self.st, self.requested, response)
+        self.st.model_used = self.requested
+        _charge(self.st, attempt, self.requested, response)
+        self._report_end()
+
+    def _report_end(self) -> None:
+        """The observer's `on_attempt_end`, when it has one (the details cost nothing else)."""
+        on_attempt_end = self.ctx.on_attempt_end
+        if on_attempt_end is not None:
+            base_url = getattr(self.provider, "current_base_url", None)
+            call = LlmCall(self.request, self.response,
+                           base_url() if callable(base_url) else None)
+            safe_call(on_attempt_end, self.st.name, self.attempt, call)
 
 
 async def _call(provider: Provider, request: LlmRequest, timeout: float | None) -> LlmResponse:
@@ -281,19 +298,24 @@ async def _call(provider: Provider, request: LlmRequest, timeout: float | None) 
         ) from None
 
 
-def _account(st: StepTrace, requested: str, response: LlmResponse) -> None:
-    st.model_used = requested
-    st.input_tokens = response.input_tokens
-    st.output_tokens = response.output_tokens
-    st.cached_input_tokens = response.cached_input_tokens
-    st.tokens_estimated = response.tokens_estimated
+def _charge(st: StepTrace, attempt: AttemptTrace, requested: str,
+            response: LlmResponse) -> None:
+    """Record what a reply cost on its attempt and add it to the step: every reply the
+    provider sent is charged, also one that then failed the JSON check."""
+    attempt.input_tokens = response.input_tokens
+    attempt.output_tokens = response.output_tokens
+    attempt.cached_input_tokens = response.cached_input_tokens
+    st.input_tokens += response.input_tokens
+    st.output_tokens += response.output_tokens
+    st.cached_input_tokens += response.cached_input_tokens
+    st.tokens_estimated = st.tokens_estimated or response.tokens_estimated
     # Priced as the requested model, also in a mock run (`--mock`): the trace then shows what
     # the run would cost at these token counts. A model requested as `mock/...` is free.
     usd, estimated = price_cost(
         requested, response.input_tokens, response.output_tokens, response.cached_input_tokens
     )
-    st.cost_usd = usd
-    st.cost_estimated = estimated
+    st.cost_usd += usd
+    st.cost_estimated = st.cost_estimated or estimated
 
 
 def _note_breaker(st: StepTrace, key: str, breaker: CircuitBreaker) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -172,6 +172,7 @@ class RunRequest:
     as_json: bool = False
     quiet: bool = False
     capture_content: bool = False
+    otel: bool = False
 
 
 def run_request(request: RunRequest, err: Console, out: Console) -> int:
@@ -189,16 +190,20 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     if not request.mock:
         check_credentials(spec)
     view = LiveView(err, quiet=request.quiet)
+    observer, end_export = otel_observer(view) if request.otel else (view, None)
     try:
         result: RunResult = asyncio.run(
             module.run_result(
-                inputs, mock=request.mock, observer=view, capture_content=request.capture_content
+                inputs, mock=request.mock, observer=observer,
+                capture_content=request.capture_content,
             )
         )
     except InputError as exc:
         raise RunAbort(2, str(exc)) from exc
     finally:
         view.close()
+        if end_export is not None:
+            end_export()  # flush the spans before the process ends
     trace = result.trace
     if request.trace_path:
         _write("--trace", request.trace_path, trace.to_json())
@@ -226,6 +231,19 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     return 0
 
 
+def otel_observer(view: object) -> tuple[object, Callable[[], None]]:
+    """`--otel`: the progress view and an OTLP-exporting OpenTelemetry observer as one, and
+    the function that flushes the export; exit 2 saying what to install when it is missing."""
+    try:
+        from mmoc_runtime.observer import Observers
+        from mmoc_runtime.otel import otlp_observer
+
+        otel, end_export = otlp_observer()
+    except ImportError as exc:
+        raise RunAbort(2, f"--otel: {exc}") from exc
+    return Observers(view, otel), end_export
+
+
 def _fail(code: int, message: str, err: Console) -> NoReturn:
     if message:
         err.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
@@ -249,6 +267,9 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("-q", "--quiet", is_flag=True, help="No progress view or summary on stderr.")
 @click.option("--capture-content", is_flag=True,
               help="Record prompts and outputs in the trace (off by default).")
+@click.option("--otel", is_flag=True,
+              help="Export the run's OpenTelemetry spans over OTLP/HTTP to "
+                   "$OTEL_EXPORTER_OTLP_ENDPOINT (needs the otel extra).")
 @guard("running the pipeline")
 def run(
     file: Path,
@@ -260,6 +281,7 @@ def run(
     as_json: bool,
     quiet: bool,
     capture_content: bool,
+    otel: bool,
 ) -> None:
     """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage."""
     from ..modules import import_path, source_import_path
@@ -267,7 +289,7 @@ def run(
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content)
+                         quiet, capture_content, otel)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.
