@@ -79,3 +79,22 @@ def test_a_syntax_error_keeps_findings_on_untouched_lines_only() -> None:
                  previous=broken)
     assert again.base is good
     assert ("MMO507", 5) in [(d.code, d.span.line) for d in again.diagnostics if d.span]
+
+
+def test_the_projects_configuration_applies(tmp_path: Path) -> None:
+    from mmoc.lsp.snapshot import project_config
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.mmoc]\nignore = ["unused-output"]\n'
+        '[tool.mmoc.models]\n"openai/ft:mine" = {input = 1.0, output = 2.0}\n')
+    text = ('pipeline demo {\n  step a = llm openai/ft:mine { prompt "hi" } -> unused\n'
+            '  step b = llm openai/gpt-4o-mini { prompt "hi" } -> out\n  output out\n}\n')
+    path = tmp_path / "p.mmo"
+    config, error = project_config(path)
+    assert error is None
+    with_config = analyse(text, path, config)
+    assert with_config.diagnostics == []  # the declared model is known, MMO106 is ignored
+    assert "$1 in, $2 out per million tokens (config)" in (features.hover(with_config, 2, 8)
+                                                           or "")
+    without = analyse(text, path, Config())
+    assert sorted(d.code for d in without.diagnostics) == ["MMO106", "MMO401"]
