@@ -98,3 +98,24 @@ def test_the_projects_configuration_applies(tmp_path: Path) -> None:
                                                            or "")
     without = analyse(text, path, Config())
     assert sorted(d.code for d in without.diagnostics) == ["MMO106", "MMO401"]
+
+
+def test_no_feature_fails_anywhere_in_the_shipped_pipelines() -> None:
+    root = Path(__file__).resolve().parents[2] / "pipelines"
+    sources = sorted([*root.glob("*.mmo"), *root.glob("*.yaml")])
+    assert sources
+    for source in sources:
+        s = analyse(source.read_text(), source, Config())
+        assert s.parsed and s.diagnostics == [], source
+        assert features.symbols(s)
+        lines = s.text.split("\n")
+        answered = 0
+        for line, text in enumerate(lines, start=1):
+            for column in range(1, len(text) + 2, 3):
+                answered += features.hover(s, line, column) is not None
+                features.definition(s, line, column)
+                features.references(s, line, column, True)
+                features.completions(s, line, column)
+        assert answered > 10, source
+        if source.suffix == ".mmo":
+            assert features.formatted(s) == s.text  # the shipped files are canonical
