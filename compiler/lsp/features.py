@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from mmoc_runtime.catalog import CATALOG
 from mmoc_runtime.pricing import price_for
@@ -63,8 +64,6 @@ def suggested_fix(d: Diagnostic, text: str) -> str | None:
     words = [i for i in range(0, len(parts), 2) if parts[i]]
     if len(words) <= 1:
         return suggestion
-    from difflib import SequenceMatcher
-
     best = max(words, key=lambda i: SequenceMatcher(None, parts[i], suggestion).ratio())
     parts[best] = suggestion
     return "".join(parts)
@@ -343,19 +342,19 @@ def symbols(snap: Snapshot) -> list[Symbol]:
         return []
     children: list[Symbol] = []
     for inp in p.inputs:
-        children.extend(_symbol(snap, inp.name, "input", inp.span, "input"))
+        children.extend(_symbol(snap, inp.name, "input", inp.span))
     for retry in p.retry_policies:
-        children.extend(_symbol(snap, retry.name or "", "retry", retry.span, "retry"))
+        children.extend(_symbol(snap, retry.name or "", "retry", retry.span))
     for breaker in p.breaker_policies:
-        children.extend(_symbol(snap, breaker.name or "", "breaker", breaker.span, "breaker"))
+        children.extend(_symbol(snap, breaker.name or "", "breaker", breaker.span))
     for step in p.steps:
         children.extend(_step_symbol(snap, step))
     children.sort(key=lambda s: (s.span.line, s.span.column))
     return [Symbol(p.name, "pipeline", p.span, p.span, "pipeline", tuple(children))]
 
 
-def _symbol(snap: Snapshot, name: str, kind: str, span: Span | None, role: Kind | str,
-            detail: str = "", children: tuple[Symbol, ...] = ()) -> list[Symbol]:
+def _symbol(snap: Snapshot, name: str, kind: str, span: Span | None, detail: str = "",
+            children: tuple[Symbol, ...] = ()) -> list[Symbol]:
     if span is None:
         return []
     sites = [o.span for o in snap.index.occurrences if o.name == name and o.definition
@@ -366,9 +365,9 @@ def _symbol(snap: Snapshot, name: str, kind: str, span: Span | None, role: Kind 
 def _step_symbol(snap: Snapshot, step: AnyStep) -> list[Symbol]:
     if isinstance(step, ir.GroupStep):
         members = tuple(s for m in step.steps for s in _step_symbol(snap, m))
-        return _symbol(snap, step.name, "group", step.span, "step", "parallel", members)
+        return _symbol(snap, step.name, "group", step.span, "parallel", members)
     detail = step.model.id if isinstance(step, ir.LlmStep) else step.function
-    return _symbol(snap, step.name, "step", step.span, "step", detail)
+    return _symbol(snap, step.name, "step", step.span, detail)
 
 
 def formatted(snap: Snapshot) -> str | None:

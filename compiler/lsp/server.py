@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
@@ -49,7 +48,6 @@ class DocumentState:
     snapshot: Snapshot | None = None
     stale: bool = True
     task: asyncio.Future[None] | None = None
-    published: list[Any] = field(default_factory=list)
 
 
 class MmocLanguageServer(LanguageServer):
