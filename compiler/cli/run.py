@@ -173,6 +173,8 @@ class RunRequest:
     quiet: bool = False
     capture_content: bool = False
     otel: bool = False
+    # One of a folder's pipelines: it takes only the `-i` values it declares.
+    in_folder: bool = False
 
 
 def run_request(request: RunRequest, err: Console, out: Console) -> int:
@@ -186,7 +188,11 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     _check_writable("--trace-md", request.trace_md)
     module = compile_in_memory(request.file, err)
     spec: PipelineSpec = module.PIPELINE
-    inputs = collect_inputs(spec, request.pairs, request.inputs_json)
+    pairs = request.pairs
+    if request.in_folder:
+        declared = {item.name for item in spec.inputs}
+        pairs = tuple(p for p in pairs if p.partition("=")[0].strip() in declared)
+    inputs = collect_inputs(spec, pairs, request.inputs_json)
     if not request.mock:
         check_credentials(spec)
     view = LiveView(err, quiet=request.quiet)
@@ -229,6 +235,34 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     else:
         print_outputs(result.outputs, out, secrets)
     return 0
+
+
+def run_folder(request: RunRequest, err: Console, out: Console) -> int:
+    """`mmoc run FOLDER`: each pipeline in it (a `.mmo` wins over its YAML twin of the same
+    stem), one after the other, each with the `-i` values it declares; the worst exit code."""
+    from dataclasses import replace
+
+    from ..modules import import_path, source_import_path
+    from .common import display_path
+    from .demo import find_sources
+
+    if request.trace_path or request.trace_md or request.as_json or request.inputs_json:
+        raise RunAbort(2, "--trace, --trace-md, --json and --inputs-json take one pipeline, "
+                          "not a folder")
+    sources = find_sources([str(request.file)])
+    if not sources:
+        raise RunAbort(2, f"no pipeline sources (.mmo, .yaml, .yml) in `{request.file}`")
+    worst = 0
+    for source in sources:
+        err.print(Rule(display_path(source)))
+        try:
+            with import_path(source_import_path(source)):
+                code = run_request(replace(request, file=source, in_folder=True), err, out)
+        except RunAbort as exc:
+            err.print(Text(f"error: {exc.message}", style="bold red"), soft_wrap=True)
+            code = exc.code
+        worst = max(worst, code)
+    return worst
 
 
 def otel_observer(view: object) -> tuple[object, Callable[[], None]]:
@@ -283,7 +317,10 @@ def run(
     capture_content: bool,
     otel: bool,
 ) -> None:
-    """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage."""
+    """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage.
+
+    FILE may be a folder: each pipeline in it runs in turn (a .mmo wins over its YAML twin),
+    taking the -i values it declares."""
     from ..modules import import_path, source_import_path
 
     err = Console(stderr=True, highlight=False)
@@ -293,8 +330,11 @@ def run(
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.
-        with import_path(source_import_path(file)):
-            code = run_request(request, err, out)
+        if file.is_dir():
+            code = run_folder(request, err, out)
+        else:
+            with import_path(source_import_path(file)):
+                code = run_request(request, err, out)
     except RunAbort as exc:
         _fail(exc.code, exc.message, err)
     except KeyboardInterrupt:
