@@ -46,7 +46,7 @@ class Edit:
 # ---- diagnostics -------------------------------------------------------------------------
 
 
-def suggested_fix(d: Diagnostic, text: str) -> str | None:
+def suggested_fix(d: Diagnostic, lines: Sequence[str]) -> str | None:
     """The text a diagnostic's "did you mean" would put in place of its span, or None.
 
     A suggestion replaces the part of the span it corrects: `did you mean `openai`?` on the
@@ -57,7 +57,7 @@ def suggested_fix(d: Diagnostic, text: str) -> str | None:
     if found is None:
         return None
     suggestion = found.group(1)
-    written = _span_text(text, d.span)
+    written = _span_text(lines, d.span)
     if not written or "/" in suggestion:
         return suggestion
     parts = re.split(r"([/?])", written)
@@ -69,8 +69,7 @@ def suggested_fix(d: Diagnostic, text: str) -> str | None:
     return "".join(parts)
 
 
-def _span_text(text: str, span: Span) -> str:
-    lines = text.split("\n")
+def _span_text(lines: Sequence[str], span: Span) -> str:
     if not 0 < span.line <= len(lines):
         return ""
     return lines[span.line - 1][span.column - 1:span.end_column - 1]
@@ -87,7 +86,7 @@ def hover(snap: Snapshot, line: int, column: int) -> str | None:
                 "breaker": _hover_policy}[occ.kind](snap, p, occ)
         if text:
             return text
-    code = _code_at(snap.text, line, column)
+    code = _code_at(snap.lines, line, column)
     if code is not None:
         return explain_markdown(code)
     under = [d for d in snap.diagnostics if d.span is not None and _within(d.span, line, column)]
@@ -99,8 +98,7 @@ def _within(span: Span, line: int, column: int) -> bool:
     return (span.line, span.column) <= (line, column) <= (span.end_line, span.end_column)
 
 
-def _code_at(text: str, line: int, column: int) -> str | None:
-    lines = text.split("\n")
+def _code_at(lines: Sequence[str], line: int, column: int) -> str | None:
     if not 0 < line <= len(lines):
         return None
     for found in CODE_RE.finditer(lines[line - 1]):
@@ -284,7 +282,7 @@ _POLICY_BEFORE = re.compile(r"\b(retry|breaker)(\s+|:\s*)\w*$")
 
 
 def completions(snap: Snapshot, line: int, column: int) -> list[Completion]:
-    lines = snap.text.split("\n")
+    lines = snap.lines
     if not 0 < line <= len(lines):
         return []
     before = lines[line - 1][:column - 1]

@@ -118,8 +118,8 @@ class MmocLanguageServer(LanguageServer):
         if snap is None:
             diagnostics: list[lsp.Diagnostic] = []
         else:
-            lines = snap.text.split("\n")
-            diagnostics = [self.to_lsp(d, uri, lines, snap.text) for d in snap.diagnostics]
+            lines = snap.lines
+            diagnostics = [self.to_lsp(d, uri, lines) for d in snap.diagnostics]
             if snap.config_error and snap.config_error not in self.config_errors_shown:
                 self.config_errors_shown.add(snap.config_error)
                 self.window_show_message(lsp.ShowMessageParams(
@@ -147,11 +147,11 @@ class MmocLanguageServer(LanguageServer):
         server = self.workspace.position_codec.position_from_client_units(lines, position)
         return server.line + 1, server.character + 1
 
-    def to_lsp(self, d: Diagnostic, uri: str, lines: list[str], text: str) -> lsp.Diagnostic:
+    def to_lsp(self, d: Diagnostic, uri: str, lines: list[str]) -> lsp.Diagnostic:
         message = d.message + (f" ({d.label})" if d.label else "")
         if d.help:
             message += f"\nhelp: {d.help}"
-        fix = features.suggested_fix(d, text)
+        fix = features.suggested_fix(d, lines)
         return lsp.Diagnostic(
             range=self.to_range(d.span, lines),
             message=message,
@@ -167,11 +167,11 @@ class MmocLanguageServer(LanguageServer):
         )
 
     def locations(self, uri: str, spans: list[Span], snap: Snapshot) -> list[lsp.Location]:
-        lines = snap.text.split("\n")
+        lines = snap.lines
         return [lsp.Location(uri, self.to_range(s, lines)) for s in spans]
 
     def text_edits(self, edits: list[features.Edit], snap: Snapshot) -> list[lsp.TextEdit]:
-        lines = snap.text.split("\n")
+        lines = snap.lines
         return [lsp.TextEdit(self.to_range(e.span, lines), e.new_text) for e in edits]
 
 
@@ -254,7 +254,7 @@ def prepare_rename(
     occ = features.rename_target(snap, line, column)
     if occ is None:
         return None
-    return lsp.PrepareRenamePlaceholder(ls.to_range(occ.span, snap.text.split("\n")), occ.name)
+    return lsp.PrepareRenamePlaceholder(ls.to_range(occ.span, snap.lines), occ.name)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_RENAME, lsp.RenameOptions(prepare_provider=True))
@@ -309,7 +309,7 @@ def document_symbols(
     snap = ls.current(params.text_document.uri)
     if snap is None:
         return []
-    lines = snap.text.split("\n")
+    lines = snap.lines
 
     def convert(s: features.Symbol) -> lsp.DocumentSymbol:
         return lsp.DocumentSymbol(
@@ -332,7 +332,7 @@ def formatting(
     if new is None or new == snap.text:
         return []
     whole = features.whole_text_span(snap.text)
-    return [lsp.TextEdit(ls.to_range(whole, snap.text.split("\n")), new)]
+    return [lsp.TextEdit(ls.to_range(whole, snap.lines), new)]
 
 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,

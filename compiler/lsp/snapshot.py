@@ -48,6 +48,11 @@ class Snapshot:
         return self.suffix in YAML_SUFFIXES
 
     @cached_property
+    def lines(self) -> list[str]:
+        """The text's lines (without their `\\n`), split once per snapshot."""
+        return self.text.split("\n")
+
+    @cached_property
     def index(self) -> Index:
         """Built on first use: publishing diagnostics, the one thing every keystroke needs,
         does not pay for it."""

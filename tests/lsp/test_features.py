@@ -59,9 +59,9 @@ def test_quick_fix_replaces_only_the_part_it_corrects() -> None:
     text = "pipeline demo {\n  step a = llm opnai/gpt-4o { prompt \"hi\" }\n}\n"
     s = snap(text)
     (bad,) = [d for d in s.diagnostics if d.code == "MMO402"]
-    assert features.suggested_fix(bad, text) == "openai/gpt-4o"
+    assert features.suggested_fix(bad, text.split("\n")) == "openai/gpt-4o"
     plain = Diagnostic("MMO502", "x", Span.point("f", 1, 1, 3), help="did you mean `abc`?")
-    assert features.suggested_fix(plain, "abd") == "abc"
+    assert features.suggested_fix(plain, ["abd"]) == "abc"
 
 
 def test_a_syntax_error_keeps_findings_on_untouched_lines_only() -> None:
