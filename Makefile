@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint goldens fuzz dist clean
+.PHONY: test demo bench lint goldens fuzz dist clean editor-tests
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,7 +40,13 @@ lint: $(STAMP)
 # Every golden file: the modules of tests/cases/ and pipelines/, rendered diagnostics, and
 # docs/diagnostics.md. Review the diff before committing.
 goldens: $(STAMP)
-	$(BIN)/python -m pytest tests/cases tests/diagnostics tests/testing/test_shipped_cassette.py --update-goldens -q
+	$(BIN)/python -m pytest tests/cases tests/diagnostics tests/editors tests/testing/test_shipped_cassette.py --update-goldens -q
+
+# The VS Code extension: its npm packages, the grammar's tests (tests/editors skips them
+# without the packages) and the .vsix (left in editors/vscode/, not committed).
+editor-tests: $(STAMP)
+	cd editors/vscode && npm ci --no-audit --no-fund && npx vsce package --allow-missing-repository
+	$(BIN)/python -m pytest tests/editors -q
 
 # The fuzz corpus (tests/fuzz) at length: random examples, MMOC_FUZZ_EXAMPLES per property
 # (the suite runs a few, always the same), and every bomb and special file.

@@ -16,6 +16,7 @@ from bench import (
     bench_compile,
     bench_hostile,
     bench_http,
+    bench_lsp,
     bench_map,
     bench_providers,
     bench_runtime,
@@ -33,6 +34,7 @@ MODULES: tuple[tuple[str, Callable[[], object]], ...] = (
     ("bench_stream", bench_stream.main),
     ("bench_map", bench_map.main),
     ("bench_batch", bench_batch.main),
+    ("bench_lsp", bench_lsp.main),
 )
 
 

@@ -22,6 +22,11 @@ class Node(Record):
     span: Span | None = Field(default=None, exclude=True, repr=False)
     # Comment lines (without `#`) that stood just before this node in a .mmo source.
     comments: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
+    # Where each plain value of this node was written (`temperature`, `max_retries`, ...),
+    # as (field name, span) pairs: such values carry no span of their own, and a check reports
+    # a bad one at the value itself. Fields without an entry fall back to the node's span
+    # (`checks.support.value_span`).
+    field_spans: tuple[tuple[str, Span], ...] = Field(default=(), exclude=True, repr=False)
 
 
 class Ident(Node):

@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("mmoc.codegen",),
     ("mmoc.modules", "mmoc.driver"),
     ("mmoc.builder", "mmoc.testing"),
+    ("mmoc.lsp",),
     ("mmoc.cli", "mmoc.demo", "mmoc.__main__", "mmoc.pytest_plugin"),
     ("mmoc",),  # the package itself: its public names load lazily from the stages above
 )

@@ -22,6 +22,7 @@ from .support import (
     is_number,
     listing,
     name_span,
+    value_span,
 )
 
 # Bounds past which a number is a mistake rather than a choice ("absurd").
@@ -70,14 +71,15 @@ def _shown(value: object) -> str:
 def _retry_problems(policy: ir.RetryPolicy, owner: str) -> Iterator[Diagnostic]:
     span = policy.span
     what = f"retry policy `{policy.name}`" if policy.name else f"the retry policy of {owner}"
-    yield from _range("MMO501", f"max_retries of {what}", policy.max_retries, span,
-                      lo=0, hi=MAX_RETRIES, integer=True)
-    yield from _range("MMO501", f"the base delay of {what}", policy.base_delay, span,
-                      lo=0, hi=MAX_DELAY_SECONDS)
-    yield from _range("MMO501", f"the multiplier of {what}", policy.multiplier, span,
-                      lo=1, hi=MAX_MULTIPLIER)
-    yield from _range("MMO501", f"the max delay of {what}", policy.max_delay, span,
-                      lo=0, hi=MAX_DELAY_SECONDS)
+    yield from _range("MMO501", f"max_retries of {what}", policy.max_retries,
+                      value_span(policy, "max_retries", span), lo=0, hi=MAX_RETRIES,
+                      integer=True)
+    yield from _range("MMO501", f"the base delay of {what}", policy.base_delay,
+                      value_span(policy, "base_delay", span), lo=0, hi=MAX_DELAY_SECONDS)
+    yield from _range("MMO501", f"the multiplier of {what}", policy.multiplier,
+                      value_span(policy, "multiplier", span), lo=1, hi=MAX_MULTIPLIER)
+    yield from _range("MMO501", f"the max delay of {what}", policy.max_delay,
+                      value_span(policy, "max_delay", span), lo=0, hi=MAX_DELAY_SECONDS)
     if (
         is_number(policy.base_delay)
         and is_number(policy.max_delay)
@@ -87,7 +89,7 @@ def _retry_problems(policy: ir.RetryPolicy, owner: str) -> Iterator[Diagnostic]:
             "MMO501",
             f"the max delay of {what} ({_shown(policy.max_delay)}s) is below its base "
             f"delay ({_shown(policy.base_delay)}s)",
-            span,
+            value_span(policy, "max_delay", span),
             help="raise max_delay to at least the base delay",
         )
     for field, value, allowed in (("backoff", policy.backoff, BACKOFFS),
@@ -97,7 +99,7 @@ def _retry_problems(policy: ir.RetryPolicy, owner: str) -> Iterator[Diagnostic]:
                 "MMO506",
                 f"{field} of {what} is {fmt_value(value)}; it must be one of "
                 + ", ".join(allowed),
-                span,
+                value_span(policy, field, span),
                 help=did_you_mean(str(value), allowed),
             )
     kinds = sorted(ALL_KINDS)
@@ -116,11 +118,14 @@ def _breaker_problems(policy: ir.BreakerPolicy, owner: str) -> Iterator[Diagnost
     span = policy.span
     what = f"breaker `{policy.name}`" if policy.name else f"the breaker of {owner}"
     yield from _range("MMO501", f"the failure threshold of {what}", policy.failure_threshold,
-                      span, lo=1, hi=MAX_THRESHOLD, integer=True)
+                      value_span(policy, "failure_threshold", span), lo=1, hi=MAX_THRESHOLD,
+                      integer=True)
     yield from _range("MMO501", f"the recovery timeout of {what}", policy.recovery_timeout,
-                      span, lo=0, hi=MAX_DELAY_SECONDS, lo_open=True)
+                      value_span(policy, "recovery_timeout", span), lo=0,
+                      hi=MAX_DELAY_SECONDS, lo_open=True)
     yield from _range("MMO501", f"half_open_max_calls of {what}", policy.half_open_max_calls,
-                      span, lo=1, hi=MAX_THRESHOLD, integer=True)
+                      value_span(policy, "half_open_max_calls", span), lo=1,
+                      hi=MAX_THRESHOLD, integer=True)
 
 
 def check_policies(p: ir.Pipeline) -> Iterator[Diagnostic]:
@@ -214,22 +219,24 @@ def _timeout_problems(value: object, what: str, span: Span | None) -> Iterator[D
 
 def check_step_values(p: ir.Pipeline) -> Iterator[Diagnostic]:
     yield from _timeout_problems(p.defaults.timeout, "the pipeline default",
-                                 first_span(p.defaults, p))
+                                 value_span(p.defaults, "timeout", first_span(p.defaults, p)))
     for step in p.all_steps():
         span = name_span(step)
         what = f"step `{step.name}`"
-        yield from _timeout_problems(step.timeout, what, span)
+        yield from _timeout_problems(step.timeout, what, value_span(step, "timeout", span))
         if isinstance(step, ir.LlmStep):
             if step.temperature is not None:
                 yield from _range("MMO507", f"the temperature of {what}", step.temperature,
-                                  span, lo=0, hi=2)
+                                  value_span(step, "temperature", span), lo=0, hi=2)
             if step.max_tokens is not None:
-                yield from _range("MMO507", f"max_tokens of {what}", step.max_tokens, span,
-                                  lo=1, hi=10_000_000.0, integer=True)
+                yield from _range("MMO507", f"max_tokens of {what}", step.max_tokens,
+                                  value_span(step, "max_tokens", span), lo=1,
+                                  hi=10_000_000.0, integer=True)
             yield from _schema_problems(step, span)
         if isinstance(step, ir.GroupStep) and step.concurrency is not None:
             yield from _range("MMO507", f"the concurrency of parallel group `{step.name}`",
-                              step.concurrency, span, lo=1, hi=MAX_THRESHOLD, integer=True)
+                              step.concurrency, value_span(step, "concurrency", span), lo=1,
+                              hi=MAX_THRESHOLD, integer=True)
 
 
 def _schema_problems(step: AnyStep, span: Span | None) -> Iterator[Diagnostic]:

@@ -98,6 +98,15 @@ def name_span(step: AnyStep) -> Span | None:
     return step.name_span or step.span
 
 
+def value_span(node: ir.Node, field: str, fallback: Span | None) -> Span | None:
+    """Where the value of `node.<field>` was written, else `fallback` (a check reports a bad
+    number at the number itself when the front end recorded where it was)."""
+    for name, span in node.field_spans:
+        if name == field:
+            return span
+    return fallback
+
+
 def key_span(step: AnyStep) -> Span | None:
     return step.output_key_span or step.name_span or step.span
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "run": "run:run",
     "graph": "graph:graph",
     "test": "test:test",
+    "lsp": "lsp:lsp",
 }
 
 

@@ -52,6 +52,7 @@ class Field:
     span: Span
     comments: tuple[str, ...] = ()
     has_node: bool = True  # False: the comments must go to the enclosing step
+    value_span: Span | None = None  # where a plain value (a number, a duration) was written
 
 
 @dataclass
@@ -69,8 +70,11 @@ class MmoBuilder(TestRules, RulesBase):
 
     # ---- step fields -------------------------------------------------------------------
 
-    def _field(self, meta: Meta, name: str, value: Any, has_node: bool = True) -> Field:
-        return Field(name, value, self.span(meta), self.comments_at(meta), has_node)
+    def _field(
+        self, meta: Meta, name: str, value: Any, has_node: bool = True,
+        value_span: Span | None = None,
+    ) -> Field:
+        return Field(name, value, self.span(meta), self.comments_at(meta), has_node, value_span)
 
     def prompt_field(self, meta: Meta, c: list[Any]) -> Field:
         return self._field(meta, "prompt", c[0])
@@ -79,10 +83,12 @@ class MmoBuilder(TestRules, RulesBase):
         return self._field(meta, "system", c[0])
 
     def temperature_field(self, meta: Meta, c: list[Token]) -> Field:
-        return self._field(meta, "temperature", self.number_of(c[0]), has_node=False)
+        return self._field(meta, "temperature", self.number_of(c[0]), has_node=False,
+                           value_span=self.tspan(c[0]))
 
     def max_tokens_field(self, meta: Meta, c: list[Token]) -> Field:
-        return self._field(meta, "max_tokens", self.number_of(c[0]), has_node=False)
+        return self._field(meta, "max_tokens", self.number_of(c[0]), has_node=False,
+                           value_span=self.tspan(c[0]))
 
     def stop_field(self, meta: Meta, c: list[Any]) -> Field:
         stops = tuple(self.decode(t).value for t in c if t is not None)
@@ -113,7 +119,8 @@ class MmoBuilder(TestRules, RulesBase):
         return self._field(meta, "fallback", tuple(m for m in c if m is not None))
 
     def timeout_field(self, meta: Meta, c: list[Token]) -> Field:
-        return self._field(meta, "timeout", self.seconds(c[0]), has_node=False)
+        return self._field(meta, "timeout", self.seconds(c[0]), has_node=False,
+                           value_span=self.tspan(c[0]))
 
     def json_field(self, meta: Meta, c: list[Any]) -> Field:
         valid, schema = (False, None) if c[0] is None else self.values.to_json(c[0], "a schema")
@@ -246,6 +253,7 @@ class MmoBuilder(TestRules, RulesBase):
             "timeout": self._value(fields, "timeout"),
             "span": self.span(meta),
             "comments": self.comments_at(meta) + stray,
+            "field_spans": _value_spans(fields),
         }
         if kind == "transform":
             func, reads, whole_context = head
@@ -294,7 +302,8 @@ class MmoBuilder(TestRules, RulesBase):
         name_tok, args, body, key_tok = c
         name = str(name_tok)
         fields, members, stray = self.gather(body, CONTROL_FIELDS, "a parallel group", name)
-        settings = self.values.named_args(args or [], GROUP_ARGS, "a group")
+        arg_spans: dict[str, Span] = {}
+        settings = self.values.named_args(args or [], GROUP_ARGS, "a group", arg_spans)
         return ir.GroupStep(
             name=name,
             name_span=self.tspan(name_tok),
@@ -307,6 +316,7 @@ class MmoBuilder(TestRules, RulesBase):
             steps=tuple(members),
             concurrency=settings.get("concurrency"),
             span=self.span(meta),
+            field_spans=_value_spans(fields) + tuple(arg_spans.items()),
             comments=self.comments_at(meta) + stray,
         )
 
@@ -404,7 +414,7 @@ class MmoBuilder(TestRules, RulesBase):
                         item.span,
                         labels=(Label(defaults[key].span, "first given here"),),
                     )
-                defaults[key] = Field(key, f.value, item.span)
+                defaults[key] = Field(key, f.value, item.span, value_span=f.value_span)
             elif item.name in singles:
                 self.error(
                     "MMO107",
@@ -434,6 +444,7 @@ class MmoBuilder(TestRules, RulesBase):
                 timeout=defaults["timeout"].value if "timeout" in defaults else None,
                 cache=defaults["cache"].value if "cache" in defaults else None,
                 comments=tuple(default_comments),
+                field_spans=_value_spans(defaults),
             ),
             steps=tuple(steps),
             limits=tuple(declared.get(ir.RateLimit, [])),
@@ -442,3 +453,8 @@ class MmoBuilder(TestRules, RulesBase):
             span=self.span(meta),
             comments=self.comments_at(meta) + tuple(extra_comments),
         )
+
+
+def _value_spans(fields: dict[str, Field]) -> tuple[tuple[str, Span], ...]:
+    """The IR's `field_spans` of a body: where each plain value was written."""
+    return tuple((f.name, f.value_span) for f in fields.values() if f.value_span is not None)

@@ -119,19 +119,15 @@ class ValueReader:
         args: list[tuple[Token, Val]],
         table: dict[str, tuple[str, tuple[str, ...]]],
         what: str,
+        spans: dict[str, Span] | None = None,
     ) -> dict[str, Any]:
-        """Check each `name: value` against `table`; return IR field -> converted value."""
+        """Check each `name: value` against `table`; return IR field -> converted value.
+        `spans`, when given, receives IR field -> where its value was written."""
         out: dict[str, Any] = {}
         seen: dict[str, Span] = {}
         for tok, val in args:
             name = str(tok)
-            span = Span(
-                file=val.span.file,
-                line=tok.line or 1,
-                column=tok.column or 1,
-                end_line=tok.end_line or 1,
-                end_column=tok.end_column or 1,
-            )
+            span = self._token_span(tok, val.span.file)
             entry = table.get(name)
             if entry is None:
                 close = get_close_matches(name, list(table), n=1)
@@ -163,19 +159,35 @@ class ValueReader:
             if value is None and val.kind in ("number", "duration"):
                 continue  # too large or a bad unit, reported already: the default stands
             out[target] = value
+            if spans is not None:
+                spans[target] = val.span
         return out
+
+    @staticmethod
+    def _token_span(tok: Token, file: str) -> Span:
+        return Span(
+            file=file,
+            line=tok.line or 1,
+            column=tok.column or 1,
+            end_line=tok.end_line or 1,
+            end_column=tok.end_column or 1,
+        )
 
     def retry_policy(
         self, name: str | None, backoff: Token, args: list[tuple[Token, Val]], span: Span
     ) -> ir.RetryPolicy:
-        values = self.named_args(args, RETRY_ARGS, f"`{backoff}` retry")
-        return ir.RetryPolicy(name=name, backoff=str(backoff), span=span, **values)
+        spans: dict[str, Span] = {}
+        values = self.named_args(args, RETRY_ARGS, f"`{backoff}` retry", spans)
+        spans.setdefault("backoff", self._token_span(backoff, span.file))
+        return ir.RetryPolicy(name=name, backoff=str(backoff), span=span,
+                              field_spans=tuple(spans.items()), **values)
 
     def breaker_policy(
         self, name: str | None, args: list[tuple[Token, Val]], span: Span
     ) -> ir.BreakerPolicy:
-        values = self.named_args(args, BREAKER_ARGS, "a breaker")
-        return ir.BreakerPolicy(name=name, span=span, **values)
+        spans: dict[str, Span] = {}
+        values = self.named_args(args, BREAKER_ARGS, "a breaker", spans)
+        return ir.BreakerPolicy(name=name, span=span, field_spans=tuple(spans.items()), **values)
 
     def rate_limit(self, target: ir.ModelRef, args: list[tuple[Token, Val]],
                    span: Span) -> ir.RateLimit:

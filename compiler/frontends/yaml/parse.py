@@ -54,6 +54,14 @@ LLM_FIELDS = COMMON_FIELDS + (
 )  # fmt: skip
 TRANSFORM_FIELDS = COMMON_FIELDS + ("function", "reads", "input_mapping", "pass_context")
 GROUP_FIELDS = COMMON_FIELDS + ("steps", "sub_steps", "concurrency")
+# The IR fields holding a plain value, and the YAML keys that give it (first found wins, as
+# `one_of` reads them): their spans go to the IR's `field_spans`.
+VALUE_FIELDS = (
+    ("timeout", ("timeout_seconds", "timeout")),
+    ("temperature", ("temperature",)),
+    ("max_tokens", ("max_tokens",)),
+    ("concurrency", ("concurrency",)),
+)
 FIELDS_BY_TYPE = {
     "llm": LLM_FIELDS,
     "conditional": LLM_FIELDS,
@@ -178,10 +186,24 @@ class _Builder:
             return None
         if name is None or name_entry is None or common is None or body is None:
             return None
-        cls = {
-            "transform": ir.TransformStep, "parallel_group": ir.GroupStep, "map": ir.MapStep
-        }.get(step_type, ir.LlmStep)
-        return cls(name=name, name_span=r.span(name_entry[1]), span=r.span(node), **common, **body)
+        cls = {"transform": ir.TransformStep, "parallel_group": ir.GroupStep, "map": ir.MapStep}.get(
+            step_type, ir.LlmStep
+        )
+        return cls(
+            name=name, name_span=r.span(name_entry[1]), span=r.span(node),
+            field_spans=self.value_spans(fields), **common, **body,
+        )
+
+    def value_spans(self, fields: Fields) -> tuple[tuple[str, Span], ...]:
+        """The IR's `field_spans` of a step: where each plain value was written."""
+        found = []
+        for attr, keys in VALUE_FIELDS:
+            for key in keys:
+                node = fields.get(key)
+                if node is not None:
+                    found.append((attr, self.r.span(node)))
+                    break
+        return tuple(found)
 
     def step_type(self, fields: Fields, allowed: tuple[str, ...], what: str) -> str | None:
         r = self.r
@@ -290,6 +312,7 @@ class _Builder:
             if node is not None:
                 out[attr] = read(node, field, what)
 
+
     def retry(self, fields: Fields, what: str, out: dict[str, Any]) -> None:
         """`retry` (a name or settings), or the seed's `max_retries: N`; not both."""
         r = self.r
@@ -311,7 +334,11 @@ class _Builder:
             out["retry"] = (
                 None
                 if count is None
-                else ir.RetryPolicy(max_retries=count, span=r.span(count_node))
+                else ir.RetryPolicy(
+                    max_retries=count,
+                    span=r.span(count_node),
+                    field_spans=(("max_retries", r.span(count_node)),),
+                )
             )
 
     def output(self, fields: Fields, what: str) -> ir.OutputSpec | None | bool:

@@ -12,6 +12,7 @@ from typing import TypeVar
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from ... import ir
+from ...source import Span
 from .nodes import BOOL_TAG, is_null, is_str, scalar_value
 from .reader import Reader
 
@@ -160,6 +161,7 @@ def retry_policy(r: Reader, node: Node, what: str, name: str | None) -> ir.Retry
         return None
     r.known(fields, RETRY_FIELDS, what)
     values: dict[str, object] = {}
+    spans: dict[str, Span] = {}
     ok = True
     for field, attr, read in (
         ("max_retries", "max_retries", r.integer),
@@ -171,10 +173,12 @@ def retry_policy(r: Reader, node: Node, what: str, name: str | None) -> ir.Retry
         value_node = fields.get(field)
         if value_node is not None:
             values[attr] = read(value_node, field, what)
+            spans[attr] = r.span(value_node)
             ok = ok and values[attr] is not None
     jitter_node = fields.get("jitter")
     if jitter_node is not None:
         values["jitter"] = _jitter(r, jitter_node, what)
+        spans["jitter"] = r.span(jitter_node)
         ok = ok and values["jitter"] is not None
     kinds_node = fields.get("retry_on")
     if kinds_node is not None:
@@ -182,7 +186,9 @@ def retry_policy(r: Reader, node: Node, what: str, name: str | None) -> ir.Retry
         ok = ok and values["retry_on"] is not None
     if not ok:
         return None
-    return ir.RetryPolicy(name=name, span=r.span(node), **values)  # type: ignore[arg-type]
+    return ir.RetryPolicy(
+        name=name, span=r.span(node), field_spans=tuple(spans.items()), **values  # type: ignore[arg-type]
+    )
 
 
 def _jitter(r: Reader, node: Node, what: str) -> str | None:
@@ -198,6 +204,7 @@ def breaker_policy(r: Reader, node: Node, what: str, name: str | None) -> ir.Bre
         return None
     r.known(fields, BREAKER_FIELDS, what)
     values: dict[str, object] = {}
+    spans: dict[str, Span] = {}
     for field, attr, read in (
         ("failure_threshold", "failure_threshold", r.integer),
         ("recovery_timeout_seconds", "recovery_timeout", r.duration),
@@ -206,9 +213,12 @@ def breaker_policy(r: Reader, node: Node, what: str, name: str | None) -> ir.Bre
         value_node = fields.get(field)
         if value_node is not None:
             values[attr] = read(value_node, field, what)
+            spans[attr] = r.span(value_node)
     if any(v is None for v in values.values()):
         return None
-    return ir.BreakerPolicy(name=name, span=r.span(node), **values)  # type: ignore[arg-type]
+    return ir.BreakerPolicy(
+        name=name, span=r.span(node), field_spans=tuple(spans.items()), **values  # type: ignore[arg-type]
+    )
 
 
 def read_defaults(r: Reader, node: Node) -> ir.Defaults | None:
@@ -231,8 +241,11 @@ def read_defaults(r: Reader, node: Node) -> ir.Defaults | None:
         or (cache_node is not None and cache is None)
     ):
         return None
-    return ir.Defaults(retry=retry, breaker=breaker, timeout=seconds, cache=cache,
-                       span=r.span(node))
+    spans = () if timeout is None else (("timeout", r.span(timeout[1])),)
+    return ir.Defaults(
+        retry=retry, breaker=breaker, timeout=seconds, cache=cache, span=r.span(node),
+        field_spans=spans
+    )
 
 
 def cache_setting(r: Reader, node: Node, what: str) -> ir.CachePolicy | None:
