@@ -51,8 +51,21 @@ class CompiledPipeline(Generic[InputsT, OutputsT]):
         not; inputs are validated at run time, so any mapping is accepted."""
         return await execute(self.spec, inputs, **options)
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+    def stream(self, inputs: InputsT, **options: Any) -> AsyncIterator[Event]:
+        """Run the pipeline and yield its events as they happen (`mmoc_runtime.events`): the
+        text of its llm steps as it arrives, retries, fallbacks, each step's end, and last
+        `RunFinished` with the outputs and the trace (a failed run raises nothing: see
+        `RunFinished.success`). `async for event in pipeline.stream(inputs): ...`"""
+        from .streaming import stream
+
+        return stream(self.spec, inputs, **options)
+
+    def run_batch(self, rows: Iterable[Row], **options: Any) -> AsyncIterator[RowResult]:
+        """Run the pipeline once per row (a mapping of inputs): an async iterator of each
+        row's `RowResult` as it finishes. Options are `mmoc_runtime.batch.run_batch`'s
+        (`concurrency=`, `max_cost=`, `skip=`, `control=`, `grace=`) and `execute`'s;
+        `backend="ray"` runs the rows on a Ray cluster (`mmoc_runtime.ray_batch`)."""
+        return _run_batch(self.spec, rows, **options)
 
     def main(self, argv: Sequence[str] | None = None) -> int:
         """The command line: run the pipeline, print its outputs as JSON (`--help` lists the

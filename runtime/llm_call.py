@@ -260,13 +260,14 @@ class _ModelAttempts(AttemptLog):
             self.provider = ctx.providers.get(self.routed, ctx.endpoints)
         provider = self.provider
         timeout = self.step.timeout
-        if ctx.on_text is not None:
+        on_text = ctx.on_text
+        if on_text is not None:
             from .streaming_call import streamed_reply  # loaded by the first streamed call
 
             async def streamed() -> LlmResponse:
                 return await streamed_reply(
                     provider, self.request, timeout, self.limit, self.attempt,
-                    ctx.on_text, ctx.clock, started)
+                    on_text, ctx.clock, started)
 
             guard = ctx.guard
             return await (guard.call(self.requested, self.request, streamed)

@@ -113,7 +113,7 @@ def _lower(
         source_sha256=sha,
         compiler_version=__version__,
         docstring=docstring_literal(_docstring(p, source_path)),
-        abi=CACHE_ABI if "CachePolicy" in ctx.runtime_used else GENERATED_ABI,
+        abi=GENERATED_ABI,
         n=n,
         api=api,
         stdlib_modules=(("sys", n["sys"]),),

@@ -364,6 +364,10 @@ def _step_symbol(snap: Snapshot, step: AnyStep) -> list[Symbol]:
     if isinstance(step, ir.GroupStep):
         members = tuple(s for m in step.steps for s in _step_symbol(snap, m))
         return _symbol(snap, step.name, "group", step.span, "parallel", members)
+    if isinstance(step, ir.MapStep):
+        body = tuple(s for m in step.steps for s in _step_symbol(snap, m))
+        return _symbol(snap, step.name, "group", step.span, f"map over {step.for_each.name}",
+                       body)
     detail = step.model.id if isinstance(step, ir.LlmStep) else step.function
     return _symbol(snap, step.name, "step", step.span, detail)
 

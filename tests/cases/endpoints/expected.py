@@ -31,6 +31,7 @@ __all__ = [
     "main",
     "pipeline",
     "run",
+    "run_batch",
     "run_result",
     "run_sync",
     "stream",
@@ -94,11 +95,13 @@ PIPELINE = PipelineSpec(
 # The entry points, typed by Inputs and Outputs: await run(inputs), run_sync(inputs),
 # await run_result(inputs) for the whole result with its trace, main() for the command line,
 # async for event in stream(inputs) for the run's events as they happen.
+# run_batch(rows) for an async iterator of one result per row.
 pipeline = CompiledPipeline[Inputs, Outputs](PIPELINE)
 run = pipeline.run
 run_sync = pipeline.run_sync
 run_result = pipeline.run_result
 stream = pipeline.stream
+run_batch = pipeline.run_batch
 main = pipeline.main
 
 if __name__ == "__main__":
