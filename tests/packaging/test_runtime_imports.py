@@ -19,7 +19,9 @@ DECLARED = {
         "dependencies"
     ]
 }
-OPTIONAL = {"otel.py": {"opentelemetry"}, "observer.py": {"rich"}}
+OPTIONAL = {"otel.py": {"opentelemetry"}, "observer.py": {"rich"},
+            # the `ray` extra, imported only by the Ray backend
+            "ray_batch.py": {"ray"}, "ray_limits.py": {"ray"}}
 
 
 def third_party_imports(path: Path) -> set[str]:
