@@ -102,6 +102,9 @@ class PipelineTestItem(pytest.Item):
 
     def __init__(self, *, loaded: Any, test: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Plugins written for function items read `funcargs` (pytest-lsp's runtest wrapper
+        # gives up, failing the test, on an item without it): these items take no fixtures.
+        self.funcargs: dict[str, Any] = {}
         self.loaded = loaded
         self.test = test
 
@@ -133,6 +136,7 @@ class PipelineErrorItem(pytest.Item):
 
     def __init__(self, *, loaded: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.funcargs: dict[str, Any] = {}  # as PipelineTestItem's
         self.loaded = loaded
 
     def runtest(self) -> None:
