@@ -13,15 +13,14 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from .backends import run_batch as _run_batch
-from .batch import Row, RowResult
-from .executor import execute
-from .result import RunResult
-from .script import main as script_main
 from .spec import PipelineSpec
 
-if TYPE_CHECKING:  # streaming loads on the first `stream`: importing a module stays lean
+# The executor, batches, streaming and the command line load on first use: importing a
+# generated module (what an app does at start-up) builds only its spec.
+if TYPE_CHECKING:
+    from .batch import Row, RowResult
     from .events import Event
+    from .result import RunResult
 
 InputsT = TypeVar("InputsT", bound=Mapping[str, Any])
 OutputsT = TypeVar("OutputsT", bound=Mapping[str, Any])
@@ -38,6 +37,8 @@ class CompiledPipeline(Generic[InputsT, OutputsT]):
 
     async def run(self, inputs: InputsT, **options: Any) -> OutputsT:
         """Run the pipeline and return its outputs; raise `PipelineFailed` if a step fails."""
+        from .executor import execute
+
         result = await execute(self.spec, inputs, **options)
         result.raise_for_status()
         return cast(OutputsT, result.outputs)
@@ -49,6 +50,8 @@ class CompiledPipeline(Generic[InputsT, OutputsT]):
     async def run_result(self, inputs: Mapping[str, Any], **options: Any) -> RunResult:
         """Run the pipeline and return the full result (outputs, values, trace), failed or
         not; inputs are validated at run time, so any mapping is accepted."""
+        from .executor import execute
+
         return await execute(self.spec, inputs, **options)
 
     def stream(self, inputs: InputsT, **options: Any) -> AsyncIterator[Event]:
@@ -65,12 +68,16 @@ class CompiledPipeline(Generic[InputsT, OutputsT]):
         row's `RowResult` as it finishes. Options are `mmoc_runtime.batch.run_batch`'s
         (`concurrency=`, `max_cost=`, `skip=`, `control=`, `grace=`) and `execute`'s;
         `backend="ray"` runs the rows on a Ray cluster (`mmoc_runtime.ray_batch`)."""
-        return _run_batch(self.spec, rows, **options)
+        from .backends import run_batch
+
+        return run_batch(self.spec, rows, **options)
 
     def main(self, argv: Sequence[str] | None = None) -> int:
         """The command line: run the pipeline, print its outputs as JSON (`--help` lists the
         options); the exit code."""
-        return script_main(self.spec, argv)
+        from .script import main
+
+        return main(self.spec, argv)
 
     def __repr__(self) -> str:
         return f"CompiledPipeline({self.spec.name!r})"
