@@ -358,6 +358,28 @@ def _status_error(
     return call.error(kind, message, status=status, retry_after=retry_after)
 
 
+async def _send(call: Call, base_url: str, path: str, headers: Mapping[str, str],
+                body: Mapping[str, Any], timeouts: Timeouts) -> Any:
+    """POST `body` as JSON on the provider's pool; the response, its body not yet read (the
+    caller releases it). A bad base URL is a `ConfigError`, a failure to get a reply a mapped
+    `LlmError` (`timeout`/`connection`)."""
+    import aiohttp
+
+    client = await client_for(call.provider, base_url)
+    try:
+        return await client.post(
+            base_url.rstrip("/") + path,
+            data=_json_bytes(body),
+            headers=_with_json_type(headers),
+            timeout=_client_timeout(timeouts.connect, timeouts.read),
+            allow_redirects=False,
+        )
+    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+        raise _bad_base_url(call, base_url, exc) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise transport_error(call, exc) from None
+
+
 async def post_json(
     call: Call,
     base_url: str,
@@ -376,21 +398,12 @@ async def post_json(
     """
     import aiohttp
 
-    client = await client_for(call.provider, base_url)
-    url = base_url.rstrip("/") + path
+    response = await _send(call, base_url, path, headers, body, timeouts)
     try:
-        async with client.post(
-            url,
-            data=_json_bytes(body),
-            headers=_with_json_type(headers),
-            timeout=_client_timeout(timeouts.connect, timeouts.read),
-            allow_redirects=False,
-        ) as response:
+        async with response:
             status = response.status
             raw = await response.read()
             reply_headers = response.headers
-    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-        raise _bad_base_url(call, base_url, exc) from None
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise transport_error(call, exc) from None
 
@@ -420,20 +433,7 @@ async def stream_post(
     than the read timeout is `timeout` and anything else is `stream_interrupted`."""
     import aiohttp
 
-    client = await client_for(call.provider, base_url)
-    url = base_url.rstrip("/") + path
-    try:
-        response = await client.post(
-            url,
-            data=_json_bytes(body),
-            headers=_with_json_type(headers),
-            timeout=_client_timeout(timeouts.connect, timeouts.read),
-            allow_redirects=False,
-        )
-    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-        raise _bad_base_url(call, base_url, exc) from None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise transport_error(call, exc) from None
+    response = await _send(call, base_url, path, headers, body, timeouts)
     try:
         if not 200 <= response.status < 300:
             try:
