@@ -35,6 +35,7 @@ def provider_env(loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> L
     monkeypatch.setenv("GEMINI_BASE_URL", loopback.url)
     monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.setenv("OLLAMA_BASE_URL", loopback.url + "/v1")
     monkeypatch.delenv("MMOC_HTTP_READ_TIMEOUT", raising=False)
     monkeypatch.delenv("MMOC_HTTP_CONNECT_TIMEOUT", raising=False)
     return loopback
