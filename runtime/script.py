@@ -46,11 +46,12 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     """Run `pipeline` from the command line `argv` (default `sys.argv[1:]`); the exit code."""
     parser = _parser(pipeline)
     try:
-        values, mock, trace_path, tape = _read_arguments(parser, pipeline, argv)
+        values, mock, trace_path, tape, no_cache = _read_arguments(parser, pipeline, argv)
     except SystemExit as exc:  # argparse's usage errors (2) and --help (0)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
-        result = asyncio.run(execute(pipeline, values, mock=mock, cassette=tape))
+        result = asyncio.run(execute(pipeline, values, mock=mock, cassette=tape,
+                                     cache=False if no_cache else None))
     except MmocRuntimeError as exc:  # bad configuration, a cassette that cannot be read
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -118,18 +119,21 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
                       help="record every model exchange into this cassette (JSONL)")
     tape.add_argument("--replay", metavar="PATH",
                       help="answer every model call from this cassette (no network, no keys)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the response cache")
     return parser
 
 
 def _read_arguments(
     parser: argparse.ArgumentParser, pipeline: PipelineSpec, argv: Sequence[str] | None
-) -> tuple[dict[str, Any], bool, str | None, Cassette | None]:
+) -> tuple[dict[str, Any], bool, str | None, Cassette | None, bool]:
     """The run's inputs (by `inputs_from_command_line`, as `mmoc run` reads them), `--mock`,
-    `--trace` and the cassette of `--record`/`--replay`; `parser.error` (SystemExit 2, usage
+    `--trace`, the cassette of `--record`/`--replay` and `--no-cache`; `parser.error` (SystemExit 2, usage
     on stderr) for any mistake."""
     args = parser.parse_args(argv)
     try:
         values = inputs_from_command_line(pipeline, args.input, args.inputs_json)
     except InputError as exc:
         parser.error(str(exc))
-    return values, bool(args.mock), args.trace, from_options(args.record, args.replay)
+    return (values, bool(args.mock), args.trace, from_options(args.record, args.replay),
+            bool(args.no_cache))

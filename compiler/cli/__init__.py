@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "compile": "compile:compile_",
     "run": "run:run",
     "graph": "graph:graph",
+    "cache": "cache:cache",
 }
 
 

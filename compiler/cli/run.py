@@ -174,6 +174,7 @@ class RunRequest:
     capture_content: bool = False
     record: str | None = None  # --record PATH: the cassette to record into
     replay: str | None = None  # --replay PATH: the cassette to replay from
+    no_cache: bool = False  # --no-cache: the response cache is neither read nor written
 
 
 def run_request(request: RunRequest, err: Console, out: Console) -> int:
@@ -200,6 +201,7 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
             module.run_result(
                 inputs, mock=request.mock, observer=view, capture_content=request.capture_content,
                 cassette=from_options(request.record, request.replay),
+                cache=False if request.no_cache else None,
             )
         )
     except (InputError, ConfigError) as exc:  # ConfigError: a cassette that cannot be read
@@ -264,6 +266,8 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("--replay", type=click.Path(dir_okay=False), metavar="PATH",
               help="Answer every model call from this cassette: no network, no keys; a request "
                    "it does not hold fails with a diff.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the response cache, whatever the steps' `cache` say.")
 @guard("running the pipeline")
 def run(
     file: Path,
@@ -277,6 +281,7 @@ def run(
     capture_content: bool,
     record: str | None,
     replay: str | None,
+    no_cache: bool,
 ) -> None:
     """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage."""
     from ..modules import import_path, source_import_path
@@ -284,7 +289,7 @@ def run(
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content, record, replay)
+                         quiet, capture_content, record, replay, no_cache)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.
