@@ -1,6 +1,7 @@
 """The typed IR every front end produces and every later pass reads.
 
-Frozen pydantic models. Every node may carry the `span` it came from, and `comments` that stood
+Frozen records (`records.Record`, stdlib dataclasses with the part of pydantic's model API
+the compiler uses). Every node may carry the `span` it came from, and `comments` that stood
 before it in a `.mmo` file; both are excluded from `model_dump()`, which is what "the same
 meaning" compares: a pipeline written in `.mmo` and in YAML dumps to the same dict.
 
@@ -13,14 +14,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from .records import ConfigDict, Field, Record
 from .source import Span
 
 
-class Node(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
-
+class Node(Record):
     span: Span | None = Field(default=None, exclude=True, repr=False)
     # Comment lines (without `#`) that stood just before this node in a .mmo source.
     comments: tuple[str, ...] = Field(default=(), exclude=True, repr=False)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from .records import Record
 
 
-class Span(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Span(Record):
     file: str
     line: int
     column: int

@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 
 # The most bytes read from one named file. Real pipelines and input files are a few
 # kilobytes; the compiler's limit on a pipeline source (`mmoc.limits.MAX_SOURCE_BYTES`) is this.
@@ -78,6 +77,8 @@ def _replace(target: str, raw: bytes, mode: int | None) -> None:
     """`raw` into a temporary file beside `target`, then renamed over it: all or nothing."""
     folder = os.path.dirname(target)
     os.makedirs(folder, exist_ok=True)
+    import tempfile  # only when writing: reading (every `mmoc check`) does not need it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -25,7 +25,7 @@ from .attempts import AttemptLog, attempt_loop, first_success
 from .breaker import BreakerRegistry, CircuitBreaker
 from .catalog import ModelId, parse_model_id
 from .errors import CircuitOpenError, FallbackExhaustedError, LlmError, error_kind
-from .observer import Hooks, safe_call
+from .observer import Hooks, LlmCall, safe_call
 from .pricing import cost as price_cost
 from .providers import ProviderRegistry
 from .providers.base import LlmRequest, LlmResponse, Provider
@@ -52,6 +52,7 @@ class LlmContext:
         "mock_provider",
         "model_limits",
         "on_attempt",
+        "on_attempt_end",
         "providers",
         "replies",
         "rng",
@@ -81,6 +82,7 @@ class LlmContext:
         self.breakers = breakers
         self.endpoints = endpoints
         self.on_attempt = hooks.on_attempt if hooks is not None else None
+        self.on_attempt_end = hooks.on_attempt_end if hooks is not None else None
         self.sleep = sleep
         self.clock = clock
         self.rng = rng
@@ -204,6 +206,7 @@ class _ModelAttempts(AttemptLog):
 
     __slots__ = ("attempt", "breaker", "ctx", "found", "key", "limit", "provider", "request",
                  "requested", "response", "routed", "st", "step")
+    response: LlmResponse | None
 
     def __init__(self, ctx: LlmContext, step: LlmStep, st: StepTrace, requested: str, key: str,
                  breaker: CircuitBreaker | None, provider: Provider | None, request: LlmRequest,
@@ -253,7 +256,6 @@ class _ModelAttempts(AttemptLog):
             value = self._value(reply.response)
             replies.store(call, reply.response, answered_by)
             return value
-        self.found = None
         provider = self.provider
         if provider is None:
             provider = self.provider = self.ctx.providers.get(self.routed, self.ctx.endpoints)
@@ -271,6 +273,8 @@ class _ModelAttempts(AttemptLog):
 
     def begin(self, retry_number: int, wait: float) -> None:
         st = self.st
+        self.response = None  # set by `reply` when this attempt gets one
+        self.found = None  # set by `reply` when a reply source answers this attempt
         self.attempt = attempt = AttemptTrace(len(st.attempts) + 1, self.requested, wait * 1000.0)
         st.attempts.append(attempt)
         on_attempt = self.ctx.on_attempt
@@ -285,6 +289,7 @@ class _ModelAttempts(AttemptLog):
         attempt.error_kind = "circuit_open"
         attempt.error = f"circuit open for {self.request.provider}/{self.request.model}: not called"
         _note_breaker(self.st, self.key, breaker)
+        self._report_end()
         return CircuitOpenError(self.requested, attempt.error)
 
     def failed(self, exc: Exception, latency: float) -> None:
@@ -293,6 +298,9 @@ class _ModelAttempts(AttemptLog):
         attempt.status = FAILED
         attempt.error_kind = error_kind(exc)
         attempt.error = redact(str(exc) or type(exc).__name__, self.ctx.secrets)
+        if self.response is not None:  # a reply that failed the JSON check: still charged
+            _charge(self.st, attempt, self.requested, self.response, self.found)
+        self._report_end()
 
     def gave_up(self, exc: Exception) -> None:
         if self.breaker is not None:
@@ -300,16 +308,23 @@ class _ModelAttempts(AttemptLog):
 
     def succeeded(self, result: Any, latency: float) -> None:
         attempt, response = self.attempt, self.response
+        assert response is not None  # a success is a reply
         attempt.latency_ms = latency * 1000.0
         attempt.status = SUCCESS
-        attempt.input_tokens = response.input_tokens
-        attempt.output_tokens = response.output_tokens
-        attempt.cached_input_tokens = response.cached_input_tokens
         if self.breaker is not None:
             _note_breaker(self.st, self.key, self.breaker)
-        _account(self.st, self.requested, response)
-        if self.found is not None:
-            _note_source(self.st, attempt, self.found)
+        self.st.model_used = self.requested
+        _charge(self.st, attempt, self.requested, response, self.found)
+        self._report_end()
+
+    def _report_end(self) -> None:
+        """The observer's `on_attempt_end`, when it has one (the details cost nothing else)."""
+        on_attempt_end = self.ctx.on_attempt_end
+        if on_attempt_end is not None:
+            base_url = getattr(self.provider, "current_base_url", None)
+            call = LlmCall(self.request, self.response,
+                           base_url() if callable(base_url) else None)
+            safe_call(on_attempt_end, self.st.name, self.attempt, call)
 
 
 async def _call(provider: Provider, request: LlmRequest, timeout: float | None) -> LlmResponse:
@@ -327,28 +342,32 @@ async def _call(provider: Provider, request: LlmRequest, timeout: float | None) 
         ) from None
 
 
-def _account(st: StepTrace, requested: str, response: LlmResponse) -> None:
-    st.model_used = requested
-    st.input_tokens = response.input_tokens
-    st.output_tokens = response.output_tokens
-    st.cached_input_tokens = response.cached_input_tokens
-    st.tokens_estimated = response.tokens_estimated
+def _charge(st: StepTrace, attempt: AttemptTrace, requested: str,
+            response: LlmResponse, found: Reply | None = None) -> None:
+    """Record what a reply cost on its attempt and add it to the step: every reply the
+    provider sent is charged, also one that then failed the JSON check. A reply from a source
+    (`found`) is marked with it, and costs what its billing says (`replies`): a replayed one
+    as recorded, a cache hit nothing (its cost is saved), a fixed one nothing."""
+    attempt.input_tokens = response.input_tokens
+    attempt.output_tokens = response.output_tokens
+    attempt.cached_input_tokens = response.cached_input_tokens
+    st.input_tokens += response.input_tokens
+    st.output_tokens += response.output_tokens
+    st.cached_input_tokens += response.cached_input_tokens
+    st.tokens_estimated = st.tokens_estimated or response.tokens_estimated
     # Priced as the requested model, also in a mock run (`--mock`): the trace then shows what
     # the run would cost at these token counts. A model requested as `mock/...` is free.
     usd, estimated = price_cost(
         requested, response.input_tokens, response.output_tokens, response.cached_input_tokens
     )
-    st.cost_usd = usd
-    st.cost_estimated = estimated
-
-
-def _note_source(st: StepTrace, attempt: AttemptTrace, reply: Reply) -> None:
-    """Mark a step answered by a reply source; a reply that saved its cost costs nothing."""
-    attempt.reply_source = st.reply_source = reply.source
-    if reply.billing != CHARGED:
-        if reply.billing == SAVED:
-            st.cost_saved_usd = st.cost_usd
-        st.cost_usd = 0.0
+    if found is not None:
+        attempt.reply_source = st.reply_source = found.source
+        if found.billing != CHARGED:
+            if found.billing == SAVED:
+                st.cost_saved_usd += usd
+            return
+    st.cost_usd += usd
+    st.cost_estimated = st.cost_estimated or estimated
 
 
 def _note_breaker(st: StepTrace, key: str, breaker: CircuitBreaker) -> None:

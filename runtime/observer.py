@@ -14,13 +14,26 @@ import json
 import warnings
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from .providers.base import LlmRequest, LlmResponse
 from .trace import FAILED, SKIPPED, SUCCESS, AttemptTrace, StepTrace, Trace, now_iso
 
 CALLBACKS: tuple[str, ...] = (
-    "on_run_start", "on_step_start", "on_attempt", "on_step_end", "on_run_end",
+    "on_run_start", "on_step_start", "on_attempt", "on_attempt_end", "on_step_end", "on_run_end",
 )
+
+
+@dataclass(frozen=True)
+class LlmCall:
+    """What `on_attempt_end` learns of one attempt beyond its `AttemptTrace`: the request as
+    sent to the provider, the reply (None when none came: an error, or a breaker that was
+    open), and where the request went (`server_url`, None for the mock)."""
+
+    request: LlmRequest
+    response: LlmResponse | None
+    server_url: str | None
 
 
 _STATUS_STYLE = {SUCCESS: "green", FAILED: "bold red", SKIPPED: "yellow"}
@@ -43,6 +56,7 @@ class PipelineObserver:
         on_run_start: Callable[[Trace], Any] | None = None,
         on_step_start: Callable[[str, str, str | None], Any] | None = None,
         on_attempt: Callable[[str, AttemptTrace], Any] | None = None,
+        on_attempt_end: Callable[[str, AttemptTrace, LlmCall], Any] | None = None,
         on_step_end: Callable[[StepTrace], Any] | None = None,
         on_run_end: Callable[[Trace], Any] | None = None,
     ) -> None:
@@ -51,7 +65,8 @@ class PipelineObserver:
         self.current_trace: Trace | None = None  # set by `start_pipeline` / `end_pipeline`
         # A callable given here replaces the method of that name on this instance.
         given = {"on_run_start": on_run_start, "on_step_start": on_step_start,
-                 "on_attempt": on_attempt, "on_step_end": on_step_end, "on_run_end": on_run_end}
+                 "on_attempt": on_attempt, "on_attempt_end": on_attempt_end,
+                 "on_step_end": on_step_end, "on_run_end": on_run_end}
         for name, callback in given.items():
             if callback is not None:
                 setattr(self, name, callback)
@@ -71,6 +86,10 @@ class PipelineObserver:
     def on_attempt(self, step_name: str, attempt: AttemptTrace) -> None:
         """An attempt is about to happen: called before the backoff wait (see
         `attempt.wait_before_ms`) and before the call, so a UI can show "retrying"."""
+
+    def on_attempt_end(self, step_name: str, attempt: AttemptTrace, call: LlmCall) -> None:
+        """An attempt ended (`attempt.status` says how), with the request and reply details
+        the trace does not keep (`LlmCall`): what OpenTelemetry's chat spans report."""
 
     def on_step_end(self, step_trace: StepTrace) -> None:
         """A step finished, failed, was skipped or will not run."""
@@ -163,6 +182,44 @@ class PipelineObserver:
         self.traces.clear()
 
 
+class Observers:
+    """Several observers as one (`mmoc run --otel` pairs its progress view with the
+    OpenTelemetry observer): each event goes to every member that has its callback, in order,
+    and a run's trace is kept by each member that keeps traces."""
+
+    def __init__(self, *members: object) -> None:
+        self.members = members
+        self._hooks = [Hooks(member) for member in members]
+
+    def _each(self, name: str, *args: Any) -> None:
+        for hooks in self._hooks:
+            callback = getattr(hooks, name)
+            if callback is not None:
+                safe_call(callback, *args)
+
+    def on_run_start(self, trace: Trace) -> None:
+        self._each("on_run_start", trace)
+
+    def on_step_start(self, step_name: str, kind: str, model: str | None) -> None:
+        self._each("on_step_start", step_name, kind, model)
+
+    def on_attempt(self, step_name: str, attempt: AttemptTrace) -> None:
+        self._each("on_attempt", step_name, attempt)
+
+    def on_attempt_end(self, step_name: str, attempt: AttemptTrace, call: LlmCall) -> None:
+        self._each("on_attempt_end", step_name, attempt, call)
+
+    def on_step_end(self, step_trace: StepTrace) -> None:
+        self._each("on_step_end", step_trace)
+
+    def on_run_end(self, trace: Trace) -> None:
+        self._each("on_run_end", trace)
+
+    def keep(self, trace: Trace) -> None:
+        for hooks in self._hooks:
+            hooks.keep(trace)
+
+
 class Hooks:
     """The callbacks an observer really has, looked up once per run; None where it has none
     (or only inherits `PipelineObserver`'s no-op), so the executor skips them for free."""
@@ -174,12 +231,16 @@ class Hooks:
         self.on_run_start = _lookup(observer, "on_run_start")
         self.on_step_start = _lookup(observer, "on_step_start")
         self.on_attempt = _lookup(observer, "on_attempt")
+        self.on_attempt_end = _lookup(observer, "on_attempt_end")
         self.on_step_end = _lookup(observer, "on_step_end")
         self.on_run_end = _lookup(observer, "on_run_end")
 
     def keep(self, trace: Trace) -> None:
         """Add `trace` to the observer's `traces` when they are a `PipelineObserver`'s history
         (its own, or one a wrapper hands on); any other object's `traces` is left alone."""
+        if isinstance(self.observer, Observers):
+            self.observer.keep(trace)
+            return
         traces = getattr(self.observer, "traces", None)
         if isinstance(traces, TraceHistory):
             traces.append(trace)

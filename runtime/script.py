@@ -9,7 +9,8 @@ Exit codes: 0 the run succeeded (the outputs as one JSON object on stdout); 1 th
 with an empty key, an input the pipeline does not declare, a value that is not of the input's
 type, an unreadable `--inputs-json`, a missing input: all named at once, read by
 `inputs.inputs_from_command_line` exactly as `mmoc run` reads them), reported before any model
-call, never as a traceback; 2 also for a `--trace` that cannot be written (missing folders are
+call, never as a traceback; 2 also for `--otel` without the OTLP exporter installed (the
+message says what to install), for a `--trace` that cannot be written (missing folders are
 created; see `files.write_file` for symlinks, devices and FIFOs) and for a stdout that cannot be
 written (`> /dev/full`: "error: cannot write to standard output: ..."); a reader leaving early
 (`| head`) ends quietly with 1.
@@ -46,12 +47,20 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     """Run `pipeline` from the command line `argv` (default `sys.argv[1:]`); the exit code."""
     parser = _parser(pipeline)
     try:
-        values, mock, trace_path, tape, no_cache = _read_arguments(parser, pipeline, argv)
+        values, mock, trace_path, otel, tape, no_cache = _read_arguments(parser, pipeline, argv)
     except SystemExit as exc:  # argparse's usage errors (2) and --help (0)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    observer, end_export = None, None
+    if otel:
+        try:
+            from .otel import otlp_observer  # only here: OpenTelemetry is an extra
+            observer, end_export = otlp_observer()
+        except ImportError as exc:
+            print(f"error: --otel: {exc}", file=sys.stderr)
+            return 2
     try:
-        result = asyncio.run(execute(pipeline, values, mock=mock, cassette=tape,
-                                     cache=False if no_cache else None))
+        result = asyncio.run(execute(pipeline, values, mock=mock, observer=observer,
+                                     cassette=tape, cache=False if no_cache else None))
     except MmocRuntimeError as exc:  # bad configuration, a cassette that cannot be read
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -62,6 +71,9 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if end_export is not None:
+            end_export()  # flush the spans before the process ends
     if trace_path:
         try:
             write_file(trace_path, result.trace.to_json())  # missing folders are created
@@ -114,6 +126,11 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
         "--mock", action="store_true", help="route every model to the mock provider"
     )
     parser.add_argument("--trace", metavar="PATH", help="write the run's trace as JSON")
+    parser.add_argument(
+        "--otel", action="store_true",
+        help="export the run's spans over OTLP/HTTP to $OTEL_EXPORTER_OTLP_ENDPOINT "
+        "(needs the otel extra)",
+    )
     tape = parser.add_mutually_exclusive_group()
     tape.add_argument("--record", metavar="PATH",
                       help="record every model exchange into this cassette (JSONL)")
@@ -126,14 +143,14 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
 
 def _read_arguments(
     parser: argparse.ArgumentParser, pipeline: PipelineSpec, argv: Sequence[str] | None
-) -> tuple[dict[str, Any], bool, str | None, Cassette | None, bool]:
+) -> tuple[dict[str, Any], bool, str | None, bool, Cassette | None, bool]:
     """The run's inputs (by `inputs_from_command_line`, as `mmoc run` reads them), `--mock`,
-    `--trace`, the cassette of `--record`/`--replay` and `--no-cache`; `parser.error` (SystemExit 2, usage
-    on stderr) for any mistake."""
+    `--trace`, `--otel`, the cassette of `--record`/`--replay` and `--no-cache`;
+    `parser.error` (SystemExit 2, usage on stderr) for any mistake."""
     args = parser.parse_args(argv)
     try:
         values = inputs_from_command_line(pipeline, args.input, args.inputs_json)
     except InputError as exc:
         parser.error(str(exc))
-    return (values, bool(args.mock), args.trace, from_options(args.record, args.replay),
-            bool(args.no_cache))
+    return (values, bool(args.mock), args.trace, bool(args.otel),
+            from_options(args.record, args.replay), bool(args.no_cache))

@@ -74,6 +74,53 @@ def schema_is_supported(schema: Any, path: str = "$") -> list[str]:
     return problems
 
 
+# Annotations a provider's native structured output does not need (the runtime still checks
+# the reply against the full schema): left out of the schema a request carries.
+_NOT_SENT = frozenset({"$schema", "default", "examples"})
+
+
+def wire_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """`schema` as a request carries it: the same schema without `_NOT_SENT` annotations."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _NOT_SENT:
+            continue
+        if key == "properties" and isinstance(value, Mapping):
+            value = {
+                name: wire_schema(sub) if isinstance(sub, Mapping) else sub
+                for name, sub in value.items()
+            }
+        elif key in ("items", "additionalProperties") and isinstance(value, Mapping):
+            value = wire_schema(value)
+        out[key] = value
+    return out
+
+
+def is_closed_schema(schema: Mapping[str, Any], *, all_required: bool = False) -> bool:
+    """Whether constrained decoding can take `schema` as is: every object in it lists its
+    `properties` and forbids others (`additionalProperties: false`), and with `all_required`
+    (OpenAI's strict mode) also requires every property. Anthropic's structured outputs need
+    the first, OpenAI's `strict: true` both; a schema that is not closed is sent another way
+    (non-strict, or by instruction), never silently changed."""
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if "object" in kinds or "properties" in schema:
+        props = schema.get("properties")
+        if not isinstance(props, Mapping) or schema.get("additionalProperties") is not False:
+            return False
+        if all_required and set(schema.get("required") or ()) != set(props):
+            return False
+        if not all(
+            isinstance(sub, Mapping) and is_closed_schema(sub, all_required=all_required)
+            for sub in props.values()
+        ):
+            return False
+    items = schema.get("items")
+    if not isinstance(items, Mapping):
+        return not (all_required and "array" in kinds)  # strict mode needs the items' schema
+    return is_closed_schema(items, all_required=all_required)
+
+
 def extract_json_text(text: str) -> str:
     """The JSON part of a reply: the body of a ```json fence if there is one, else the text."""
     match = _FENCE.search(text)

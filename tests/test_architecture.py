@@ -21,7 +21,7 @@ PACKAGES = {"mmoc": ROOT / "compiler", "mmoc_runtime": ROOT / "runtime"}
 # matching prefix names a module's stage.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("mmoc_runtime",),
-    ("mmoc.version", "mmoc.source", "mmoc.gc_pause"),
+    ("mmoc.version", "mmoc.records", "mmoc.source", "mmoc.gc_pause"),
     ("mmoc.ir",),
     ("mmoc.diagnostics",),
     ("mmoc.analysis", "mmoc.expr_text", "mmoc.identifiers", "mmoc.limits", "mmoc.suppressions",

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from pydantic import PrivateAttr
-
 from .. import ir
 from .values import (
     apply_input_mapping,
@@ -60,29 +58,23 @@ class PipelineStep(StepView):
         return super().__new__(cls)
 
 
-class SeedLlmStep(PipelineStep, ir.LlmStep):  # type: ignore[misc]
-    _seed_type: StepType | None = PrivateAttr(default=None)
-    _condition_text: str | None = PrivateAttr(default=None)
-    _inner: Any = PrivateAttr(default=None)
+class SeedLlmStep(PipelineStep, ir.LlmStep):
+    _seed_type = _condition_text = _inner = None
     if TYPE_CHECKING:
         model: str  # type: ignore[assignment]  # the seed's str; the IR's in `model_ref`
 
 
-# Set after the class is made: pydantic would take a property in the body for the field's
-# default. The node keeps its `ModelRef` (dumps, copies and `plain_step` read `__dict__`).
+# Installed after the class is made, where mypy does not see it (it knows the field). The node
+# keeps its `ModelRef` in `__dict__` (dumps, copies and `plain_step` read it there).
 SeedLlmStep.model = property(model_id)  # type: ignore[assignment]
 
 
-class SeedTransformStep(PipelineStep, ir.TransformStep):  # type: ignore[misc]
-    _seed_type: StepType | None = PrivateAttr(default=None)
-    _condition_text: str | None = PrivateAttr(default=None)
-    _inner: Any = PrivateAttr(default=None)
+class SeedTransformStep(PipelineStep, ir.TransformStep):
+    _seed_type = _condition_text = _inner = None
 
 
-class SeedGroupStep(PipelineStep, ir.GroupStep):  # type: ignore[misc]
-    _seed_type: StepType | None = PrivateAttr(default=None)
-    _condition_text: str | None = PrivateAttr(default=None)
-    _inner: Any = PrivateAttr(default=None)
+class SeedGroupStep(PipelineStep, ir.GroupStep):
+    _seed_type = _condition_text = _inner = None
 
 
 # ---- factories --------------------------------------------------------------------------------
@@ -306,9 +298,12 @@ def seed_step(node: Any, *, condition_text: str | None = None, seed_type: StepTy
         fields["steps"] = tuple(seed_step(m) for m in plain.steps)
     view = _VIEW_OF[type(plain)].model_construct(_fields_set=plain.model_fields_set, **fields)
     old = node if isinstance(node, PipelineStep) else None
-    view._seed_type = seed_type or (old._seed_type if old else None)
-    view._condition_text = condition_text or (old._condition_text if old else None)
-    view._inner = inner or (old._inner if old else None)
+    # The seed's extras are plain attributes of the (frozen) view, set past its `__setattr__`.
+    view.__dict__.update(
+        _seed_type=seed_type or (old._seed_type if old else None),
+        _condition_text=condition_text or (old._condition_text if old else None),
+        _inner=inner or (old._inner if old else None),
+    )
     return view
 
 

@@ -18,7 +18,7 @@ import click
 from mmoc_runtime.files import read_regular_file, write_file
 
 from ..diagnostics.model import Diagnostic, internal_error, sort_key
-from ..diagnostics.render import render_github, render_json, render_sarif, render_text, summary_line
+from ..diagnostics.render import render_github, render_json, render_text, summary_line
 from ..driver import SOURCE_SUFFIXES, resolved_path
 from ..limits import MAX_SOURCE_BYTES
 from .streams import StandardStreamError
@@ -116,6 +116,8 @@ def render_diagnostics(
     if fmt == "github":
         return render_github(diags)
     if fmt == "sarif":
+        from ..diagnostics.sarif import render_sarif  # only here: hashlib is not free
+
         return render_sarif(diags, root=sarif_root)
     if sources is None:
         sources = read_sources(diags)

@@ -5,7 +5,6 @@ path is given (the `src` folders, minus what `.gitignore` and `exclude` leave ou
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -55,6 +54,8 @@ def sources_of(paths: tuple[Path, ...], config: Config) -> list[tuple[Path, str]
 def _git_files(root: Path, roots: list[Path], suffixes: tuple[str, ...]) -> list[Path] | None:
     """Source files under `roots` that git tracks or would track (`.gitignore` respected),
     outside hidden folders, sorted; None outside a git work tree or without git."""
+    import subprocess  # only for a project-wide check: git lists its files
+
     try:
         done = subprocess.run(
             ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--",
@@ -82,6 +83,8 @@ def repository_root(project_root: Path | None) -> str | None:
     (the working directory)."""
     if project_root is not None:
         return str(project_root.absolute())
+    import subprocess  # only for SARIF: git says where the repository starts
+
     try:
         done = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
                               timeout=GIT_TIMEOUT, check=False)

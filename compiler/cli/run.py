@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -172,6 +172,9 @@ class RunRequest:
     as_json: bool = False
     quiet: bool = False
     capture_content: bool = False
+    otel: bool = False
+    # One of a folder's pipelines: it takes only the `-i` values it declares.
+    in_folder: bool = False
     record: str | None = None  # --record PATH: the cassette to record into
     replay: str | None = None  # --replay PATH: the cassette to replay from
     no_cache: bool = False  # --no-cache: the response cache is neither read nor written
@@ -192,14 +195,20 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
         raise RunAbort(2, "--record and --replay cannot be used together")
     module = compile_in_memory(request.file, err)
     spec: PipelineSpec = module.PIPELINE
-    inputs = collect_inputs(spec, request.pairs, request.inputs_json)
+    pairs = request.pairs
+    if request.in_folder:
+        declared = {item.name for item in spec.inputs}
+        pairs = tuple(p for p in pairs if p.partition("=")[0].strip() in declared)
+    inputs = collect_inputs(spec, pairs, request.inputs_json)
     if not request.mock and request.replay is None:  # a replay needs no key
         check_credentials(spec)
     view = LiveView(err, quiet=request.quiet)
+    observer, end_export = otel_observer(view) if request.otel else (view, None)
     try:
         result: RunResult = asyncio.run(
             module.run_result(
-                inputs, mock=request.mock, observer=view, capture_content=request.capture_content,
+                inputs, mock=request.mock, observer=observer,
+                capture_content=request.capture_content,
                 cassette=from_options(request.record, request.replay),
                 cache=False if request.no_cache else None,
             )
@@ -210,6 +219,8 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
         raise RunAbort(2, f"cannot write --record {request.record}: {exc.strerror or exc}") from exc
     finally:
         view.close()
+        if end_export is not None:
+            end_export()  # flush the spans before the process ends
     trace = result.trace
     if request.trace_path:
         _write("--trace", request.trace_path, trace.to_json())
@@ -237,6 +248,47 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     return 0
 
 
+def run_folder(request: RunRequest, err: Console, out: Console) -> int:
+    """`mmoc run FOLDER`: each pipeline in it (a `.mmo` wins over its YAML twin of the same
+    stem), one after the other, each with the `-i` values it declares; the worst exit code."""
+    from dataclasses import replace
+
+    from ..modules import import_path, source_import_path
+    from .common import display_path
+    from .demo import find_sources
+
+    if request.trace_path or request.trace_md or request.as_json or request.inputs_json:
+        raise RunAbort(2, "--trace, --trace-md, --json and --inputs-json take one pipeline, "
+                          "not a folder")
+    sources = find_sources([str(request.file)])
+    if not sources:
+        raise RunAbort(2, f"no pipeline sources (.mmo, .yaml, .yml) in `{request.file}`")
+    worst = 0
+    for source in sources:
+        err.print(Rule(display_path(source)))
+        try:
+            with import_path(source_import_path(source)):
+                code = run_request(replace(request, file=source, in_folder=True), err, out)
+        except RunAbort as exc:
+            err.print(Text(f"error: {exc.message}", style="bold red"), soft_wrap=True)
+            code = exc.code
+        worst = max(worst, code)
+    return worst
+
+
+def otel_observer(view: object) -> tuple[object, Callable[[], None]]:
+    """`--otel`: the progress view and an OTLP-exporting OpenTelemetry observer as one, and
+    the function that flushes the export; exit 2 saying what to install when it is missing."""
+    try:
+        from mmoc_runtime.observer import Observers
+        from mmoc_runtime.otel import otlp_observer
+
+        otel, end_export = otlp_observer()
+    except ImportError as exc:
+        raise RunAbort(2, f"--otel: {exc}") from exc
+    return Observers(view, otel), end_export
+
+
 def _fail(code: int, message: str, err: Console) -> NoReturn:
     if message:
         err.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
@@ -260,6 +312,9 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
 @click.option("-q", "--quiet", is_flag=True, help="No progress view or summary on stderr.")
 @click.option("--capture-content", is_flag=True,
               help="Record prompts and outputs in the trace (off by default).")
+@click.option("--otel", is_flag=True,
+              help="Export the run's OpenTelemetry spans over OTLP/HTTP to "
+                   "$OTEL_EXPORTER_OTLP_ENDPOINT (needs the otel extra).")
 @click.option("--record", type=click.Path(dir_okay=False), metavar="PATH",
               help="Record every model exchange into this cassette (JSONL), keeping the ones "
                    "it holds.")
@@ -279,22 +334,30 @@ def run(
     as_json: bool,
     quiet: bool,
     capture_content: bool,
+    otel: bool,
     record: str | None,
     replay: str | None,
     no_cache: bool,
 ) -> None:
-    """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage."""
+    """Compile FILE in memory and run it; exit 0 ok, 1 errors or failed run, 2 usage.
+
+    FILE may be a folder: each pipeline in it runs in turn (a .mmo wins over its YAML twin),
+    taking the -i values it declares."""
     from ..modules import import_path, source_import_path
 
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False, soft_wrap=True)
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
-                         quiet, capture_content, record, replay, no_cache)
+                         quiet, capture_content, otel, record=record, replay=replay,
+                         no_cache=no_cache)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.
-        with import_path(source_import_path(file)):
-            code = run_request(request, err, out)
+        if file.is_dir():
+            code = run_folder(request, err, out)
+        else:
+            with import_path(source_import_path(file)):
+                code = run_request(request, err, out)
     except RunAbort as exc:
         _fail(exc.code, exc.message, err)
     except KeyboardInterrupt:

@@ -1,5 +1,5 @@
 """Diagnostics as text (rustc style), JSON, GitHub workflow annotations; SARIF is in
-`render_sarif.py` and re-exported here.
+`sarif.py` (imported only when asked for: it needs hashlib).
 
 No Rich here: colour is plain ANSI, chosen by the caller (the CLI decides when a terminal
 wants it). Every renderer takes diagnostics already sorted as the caller wants them.
@@ -16,9 +16,8 @@ from typing import Any
 from ..gc_pause import gc_paused
 from ..source import Span
 from .model import Diagnostic, Label, bounded
-from .sarif import render_sarif
 
-__all__ = ["render_github", "render_json", "render_sarif", "render_text", "summary_line"]
+__all__ = ["render_github", "render_json", "render_text", "summary_line"]
 
 _RESET = "\x1b[0m"
 _STYLE = {

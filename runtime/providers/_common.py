@@ -33,7 +33,9 @@ def str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def estimated_response(text: str, prompt_text: str, finish: Any, model: Any) -> LlmResponse:
+def estimated_response(
+    text: str, prompt_text: str, finish: Any, model: Any, response_id: Any = None
+) -> LlmResponse:
     """A response whose provider reported no usage: counts estimated, and marked so."""
     return LlmResponse(
         text=text,
@@ -42,6 +44,7 @@ def estimated_response(text: str, prompt_text: str, finish: Any, model: Any) -> 
         tokens_estimated=True,
         finish_reason=str_or_none(finish),
         model=str_or_none(model),
+        response_id=str_or_none(response_id),
     )
 
 

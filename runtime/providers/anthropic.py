@@ -1,9 +1,18 @@
 """Anthropic Messages API: `anthropic/<model>` → `$ANTHROPIC_BASE_URL/v1/messages`.
 
-`x-api-key` from `ANTHROPIC_API_KEY`, `anthropic-version: 2023-06-01`. The API requires
-`max_tokens`: a step that sets none sends `DEFAULT_MAX_TOKENS` (1024). The system prompt is
-the top-level `system` field; the reply's text blocks are joined. JSON output is asked for by
-instruction (the Messages API has no JSON mode) and parsed by the runtime.
+Sent as the official SDK sends it: the key from `ANTHROPIC_API_KEY` as `Authorization: Bearer`,
+`anthropic-version: 2026-10-21`. That API version rejects the sampling parameters
+(`temperature`, `top_p`, `top_k`) on every model, and the SDK no longer has them. A step that
+sets `temperature` still gets it, never dropped silently: its request is pinned to the previous
+version, `2023-06-01`, which takes it (with `x-api-key`, as SDKs sent that version); models
+that refuse a temperature on any version answer 400 (`bad_request`). The API requires
+`max_tokens`: a step that sets none sends `DEFAULT_MAX_TOKENS` (1024). The system prompt is the
+top-level `system` field; the reply's text blocks are joined.
+
+Structured output is native (`output_config.format`, a JSON schema the reply is decoded
+against) when the step's schema is closed (every object `additionalProperties: false`), which
+the API requires; JSON without a schema, or with an open one, is asked for by instruction. The
+runtime parses and checks the reply either way.
 
 The catalog's bare Claude names (the seed's `claude-3-haiku`, ...) are family names, not API
 ids: `API_MODEL_IDS` maps them to ids the API accepts when the request is sent. The trace and
@@ -15,12 +24,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..structured import is_closed_schema, wire_schema
 from ._common import HttpProvider, estimated_response, int_or_zero, json_headers, str_or_none
 from ._http import Call, require_key
 from .base import LlmRequest, LlmResponse
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-API_VERSION = "2023-06-01"
+API_VERSION = "2026-10-21"
+SAMPLING_API_VERSION = "2023-06-01"  # the last version that takes `temperature`
 DEFAULT_MAX_TOKENS = 1024
 
 _QUOTA_WORDS = ("credit balance", "spend limit", "spending limit", "billing")
@@ -59,10 +70,27 @@ def json_instruction(schema: Any) -> str:
     return text
 
 
+def native_schema(request: LlmRequest) -> dict[str, Any] | None:
+    """The schema to send as `output_config.format`, when the API can decode against it."""
+    schema = request.json_schema
+    if request.json_output and schema is not None and is_closed_schema(schema):
+        return wire_schema(schema)
+    return None
+
+
+def headers(request: LlmRequest, key: str) -> dict[str, str]:
+    """Auth and version: the current API's, or for a request with a temperature the last
+    version's that takes one (see the module doc)."""
+    if request.temperature is not None:
+        return json_headers({"x-api-key": key, "anthropic-version": SAMPLING_API_VERSION})
+    return json_headers({"Authorization": f"Bearer {key}", "anthropic-version": API_VERSION})
+
+
 def build_body(request: LlmRequest) -> dict[str, Any]:
     """The Messages API request body for `request`."""
     system = request.system
-    if request.json_output:
+    schema = native_schema(request)
+    if request.json_output and schema is None:
         instruction = json_instruction(request.json_schema)
         system = f"{system}\n\n{instruction}" if system else instruction
     body: dict[str, Any] = {
@@ -72,8 +100,10 @@ def build_body(request: LlmRequest) -> dict[str, Any]:
     }
     if system:
         body["system"] = system
+    if schema is not None:
+        body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
     if request.temperature is not None:
-        body["temperature"] = request.temperature
+        body["temperature"] = request.temperature  # sent on SAMPLING_API_VERSION (`headers`)
     if request.stop:
         body["stop_sequences"] = list(request.stop)
     return body
@@ -106,7 +136,7 @@ def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
     model = body.get("model")
     if not isinstance(usage, dict) or not isinstance(usage.get("input_tokens"), int):
         # A proxy that drops usage: estimate, and say so in the trace.
-        return estimated_response(text, prompt_text, stop, model)
+        return estimated_response(text, prompt_text, stop, model, body.get("id"))
     # Anthropic counts cache reads and writes apart from `input_tokens`; the runtime's
     # convention (OpenAI's) is that input tokens include the cached ones.
     cached = int_or_zero(usage.get("cache_read_input_tokens"))
@@ -118,6 +148,7 @@ def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
         cached_input_tokens=cached,
         finish_reason=str_or_none(stop),
         model=str_or_none(model),
+        response_id=str_or_none(body.get("id")),
     )
 
 
@@ -151,8 +182,9 @@ class AnthropicProvider(HttpProvider):
     async def complete(self, request: LlmRequest) -> LlmResponse:
         key = require_key(("ANTHROPIC_API_KEY",), self.name)
         call = Call(self.name, request.model, key)
-        headers = json_headers({"x-api-key": key, "anthropic-version": API_VERSION})
-        body = await self.post(call, request, "/v1/messages", headers, build_body(request), _refine)
+        body = await self.post(
+            call, request, "/v1/messages", headers(request, key), build_body(request), _refine
+        )
         return parse_body(call, body, f"{request.system or ''}\n{request.prompt}")
 
 

@@ -38,6 +38,7 @@ class LlmResponse:
     tokens_estimated: bool = False  # the provider reported no usage; counts are estimates
     finish_reason: str | None = None
     model: str | None = None  # the model the provider says answered
+    response_id: str | None = None  # the provider's id for this reply, when it gives one
 
 
 @runtime_checkable

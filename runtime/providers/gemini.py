@@ -2,7 +2,9 @@
 
 The key (`GEMINI_API_KEY`, else `GOOGLE_API_KEY`) travels in the `x-goog-api-key` header,
 never in the URL. The system prompt is `systemInstruction`; temperature, max tokens, stop
-sequences and JSON output go in `generationConfig` (`responseMimeType`, `responseSchema`).
+sequences and JSON output go in `generationConfig`: structured output is native, the step's
+JSON schema as `responseJsonSchema` (JSON Schema as written, unlike the older `responseSchema`'s
+OpenAPI subset) with `responseMimeType: application/json`.
 A prompt the safety filters block (no candidates, a `promptFeedback.blockReason`) is a
 `blocked` error, which is never retried.
 """
@@ -10,10 +12,10 @@ A prompt the safety filters block (no candidates, a `promptFeedback.blockReason`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from ..structured import wire_schema
 from ._common import HttpProvider, estimated_response, int_or_zero, json_headers, str_or_none
 from ._http import Call, parse_retry_after, require_key
 from .base import LlmRequest, LlmResponse
@@ -25,48 +27,12 @@ KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 _BLOCKING_FINISH = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"})
 
 
-def response_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Our JSON-schema subset in the OpenAPI form `responseSchema` takes.
-
-    Types are upper-case, `["x", "null"]` becomes `nullable`, and what Gemini does not accept
-    (`additionalProperties`, enums of non-strings) is left out: the runtime validates the
-    reply against the full schema anyway.
-    """
-    out: dict[str, Any] = {}
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        non_null = [k for k in kind if k != "null"]
-        if len(non_null) < len(kind):
-            out["nullable"] = True
-        kind = non_null[0] if len(non_null) == 1 else None
-    if isinstance(kind, str):
-        out["type"] = kind.upper()
-    if isinstance(schema.get("description"), str):
-        out["description"] = schema["description"]
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum and all(isinstance(v, str) for v in enum):
-        out["enum"] = list(enum)
-        out.setdefault("type", "STRING")
-    props = schema.get("properties")
-    if isinstance(props, Mapping):
-        out["properties"] = {
-            str(k): response_schema(v) for k, v in props.items() if isinstance(v, Mapping)
-        }
-        out["propertyOrdering"] = [str(k) for k in props]
-    required = schema.get("required")
-    if isinstance(required, list):
-        out["required"] = [str(r) for r in required]
-    items = schema.get("items")
-    if isinstance(items, Mapping):
-        out["items"] = response_schema(items)
-    return out
-
-
 def build_body(request: LlmRequest) -> dict[str, Any]:
     """The generateContent request body for `request`."""
     body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": request.prompt}]}]}
     if request.system:
-        body["systemInstruction"] = {"parts": [{"text": request.system}]}
+        # The SDK sends the instruction as a user-role Content; so do we.
+        body["systemInstruction"] = {"parts": [{"text": request.system}], "role": "user"}
     config: dict[str, Any] = {}
     if request.temperature is not None:
         config["temperature"] = request.temperature
@@ -77,7 +43,7 @@ def build_body(request: LlmRequest) -> dict[str, Any]:
     if request.json_output:
         config["responseMimeType"] = "application/json"
         if request.json_schema is not None:
-            config["responseSchema"] = response_schema(request.json_schema)
+            config["responseJsonSchema"] = wire_schema(request.json_schema)
     if config:
         body["generationConfig"] = config
     return body
@@ -123,8 +89,9 @@ def parse_body(call: Call, body: Any, prompt_text: str = "") -> LlmResponse:
             cached_input_tokens=int_or_zero(usage.get("cachedContentTokenCount")),
             finish_reason=str_or_none(finish),
             model=str_or_none(model),
+            response_id=str_or_none(body.get("responseId")),
         )
-    return estimated_response(text, prompt_text, finish, model)
+    return estimated_response(text, prompt_text, finish, model, body.get("responseId"))
 
 
 def _refine(status: int, body: Any, message: str, err_type: str, code: str) -> str | None:

@@ -10,9 +10,11 @@ block uses its own base URL and, when it names one, the API key variable it decl
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..structured import is_closed_schema, wire_schema
 from ._common import HttpProvider, estimated_response, json_headers, str_or_none
 from ._http import Call, env_value, error_fields, require_key
 from .base import LlmRequest, LlmResponse, estimate_tokens
@@ -23,15 +25,29 @@ if TYPE_CHECKING:
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 OLLAMA_DEFAULT_BASE = "http://localhost:11434/v1"
 
-# Reasoning families reject `max_tokens` and want `max_completion_tokens` instead.
+# OpenAI itself takes `max_completion_tokens` (its SDK marks `max_tokens` deprecated, and the
+# reasoning families reject it). OpenAI-compatible servers (Ollama, vLLM, llama.cpp, LiteLLM)
+# keep `max_tokens`, which all of them read, except for these OpenAI reasoning families that
+# a proxy may forward to OpenAI.
 _COMPLETION_TOKENS_MODELS = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
 
 # json_object mode is refused unless the word "json" appears in the messages.
 _JSON_INSTRUCTION = "Reply with a single JSON value and nothing else."
 
 
-def uses_max_completion_tokens(model: str) -> bool:
-    return bool(_COMPLETION_TOKENS_MODELS.match(model))
+def uses_max_completion_tokens(provider: str, model: str) -> bool:
+    return provider == "openai" or bool(_COMPLETION_TOKENS_MODELS.match(model))
+
+
+def response_format(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """`json_schema` output: strict (constrained decoding) when the schema allows it, that is
+    every object closed and fully required (`is_closed_schema`); otherwise non-strict, which
+    the model follows best-effort and the runtime checks."""
+    strict = is_closed_schema(schema, all_required=True)
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": wire_schema(schema), "strict": strict},
+    }
 
 
 def build_body(request: LlmRequest) -> dict[str, Any]:
@@ -50,17 +66,16 @@ def build_body(request: LlmRequest) -> dict[str, Any]:
         body["temperature"] = request.temperature
     if request.max_tokens is not None:
         field = (
-            "max_completion_tokens" if uses_max_completion_tokens(request.model) else "max_tokens"
+            "max_completion_tokens"
+            if uses_max_completion_tokens(request.provider, request.model)
+            else "max_tokens"
         )
         body[field] = request.max_tokens
     if request.stop:
         body["stop"] = list(request.stop)
     if request.json_output:
         if request.json_schema is not None:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "output", "schema": dict(request.json_schema)},
-            }
+            body["response_format"] = response_format(request.json_schema)
         else:
             body["response_format"] = {"type": "json_object"}
     return body
@@ -111,10 +126,11 @@ def parse_body(call: Call, body: Any, request: LlmRequest) -> LlmResponse:
             tokens_estimated=not isinstance(completion, int),
             finish_reason=str_or_none(finish),
             model=str_or_none(model),
+            response_id=str_or_none(body.get("id")),
         )
     # Local servers often leave usage out: estimate, and say so in the trace.
     prompt_text = f"{request.system or ''}\n{request.prompt}" if request.system else request.prompt
-    return estimated_response(text, prompt_text, finish, model)
+    return estimated_response(text, prompt_text, finish, model, body.get("id"))
 
 
 def _refine(status: int, body: Any, message: str, err_type: str, code: str) -> str | None:

@@ -3,7 +3,7 @@ gets the same standard checks (`support.goldens.golden_cases`).
 
 The checked-in module is what the compiler writes today (a mismatch prints a diff;
 `make goldens`, i.e. `pytest --update-goldens`, rewrites it); black and ruff format both leave
-it unchanged; it passes ruff and `mypy --strict`, and returns no `Any` even where mypy cannot
+it unchanged; it passes ruff, `mypy --strict` and pyright (strict), and returns no `Any` even where mypy cannot
 see the runtime; it imports and runs on the mock provider in a fresh interpreter with none of
 the compiler's dependencies loaded; a YAML twin gives the same IR.
 """
@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import black
@@ -127,3 +128,26 @@ def test_goldens_return_no_any_without_the_runtime(golden_copies: list[str], tmp
         env={k: v for k, v in os.environ.items() if k != "MYPYPATH"}, timeout=300,
     )
     assert typed.returncode == 0, typed.stdout + typed.stderr
+
+
+def test_goldens_pass_pyright_strict(golden_copies: list[str], tmp_path: Path) -> None:
+    pyright = tool("pyright")
+    if pyright is None:
+        pytest.skip("pyright is not installed")
+    config = {"typeCheckingMode": "strict", "pythonVersion": "3.11", "extraPaths": [str(SUPPORT)]}
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    # The pip package fetches pyright itself (node) on first use: without node or a registry
+    # there is no pyright to ask, which is not the modules' fault.
+    done = subprocess.run(
+        [pyright, "--outputjson", "--pythonpath", sys.executable, "-p", str(tmp_path),
+         *golden_copies],
+        check=False, capture_output=True, text=True, cwd=tmp_path, timeout=600,
+    )
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        pytest.skip(f"pyright could not run here: {(done.stderr or done.stdout)[-300:]}")
+    assert report["summary"]["filesAnalyzed"] == len(golden_copies)
+    problems = [f"{d['file']}:{d['range']['start']['line'] + 1}: {d['message']}"
+                for d in report["generalDiagnostics"]]
+    assert not problems, "\n".join(problems)

@@ -43,3 +43,32 @@ def test_an_empty_folder_names_what_was_looked_for(tmp_path: Path) -> None:
                          text=True, timeout=60, check=False)
     assert out.returncode == 1
     assert "no pipelines (.mmo, .yaml, .yml) found" in out.stdout and str(tmp_path) in out.stdout
+
+
+def test_mmoc_run_on_a_folder_runs_each_pipeline_with_the_inputs_it_declares(
+        tmp_path: Path) -> None:
+    from support.cli_invoke import invoke
+
+    (tmp_path / "one.yaml").write_text(SEED_YAML.format(name="one"))
+    (tmp_path / "two.yaml").write_text(SEED_YAML.format(name="two"))  # its .mmo twin wins
+    (tmp_path / "two.mmo").write_text(
+        'pipeline two {\n  input lang: str\n'
+        '  step research = llm mock/w { prompt "Research {lang}" } -> research_output\n}\n'
+    )
+    code, out, err = invoke(["run", str(tmp_path), "--mock", "-q",
+                             "-i", "topic=tides", "-i", "lang=French"])
+    assert code == 0, err
+    assert "Research tides" in out and "Research French" in out
+    assert "one.yaml" in err and "two.mmo" in err and "two.yaml" not in err
+    # A pipeline that fails its inputs is reported and the others still run: the worst code.
+    code, out, err = invoke(["run", str(tmp_path), "--mock", "-q", "-i", "topic=tides"])
+    assert code == 2 and "Research tides" in out and "lang" in err
+
+
+def test_mmoc_run_on_an_empty_folder_says_what_it_looked_for(tmp_path: Path) -> None:
+    from support.cli_invoke import invoke
+
+    code, _, err = invoke(["run", str(tmp_path), "--mock"])
+    assert code == 2 and "no pipeline sources (.mmo, .yaml, .yml)" in err
+    code, _, err = invoke(["run", str(tmp_path), "--json"])
+    assert code == 2 and "not a folder" in err

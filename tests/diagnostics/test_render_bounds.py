@@ -15,9 +15,9 @@ from mmoc.diagnostics.render import (
     SNIPPET_WIDTH,
     render_github,
     render_json,
-    render_sarif,
     render_text,
 )
+from mmoc.diagnostics.sarif import render_sarif
 from mmoc.driver import load_text
 from mmoc.source import Span
 

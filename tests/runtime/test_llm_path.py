@@ -444,3 +444,33 @@ def test_fallback_chain_and_fallback_models_skip_an_open_breaker_and_list_failur
     # Each breaker was told the same: a counted failure opens a, a client error leaves c closed.
     assert step.breaker_state == fresh.states() == {"mock/a": "open", "mock/b": "open",
                                                     "mock/c": "closed"}
+
+
+def test_a_reply_that_fails_the_json_check_is_still_charged() -> None:
+    """The provider bills a reply whether or not it parses: its tokens and cost are on its
+    attempt and in the step's totals, for a step that then succeeds and one that fails."""
+    fake = FakeTime()
+    scripted = ScriptedProvider("openai", script=[
+        LlmResponse("not json", 1000, 500), LlmResponse('{"a": 1}', 1000, 500),
+    ])
+    registry = ProviderRegistry()
+    registry.register("openai", scripted)
+    retry = RetryStrategy(max_retries=1, base_delay_seconds=0.0, retry_on=("invalid_output",))
+    spec = one_step("openai/gpt-4o-mini", output_format=OutputFormat(), retry=retry)
+    result = execute_sync(spec, {}, providers=registry, sleep=fake.sleep, clock=fake.clock)
+    assert result.success
+    step = result.trace.step("ask")
+    assert [(a.error_kind, a.input_tokens, a.output_tokens) for a in step.attempts] == [
+        ("invalid_output", 1000, 500), (None, 1000, 500)]
+    assert (step.input_tokens, step.output_tokens) == (2000, 1000)
+    one_reply_cost = step.cost_usd / 2
+    assert one_reply_cost > 0
+
+    scripted.script = [LlmResponse("still not json", 1000, 500)]
+    failed = execute_sync(one_step("openai/gpt-4o-mini", output_format=OutputFormat()), {},
+                          providers=registry)
+    step = failed.trace.step("ask")
+    assert not failed.success and step.error_kind == "invalid_output"
+    assert (step.input_tokens, step.output_tokens) == (1000, 500)
+    assert step.cost_usd == pytest.approx(one_reply_cost)
+    assert failed.trace.total_cost_usd == pytest.approx(one_reply_cost)

@@ -1,4 +1,5 @@
-"""OpenTelemetry export: a mock run with a retry and a fallback becomes the documented span tree."""
+"""OpenTelemetry: a mock run with a retry and a fallback becomes the documented span tree, live
+(`OtelObserver`) and after the fact (`export_trace`)."""
 
 from __future__ import annotations
 
@@ -87,18 +88,22 @@ def parent_of(span: ReadableSpan) -> int | None:
     return span.parent.span_id if span.parent is not None else None
 
 
-def test_retry_and_fallback_become_a_run_a_step_and_three_chat_spans() -> None:
+def events(span: ReadableSpan) -> list[dict[str, Any]]:
+    return [dict(event.attributes or {}) for event in span.events if event.name == "mmoc.attempt"]
+
+
+def test_retry_and_fallback_become_a_run_a_step_and_a_chat_span_per_model() -> None:
     result, spans, every = run_with_otel(retry_and_fallback_spec())
     assert result.success, result.error
-    assert len(every) == 2 + 1 + 3  # the run, two steps, three attempts
+    assert len(every) == 1 + 2 + 2  # the run, two steps, one chat span per model
     root = spans["invoke_workflow brief"]
     draft, shout = spans["step draft"], spans["step shout"]
     assert root.parent is None
     assert parent_of(draft) == parent_of(shout) == root.context.span_id
-    chats = [s for s in every if s.name.startswith("chat ")]
-    assert sorted(s.name for s in chats) == ["chat backup", "chat primary", "chat primary"]
-    assert len(result.trace.step("draft").attempts) == 3
-    assert all(parent_of(s) == draft.context.span_id for s in chats)
+    primary, backup = spans["chat primary"], spans["chat backup"]
+    assert parent_of(primary) == parent_of(backup) == draft.context.span_id
+    assert [e["mmoc.attempt.number"] for e in events(primary)] == [1, 2]
+    assert [e["mmoc.attempt.number"] for e in events(backup)] == [3]
     assert {s.context.trace_id for s in spans.values()} == {root.context.trace_id}
 
     assert root.attributes is not None
@@ -111,10 +116,10 @@ def test_retry_and_fallback_become_a_run_a_step_and_three_chat_spans() -> None:
     assert draft.attributes is not None
     assert draft.attributes["mmoc.step.retries"] == 1
     assert draft.attributes["mmoc.step.fallback_used"] is True
-    assert draft.attributes["gen_ai.request.model"] == "primary"
-    assert draft.attributes["gen_ai.response.model"] == "backup"
+    assert draft.attributes["mmoc.step.model"] == "primary"
+    assert draft.attributes["mmoc.step.model_used"] == "backup"
     assert shout.attributes is not None and shout.attributes["mmoc.step.kind"] == "transform"
-    assert "gen_ai.request.model" not in shout.attributes
+    assert "mmoc.step.model" not in shout.attributes
 
 
 def test_chat_spans_carry_the_gen_ai_attributes_and_errors() -> None:
@@ -122,34 +127,36 @@ def test_chat_spans_carry_the_gen_ai_attributes_and_errors() -> None:
     backup = spans["chat backup"]
     assert backup.kind is SpanKind.CLIENT
     assert backup.attributes is not None
+    usage = {k: backup.attributes[k]
+             for k in ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")}
     assert dict(backup.attributes) == {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "mock",
         "gen_ai.request.model": "backup",
-        "gen_ai.response.model": "backup",
-        "gen_ai.usage.input_tokens": backup.attributes["gen_ai.usage.input_tokens"],
-        "gen_ai.usage.output_tokens": backup.attributes["gen_ai.usage.output_tokens"],
-        "mmoc.attempt.number": 3,
-        "mmoc.attempt.status": "success",
-        "mmoc.attempt.wait_before_ms": 0.0,
+        "gen_ai.response.model": "mock/backup",  # as the reply names it
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.output.type": "text",
+        "mmoc.attempts": 1,
+        **usage,
     }
-    assert backup.attributes["gen_ai.usage.input_tokens"] > 0
-    assert backup.attributes["gen_ai.usage.output_tokens"] > 0
+    assert all(isinstance(v, int) and v > 0 for v in usage.values())
     assert backup.status.status_code is StatusCode.UNSET
-    # The two failed primary attempts: error.type is the error kind, the status an error.
-    failed = [s for s in every if s.name == "chat primary"]
-    assert len(failed) == 2
-    for primary in failed:
-        assert primary.attributes is not None
-        assert primary.attributes["error.type"] == "server_error"
-        assert primary.attributes["gen_ai.provider.name"] == "mock"
-        assert "gen_ai.response.model" not in primary.attributes
-        assert "gen_ai.usage.input_tokens" not in primary.attributes
-        assert primary.status.status_code is StatusCode.ERROR
-        assert "simulated server_error" in (primary.status.description or "")
-    assert [(s.attributes or {})["mmoc.attempt.wait_before_ms"] for s in failed] == [0.0, 1000.0]
+    (answer,) = events(backup)
+    assert answer["mmoc.attempt.status"] == "success" and "error.type" not in answer
+    # The primary model's two failed attempts: one span, an event each, and the last
+    # attempt's error as the span's.
+    primary = spans["chat primary"]
+    assert primary.attributes is not None
+    assert primary.attributes["error.type"] == "server_error"
+    assert primary.attributes["mmoc.attempts"] == 2
+    assert "gen_ai.response.model" not in primary.attributes
+    assert "gen_ai.usage.input_tokens" not in primary.attributes
+    assert primary.status.status_code is StatusCode.ERROR
+    assert "simulated server_error" in (primary.status.description or "")
+    assert [(e["mmoc.attempt.wait_before_ms"], e["error.type"]) for e in events(primary)] == [
+        (0.0, "server_error"), (1000.0, "server_error")]
     # No content was captured: none is exported.
-    assert not any(k.startswith(("gen_ai.input", "gen_ai.output", "gen_ai.system_"))
+    assert not any(k.startswith(("gen_ai.input", "gen_ai.output.messages", "gen_ai.system_"))
                    for s in every for k in (s.attributes or {}))
 
 
@@ -169,12 +176,14 @@ def test_span_times_come_from_the_trace() -> None:
     assert run.start_time == EPOCH_NS
     # 10 ms call, 1 s backoff, 10 ms call, 30 ms fallback call: 1050 ms in all.
     assert run.end_time == EPOCH_NS + 1050 * MS
-    assert [(s.start_time, s.end_time) for s in chats] == [
-        (EPOCH_NS, EPOCH_NS + 10 * MS),
-        (EPOCH_NS + 1010 * MS, EPOCH_NS + 1020 * MS),
-        (EPOCH_NS + 1020 * MS, EPOCH_NS + 1050 * MS),
+    assert [(s.name, s.start_time, s.end_time) for s in chats] == [
+        ("chat primary", EPOCH_NS, EPOCH_NS + 1020 * MS),
+        ("chat backup", EPOCH_NS + 1020 * MS, EPOCH_NS + 1050 * MS),
     ]
-    assert [(s.attributes or {})["mmoc.attempt.number"] for s in chats] == [1, 2, 3]
+    # Each attempt's event is stamped when it ended.
+    assert [(e.attributes or {})["mmoc.attempt.number"] for e in chats[0].events] == [1, 2]
+    assert [e.timestamp for c in chats for e in c.events] == [
+        EPOCH_NS + 10 * MS, EPOCH_NS + 1020 * MS, EPOCH_NS + 1050 * MS]
     draft = next(s for s in spans if s.name == "step draft")
     assert (draft.start_time, draft.end_time) == (EPOCH_NS, EPOCH_NS + 1050 * MS)
 
@@ -194,11 +203,11 @@ def test_a_failed_run_marks_the_run_and_the_step_and_shows_what_did_not_run() ->
     assert ask.status.status_code is StatusCode.ERROR
     assert ask.attributes is not None and ask.attributes["error.type"] == "rate_limit"
     assert spans["chat x"].status.status_code is StatusCode.ERROR
-    # The dependant never ran: a zero-length span at the run's start, with its reason.
+    # The dependant never ran: a zero-length span, with its reason.
     assert after.attributes is not None
     assert after.attributes["mmoc.step.status"] == "not_run"
     assert after.attributes["mmoc.step.skip_reason"] == "dependency 'ask' failed"
-    assert after.start_time == after.end_time == EPOCH_NS
+    assert after.start_time == after.end_time
     assert after.status.status_code is StatusCode.UNSET
 
 

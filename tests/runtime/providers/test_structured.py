@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mmoc_runtime.errors import LlmError
-from mmoc_runtime.structured import parse_structured, schema_is_supported, validate
+from mmoc_runtime.structured import (
+    is_closed_schema,
+    parse_structured,
+    schema_is_supported,
+    validate,
+    wire_schema,
+)
 
 PERSON = {
     "type": "object",
@@ -154,3 +160,41 @@ def test_any_value_round_trips_through_any_wrapping(value: Any, wrapper: str) ->
     assert schema_is_supported(schema) == []
     text = wrapper.replace("{}", json.dumps(value, indent=1))
     assert parse_structured(text, schema) == value
+
+
+def closed(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {"type": "object", "properties": properties,
+            "required": list(properties) if required is None else required,
+            "additionalProperties": False}
+
+
+@pytest.mark.parametrize(("schema", "closed_ok", "strict_ok"), [
+    (closed({"a": {"type": "string"}}), True, True),
+    (closed({"a": {"type": "array", "items": closed({"b": {"type": "integer"}})}}), True, True),
+    (PERSON, True, False),  # closed, but not every property required
+    ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}, False,
+     False),  # extra properties allowed
+    (closed({"a": {"type": "object", "properties": {}}}), False, False),  # an open inner object
+    ({"type": "object"}, False, False),  # no properties listed
+    (closed({"a": {"type": "array"}}), True, False),  # strict mode needs the items' schema
+    ({"type": "array", "items": {"type": "string"}}, True, True),
+    ({"type": "string"}, True, True),
+])
+def test_closed_schemas_are_told_apart(schema: dict[str, Any], closed_ok: bool,
+                                       strict_ok: bool) -> None:
+    assert is_closed_schema(schema) is closed_ok
+    assert is_closed_schema(schema, all_required=True) is strict_ok
+
+
+def test_the_wire_schema_leaves_out_annotations_a_provider_does_not_need() -> None:
+    schema = {"$schema": "x", "type": "object", "default": {}, "examples": [{}],
+              "properties": {"a": {"type": "array", "default": [],
+                                   "items": {"type": "string", "examples": ["z"]}}},
+              "additionalProperties": {"type": "integer", "default": 0},
+              "description": "kept", "title": "kept too"}
+    assert wire_schema(schema) == {
+        "type": "object",
+        "properties": {"a": {"type": "array", "items": {"type": "string"}}},
+        "additionalProperties": {"type": "integer"},
+        "description": "kept", "title": "kept too"}
+    assert schema["default"] == {}  # the step's schema itself is left as it was

@@ -46,25 +46,39 @@ def test_openai_request_is_chat_completions(provider_env: LoopbackServer) -> Non
             {"role": "user", "content": "Summarize: cats"},
         ],
         "temperature": 0.2,
-        "max_tokens": 50,
+        "max_completion_tokens": 50,
         "stop": ["END"],
     }
     assert response.text == "[openai] Summarize: cats"
     assert response.finish_reason == "stop"
+    assert (response.model, response.response_id) == ("gpt-4o-mini", "chatcmpl-loopback")
     assert (response.input_tokens, response.output_tokens) == (2, 3)
     assert not response.tokens_estimated
 
 
 @pytest.mark.parametrize("model", ["o3-mini", "o4-mini", "gpt-5", "gpt-5-nano", "o1"])
-def test_reasoning_models_get_max_completion_tokens(
+def test_reasoning_models_get_max_completion_tokens_everywhere(
     provider_env: LoopbackServer, model: str
 ) -> None:
+    # Also through an OpenAI-compatible endpoint: a proxy may forward them to OpenAI.
     complete_once(
-        openai_compat.create("openai", None),
-        LlmRequest("openai", model, prompt="hi", max_tokens=64),
+        openai_compat.create("ollama", None),
+        LlmRequest("ollama", model, prompt="hi", max_tokens=64),
     )
     body = provider_env.requests[0].body
     assert body["max_completion_tokens"] == 64 and "max_tokens" not in body
+
+
+def test_compatible_servers_keep_max_tokens(provider_env: LoopbackServer) -> None:
+    """Ollama, vLLM, llama.cpp and LiteLLM all read `max_tokens`; not all read the newer
+    `max_completion_tokens`. Only OpenAI itself (and its reasoning families) get the new one."""
+    endpoint = EndpointSpec("local", provider_env.url + "/vllm/v1")
+    complete_once(openai_compat.create("ollama", None),
+                  LlmRequest("ollama", "llama3.2", prompt="hi", max_tokens=64))
+    complete_once(openai_compat.create("local", endpoint),
+                  LlmRequest("local", "qwen", prompt="hi", max_tokens=64))
+    for sent in provider_env.requests:
+        assert sent.body["max_tokens"] == 64 and "max_completion_tokens" not in sent.body
 
 
 def test_openai_json_schema_and_json_object(provider_env: LoopbackServer) -> None:
@@ -75,9 +89,10 @@ def test_openai_json_schema_and_json_object(provider_env: LoopbackServer) -> Non
     )
     complete_once(provider, LlmRequest("openai", "gpt-4o", "give a", json_output=True))
     with_schema, plain = (r.body for r in provider_env.requests)
+    # Not closed (additionalProperties is not false): strict mode cannot take it as is.
     assert with_schema["response_format"] == {
         "type": "json_schema",
-        "json_schema": {"name": "output", "schema": schema},
+        "json_schema": {"name": "output", "schema": schema, "strict": False},
     }
     assert plain["response_format"] == {"type": "json_object"}
     # json_object mode is refused unless "json" appears in the messages: we add an instruction.
@@ -133,23 +148,35 @@ def test_unsupported_endpoint_kind_is_a_config_error() -> None:
 
 
 def test_anthropic_request_is_messages_api(provider_env: LoopbackServer) -> None:
-    request = LlmRequest("anthropic", "claude-haiku-4-5", **FULL)
+    request = LlmRequest("anthropic", "claude-haiku-4-5", **{**FULL, "temperature": None})
     response = complete_once(anthropic.create(), request)
     (sent,) = provider_env.requests
     assert sent.path == "/v1/messages"
-    assert sent.headers["x-api-key"] == ANTHROPIC_KEY
-    assert sent.headers["anthropic-version"] == "2023-06-01"
-    assert "authorization" not in sent.headers
+    assert sent.headers["authorization"] == f"Bearer {ANTHROPIC_KEY}"
+    assert sent.headers["anthropic-version"] == "2026-10-21"
+    assert "x-api-key" not in sent.headers
     assert sent.body == {
         "model": "claude-haiku-4-5",
         "max_tokens": 50,
         "messages": [{"role": "user", "content": "Summarize: cats"}],
         "system": "Be brief.",
-        "temperature": 0.2,
         "stop_sequences": ["END"],
     }
     assert response.text == "[anthropic] Summarize: cats"
     assert response.finish_reason == "end_turn"
+    assert (response.model, response.response_id) == ("claude-haiku-4-5", "msg_loopback")
+
+
+def test_anthropic_temperature_is_sent_on_the_version_that_takes_it(
+    provider_env: LoopbackServer,
+) -> None:
+    """API version 2026-10-21 rejects `temperature` on every model; a step that sets one keeps
+    it, on version 2023-06-01 (with `x-api-key`, as SDKs sent that version), never dropped."""
+    complete_once(anthropic.create(), LlmRequest("anthropic", "claude-haiku-4-5", **FULL))
+    (sent,) = provider_env.requests
+    assert sent.headers["anthropic-version"] == "2023-06-01"
+    assert sent.headers["x-api-key"] == ANTHROPIC_KEY and "authorization" not in sent.headers
+    assert sent.body["temperature"] == 0.2
 
 
 def test_anthropic_defaults_max_tokens_joins_text_blocks_and_counts_cache(
@@ -169,7 +196,8 @@ def test_anthropic_defaults_max_tokens_joins_text_blocks_and_counts_cache(
     assert (response.input_tokens, response.cached_input_tokens) == (100, 90)
 
 
-def test_anthropic_json_output_is_asked_by_instruction(provider_env: LoopbackServer) -> None:
+def test_anthropic_open_schema_is_asked_by_instruction(provider_env: LoopbackServer) -> None:
+    # Not closed (no additionalProperties: false): the API's structured outputs refuse it.
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
     complete_once(
         anthropic.create(),
@@ -177,9 +205,28 @@ def test_anthropic_json_output_is_asked_by_instruction(provider_env: LoopbackSer
             "anthropic", "claude-3-haiku", "go", system="Sys.", json_output=True, json_schema=schema
         ),
     )
-    system = provider_env.requests[0].body["system"]
-    assert system.startswith("Sys.\n\n") and "JSON" in system
-    assert '{"properties":{"ok":{"type":"boolean"}},"type":"object"}' in system
+    body = provider_env.requests[0].body
+    assert body["system"].startswith("Sys.\n\n") and "JSON" in body["system"]
+    assert '{"properties":{"ok":{"type":"boolean"}},"type":"object"}' in body["system"]
+    assert "output_config" not in body
+
+
+def test_anthropic_closed_schema_is_native_structured_output(
+    provider_env: LoopbackServer,
+) -> None:
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+              "properties": {"ok": {"type": "boolean", "default": True}},
+              "additionalProperties": False}
+    complete_once(
+        anthropic.create(),
+        LlmRequest("anthropic", "claude-haiku-4-5", "go", system="Sys.", json_output=True,
+                   json_schema=schema),
+    )
+    body = provider_env.requests[0].body
+    assert body["system"] == "Sys."  # no instruction: the API decodes against the schema
+    assert body["output_config"] == {"format": {"type": "json_schema", "schema": {
+        "type": "object", "properties": {"ok": {"type": "boolean"}},
+        "additionalProperties": False}}}
 
 
 def test_gemini_request_is_generate_content(provider_env: LoopbackServer) -> None:
@@ -190,19 +237,22 @@ def test_gemini_request_is_generate_content(provider_env: LoopbackServer) -> Non
     assert "key=" not in sent.path
     assert sent.body == {
         "contents": [{"role": "user", "parts": [{"text": "Summarize: cats"}]}],
-        "systemInstruction": {"parts": [{"text": "Be brief."}]},
+        "systemInstruction": {"parts": [{"text": "Be brief."}], "role": "user"},
         "generationConfig": {"temperature": 0.2, "maxOutputTokens": 50, "stopSequences": ["END"]},
     }
     assert response.text == "[gemini] Summarize: cats"
     assert response.finish_reason == "STOP"
+    assert (response.model, response.response_id) == ("gemini-2.5-flash-lite", "loopback")
 
 
-def test_gemini_json_schema_becomes_response_schema(provider_env: LoopbackServer) -> None:
-    schema = {
+def test_gemini_json_schema_is_sent_as_response_json_schema(
+    provider_env: LoopbackServer,
+) -> None:
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "tags": {"type": "array", "items": {"type": "string"}},
-            "mood": {"enum": ["up", "down"]},
+            "mood": {"enum": ["up", "down"], "examples": ["up"]},
             "note": {"type": ["string", "null"]},
         },
         "required": ["tags"],
@@ -214,16 +264,10 @@ def test_gemini_json_schema_becomes_response_schema(provider_env: LoopbackServer
     )
     config = provider_env.requests[0].body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
-    assert config["responseSchema"] == {
-        "type": "OBJECT",
-        "properties": {
-            "tags": {"type": "ARRAY", "items": {"type": "STRING"}},
-            "mood": {"type": "STRING", "enum": ["up", "down"]},
-            "note": {"type": "STRING", "nullable": True},
-        },
-        "propertyOrdering": ["tags", "mood", "note"],
-        "required": ["tags"],
-    }
+    assert "responseSchema" not in config
+    # JSON Schema as written (no OpenAPI translation), without the annotations not sent.
+    del schema["properties"]["mood"]["examples"]
+    assert config["responseJsonSchema"] == schema
 
 
 def test_gemini_usage_and_google_api_key_fallback(
