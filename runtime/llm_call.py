@@ -248,7 +248,7 @@ class _ModelAttempts(AttemptLog):
     async def _sourced_reply(self, replies: ReplySources) -> Any:
         """`reply` with reply sources: the first source that has the answer gives it, else the
         provider does; the sources are told a reply that parsed (`replies.ReplySources`)."""
-        call = ReplyCall(self.request, self.step)
+        call = ReplyCall(self.request, self.step, self.requested)
         found = replies.lookup(call)
         if found is not None:
             reply, answered_by = found
