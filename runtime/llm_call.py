@@ -292,7 +292,7 @@ class _ModelAttempts(AttemptLog):
     async def _sourced_reply(self, replies: ReplySources, started: float) -> Any:
         """`reply` with reply sources: the first source that has the answer gives it, else the
         provider does; the sources are told a reply that parsed (`replies.ReplySources`)."""
-        call = ReplyCall(self.request, self.step)
+        call = ReplyCall(self.request, self.step, self.requested)
         found = replies.lookup(call)
         if found is not None:
             reply, answered_by = found
@@ -311,6 +311,7 @@ class _ModelAttempts(AttemptLog):
     def begin(self, retry_number: int, wait: float) -> None:
         st = self.st
         self.response = None  # set by `reply` when this attempt gets one
+        self.found = None  # set by `reply` when a reply source answers this attempt
         self.attempt = attempt = AttemptTrace(len(st.attempts) + 1, self.requested, wait * 1000.0)
         st.attempts.append(attempt)
         on_attempt = self.ctx.on_attempt
@@ -335,7 +336,7 @@ class _ModelAttempts(AttemptLog):
         attempt.error_kind = error_kind(exc)
         attempt.error = redact(str(exc) or type(exc).__name__, self.ctx.secrets)
         if self.response is not None:  # a reply that failed the JSON check: still charged
-            _charge(self.st, attempt, self.requested, self.response)
+            _charge(self.st, attempt, self.requested, self.response, self.found)
         self._report_end()
 
     def gave_up(self, exc: Exception) -> None:
@@ -351,10 +352,7 @@ class _ModelAttempts(AttemptLog):
             _note_breaker(self.st, self.key, self.breaker)
         self.st.model_used = self.requested
         self.st.ttft_ms = attempt.ttft_ms
-        before = self.st.cost_usd
-        _charge(self.st, attempt, self.requested, response)
-        if self.found is not None:
-            _note_source(self.st, attempt, self.found, self.st.cost_usd - before)
+        _charge(self.st, attempt, self.requested, response, self.found)
         self._report_end()
 
     def _report_end(self) -> None:
@@ -383,9 +381,11 @@ async def _call(provider: Provider, request: LlmRequest, timeout: float | None) 
 
 
 def _charge(st: StepTrace, attempt: AttemptTrace, requested: str,
-            response: LlmResponse) -> None:
+            response: LlmResponse, found: Reply | None = None) -> None:
     """Record what a reply cost on its attempt and add it to the step: every reply the
-    provider sent is charged, also one that then failed the JSON check."""
+    provider sent is charged, also one that then failed the JSON check. A reply from a source
+    (`found`) is marked with it, and costs what its billing says (`replies`): a replayed one
+    as recorded, a cache hit nothing (its cost is saved), a fixed one nothing."""
     attempt.input_tokens = response.input_tokens
     attempt.output_tokens = response.output_tokens
     attempt.cached_input_tokens = response.cached_input_tokens
@@ -398,18 +398,14 @@ def _charge(st: StepTrace, attempt: AttemptTrace, requested: str,
     usd, estimated = price_cost(
         requested, response.input_tokens, response.output_tokens, response.cached_input_tokens
     )
+    if found is not None:
+        attempt.reply_source = st.reply_source = found.source
+        if found.billing != CHARGED:
+            if found.billing == SAVED:
+                st.cost_saved_usd += usd
+            return
     st.cost_usd += usd
     st.cost_estimated = st.cost_estimated or estimated
-
-
-def _note_source(st: StepTrace, attempt: AttemptTrace, reply: Reply, charged: float) -> None:
-    """Mark a step answered by a reply source; a reply that saved its cost costs nothing
-    (`charged`: what `_charge` added to the step for this reply)."""
-    attempt.reply_source = st.reply_source = reply.source
-    if reply.billing != CHARGED:
-        if reply.billing == SAVED:
-            st.cost_saved_usd += charged
-        st.cost_usd -= charged
 
 
 def _note_breaker(st: StepTrace, key: str, breaker: CircuitBreaker) -> None:

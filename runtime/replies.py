@@ -40,12 +40,14 @@ FREE = "free"
 
 
 class ReplyCall:
-    """One attempt's call, as the sources see it: the request, the step it serves and its
-    fingerprint (computed on first use: a fixed reply needs none)."""
+    """One attempt's call, as the sources see it: the request, the step it serves, the model
+    id as the step requested it (what the trace prices it as; a mock run routes it to the
+    mock) and its fingerprint (computed on first use: a fixed reply needs none)."""
 
-    def __init__(self, request: LlmRequest, step: LlmStep) -> None:
+    def __init__(self, request: LlmRequest, step: LlmStep, requested: str | None = None) -> None:
         self.request = request
         self.step = step
+        self.requested = requested or f"{request.provider}/{request.model}"
 
     @cached_property
     def fingerprint(self) -> Fingerprint:

@@ -29,7 +29,7 @@ from .cache_dir import ensure_cache_dir, user_cache_dir
 from .cassette import response_from, response_record
 from .fingerprint import canonical_json
 from .pricing import cost as price_cost
-from .providers.base import LlmRequest, LlmResponse
+from .providers.base import LlmResponse
 from .redaction import scrub
 from .replies import SAVED, Reply, ReplyCall
 
@@ -162,10 +162,10 @@ class ResponseCache:
         return int(removed)
 
 
-def _cost(request: LlmRequest, response: LlmResponse) -> float:
-    """What the reply cost, priced as the model that answered."""
-    return price_cost(f"{request.provider}/{request.model}", response.input_tokens,
-                      response.output_tokens, response.cached_input_tokens)[0]
+def _cost(requested: str, response: LlmResponse) -> float:
+    """What the reply cost, priced as the trace prices it (the model as requested)."""
+    return price_cost(requested, response.input_tokens, response.output_tokens,
+                      response.cached_input_tokens)[0]
 
 
 def _size(path: Path | None) -> int:
@@ -209,7 +209,7 @@ class CacheSource:
         request = scrub(dict(call.fingerprint.request), secrets)
         kept = response_from(scrub(response_record(response), secrets))
         try:
-            self.cache.put(call.fingerprint.digest, request, kept, _cost(call.request, response))
+            self.cache.put(call.fingerprint.digest, request, kept, _cost(call.requested, response))
         except (sqlite3.Error, OSError):
             self._drop()
 

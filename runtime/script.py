@@ -48,7 +48,8 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
     """Run `pipeline` from the command line `argv` (default `sys.argv[1:]`); the exit code."""
     parser = _parser(pipeline)
     try:
-        values, mock, trace_path, tape, otel, streamed = _read_arguments(parser, pipeline, argv)
+        values, mock, trace_path, tape, otel, streamed, no_cache = _read_arguments(
+            parser, pipeline, argv)
     except SystemExit as exc:  # argparse's usage errors (2) and --help (0)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     observer, end_export = None, None
@@ -60,11 +61,12 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
             print(f"error: --otel: {exc}", file=sys.stderr)
             return 2
     try:
+        cache = False if no_cache else None
         if streamed:
-            result = asyncio.run(_streamed_run(pipeline, values, mock, observer, tape))
+            result = asyncio.run(_streamed_run(pipeline, values, mock, observer, tape, cache))
         else:
             result = asyncio.run(execute(pipeline, values, mock=mock, observer=observer,
-                                         cassette=tape))
+                                         cassette=tape, cache=cache))
     except MmocRuntimeError as exc:  # bad configuration, a cassette that cannot be read
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -109,7 +111,8 @@ def main(pipeline: PipelineSpec, argv: Sequence[str] | None = None) -> int:
 
 
 async def _streamed_run(pipeline: PipelineSpec, values: dict[str, Any], mock: bool,
-                        observer: object | None, tape: Cassette | None) -> RunResult:
+                        observer: object | None, tape: Cassette | None,
+                        cache: bool | None) -> RunResult:
     """The run with its llm steps' text shown on stderr as it arrives (stdout keeps only the
     outputs' JSON); its result."""
     from .events import RunFinished
@@ -117,7 +120,8 @@ async def _streamed_run(pipeline: PipelineSpec, values: dict[str, Any], mock: bo
     from .streaming_text import TextPrinter
 
     printer = TextPrinter(sys.stderr)
-    async for event in stream(pipeline, values, mock=mock, observer=observer, cassette=tape):
+    async for event in stream(pipeline, values, mock=mock, observer=observer, cassette=tape,
+                              cache=cache):
         if isinstance(event, RunFinished):
             return event.result
         printer.show(event)
@@ -160,19 +164,21 @@ def _parser(pipeline: PipelineSpec) -> argparse.ArgumentParser:
         "--stream", action="store_true",
         help="show each llm step's text on stderr as it arrives (the outputs still go to stdout)",
     )
+    parser.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the response cache")
     return parser
 
 
 def _read_arguments(
     parser: argparse.ArgumentParser, pipeline: PipelineSpec, argv: Sequence[str] | None
-) -> tuple[dict[str, Any], bool, str | None, Cassette | None, bool, bool]:
+) -> tuple[dict[str, Any], bool, str | None, Cassette | None, bool, bool, bool]:
     """The run's inputs (by `inputs_from_command_line`, as `mmoc run` reads them), `--mock`,
-    `--trace`, the cassette of `--record`/`--replay`, `--otel` and `--stream`; `parser.error`
-    (SystemExit 2, usage on stderr) for any mistake."""
+    `--trace`, the cassette of `--record`/`--replay`, `--otel`, `--stream` and `--no-cache`;
+    `parser.error` (SystemExit 2, usage on stderr) for any mistake."""
     args = parser.parse_args(argv)
     try:
         values = inputs_from_command_line(pipeline, args.input, args.inputs_json)
     except InputError as exc:
         parser.error(str(exc))
     return (values, bool(args.mock), args.trace, from_options(args.record, args.replay),
-            bool(args.otel), bool(args.stream))
+            bool(args.otel), bool(args.stream), bool(args.no_cache))

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "graph": "graph:graph",
     "test": "test:test",
     "lsp": "lsp:lsp",
+    "cache": "cache:cache",
 }
 
 

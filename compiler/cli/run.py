@@ -184,19 +184,23 @@ class RunRequest:
     limits: tuple[str, ...] = ()  # --limit MODEL=rpm:N,...
     rpm: float | None = None
     tpm: float | None = None
+    no_cache: bool = False  # --no-cache: the response cache is neither read nor written
 
 
 async def streamed_run(module: types.ModuleType, inputs: dict[str, Any], request: RunRequest,
                        view: Any, console: Console) -> RunResult:
     """`module.stream(...)`, its text shown on `console` as it arrives; the run's result."""
     from mmoc_runtime import RunFinished
+    from mmoc_runtime.cassette import from_options
 
     from .stream_view import StreamView
 
     printer = StreamView(console)
     async for event in module.stream(inputs, mock=request.mock, observer=view,
                                      capture_content=request.capture_content,
-                                     budget=request.max_cost):
+                                     budget=request.max_cost,
+                                     cassette=from_options(request.record, request.replay),
+                                     cache=False if request.no_cache else None):
         if isinstance(event, RunFinished):
             result: RunResult = event.result
             return result
@@ -241,7 +245,8 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
             result = asyncio.run(module.run_result(
                 inputs, mock=request.mock, observer=observer,
                 capture_content=request.capture_content, budget=request.max_cost,
-                cassette=from_options(request.record, request.replay)))
+                cassette=from_options(request.record, request.replay),
+                cache=False if request.no_cache else None))
     except (InputError, ConfigError) as exc:  # ConfigError: a cassette that cannot be read
         raise RunAbort(2, str(exc)) from exc
     except OSError as exc:  # the recorded cassette could not be written
@@ -414,6 +419,8 @@ def _fail(code: int, message: str, err: Console) -> NoReturn:
                    "$OTEL_EXPORTER_OTLP_ENDPOINT (needs the otel extra).")
 @click.option("--stream", is_flag=True,
               help="Show each llm step's text as it arrives (on stderr with --json).")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the response cache, whatever the steps' `cache` say.")
 @guard("running the pipeline")
 def run(
     file: Path,
@@ -442,6 +449,7 @@ def run(
     replay: str | None,
     otel: bool,
     stream: bool,
+    no_cache: bool,
 ) -> None:
     """Compile FILE in memory and run it (with --data, once per row); exit 0 ok, 1 errors or
     a failed run (or row), 2 usage.
@@ -465,7 +473,7 @@ def run(
     request = RunRequest(file, pairs, inputs_json, mock, trace_path, trace_md, as_json,
                          quiet, capture_content, record=record, replay=replay, otel=otel,
                          stream=stream, batch=batch, max_cost=max_cost, limits=limits, rpm=rpm,
-                         tpm=tpm)
+                         tpm=tpm, no_cache=no_cache)
     try:
         # As `python script.py` would: transforms import from the pipeline's folder (and the
         # current directory) for the whole run, lazy imports inside them included.

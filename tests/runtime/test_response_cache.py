@@ -208,3 +208,15 @@ def test_two_processes_share_the_cache(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == ["cache"] * 20
     stats = ResponseCache(tmp_path / "shared" / FILE_NAME).stats()
     assert stats["entries"] == 30  # 10 shared + 10 of a + 10 of b
+
+
+def test_the_saved_cost_in_stats_is_the_one_the_trace_shows_in_a_mock_run(
+        tmp_path: Path) -> None:
+    # A mock run routes `gpt-4o-mini` to the mock but prices it as requested: so do the stats.
+    cache = ResponseCache(tmp_path / "c.sqlite3")
+    mocked = PipelineSpec("m", steps=(LlmStep("ask", "gpt-4o-mini", "Hi", "a",
+                                              cache=CachePolicy()),))
+    execute_sync(mocked, {}, mock=True, cache=cache)
+    hit = execute_sync(mocked, {}, mock=True, cache=cache)
+    saved = hit.trace.step("ask").cost_saved_usd
+    assert saved > 0 and cache.stats()["saved_usd"] == pytest.approx(saved)

@@ -213,6 +213,15 @@ output_specs = st.one_of(
 # ---- printable IR --------------------------------------------------------------------------
 
 
+def cache_settings(ttl: st.SearchStrategy[Any] = seconds) -> st.SearchStrategy[ir.CachePolicy]:
+    """`cache off`, `cache on` or `cache ttl: ...` (an `off` has no ttl: none is printed)."""
+    return st.one_of(
+        st.just(ir.CachePolicy(enabled=False)),
+        st.just(ir.CachePolicy()),
+        ttl.map(lambda t: ir.CachePolicy(ttl=t)),
+    )
+
+
 def _common(name: str) -> st.SearchStrategy[dict[str, Any]]:
     key = names  # a group's key defaults to `<name>_output`, so it is never None either
     return st.fixed_dictionaries(
@@ -237,6 +246,7 @@ def llm_steps(draw: st.DrawFn, name: str) -> ir.LlmStep:
                 "fallback": st.lists(model_refs, max_size=3).map(tuple),
                 "breaker": breaker_settings(),
                 "output": output_specs,
+                "cache": cache_settings(),
             },
         )
     )
@@ -400,6 +410,7 @@ def pipelines(draw: st.DrawFn, *, mmo: bool = False) -> ir.Pipeline:
             retry=draw(st.none() | retry_settings()),
             breaker=draw(st.none() | breaker_settings()),
             timeout=draw(st.none() | seconds),
+            cache=draw(st.none() | cache_settings()),
         ),
         "comments": draw(comments),
         "trailing_comments": draw(comments),
@@ -497,6 +508,7 @@ def valid_pipelines(
             retry=draw(st.none() | retry_settings(refs["retry"], valid=True)),
             breaker=draw(st.none() | breaker_settings(refs["breaker"], valid=True)),
             timeout=draw(st.none() | st.integers(1, 600)),
+            cache=draw(st.none() | cache_settings(st.integers(1, 86_400))),
         ),
         steps=tuple(draw(st.permutations(drawn))),
     )
@@ -542,6 +554,7 @@ def _valid_member(
                 lambda ids: tuple(ir.ModelRef(id=m) for m in ids)
             )
         ),
+        cache=draw(st.none() | cache_settings(st.integers(1, 86_400))),
         output_key=key,
     )
 
