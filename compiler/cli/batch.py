@@ -109,7 +109,10 @@ async def _drive(spec: PipelineSpec, rows: Iterator[Any], done: set[int],
             control=control, grace=request.grace, mock=request.mock,
             **_backend_options(request),
         ):
-            results.write(result)
+            try:
+                results.write(result)
+            except OSError as exc:  # a full disk, a closed pipe: the results cannot be kept
+                raise BatchAbort(2, f"--out {request.out}: cannot write: {_reason(exc)}") from exc
             tally.add(result)
             progress.update()
     finally:

@@ -114,6 +114,19 @@ def test_a_failed_row_exits_1_and_resume_retries_only_it(tmp_path: Path) -> None
     assert all(line["status"] == "success" for line in final)
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_results_that_cannot_be_written_are_a_usage_error_not_a_traceback(
+        tmp_path: Path) -> None:
+    pipeline = tmp_path / "quick.mmo"
+    pipeline.write_text(QUICK, encoding="utf-8")
+    rows = _rows(tmp_path / "rows.jsonl", 3)
+    code, _, err = invoke(["run", str(pipeline), "--data", str(rows), "--out", "/dev/full",
+                           "--mock", "-q"])
+    assert code == 2, err
+    assert "--out /dev/full: cannot write: No space left on device" in err
+    assert "Traceback" not in err and "MMO702" not in err
+
+
 def test_max_cost_stops_the_batch_with_its_status(tmp_path: Path) -> None:
     pipeline = tmp_path / "priced.mmo"
     pipeline.write_text(QUICK.replace("mock/m", "gpt-4o?reply=ok"), encoding="utf-8")
