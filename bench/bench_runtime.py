@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from mmoc_runtime import (
 from mmoc_runtime.providers.base import LlmRequest
 from mmoc_runtime.providers.mock import MockProvider
 from mmoc_runtime.template import render
+
+from bench import installed_env
 
 RETRY = RetryStrategy(max_retries=3, base_delay_seconds=1.0, jitter="full")
 BREAKER = BreakerPolicy(failure_threshold=5, recovery_timeout_seconds=60)
@@ -142,9 +143,7 @@ def import_overhead(runs: int = 20) -> dict[str, float]:
     """`import asyncio` vs `import asyncio, mmoc_runtime` in fresh interpreters, interleaved
     so that machine load hits both alike; the minimum is the least disturbed figure."""
 
-    # As installed packages are: with bytecode caches (the stdlib's already exist; a first
-    # run writes the runtime's, under the gitignored __pycache__ folders).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = installed_env()
 
     def once(code: str) -> float:
         started = time.perf_counter()
