@@ -16,7 +16,6 @@ an event loop (and inside one, from synchronous code).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import partial
 from inspect import isawaitable
@@ -25,6 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from .errors import FallbackExhaustedError
 
 if TYPE_CHECKING:
+    import random
+
     from .breaker import CircuitBreaker
     from .retry import RetryStrategy
 

@@ -6,11 +6,15 @@ compiler's checks and the runtime's routing agree on what a name means.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import NamedTuple
-from urllib.parse import parse_qsl
+from dataclasses import field
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, their methods written on first use: see lazy_dataclass
+    from .lazy_dataclass import dataclass
 
 # Providers built into the runtime. Named OpenAI-compatible endpoints add to these per pipeline.
 BUILTIN_PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "ollama", "mock")
@@ -98,7 +102,11 @@ class ModelId:
 def parse_model_id(text: str) -> ModelId:
     """Split `provider/model?opts`; a bare name is looked up in the catalog."""
     base, _, query = text.partition("?")
-    options = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
+    options: dict[str, str] = {}
+    if query:
+        from urllib.parse import parse_qsl  # here: only a model id with options needs it
+
+        options = dict(parse_qsl(query, keep_blank_values=True))
     provider, slash, name = base.partition("/")
     if not slash:
         name = base

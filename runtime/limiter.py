@@ -30,10 +30,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .catalog import CATALOG, catalog_name
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, their methods written on first use: see lazy_dataclass
+    from .lazy_dataclass import dataclass
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[Any]]

@@ -19,15 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from enum import Enum
-from typing import Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .attempts import AttemptLog, attempt_loop, drive
 from .errors import ALL_KINDS, CLIENT_KINDS, RETRYABLE_KINDS, error_kind, retry_after_of
+
+if TYPE_CHECKING:
+    import random
+    from dataclasses import dataclass
+else:  # the same classes, their methods written on first use: see lazy_dataclass
+    from .lazy_dataclass import dataclass
 
 T = TypeVar("T")
 
@@ -131,7 +137,7 @@ class RetryStrategy:
         """Delay before retry `retry_number` with jitter applied (full: uniform(0, capped))."""
         capped = self.get_delay(retry_number)
         if self.jitter == "full":
-            return (rng or _RNG).uniform(0.0, capped)
+            return (rng or _default_rng()).uniform(0.0, capped)
         return capped
 
     def wait_before(
@@ -222,8 +228,13 @@ def with_retry(
     return strategy.run(lambda: fn(*args, **kwargs), sleep=sleep_fn)
 
 
-# Shared default source of jitter; tests pass their own seeded `random.Random`.
-_RNG = random.Random()
+@cache
+def _default_rng() -> random.Random:
+    """The shared default source of jitter (tests pass their own seeded `random.Random`), made
+    at the first jittered wait: a generated module's import does without `random`."""
+    import random
+
+    return random.Random()
 
 
 class _History(AttemptLog):

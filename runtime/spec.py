@@ -8,12 +8,17 @@ prompt name, a transform reads the keys it declares, and `after` adds ordering o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import field, replace
+from typing import TYPE_CHECKING, Any
 
 from .limiter import Limits
 from .retry import RetryStrategy
 from .template import parse_template
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, their methods written on first use: see lazy_dataclass
+    from .lazy_dataclass import dataclass
 
 # A condition is compiled to a small function of the values produced so far.
 Condition = Callable[[Mapping[str, Any]], bool]

@@ -7,12 +7,15 @@ runtime uses `render`, which stays safe even for templates no compiler has check
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import TemplateError
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, their methods written on first use: see lazy_dataclass
+    from .lazy_dataclass import dataclass
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ def render_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (dict, list, tuple, bool)) or value is None:
+        import json  # here: a generated module's import never needs it
+
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return str(value)
 
