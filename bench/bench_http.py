@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from bench import installed_env
 from bench.bench_providers import REPLY, _workers
 
 FAN_OUT = 50
@@ -308,7 +309,8 @@ def import_overhead_in_runtime_venv(runs: int = 20) -> list[tuple[str, float, fl
             samples = []
             for _ in range(runs + 1):  # the first writes the bytecode caches
                 out = subprocess.run([str(python), "-c", IMPORT_PROBE, module.stem], cwd=app,
-                                     check=True, capture_output=True, text=True).stdout
+                                     check=True, capture_output=True, text=True,
+                                     env=installed_env()).stdout
                 samples.append(tuple(float(x) for x in out.split()))
             base = min(s[0] for s in samples[1:])
             extra = min(s[1] for s in samples[1:])
