@@ -11,7 +11,7 @@ its top level), found from the working directory upwards; `mmoc.toml` wins in on
     src = ["pipelines"]                # where `mmoc check` with no paths looks
     providers = ["vllm"]               # provider names the checks accept (any model name)
     [tool.mmoc.models]                 # models the catalog lacks (a fine-tune, a local model)
-    "openai/ft:gpt-4o-mini:acme::x1" = {input = 0.30, output = 1.20}
+    "openai/ft:gpt-4o-mini:acme::x1" = {input = 0.30, output = 1.20}   # USD per million tokens
     [tool.mmoc.limits]                 # rate limits `mmoc run` applies (docs/batch.md)
     "openai/gpt-4o" = {rpm = 500, tpm = 200000, concurrency = 16}
     anthropic = {rpm = 50}             # a whole provider
@@ -38,6 +38,7 @@ from .suppressions import code_named
 
 if TYPE_CHECKING:
     from mmoc_runtime.limiter import Limits
+    from mmoc_runtime.pricing import Price
 
 CONFIG_FILES = ("mmoc.toml", "pyproject.toml")
 _KEYS = frozenset({"select", "extend-select", "ignore", "per-file-ignores", "exclude", "strict",
@@ -101,6 +102,18 @@ class Config:
             return Path(os.path.relpath(path.absolute(), self.root)).as_posix()
         except ValueError:  # another drive on Windows
             return path.as_posix()
+
+    def prices(self) -> dict[str, Price]:
+        """The declared models that give both an input and an output price, as the runtime's
+        `Price` (`pricing.declare_prices`): what `mmoc run`, `mmoc test` and the budget check
+        cost them at. A model without them is priced as any other (table, else default)."""
+        from mmoc_runtime.pricing import Price
+
+        return {
+            model: Price(price.input, price.output, price.cached_input, as_of="declared")
+            for model, price in self.models.items()
+            if price.input is not None and price.output is not None
+        }
 
     def excluded(self, path: Path) -> bool:
         relative = self.relative(path)

@@ -55,9 +55,21 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Check the mode's options and open its cassette once, before anything is collected."""
+    """Declare the project's model prices, check the mode's options and open its cassette,
+    once, before anything is collected."""
+    if not _enabled(config):
+        return
+    from mmoc_runtime.pricing import declare_prices
+
+    from .config import ConfigError as ProjectConfigError
+    from .config import load_config
+
+    try:
+        declare_prices(load_config(config.rootpath).prices())
+    except ProjectConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
     kind = config.getoption("--mmoc-mode", "mock")
-    if not _enabled(config) or kind not in ("replay", "record"):
+    if kind not in ("replay", "record"):
         return
     from mmoc_runtime.cassette import Cassette
     from mmoc_runtime.errors import ConfigError

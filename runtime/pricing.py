@@ -14,6 +14,7 @@ adapter adds cache reads to `input_tokens` before calling here). Cached tokens a
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .catalog import ALIASES
@@ -28,7 +29,8 @@ class Price:
     input_per_mtok: float
     output_per_mtok: float
     cached_input_per_mtok: float | None = None
-    # When the figures were taken from the provider's price page (or declared by a team).
+    # When the figures were taken from the provider's price page; "declared" for a price a
+    # project declares (`[tool.mmoc.models]`, see `declare_prices`).
     as_of: str = PRICES_AS_OF
 
 
@@ -79,6 +81,27 @@ DEFAULT_PRICE = Price(1.00, 1.00)
 FREE_PROVIDERS: frozenset[str] = frozenset({"mock", "ollama"})
 FREE = Price(0.0, 0.0, 0.0)
 
+# Prices declared for models the table cannot know (a fine-tune, a private deployment), by
+# `provider/name` or bare name: they come before the table and are not estimates. Process-wide,
+# as the rate limiters are: `mmoc run` and `mmoc test` declare the configuration's
+# `[tool.mmoc.models]` here, a Ray batch's workers get the driver's, an application calls
+# `declare_prices` itself.
+_DECLARED: dict[str, Price] = {}
+
+
+def declare_prices(prices: Mapping[str, Price]) -> None:
+    """Price these models (`provider/name` or a bare name; `?options` ignored) ahead of the
+    table. A model declared again takes its newer price."""
+    for model, price in prices.items():
+        provider, name = _bare_name(model)
+        _DECLARED[f"{provider}/{name}" if provider is not None else name] = price
+
+
+def declared_prices() -> dict[str, Price]:
+    """The prices `declare_prices` has declared in this process."""
+    return dict(_DECLARED)
+
+
 # Suffixes of dated or preview snapshots that share their family's price: gpt-4o-2024-08-06,
 # gpt-4-0613, claude-sonnet-4-5-20250929, gemini-1.5-flash-002, gemini-2.5-flash-preview-05-20,
 # claude-3-5-sonnet-latest. A bare "-5" is NOT a snapshot: claude-opus-4-5 is its own model.
@@ -110,8 +133,14 @@ def lookup(name: str) -> Price | None:
 
 
 def price_for(model: str) -> tuple[Price, bool]:
-    """(price, estimated) for a model id: `provider/name`, bare `name`, options ignored."""
+    """(price, estimated) for a model id: `provider/name`, bare `name`, options ignored. A
+    declared price (`declare_prices`) comes first, then the table, then `DEFAULT_PRICE`."""
     provider, name = _bare_name(model)
+    declared = _DECLARED.get(f"{provider}/{name}" if provider is not None else name)
+    if declared is None:
+        declared = _DECLARED.get(name)
+    if declared is not None:
+        return declared, False
     if provider in FREE_PROVIDERS:
         return FREE, False
     price = lookup(name)
@@ -124,21 +153,26 @@ def cost(
     model: str, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0
 ) -> tuple[float, bool]:
     """(USD, estimated) for one call. Cached tokens are a part of `input_tokens`."""
+    price, estimated = price_for(model)
+    return cost_at(price, input_tokens, output_tokens, cached_input_tokens), estimated
+
+
+def cost_at(price: Price, input_tokens: int, output_tokens: int,
+            cached_input_tokens: int = 0) -> float:
+    """USD for one call at `price`. Cached tokens are a part of `input_tokens`."""
     if input_tokens < 0 or output_tokens < 0 or cached_input_tokens < 0:
         raise ValueError(
             f"token counts must be >= 0, got input={input_tokens} output={output_tokens} "
             f"cached={cached_input_tokens}"
         )
-    price, estimated = price_for(model)
     cached = min(cached_input_tokens, input_tokens)
     cached_rate = (
         price.cached_input_per_mtok
         if price.cached_input_per_mtok is not None
         else price.input_per_mtok
     )
-    usd = (
+    return (
         (input_tokens - cached) * price.input_per_mtok
         + cached * cached_rate
         + output_tokens * price.output_per_mtok
     ) / 1_000_000
-    return usd, estimated

@@ -54,6 +54,7 @@ from typing import Any
 from .batch import FAILED, BadRow, BatchControl, Row, RowResult, _inputs_reader, _run_row
 from .budget import BUDGET_EXCEEDED, Budget
 from .limiter import LimiterRegistry, Limits, LocalBuckets, RateSource, default_limiters
+from .pricing import Price, declare_prices, declared_prices
 from .ray_limits import BudgetHolder, BudgetShare, HeldPermits, LimiterHolder, blocking_draw
 from .spec import ParallelGroup, PipelineSpec, TransformStep
 
@@ -181,6 +182,7 @@ class WorkerSetup:
     budget: str | None = None
     budget_usd: float = 0.0
     budget_slice_usd: float = 0.0
+    prices: Mapping[str, Price] = field(default_factory=dict)  # the driver's declared prices
 
 
 class RowWorker:
@@ -189,6 +191,7 @@ class RowWorker:
     def __init__(self, worker_id: str, setup: WorkerSetup) -> None:
         ray = _import_ray()
         self.worker_id = worker_id
+        declare_prices(setup.prices)  # a worker costs calls as the driver does
         self.spec: PipelineSpec = importlib.import_module(setup.module).PIPELINE
         self.inputs_of = _inputs_reader(self.spec)
         self.slots = asyncio.Semaphore(setup.concurrency)
@@ -271,6 +274,7 @@ class _Job:
             capture_content=capture_content, limits=dict(limits), holders=names,
             permit_batch=_permit_batch(limits.values(), count), budget=budget_name,
             budget_usd=max_cost or 0.0, budget_slice_usd=(max_cost or 0.0) / (8 * count),
+            prices=declared_prices(),
         )
         actor = ray.remote(RowWorker)
         for number in range(count):

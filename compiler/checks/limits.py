@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from mmoc_runtime.catalog import CATALOG, catalog_name
-from mmoc_runtime.pricing import cost
+from mmoc_runtime.pricing import cost_at, price_for
 from mmoc_runtime.template import parse_template
 from mmoc_runtime.token_estimate import output_allowance, prompt_tokens
 
 from .. import ir
 from ..analysis import resolve_model
 from ..diagnostics.model import Diagnostic, Label
-from .models import _judge, _Known, model_refs
+from .models import _judge, _Known, declared_price, model_refs
 from .support import did_you_mean, first_span
 
 _AXES = ("rpm", "tpm", "concurrency", "burst")
@@ -139,7 +139,8 @@ def check_budget(p: ir.Pipeline) -> Iterator[Diagnostic]:
             continue
         model = resolve_model(p, step.model.id)
         smallest = _smallest_call(step)
-        usd, _ = cost(_catalog_key(model), *smallest)
+        key = _catalog_key(model)
+        usd = cost_at(declared_price(key) or price_for(key)[0], *smallest)
         if usd > budget:
             yield Diagnostic(
                 "MMO825",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from mmoc_runtime.catalog import BUILTIN_PROVIDERS, CATALOG, RETIRED, catalog_name
@@ -18,6 +19,9 @@ from ..identifiers import is_identifier
 from ..source import Span
 from .support import did_you_mean, first_span, listing, suggest
 
+if TYPE_CHECKING:
+    from mmoc_runtime.pricing import Price
+
 # Providers whose model names the catalog lists; others (mock, ollama, endpoints) take any name.
 CATALOGUED = frozenset(CATALOG.values())
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*(/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*$")
@@ -27,19 +31,26 @@ _SNAPSHOT_RE = re.compile(r"^(?P<base>.+?)-(latest|preview|exp|\d{4}-?\d{2}-?\d{
 
 # Models (`provider/model`) and providers a project declares in its configuration
 # (`[tool.mmoc] models`, `providers`): a fine-tuned id, a local server. Set by the CLI around
-# a run with `declared_models`; the checks accept them as they accept the catalog's.
-_DECLARED: ContextVar[tuple[frozenset[str], tuple[str, ...]]] = ContextVar(
-    "declared_models", default=(frozenset(), ())
+# a run with `declared_models`; the checks accept them as they accept the catalog's, and the
+# budget check costs them at their declared prices.
+_DECLARED: ContextVar[tuple[frozenset[str], tuple[str, ...], Mapping[str, Price]]] = ContextVar(
+    "declared_models", default=(frozenset(), (), {})
 )
 
 
 @contextmanager
-def declared_models(models: Iterable[str], providers: Iterable[str]) -> Iterator[None]:
-    token = _DECLARED.set((frozenset(models), tuple(providers)))
+def declared_models(models: Iterable[str], providers: Iterable[str],
+                    prices: Mapping[str, Price] | None = None) -> Iterator[None]:
+    token = _DECLARED.set((frozenset(models), tuple(providers), prices or {}))
     try:
         yield
     finally:
         _DECLARED.reset(token)
+
+
+def declared_price(model: str) -> Price | None:
+    """The price the configuration declares for `model` (`provider/name`), if any."""
+    return _DECLARED.get()[2].get(model)
 
 
 def model_refs(p: ir.Pipeline) -> Iterator[tuple[ir.ModelRef, str]]:
@@ -65,7 +76,7 @@ class _Known:
 
     @classmethod
     def of(cls, p: ir.Pipeline) -> _Known:
-        declared, configured = _DECLARED.get()
+        declared, configured, _ = _DECLARED.get()
         providers = [*BUILTIN_PROVIDERS, *(e.name for e in p.providers), *configured]
         return cls(providers, frozenset(providers), [*CATALOG, *(a.name for a in p.models)],
                    declared)

@@ -33,6 +33,8 @@ from .common import guard
 if TYPE_CHECKING:
     from mmoc_runtime import PipelineSpec, RunResult
 
+    from ..config import Config
+
 
 class RunAbort(Exception):
     """Stop the command with `message` on stderr and exit `code` (never a traceback)."""
@@ -93,15 +95,18 @@ def check_credentials(spec: PipelineSpec) -> None:
 # ---- compiling --------------------------------------------------------------------------
 
 
-def compile_in_memory(path: Path, err: Console) -> types.ModuleType:
-    """Compile FILE as `mmoc compile` would and load the module; errors exit 1 as in check."""
+def compile_in_memory(path: Path, err: Console, config: Config) -> types.ModuleType:
+    """Compile FILE as `mmoc compile` would (the project's `[tool.mmoc]` applied) and load the
+    module; errors exit 1 as in check."""
+    from ..checks.models import declared_models
     from ..driver import compile_file, project_relative
     from ..modules import load_module, transform_import_problems
     from .common import display_path, has_internal_error, print_report
 
     # Shown as `check` shows it; the module's header as `compile` writes it.
-    result = compile_file(path, display=display_path(path), header=project_relative(path))
-    diagnostics = list(result.diagnostics)
+    with declared_models(config.models, config.providers, config.prices()):
+        result = compile_file(path, display=display_path(path), header=project_relative(path))
+    diagnostics = config.filter(result.diagnostics)
     if result.ok and result.pipeline is not None:
         # A transform's module that is missing or broken is the user's to fix (MMO703,
         # pointing at the step), found before the generated module imports it.
@@ -215,15 +220,17 @@ def run_request(request: RunRequest, err: Console, out: Console) -> int:
     from mmoc_runtime.redaction import secret_values, shown_json
 
     from .live import LiveView, summary_table
+    from .project import project_config
 
     _check_writable("--trace", request.trace_path)
     _check_writable("--trace-md", request.trace_md)
     _check_writable("--record", request.record)
     if request.record is not None and request.replay is not None:
         raise RunAbort(2, "--record and --replay cannot be used together")
-    module = compile_in_memory(request.file, err)
+    config = project_config()
+    module = compile_in_memory(request.file, err, config)
     spec: PipelineSpec = module.PIPELINE
-    _configure_limits(spec_model_ids(spec), request.limits, request.rpm, request.tpm)
+    _configure_project(config, spec_model_ids(spec), request.limits, request.rpm, request.tpm)
     if request.batch is not None:
         return _run_batch(module, spec, request)
     pairs = request.pairs
@@ -299,19 +306,21 @@ def _run_batch(module: types.ModuleType, spec: PipelineSpec, request: RunRequest
         raise RunAbort(exc.code, exc.message) from exc
 
 
-def _configure_limits(spec_models: list[str], limit: tuple[str, ...], rpm: float | None,
-                      tpm: float | None) -> None:
-    """The project's `[tool.mmoc.limits]`, then --limit/--rpm/--tpm over it (docs/batch.md)."""
+def _configure_project(config: Config, spec_models: list[str], limit: tuple[str, ...],
+                       rpm: float | None, tpm: float | None) -> None:
+    """The project's `[tool.mmoc.limits]`, then --limit/--rpm/--tpm over it (docs/batch.md),
+    and the prices `[tool.mmoc.models]` declares (what the trace and budgets cost them at)."""
+    from mmoc_runtime.pricing import declare_prices
+
     from .batch import apply_limits, limits_from_options
-    from .project import project_config
 
     try:
         cli_limits = limits_from_options(limit, rpm, tpm, spec_models)
     except ValueError as exc:
         raise RunAbort(2, str(exc)) from None
-    config = project_config()
     if config.limits or cli_limits:
         apply_limits(config.limits, cli_limits)
+    declare_prices(config.prices())
 
 
 def run_folder(request: RunRequest, err: Console, out: Console) -> int:

@@ -81,12 +81,16 @@ def _check_keys(files: list[Any], kind: str) -> None:
 def run_command(paths: tuple[Path, ...], mode_flags: tuple[bool, str | None, str | None, bool],
                 pattern: str | None, fmt: str, junit_xml: str | None, jobs: int,
                 err: Console) -> int:
+    from mmoc_runtime.pricing import declare_prices
+
+    from ..checks.models import declared_models
     from ..modules import import_path, source_import_path
     from ..testing.collect import load_tests, source_files
     from ..testing.report import json_report, junit_report, text_report
     from ..testing.runner import run_tests
     from ..testing.select import PatternError, check_pattern
     from .common import has_internal_error, print_report
+    from .project import project_config
 
     if pattern is not None:
         try:
@@ -98,7 +102,11 @@ def run_command(paths: tuple[Path, ...], mode_flags: tuple[bool, str | None, str
         if not path.exists():
             raise TestAbort(2, f"{path}: no such file or folder")
     started = time.perf_counter()
-    files = [load_tests(p, pattern) for p in source_files(paths or (Path("."),))]
+    config = project_config()  # as `mmoc check` and `mmoc run` apply it
+    with declared_models(config.models, config.providers, config.prices()):
+        files = [load_tests(p, pattern) for p in source_files(paths or (Path("."),))]
+    for f in files:
+        f.diagnostics = config.filter(f.diagnostics)
     diagnostics = [d for f in files for d in f.diagnostics]
     if diagnostics:
         sources = {f.display: f.text for f in files if f.text is not None}
@@ -112,6 +120,7 @@ def run_command(paths: tuple[Path, ...], mode_flags: tuple[bool, str | None, str
         raise TestAbort(2, f"no tests found in {shown}" + (f" matching -k {pattern!r}"
                                                           if pattern else ""))
     _check_keys(runnable, mode.kind)
+    declare_prices(config.prices())  # cost expectations at the declared prices
     # As `mmoc run` does: transforms import from their pipeline's folder during the run too.
     folders = [entry for f in runnable for entry in source_import_path(f.path)]
     with import_path(folders):

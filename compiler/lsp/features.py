@@ -155,9 +155,10 @@ def model_line(snap: Snapshot, p: ir.Pipeline, model_id: str) -> str:
     if not slash:
         provider, name = CATALOG.get(base, "?"), base
     shown = f"`{model_id}`" + (f" = `{resolved}`" if resolved != model_id else "")
-    declared = snap.config.models.get(f"{provider}/{name}")
-    if declared is not None and declared.input is not None and declared.output is not None:
-        price = f"${declared.input:g} in, ${declared.output:g} out per million tokens (config)"
+    declared = snap.config.prices().get(f"{provider}/{name}")
+    if declared is not None:
+        price = (f"${declared.input_per_mtok:g} in, ${declared.output_per_mtok:g} out per "
+                 "million tokens (config)")
     else:
         table, estimated = price_for(f"{provider}/{name}" if provider != "?" else name)
         price = (f"${table.input_per_mtok:g} in, ${table.output_per_mtok:g} out per million "

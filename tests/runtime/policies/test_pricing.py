@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from mmoc_runtime import pricing
 from mmoc_runtime.catalog import CATALOG
 from mmoc_runtime.pricing import DEFAULT_PRICE, PRICES, PRICES_AS_OF, Price, cost, price_for
 
@@ -54,3 +55,38 @@ def test_every_catalog_model_has_a_price_and_the_date_is_written() -> None:
     assert set(CATALOG) <= set(PRICES)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", PRICES_AS_OF)
     assert all(p.input_per_mtok > 0 and p.output_per_mtok > 0 for p in PRICES.values())
+
+
+@pytest.fixture
+def declared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Declarations are process-wide: each test starts with none and leaves none behind."""
+    monkeypatch.setattr(pricing, "_DECLARED", {})
+
+
+@pytest.mark.usefixtures("declared")
+def test_a_declared_price_comes_before_the_table_and_is_not_an_estimate() -> None:
+    fine_tune = Price(0.30, 1.20, as_of="declared")
+    pricing.declare_prices({"openai/ft:gpt-4o-mini:acme::x1": fine_tune,
+                            "mock/pricey": Price(10.0, 20.0), "gpt-4o": Price(5.0, 5.0)})
+    assert price_for("openai/ft:gpt-4o-mini:acme::x1?temperature=0") == (fine_tune, False)
+    assert cost("openai/ft:gpt-4o-mini:acme::x1", 1_000_000, 1_000_000) == (
+        pytest.approx(1.50), False)
+    assert price_for("mock/pricey") == (Price(10.0, 20.0), False)  # even a free provider's
+    assert price_for("mock/other") == (pricing.FREE, False)
+    assert price_for("openai/gpt-4o")[0] == Price(5.0, 5.0)  # a bare name: any provider's
+    assert price_for("anthropic/ft:gpt-4o-mini:acme::x1") == (DEFAULT_PRICE, True)
+    assert pricing.declared_prices()["openai/ft:gpt-4o-mini:acme::x1"] == fine_tune
+
+
+@pytest.mark.usefixtures("declared")
+def test_a_model_declared_again_takes_its_newer_price() -> None:
+    pricing.declare_prices({"openai/x": Price(1.0, 1.0)})
+    pricing.declare_prices({"openai/x?seed=1": Price(2.0, 2.0)})
+    assert price_for("openai/x") == (Price(2.0, 2.0), False)
+
+
+def test_cost_at_a_given_price_counts_cached_input_at_its_rate() -> None:
+    assert pricing.cost_at(Price(2.0, 8.0, 0.5), 1_000_000, 0, 400_000) == pytest.approx(
+        0.6 * 2.0 + 0.4 * 0.5)
+    with pytest.raises(ValueError, match="token counts"):
+        pricing.cost_at(Price(1.0, 1.0), -1, 0)

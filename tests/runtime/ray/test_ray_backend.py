@@ -24,6 +24,7 @@ ray = pytest.importorskip("ray")
 from mmoc.driver import compile_file
 from mmoc.modules import load_module
 from mmoc_runtime import (
+    pricing,
     ray_batch,
     run_batch,
 )
@@ -105,12 +106,17 @@ def _both_backends(tmp_path: Path, pipeline: Path, data: Path,
     return outs["local"], outs["ray"], err
 
 
-def test_same_result_lines_as_the_local_backend_with_the_mock(tmp_path: Path) -> None:
+def test_same_result_lines_as_the_local_backend_with_the_mock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rows: list[Any] = [{"id": f"r{i}", "text": f"t{i}"} for i in range(30)]
     rows[7] = "not json\n"
     pipeline, data = _project(tmp_path, MOCK % "", rows)
+    # A price declared in the driver (as `[tool.mmoc.models]` declares it) reaches the workers.
+    monkeypatch.setattr(pricing, "_DECLARED", {})
+    pricing.declare_prices({"mock/m": pricing.Price(1000.0, 1000.0)})
     local, on_ray, err = _both_backends(tmp_path, pipeline, data, "--mock")
     assert on_ray == local
+    assert on_ray[3]["cost_usd"] > 0
     assert [line["index"] for line in on_ray] == list(range(30))
     assert on_ray[3]["outputs"] == {"x": "[mock/m] say t3", "y": "[MOCK/M] SAY T3!"}  # shipped
     assert on_ray[7]["status"] == "failed" and on_ray[7]["error"]["kind"] == "input"
