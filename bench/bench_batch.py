@@ -165,20 +165,8 @@ async def _limited(base: str, rpm: float, seconds: float) -> list[float]:
 def rate_limit(rpm: float, seconds: float) -> None:
     from bench.bench_providers import start_server
 
-    proc, base = start_server()
-    saved = {k: os.environ.get(k) for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-    os.environ["OPENAI_BASE_URL"] = base + "/v1"
-    os.environ["OPENAI_API_KEY"] = "bench-key"
-    try:
+    with start_server() as base:
         sent = sorted(asyncio.run(_limited(base, rpm, seconds)))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     burst = max(1.0, rpm / 60.0)
     span = sent[-1] - sent[0]
     # The first `burst` requests go at once (the full bucket); the rest at the refill rate.

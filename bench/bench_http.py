@@ -31,10 +31,10 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any
 
-from bench import installed_env
+from bench import installed_env, loopback_server
 from bench.bench_providers import REPLY, _workers
 
 FAN_OUT = 50
@@ -334,14 +334,10 @@ def report_ratios(best: dict[str, dict[str, float]]) -> None:
               "(target: ahead)")
 
 
-def start_server() -> tuple[Any, str]:
+def start_server() -> AbstractContextManager[str]:
     import json
-    import subprocess
 
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, json.dumps(REPLY), str(SLOW_SECONDS)],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    return proc, f"http://127.0.0.1:{proc.stdout.readline().strip()}"
+    return loopback_server(SERVER, json.dumps(REPLY), str(SLOW_SECONDS))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -352,10 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-imports", dest="imports", action="store_false",
                         help="skip the import time in a runtime-only venv (it builds one)")
     args = parser.parse_args(argv if argv is not None else [])
-    proc, base = start_server()
-    saved = {k: os.environ.get(k) for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-    os.environ["OPENAI_API_KEY"] = "bench-key"
-    try:
+    with start_server() as base:
         chosen = {name: pair for name, pair in clients().items()
                   if not args.only or any(name.startswith(o) for o in args.only)}
         best: dict[str, dict[str, float]] = {name: {} for name in chosen}
@@ -376,14 +369,6 @@ def main(argv: list[str] | None = None) -> int:
             for module, base_ms, extra_ms in import_overhead_in_runtime_venv():
                 print(f"  {module:<28} import asyncio {base_ms:5.1f} ms, the module over it "
                       f"+{extra_ms:.1f} ms (target < 20 ms)")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return 0
 
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
 import sys
 import time
+from contextlib import AbstractContextManager
 from typing import Any
+
+from bench import loopback_server
 
 REPLY = {
     "id": "chatcmpl-bench",
@@ -78,15 +79,10 @@ asyncio.run(main())
 """
 
 
-def start_server(latency: float = 0.0) -> tuple[subprocess.Popen[str], str]:
-    """The loopback server (answering each request `latency` seconds after it came)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, json.dumps(REPLY), str(latency)], stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    port = proc.stdout.readline().strip()
-    return proc, f"http://127.0.0.1:{port}"
+def start_server(latency: float = 0.0) -> AbstractContextManager[str]:
+    """The loopback server (answering each request `latency` seconds after it came), the
+    OpenAI provider pointed at it: its base URL, while the block runs."""
+    return loopback_server(SERVER, json.dumps(REPLY), str(latency))
 
 
 async def _workers(total: int, concurrency: int, one: Any) -> float:
@@ -175,11 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=400, help="requests per measurement")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv if argv is not None else [])
-    proc, base = start_server()
-    saved = {k: os.environ.get(k) for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-    os.environ["OPENAI_BASE_URL"] = base + "/v1"
-    os.environ["OPENAI_API_KEY"] = "bench-key"
-    try:
+    with start_server() as base:
         print(f"{'concurrency':>11} {'bare req/s':>11} {'runtime req/s':>14} {'ratio':>6}")
         for concurrency in (1, 64):
             bare, runtime = measure(base, args.requests, concurrency, args.rounds)
@@ -188,14 +180,6 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         print("ratio = bare httpx req/s / runtime req/s (target <= 1.3x)")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return 0
 
 

@@ -134,22 +134,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bench.bench_providers import start_server
 
-    proc, base = start_server(LATENCY)
-    os.environ[KEY_ENV] = "bench-key"  # before Ray starts: the workers inherit it
-    started = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="mmoc")
-    print(f"start-up: ray.init of a local cluster {time.perf_counter() - started:.2f}s")
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            module = _module(Path(folder), base, "lb/small", "bench_ray_gen")
-            for concurrency in sorted({8, args.concurrency}):
-                throughput(module.PIPELINE, args.rows, concurrency)
-            overhead(module.PIPELINE, args.rows, 8)
-            scaling(module.PIPELINE, args.scale_rows, args.rpm)
-    finally:
-        ray.shutdown()
-        proc.terminate()
-        proc.wait(timeout=10)
+    with start_server(LATENCY) as base:
+        os.environ[KEY_ENV] = "bench-key"  # before Ray starts: the workers inherit it
+        started = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="mmoc")
+        print(f"start-up: ray.init of a local cluster {time.perf_counter() - started:.2f}s")
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                module = _module(Path(folder), base, "lb/small", "bench_ray_gen")
+                for concurrency in sorted({8, args.concurrency}):
+                    throughput(module.PIPELINE, args.rows, concurrency)
+                overhead(module.PIPELINE, args.rows, 8)
+                scaling(module.PIPELINE, args.scale_rows, args.rpm)
+        finally:
+            ray.shutdown()
     return 0
 
 

@@ -27,12 +27,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
+from contextlib import AbstractContextManager
 from typing import Any
+
+from bench import loopback_server
 
 SERVER = r"""
 import asyncio, json, sys
@@ -88,13 +89,8 @@ asyncio.run(main())
 """
 
 
-def start_server(pieces: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(pieces)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    port = proc.stdout.readline().strip()
-    return proc, f"http://127.0.0.1:{port}"
+def start_server(pieces: int) -> AbstractContextManager[str]:
+    return loopback_server(SERVER, str(pieces))
 
 
 async def bare_ttft(client: Any, base: str) -> float:
@@ -210,11 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=400, help="calls per side")
     parser.add_argument("--pieces", type=int, default=20, help="text pieces per reply")
     args = parser.parse_args(argv if argv is not None else [])
-    proc, base = start_server(args.pieces)
-    saved = {k: os.environ.get(k) for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-    os.environ["OPENAI_BASE_URL"] = base + "/v1"
-    os.environ["OPENAI_API_KEY"] = "bench-key"
-    try:
+    with start_server(args.pieces) as base:
         bare, streamed = asyncio.run(measure(base, args.calls))
         print(f"{'':>8} {'bare httpx':>11} {'mmoc stream':>12} {'overhead':>9}")
         for label, q in (("median", 50), ("p90", 90)):
@@ -228,14 +220,6 @@ def main(argv: list[str] | None = None) -> int:
         before, after = asyncio.run(runtime_share(args.calls * 4))
         print(f"runtime's own share (no network): {before * 1e6:.0f} us before the request, "
               f"{after * 1e6:.0f} us from the first piece to its TextDelta", flush=True)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return 0
 
 
