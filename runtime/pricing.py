@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .catalog import ALIASES
+from .catalog import ALIASES, CATALOG, catalog_name
 
 # The date the figures below were taken from the providers' pricing pages: each `Price`
 # carries it (`as_of`), so whoever reads a price can tell how old it is.
@@ -136,11 +136,13 @@ def price_for(model: str) -> tuple[Price, bool]:
     """(price, estimated) for a model id: `provider/name`, bare `name`, options ignored. A
     declared price (`declare_prices`) comes first, then the table, then `DEFAULT_PRICE`."""
     provider, name = _bare_name(model)
-    declared = _DECLARED.get(f"{provider}/{name}" if provider is not None else name)
-    if declared is None:
-        declared = _DECLARED.get(name)
-    if declared is not None:
-        return declared, False
+    if _DECLARED:
+        # A bare catalog name is `provider/name` too: declared either way, it is found.
+        owner = provider or CATALOG.get(catalog_name(name))
+        declared = _DECLARED.get(f"{owner}/{name}") if owner else None
+        declared = declared or _DECLARED.get(name)
+        if declared is not None:
+            return declared, False
     if provider in FREE_PROVIDERS:
         return FREE, False
     price = lookup(name)

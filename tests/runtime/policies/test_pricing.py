@@ -74,6 +74,8 @@ def test_a_declared_price_comes_before_the_table_and_is_not_an_estimate() -> Non
     assert price_for("mock/pricey") == (Price(10.0, 20.0), False)  # even a free provider's
     assert price_for("mock/other") == (pricing.FREE, False)
     assert price_for("openai/gpt-4o")[0] == Price(5.0, 5.0)  # a bare name: any provider's
+    pricing.declare_prices({"openai/gpt-4o-mini": Price(7.0, 7.0)})
+    assert price_for("gpt-4o-mini") == (Price(7.0, 7.0), False)  # the catalog's provider
     assert price_for("anthropic/ft:gpt-4o-mini:acme::x1") == (DEFAULT_PRICE, True)
     assert pricing.declared_prices()["openai/ft:gpt-4o-mini:acme::x1"] == fine_tune
 
