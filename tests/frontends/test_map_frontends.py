@@ -117,6 +117,17 @@ def test_printers_round_trip_and_are_idempotent() -> None:
     assert "type: map" in yaml_text and "for_each: chunks" in yaml_text
 
 
+def test_an_on_error_the_grammar_cannot_read_as_a_name_is_printed_as_a_string() -> None:
+    m = _mmo(MMO).steps[0]
+    assert isinstance(m, ir.MapStep)
+    for odd in ("È", "true", "null", "a-b"):  # a checks error each, but printed faithfully
+        p = ir.Pipeline(name="t", steps=(m.model_copy(update={"on_error": odd}),))
+        text = print_mmo(p)
+        assert f"on_error: {odd!r}".replace("'", '"') in text
+        again = _mmo(text).steps[0]
+        assert isinstance(again, ir.MapStep) and again.on_error == odd
+
+
 def test_list_input_types_read_in_both_languages() -> None:
     p = _mmo("pipeline t {\n  input a: list[str]\n  input b: list[int] = [1, 2]\n"
              "  input c: list[json]\n  step s = transform flatten(c) -> d\n}\n")

@@ -9,6 +9,7 @@ them. `parse_mmo(print_mmo(p))` dumps to the same dict as `p`, and printing is i
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from ... import ir
@@ -18,6 +19,7 @@ from .literals import common_indent
 __all__ = ["print_mmo"]
 
 INDENT = "  "
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # grammar/mmo.lark's NAME
 RETRY_DEFAULTS = ir.RetryPolicy()
 BREAKER_DEFAULTS = ir.BreakerPolicy()
 
@@ -225,7 +227,9 @@ def _map(w: _Writer, m: ir.MapStep, indent: str) -> None:
     if m.concurrency is not None:
         options.append(f"concurrency: {number(m.concurrency)}")
     if m.on_error != "fail":
-        bare = isinstance(m.on_error, str) and m.on_error.isidentifier()
+        # Bare only as the grammar reads a name (ASCII, not a literal); else a string.
+        bare = (isinstance(m.on_error, str) and _NAME.fullmatch(m.on_error) is not None
+                and m.on_error not in ("true", "false", "null"))
         options.append(f"on_error: {m.on_error if bare else quote(str(m.on_error))}")
     if m.limit is not None:
         options.append(f"limit: {number(m.limit)}")
