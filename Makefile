@@ -39,6 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check runtime compiler tests bench
 	$(BIN)/mypy --strict runtime
 	$(BIN)/mypy --strict compiler
+	cd tests && ../$(BIN)/mypy --strict -p support
 
 # Every golden file: the modules of tests/cases/ and pipelines/, rendered diagnostics, and
 # docs/diagnostics.md. Review the diff before committing.

@@ -40,7 +40,7 @@ class ScriptedProvider:
         item = self.script.pop(0) if self.script else self.default
         if isinstance(item, BaseException):
             raise item
-        return item  # type: ignore[no-any-return]
+        return item
 
     async def aclose(self) -> None:
         return None

@@ -540,8 +540,8 @@ class LoopbackServer:
                     self.send_response(200)
                     self.send_header("content-type", "text/event-stream; charset=utf-8")
                     self.send_header("transfer-encoding", "chunked")
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
+                    for header, value in reply.headers.items():
+                        self.send_header(header, value)
                     self.end_headers()
                     for index, (name, data) in enumerate(events):
                         if index == reply.break_after:

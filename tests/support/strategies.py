@@ -21,11 +21,14 @@ keeps them; they are left out of `model_dump()`.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from typing import Any
 
+from hypothesis import assume
 from hypothesis import strategies as st
 from mmoc import ir
+from mmoc.checks.support import TYPO_CUTOFF
 from mmoc.identifiers import is_identifier
 
 AnyStep = ir.LlmStep | ir.TransformStep | ir.GroupStep | ir.MapStep
@@ -53,7 +56,7 @@ hostile_names = st.one_of(
 # quotes, braces, backslashes, `#`, line and paragraph separators, trailing spaces.
 _chars = st.one_of(
     st.sampled_from(list("ab {}\"'\\\n\t \r#:-é\x00\x7f\u2028")),
-    st.characters(exclude_categories=("Cs",)),
+    st.characters(exclude_categories=["Cs"]),
 )
 texts = st.text(_chars, max_size=40)
 comments = st.lists(
@@ -234,7 +237,7 @@ def _common(name: str) -> st.SearchStrategy[dict[str, Any]]:
 def llm_steps(draw: st.DrawFn, name: str) -> ir.LlmStep:
     common = draw(_common(name))
     text = st.builds(ir.Text, value=texts, comments=comments)
-    extra = draw(
+    extra: dict[str, Any] = draw(
         st.fixed_dictionaries(
             {"model": model_refs, "prompt": text},
             optional={
@@ -264,7 +267,7 @@ _FUNCTION_TOKENS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.:]{0,12}", fullmatch=Tru
 def transform_steps(draw: st.DrawFn, name: str, *, mmo: bool = False) -> ir.TransformStep:
     common = draw(_common(name))
     functions = _FUNCTIONS | (_FUNCTION_TOKENS if mmo else texts)
-    extra = draw(
+    extra: dict[str, Any] = draw(
         st.fixed_dictionaries(
             {"function": functions},
             optional={
@@ -277,9 +280,18 @@ def transform_steps(draw: st.DrawFn, name: str, *, mmo: bool = False) -> ir.Tran
 
 
 @st.composite
-def steps(draw: st.DrawFn, name: str, *, members: bool = False, mmo: bool = False) -> AnyStep:
-    kinds = ["llm", "transform"] if members else ["llm", "transform", "group", "map"]
-    kind = draw(st.sampled_from(kinds))
+def member_steps(
+    draw: st.DrawFn, name: str, *, mmo: bool = False
+) -> ir.LlmStep | ir.TransformStep:
+    """A step a group or a map holds: an llm or a transform step."""
+    if draw(st.sampled_from(["llm", "transform"])) == "llm":
+        return draw(llm_steps(name))
+    return draw(transform_steps(name, mmo=mmo))
+
+
+@st.composite
+def steps(draw: st.DrawFn, name: str, *, mmo: bool = False) -> AnyStep:
+    kind = draw(st.sampled_from(["llm", "transform", "group", "map"]))
     if kind == "llm":
         return draw(llm_steps(name))
     if kind == "transform":
@@ -287,7 +299,7 @@ def steps(draw: st.DrawFn, name: str, *, members: bool = False, mmo: bool = Fals
     if kind == "map":
         return draw(map_steps(name, mmo=mmo))
     member_names = draw(st.lists(names, min_size=1 if mmo else 0, max_size=3))
-    inner = tuple(draw(steps(f"{name}_{m}", members=True, mmo=mmo)) for m in member_names)
+    inner = tuple(draw(member_steps(f"{name}_{m}", mmo=mmo)) for m in member_names)
     common = draw(_common(name))
     concurrency = draw(st.none() | st.integers(-1, 10))
     return ir.GroupStep(steps=inner, concurrency=concurrency, **common)
@@ -297,8 +309,8 @@ def steps(draw: st.DrawFn, name: str, *, members: bool = False, mmo: bool = Fals
 def map_steps(draw: st.DrawFn, name: str, *, mmo: bool = False) -> ir.MapStep:
     """A map step (issue 12): any options, item and body, printable in both languages."""
     body_names = draw(st.lists(names, max_size=3))
-    body = tuple(draw(steps(f"{name}_{m}", members=True, mmo=mmo)) for m in body_names)
-    options = draw(st.fixed_dictionaries({}, optional={
+    body = tuple(draw(member_steps(f"{name}_{m}", mmo=mmo)) for m in body_names)
+    options: dict[str, Any] = draw(st.fixed_dictionaries({}, optional={
         "concurrency": st.integers(-1, 10),
         "limit": st.integers(-1, 10),
         "on_error": st.sampled_from(["fail", "skip", "collect"]) | names | texts,
@@ -482,7 +494,7 @@ def valid_pipelines(
             step: AnyStep = ir.GroupStep(
                 name=name, steps=members, output_key=key, concurrency=concurrency, **common
             )
-            keys.extend(m.output_key for m in members)
+            keys.extend(m.output_key for m in members if m.output_key is not None)
         else:
             key = fresh()
             member = draw(_valid_member(name, key, keys, refs, kind=kind))
@@ -492,6 +504,11 @@ def valid_pipelines(
         earlier.append(name)
         drawn.append(step)
     produced = keys[len(input_names) :]
+    if not declared:
+        # Undeclared inputs are the keys no step produces, and one that nearly matches a
+        # produced key reads as its typo (MMO303): a valid pipeline has none such.
+        assume(not any(difflib.get_close_matches(n, produced, n=1, cutoff=TYPO_CUTOFF)
+                       for n in input_names))
     return ir.Pipeline(
         name=draw(names),
         version=draw(st.none() | texts),
