@@ -13,6 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run of the suite: a red CI is a change's
+# doing, never an unlucky draw. With MMOC_FUZZ_EXAMPLES set (`make fuzz`, or by hand around
+# any test folder) they draw at random, to find what the fixed draws do not.
+settings.register_profile("suite", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("explore" if os.environ.get("MMOC_FUZZ_EXAMPLES") else "suite")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
