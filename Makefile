@@ -15,15 +15,16 @@ $(BIN)/python:
 # for the runtime): mypy (and any tool that reads site-packages statically) then finds
 # mmoc_runtime, which the default editable finder hides. New files need a reinstall, so the
 # stamp also watches the package folders. pip compiles the bytecode of what it installs from a
-# wheel, but not of these links: compileall does, or an environment with PYTHONDONTWRITEBYTECODE
-# (CI images often set it) would compile every module from source on every `mmoc` call.
+# wheel, but not of these links: compileall does (and of the sources, for an install that reads
+# them in place), or an environment with PYTHONDONTWRITEBYTECODE (CI images often set it) would
+# compile every module from source on every `mmoc` call.
 PKG_DIRS := $(shell find compiler runtime grammar -type d -not -name __pycache__ \
 	-not -path 'runtime/build*' -not -name '*.egg-info')
 
 $(STAMP): pyproject.toml setup.py runtime/pyproject.toml $(PKG_DIRS) | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ./runtime -e '.[dev]' --config-settings editable_mode=strict
-	$(BIN)/python -m compileall -q -j0 build/__editable__.* runtime/build/__editable__.*
+	$(BIN)/python -m compileall -q -j0 compiler runtime build/__editable__.*
 	touch $(STAMP)
 
 test: $(STAMP)
