@@ -105,7 +105,8 @@ def compile_in_memory(path: Path, err: Console, config: Config) -> types.ModuleT
 
     # Shown as `check` shows it; the module's header as `compile` writes it.
     with declared_models(config.models, config.providers, config.prices()):
-        result = compile_file(path, display=display_path(path), header=project_relative(path))
+        result = compile_file(path, display=display_path(path), header=project_relative(path),
+                              format=False)  # executed, never read: no black
     diagnostics = config.filter(result.diagnostics)
     if result.ok and result.pipeline is not None:
         # A transform's module that is missing or broken is the user's to fix (MMO703,

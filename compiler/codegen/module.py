@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import functools
 
-import black
 import jinja2
-from black.mode import Mode, TargetVersion
 
 from ..gc_pause import gc_paused
 from .views import ModuleView
 
 _TEMPLATE = "module.py.jinja"
-_MODE = Mode(target_versions={TargetVersion.PY311})
 
 
 class CodegenError(Exception):
@@ -49,7 +46,7 @@ def render(view: ModuleView, *, format: bool = True) -> str:
         return raw
     try:
         with gc_paused():
-            code = black.format_str(raw, mode=_MODE)
+            code = black_format(raw)
     except Exception as exc:  # black's errors are many classes; any of them is our bug
         raise CodegenError(f"black could not format the generated module: {exc}") from exc
     try:
@@ -57,3 +54,12 @@ def render(view: ModuleView, *, format: bool = True) -> str:
     except SyntaxError as exc:
         raise CodegenError(f"the generated module does not compile: {exc}") from exc
     return code
+
+
+def black_format(raw: str) -> str:
+    """`raw` as black formats it for Python 3.11. Imported here: a module that is only
+    executed (`mmoc run`) never pays for black's import."""
+    import black
+    from black.mode import Mode, TargetVersion
+
+    return black.format_str(raw, mode=Mode(target_versions={TargetVersion.PY311}))

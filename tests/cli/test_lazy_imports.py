@@ -59,3 +59,9 @@ def test_the_probe_sees_a_heavy_import() -> None:
     # `compile` formats with black and renders with jinja2: the probe must see them.
     heavy = loaded_heavy_modules("compile", str(SEED), "--check")
     assert "black" in heavy and "jinja2" in heavy
+
+
+def test_run_does_not_format_the_module_it_only_executes() -> None:
+    heavy = loaded_heavy_modules("run", str(SEED), "--mock", "-q", "-i", "topic=tea")
+    assert "black" not in heavy
+    assert "mmoc_runtime.executor" in heavy  # it did run

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import black
 import pytest
-from mmoc.codegen.module import _MODE
+from mmoc.codegen.module import black_format
 from mmoc.driver import compile_file
 from mmoc.modules import load_module
 from support.generated import PIPELINES
@@ -21,7 +20,7 @@ def test_unformatted_module_is_the_formatted_one_before_black(source: Path) -> N
     formatted = compile_file(source)
     raw = compile_file(source, format=False)
     assert formatted.ok and raw.ok and formatted.code and raw.code
-    assert black.format_str(raw.code, mode=_MODE) == formatted.code
+    assert black_format(raw.code) == formatted.code
 
 
 def test_unformatted_module_runs_as_the_formatted_one() -> None:
