@@ -25,6 +25,7 @@ only: reading the configuration must not slow the linter down.
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -267,7 +268,7 @@ def _models(value: Any, path: Path) -> dict[str, ModelPrice]:
         if "/" not in model:
             raise ConfigError(f"{path}: model `{model}` must be written provider/model")
         if not isinstance(spec, Mapping) or set(spec) - _PRICE_KEYS or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+            isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < math.inf
             for v in spec.values()
         ):
             raise ConfigError(f"{path}: model `{model}` takes prices per million tokens: "

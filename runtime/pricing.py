@@ -13,6 +13,7 @@ adapter adds cache reads to `input_tokens` before calling here). Cached tokens a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -91,8 +92,12 @@ _DECLARED: dict[str, Price] = {}
 
 def declare_prices(prices: Mapping[str, Price]) -> None:
     """Price these models (`provider/name` or a bare name; `?options` ignored) ahead of the
-    table. A model declared again takes its newer price."""
+    table. A model declared again takes its newer price. A rate that is negative, infinite or
+    not a number is a `ValueError`: it would make every cost and budget meaningless."""
     for model, price in prices.items():
+        rates = (price.input_per_mtok, price.output_per_mtok, price.cached_input_per_mtok or 0.0)
+        if not all(0 <= rate < math.inf for rate in rates):
+            raise ValueError(f"the price of {model!r} must be finite and >= 0, got {price}")
         provider, name = _bare_name(model)
         _DECLARED[f"{provider}/{name}" if provider is not None else name] = price
 

@@ -91,6 +91,7 @@ def test_exit_zero_turns_problems_into_success_but_not_usage_errors(project: Pat
     ('strict = "yes"\n', "`strict` must be true or false"),
     ('select = [\n', "not valid TOML"),
     ('[models]\n"bare" = {}\n', "must be written provider/model"),
+    ('[models]\n"openai/ft" = {input = inf, output = 1.0}\n', "takes prices per million tokens"),
 ])
 def test_a_bad_config_is_a_usage_error_naming_the_problem(
     project: Path, config: str, message: str

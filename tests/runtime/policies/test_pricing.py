@@ -92,3 +92,11 @@ def test_cost_at_a_given_price_counts_cached_input_at_its_rate() -> None:
         0.6 * 2.0 + 0.4 * 0.5)
     with pytest.raises(ValueError, match="token counts"):
         pricing.cost_at(Price(1.0, 1.0), -1, 0)
+
+
+@pytest.mark.usefixtures("declared")
+@pytest.mark.parametrize("rate", [-1.0, float("inf"), float("nan")])
+def test_a_declared_rate_must_be_finite_and_not_negative(rate: float) -> None:
+    with pytest.raises(ValueError, match="must be finite and >= 0"):
+        pricing.declare_prices({"openai/x": Price(1.0, rate)})
+    assert pricing.declared_prices() == {}
