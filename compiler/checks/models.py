@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -22,6 +22,8 @@ from .support import did_you_mean, first_span, listing, suggest
 if TYPE_CHECKING:
     from mmoc_runtime.pricing import Price
 
+    from ..config import Config
+
 # Providers whose model names the catalog lists; others (mock, ollama, endpoints) take any name.
 CATALOGUED = frozenset(CATALOG.values())
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*(/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*$")
@@ -39,9 +41,9 @@ _DECLARED: ContextVar[tuple[frozenset[str], tuple[str, ...], Mapping[str, Price]
 
 
 @contextmanager
-def declared_models(models: Iterable[str], providers: Iterable[str],
-                    prices: Mapping[str, Price] | None = None) -> Iterator[None]:
-    token = _DECLARED.set((frozenset(models), tuple(providers), prices or {}))
+def declared_models(config: Config) -> Iterator[None]:
+    """Inside this block, the checks know what `config` declares."""
+    token = _DECLARED.set((frozenset(config.models), config.providers, config.prices()))
     try:
         yield
     finally:

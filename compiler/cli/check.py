@@ -74,7 +74,7 @@ def check(
         count = len(files)
     diags: list[Diagnostic] = []
     sources: dict[str, str] = {}
-    with declared_models(config.models, config.providers, config.prices()):
+    with declared_models(config):
         for loaded in loads:
             diags.extend(loaded.diagnostics)
             if loaded.text is not None:

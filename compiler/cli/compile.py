@@ -144,7 +144,7 @@ def compile_(
     """Compile pipeline sources (.mmo, .yaml) to typed Python modules; `-` compiles stdin
     (to stdout, or to -o)."""
     config = project_config()
-    with declared_models(config.models, config.providers, config.prices()):
+    with declared_models(config):
         if reads_stdin(paths):
             sys.exit(_compile_stdin(stdin_filename, out, check_only, show_diff, fmt, config))
         options = _FileOptions(out, out_dir, check_only, show_diff, fmt, exit_on_write, brief)

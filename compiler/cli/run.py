@@ -104,7 +104,7 @@ def compile_in_memory(path: Path, err: Console, config: Config) -> types.ModuleT
     from .common import display_path, has_internal_error, print_report
 
     # Shown as `check` shows it; the module's header as `compile` writes it.
-    with declared_models(config.models, config.providers, config.prices()):
+    with declared_models(config):
         result = compile_file(path, display=display_path(path), header=project_relative(path),
                               format=False)  # executed, never read: no black
     diagnostics = config.filter(result.diagnostics)

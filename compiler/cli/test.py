@@ -103,7 +103,7 @@ def run_command(paths: tuple[Path, ...], mode_flags: tuple[bool, str | None, str
             raise TestAbort(2, f"{path}: no such file or folder")
     started = time.perf_counter()
     config = project_config()  # as `mmoc check` and `mmoc run` apply it
-    with declared_models(config.models, config.providers, config.prices()):
+    with declared_models(config):
         files = [load_tests(p, pattern) for p in source_files(paths or (Path("."),))]
     for f in files:
         f.diagnostics = config.filter(f.diagnostics)

@@ -21,7 +21,7 @@ from ..diagnostics.codes import CODES
 from ..diagnostics.examples import EXAMPLES
 from ..diagnostics.model import Diagnostic
 from ..driver import MMO_SUFFIXES, load_text
-from ..frontends.mmo.printer import breaker_args, duration, retry_call
+from ..frontends.mmo.printer import NAME, breaker_args, duration, retry_call
 from ..frontends.mmo.transformer import LLM_FIELDS
 from ..source import Span
 from .index import Kind, Occurrence
@@ -235,8 +235,6 @@ def references(snap: Snapshot, line: int, column: int, include_declaration: bool
             if include_declaration or not o.definition]
 
 
-IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
 
 def rename_target(snap: Snapshot, line: int, column: int) -> Occurrence | None:
     """The name a rename at this place would change: a step, key or policy of a text that
@@ -255,7 +253,7 @@ def rename(snap: Snapshot, line: int, column: int, new_name: str) -> list[Edit] 
     occ = rename_target(snap, line, column)
     if occ is None:
         return "nothing to rename here"
-    if not IDENT_RE.fullmatch(new_name):
+    if not NAME.fullmatch(new_name):
         return f"`{new_name}` is not a name (letters, digits and `_`, not first a digit)"
     edits = [Edit(o.span, new_name) for o in snap.index.of(occ.kind, occ.name)]
     implicit = f"{occ.name}_output"

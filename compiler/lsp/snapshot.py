@@ -75,7 +75,7 @@ def analyse(
     """Check `text` (the file at `path`, shown by its full path in spans) like `mmoc check`."""
     suffix = path.suffix.lower()
     display = str(path)
-    with declared_models(config.models, config.providers, config.prices()):
+    with declared_models(config):
         loaded = load_text(text, display, suffix)
     diagnostics = config.filter(loaded.diagnostics)
     source = loaded.text if loaded.text is not None else text

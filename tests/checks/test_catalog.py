@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from mmoc.checks.models import declared_models
+from mmoc.config import Config, ModelPrice
 from mmoc.driver import load_text
 from mmoc_runtime.catalog import RETIRED, parse_model_id
 from mmoc_runtime.pricing import PRICES, PRICES_AS_OF, price_for
@@ -59,7 +60,8 @@ def test_prices_carry_their_source_date() -> None:
 def test_declared_models_and_providers_are_known_inside_the_context_only() -> None:
     assert model_codes("openai/ft:gpt-4o-mini:acme::x1") == ["MMO401"]
     assert model_codes("vllm/llama3") == ["MMO402"]
-    with declared_models(["openai/ft:gpt-4o-mini:acme::x1"], ["vllm"]):
+    config = Config(models={"openai/ft:gpt-4o-mini:acme::x1": ModelPrice()}, providers=("vllm",))
+    with declared_models(config):
         assert model_codes("openai/ft:gpt-4o-mini:acme::x1") == []
         assert model_codes("vllm/llama3") == []
     assert model_codes("vllm/llama3") == ["MMO402"]

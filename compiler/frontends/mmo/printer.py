@@ -19,7 +19,7 @@ from .literals import common_indent
 __all__ = ["print_mmo"]
 
 INDENT = "  "
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # grammar/mmo.lark's NAME
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # grammar/mmo.lark's NAME: what may stand bare
 RETRY_DEFAULTS = ir.RetryPolicy()
 BREAKER_DEFAULTS = ir.BreakerPolicy()
 
@@ -228,7 +228,7 @@ def _map(w: _Writer, m: ir.MapStep, indent: str) -> None:
         options.append(f"concurrency: {number(m.concurrency)}")
     if m.on_error != "fail":
         # Bare only as the grammar reads a name (ASCII, not a literal); else a string.
-        bare = (isinstance(m.on_error, str) and _NAME.fullmatch(m.on_error) is not None
+        bare = (isinstance(m.on_error, str) and NAME.fullmatch(m.on_error) is not None
                 and m.on_error not in ("true", "false", "null"))
         options.append(f"on_error: {m.on_error if bare else quote(str(m.on_error))}")
     if m.limit is not None:
